@@ -1,0 +1,73 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/expression.hpp"
+#include "core/kernel_spec.hpp"
+
+namespace kerntune {
+
+/// One point of a template's space: a value per parameter, in declaration order.
+struct config {
+    std::vector<std::int64_t> values;
+    bool operator==(const config& other) const { return values == other.values; }
+};
+
+/// Every config of the cartesian product of the domains that satisfies every constraint for
+/// `type`, in a deterministic order (the declaration order, last parameter fastest).
+std::vector<config> enumerate_space(const kernel_spec& spec, dtype type);
+
+/// Whether every value is in its parameter's declared domain.
+bool in_domain(const kernel_spec& spec, const config& c);
+
+/// Whether c is in the domain and satisfies every constraint for `type`.
+bool satisfies_constraints(const kernel_spec& spec, const config& c, dtype type);
+
+/// The spec's default config for `type` (throws if it is outside the domain or constraints).
+config default_config(const kernel_spec& spec, dtype type);
+
+/// The canonical label, e.g. "blk256.vec4.unr2.tile.w0": integer parameters as short name and
+/// value, enum parameters as the value's name, joined by '.' in declaration order.
+std::string label(const kernel_spec& spec, const config& c);
+
+/// The strict inverse of label(): anything that is not exactly the label of a config in the
+/// declared domain is an error (labels come back from databases, which may be tampered with).
+config parse_label(const kernel_spec& spec, std::string_view text);
+
+/// The NVRTC name expression, e.g. "kt::leaky_relu<float, 256, 4, 2>": T, then the
+/// template parameters as integers. Throws unless c is in the domain: values never come from
+/// anywhere else.
+std::string name_expression(const kernel_spec& spec, const config& c, dtype type);
+
+/// "kt::leaky_relu_reference<__half>"
+std::string reference_name_expression(const kernel_spec& spec, dtype type);
+
+/// The device facts launch rules may use.
+struct device_limits {
+    std::int64_t sm_count = 0;
+    std::int64_t max_threads_per_sm = 0;
+};
+
+struct launch_geometry {
+    std::int64_t grid_x = 1;
+    std::int64_t block_x = 1;
+};
+
+/// Parameters, enum names, sizeof(T), n, sm_count and max_threads_per_sm.
+variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+                           const device_limits& limits);
+
+/// The candidate's launch geometry for n >= 1 elements; throws when the rule gives a block
+/// outside 1..1024 or a grid outside 1..2^31-1.
+launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+                                 const device_limits& limits);
+
+/// The reference kernel's launch geometry, with the same checks.
+launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n, const device_limits& limits);
+
+/// Bytes read + written for n elements.
+std::int64_t bytes_moved(const kernel_spec& spec, dtype type, std::int64_t n);
+
+} // namespace kerntune

@@ -1,0 +1,49 @@
+#include "core/dtype.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace kerntune {
+
+std::string_view to_string(dtype type) {
+    switch (type) {
+    case dtype::f32: return "f32";
+    case dtype::f16: return "f16";
+    case dtype::bf16: return "bf16";
+    }
+    return "?";
+}
+
+dtype parse_dtype(std::string_view text) {
+    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16})
+        if (text == to_string(type)) return type;
+    throw error("unknown dtype '" + std::string(text) + "': expected f32, f16 or bf16");
+}
+
+std::vector<dtype> parse_dtype_list(std::string_view csv) {
+    std::vector<dtype> types;
+    for (std::string_view item : split(csv, ',')) {
+        if (item.empty()) throw error("empty item in dtype list '" + std::string(csv) + "'");
+        const dtype type = parse_dtype(item);
+        if (std::find(types.begin(), types.end(), type) != types.end())
+            throw error("dtype " + std::string(item) + " given twice in '" + std::string(csv) + "'");
+        types.push_back(type);
+    }
+    return types;
+}
+
+std::size_t dtype_size(dtype type) { return type == dtype::f32 ? 4 : 2; }
+
+std::string_view cuda_type_name(dtype type) {
+    switch (type) {
+    case dtype::f32: return "float";
+    case dtype::f16: return "__half";
+    case dtype::bf16: return "__nv_bfloat16";
+    }
+    return "?";
+}
+
+} // namespace kerntune
