@@ -1,0 +1,53 @@
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <string>
+
+namespace kerntune {
+
+/// What the tuner and the runtime need to know about a GPU.
+struct device_info {
+    int ordinal = 0;
+    std::string name;
+    int cc_major = 0, cc_minor = 0;
+    int sm_count = 0;
+    int max_threads_per_sm = 0;
+    std::int64_t l2_bytes = 0;
+    std::int64_t memory_clock_khz = 0;
+    int bus_width_bits = 0;
+    std::int64_t total_memory_bytes = 0;
+    int driver_version = 0;  // e.g. 13000
+
+    /// "sm_90": the exact arch NVRTC compiles for.
+    std::string arch() const;
+    /// name + compute capability + SM count: results are reused only on an identical identity.
+    std::string identity() const;
+    /// memory clock x bus width x 2 (double data rate), in GB/s.
+    double theoretical_gbps() const;
+    /// "13.0"
+    std::string driver_version_text() const;
+};
+
+/// Number of GPUs the driver sees (throws when there is no driver).
+int device_count();
+
+/// Queries one GPU; throws kerntune::error when the ordinal does not exist.
+device_info query_device(int ordinal);
+
+/// Holds a device's primary context (the one the CUDA runtime and PyTorch use) current on the
+/// calling thread for its lifetime.
+class primary_context {
+public:
+    explicit primary_context(int ordinal);
+    ~primary_context();
+    primary_context(const primary_context&) = delete;
+    primary_context& operator=(const primary_context&) = delete;
+    CUcontext get() const { return m_context; }
+
+private:
+    CUdevice m_device = 0;
+    CUcontext m_context = nullptr;
+};
+
+} // namespace kerntune

@@ -1,0 +1,106 @@
+#include "cuda/nvrtc.hpp"
+
+#include <nvrtc.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include "core/error.hpp"
+
+namespace kerntune {
+namespace {
+
+void check(nvrtcResult result, const char* call) {
+    if (result != NVRTC_SUCCESS)
+        throw error(std::string(call) + " failed: " + nvrtcGetErrorString(result));
+}
+
+struct program_deleter {
+    void operator()(nvrtcProgram* program) const {
+        nvrtcDestroyProgram(program);
+        delete program;
+    }
+};
+using program_handle = std::unique_ptr<nvrtcProgram, program_deleter>;
+
+std::string program_log(nvrtcProgram program) {
+    size_t size = 0;
+    check(nvrtcGetProgramLogSize(program, &size), "nvrtcGetProgramLogSize");
+    std::string log(size, '\0');
+    check(nvrtcGetProgramLog(program, log.data()), "nvrtcGetProgramLog");
+    while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
+    return log;
+}
+
+} // namespace
+
+std::string cuda_include_dir() {
+    std::vector<std::string> candidates;
+    const std::pair<const char*, const char*> variables[] = {
+        {"KERNTUNE_CUDA_INCLUDE", ""}, {"CUDA_HOME", "/include"}, {"CUDA_PATH", "/include"}};
+    for (const auto& [variable, suffix] : variables) {
+        const char* value = std::getenv(variable);
+        if (value != nullptr && *value != '\0') candidates.emplace_back(std::string(value) + suffix);
+    }
+    candidates.emplace_back(KERNTUNE_CUDA_INCLUDE_DIR);
+    candidates.emplace_back("/usr/local/cuda/include");
+    for (const std::string& dir : candidates) {
+        std::error_code ec;
+        if (std::filesystem::exists(std::filesystem::path(dir) / "cuda_fp16.h", ec)) return dir;
+    }
+    return {};
+}
+
+std::string nvrtc_version() {
+    int major = 0, minor = 0;
+    check(nvrtcVersion(&major, &minor), "nvrtcVersion");
+    return std::to_string(major) + "." + std::to_string(minor);
+}
+
+compiled_program compile(const compile_request& request) {
+    const auto start = std::chrono::steady_clock::now();
+    program_handle program(new nvrtcProgram{});
+    check(nvrtcCreateProgram(program.get(), request.source.c_str(), request.source_name.c_str(), 0,
+                             nullptr, nullptr),
+          "nvrtcCreateProgram");
+    for (const std::string& expression : request.name_expressions)
+        check(nvrtcAddNameExpression(*program, expression.c_str()), "nvrtcAddNameExpression");
+
+    // No fast math and no flush-to-zero (NVRTC's defaults, stated so nobody "optimises" them
+    // away): results must be bit-identical to PyTorch's, subnormals included.
+    std::vector<std::string> options = {"-arch=" + request.arch, "-std=c++17", "-ftz=false",
+                                        "-prec-div=true", "-prec-sqrt=true"};
+    const std::string include_dir = cuda_include_dir();
+    if (!include_dir.empty()) options.push_back("-I" + include_dir);
+    std::vector<const char*> option_pointers;
+    compiled_program result;
+    for (const std::string& option : options) {
+        option_pointers.push_back(option.c_str());
+        result.options += (result.options.empty() ? "" : " ") + option;
+    }
+
+    const nvrtcResult compiled = nvrtcCompileProgram(*program, static_cast<int>(option_pointers.size()),
+                                                     option_pointers.data());
+    result.log = program_log(*program);
+    if (compiled == NVRTC_SUCCESS) {
+        size_t size = 0;
+        check(nvrtcGetCUBINSize(*program, &size), "nvrtcGetCUBINSize");
+        result.cubin.resize(size);
+        check(nvrtcGetCUBIN(*program, result.cubin.data()), "nvrtcGetCUBIN");
+        for (const std::string& expression : request.name_expressions) {
+            const char* lowered = nullptr;
+            check(nvrtcGetLoweredName(*program, expression.c_str(), &lowered), "nvrtcGetLoweredName");
+            result.lowered_names.emplace_back(lowered);
+        }
+        result.ok = true;
+    } else if (compiled != NVRTC_ERROR_COMPILATION) {
+        throw error(std::string("NVRTC refused to compile with options '") + result.options +
+                    "': " + nvrtcGetErrorString(compiled) + (result.log.empty() ? "" : ": " + result.log));
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace kerntune

@@ -1,0 +1,39 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace kerntune {
+
+/// One NVRTC program: a source and the kernel instantiations wanted from it. Many
+/// instantiations in one program share the cost of parsing the source and its headers.
+struct compile_request {
+    std::string source;
+    std::string source_name;                    // for messages, e.g. "leaky_relu.cu"
+    std::vector<std::string> name_expressions;  // e.g. "kt::leaky_relu<float, 256, 4, 2>"
+    std::string arch;                           // exact device arch, e.g. "sm_90"
+};
+
+/// The result of a compile: a cubin and the mangled name of each requested instantiation, or
+/// the full log and options when it failed.
+struct compiled_program {
+    bool ok = false;
+    std::string cubin;
+    std::vector<std::string> lowered_names;  // parallel to compile_request::name_expressions
+    std::string log;
+    std::string options;  // the options passed, space-separated
+    double seconds = 0;
+};
+
+/// Compiles with NVRTC; never needs a GPU. Compilation errors are reported in the result (the
+/// tuner stores them as compile_failed); misuse of NVRTC itself throws kerntune::error.
+compiled_program compile(const compile_request& request);
+
+/// "13.0": part of every tuning key, since a new NVRTC can generate different code.
+std::string nvrtc_version();
+
+/// The folder holding the CUDA headers the templates include (cuda_fp16.h, ...):
+/// $KERNTUNE_CUDA_INCLUDE, $CUDA_HOME/include, $CUDA_PATH/include, the toolkit kerntune was
+/// built with, /usr/local/cuda/include: the first that has cuda_fp16.h, else empty.
+std::string cuda_include_dir();
+
+} // namespace kerntune
