@@ -1,0 +1,89 @@
+#include "tune/candidate_compiler.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace kerntune {
+namespace {
+
+struct batch_result {
+    std::vector<compiled_program> programs;
+    std::vector<std::pair<std::size_t, compiled_kernel>> kernels;  // (expression index, where)
+};
+
+batch_result compile_batch(const compile_request& base, const std::vector<std::size_t>& members,
+                           const std::vector<std::string>& name_expressions) {
+    batch_result result;
+    compile_request request = base;
+    for (std::size_t member : members) request.name_expressions.push_back(name_expressions[member]);
+    compiled_program program = compile(request);
+    if (program.ok) {
+        for (std::size_t i = 0; i < members.size(); ++i)
+            result.kernels.push_back({members[i], {true, 0, program.lowered_names[i], {}}});
+        result.programs.push_back(std::move(program));
+        return result;
+    }
+    if (members.size() == 1) {
+        result.kernels.push_back({members[0], {false, -1, {}, program.options + "\n" + program.log}});
+        return result;
+    }
+    for (std::size_t member : members) {
+        batch_result single = compile_batch(base, {member}, name_expressions);
+        for (auto& [index, kernel] : single.kernels) {
+            if (kernel.ok) kernel.program = static_cast<int>(result.programs.size());
+            result.kernels.emplace_back(index, std::move(kernel));
+        }
+        for (compiled_program& p : single.programs) result.programs.push_back(std::move(p));
+    }
+    return result;
+}
+
+} // namespace
+
+compiled_set compile_kernels(const std::string& source, const std::string& source_name,
+                             const std::vector<std::string>& name_expressions, const std::string& arch) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t threads = std::max<std::size_t>(
+        1, std::min<std::size_t>(std::thread::hardware_concurrency(), name_expressions.size()));
+    // Round-robin, so that every batch gets a similar mix of small and large instantiations.
+    std::vector<std::vector<std::size_t>> batches(threads);
+    for (std::size_t i = 0; i < name_expressions.size(); ++i) batches[i % threads].push_back(i);
+
+    compile_request base;
+    base.source = source;
+    base.source_name = source_name;
+    base.arch = arch;
+    std::vector<batch_result> results(threads);
+    std::vector<std::exception_ptr> failures(threads);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            try {
+                results[t] = compile_batch(base, batches[t], name_expressions);
+            } catch (...) {
+                failures[t] = std::current_exception();
+            }
+        });
+    for (std::thread& thread : pool) thread.join();
+    for (const std::exception_ptr& failure : failures)
+        if (failure) std::rethrow_exception(failure);
+
+    compiled_set set;
+    set.kernels.resize(name_expressions.size());
+    for (batch_result& batch : results) {
+        const int offset = static_cast<int>(set.programs.size());
+        for (auto& [index, kernel] : batch.kernels) {
+            if (kernel.ok) kernel.program += offset;
+            set.kernels[index] = std::move(kernel);
+        }
+        for (compiled_program& program : batch.programs) set.programs.push_back(std::move(program));
+    }
+    set.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return set;
+}
+
+} // namespace kerntune

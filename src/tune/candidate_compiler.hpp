@@ -1,0 +1,32 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "cuda/nvrtc.hpp"
+
+namespace kerntune {
+
+/// Where one instantiation ended up: in which program's cubin, under which mangled name, or
+/// why it failed (the NVRTC log of compiling it alone).
+struct compiled_kernel {
+    bool ok = false;
+    int program = -1;
+    std::string lowered_name;
+    std::string log;
+};
+
+/// Many instantiations of one source, compiled as a few NVRTC programs in parallel.
+struct compiled_set {
+    std::vector<compiled_program> programs;  // only the ones that compiled
+    std::vector<compiled_kernel> kernels;    // parallel to the name expressions asked for
+    double seconds = 0;                      // wall time
+};
+
+/// Compiles every name expression for `arch`. Parsing the source and its CUDA headers costs
+/// more than instantiating a kernel, so expressions are batched into one program per hardware
+/// thread, compiled concurrently. A batch that fails is split into single compiles so that each
+/// failure is pinned on its own instantiation with its own log.
+compiled_set compile_kernels(const std::string& source, const std::string& source_name,
+                             const std::vector<std::string>& name_expressions, const std::string& arch);
+
+} // namespace kerntune

@@ -1,0 +1,353 @@
+#include "tune/tuner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "cuda/device.hpp"
+#include "cuda/nvrtc.hpp"
+#include "tune/candidate_compiler.hpp"
+#include "tune/worker_client.hpp"
+
+namespace kerntune {
+namespace {
+
+/// The whole space of one dtype, compiled: every config, the kernel each one runs, and the
+/// reference (the last expression).
+struct compiled_space {
+    std::vector<config> configs;
+    std::vector<std::size_t> kernel_of_config;
+    std::vector<std::string> expressions;
+    compiled_set compiled;
+    std::size_t reference() const { return expressions.size() - 1; }
+};
+
+compiled_space build_space(const kernel_spec& spec, dtype type, const std::string& arch) {
+    compiled_space space;
+    space.configs = enumerate_space(spec, type);
+    std::map<std::string, std::size_t> index_of;
+    for (const config& candidate : space.configs) {
+        const std::string expression = name_expression(spec, candidate, type);
+        const auto [it, added] = index_of.emplace(expression, space.expressions.size());
+        if (added) space.expressions.push_back(expression);
+        space.kernel_of_config.push_back(it->second);
+    }
+    space.expressions.push_back(reference_name_expression(spec, type));
+    space.compiled = compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch);
+    return space;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw error("cannot read " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// The validation kernels live beside the templates (templates/support/validation.cu).
+std::filesystem::path validation_source_path(const kernel_spec& spec) {
+    return spec.yaml_path.parent_path() / "support" / "validation.cu";
+}
+
+std::string bits_type(dtype type) { return dtype_size(type) == 4 ? "unsigned int" : "unsigned short"; }
+
+std::string fill_expression(dtype type) {
+    return "kt_validation::fill_random<" + std::string(cuda_type_name(type)) + ">";
+}
+
+std::string compare_expression(dtype type) { return "kt_validation::compare_bits<" + bits_type(type) + ">"; }
+
+// Kernel argument kinds as the worker reads them: "input,output,count,f32:0.01".
+std::string argument_kinds(const kernel_spec& spec) {
+    std::string kinds;
+    for (const kernel_arg& argument : spec.arguments) {
+        if (!kinds.empty()) kinds += ",";
+        switch (argument.kind) {
+        case arg_kind::input: kinds += "input"; break;
+        case arg_kind::output: kinds += "output"; break;
+        case arg_kind::count: kinds += "count"; break;
+        case arg_kind::f32: {
+            char value[32];
+            std::snprintf(value, sizeof(value), "f32:%.9g", static_cast<double>(argument.default_value));
+            kinds += value;
+            break;
+        }
+        }
+    }
+    return kinds;
+}
+
+/// A compiled kernel as the worker knows it: a module id and a mangled name.
+struct worker_kernel {
+    std::int64_t module = -1;
+    std::string function;
+};
+
+void add_launch(worker_message& request, const std::string& prefix, const worker_kernel& kernel,
+                const launch_geometry& geometry) {
+    request.fields[prefix + "module"] = std::to_string(kernel.module);
+    request.fields[prefix + "function"] = kernel.function;
+    request.fields[prefix + "grid"] = std::to_string(geometry.grid_x);
+    request.fields[prefix + "block"] = std::to_string(geometry.block_x);
+}
+
+} // namespace
+
+device_record to_device_record(const worker_message& hello, int ordinal) {
+    device_info info;
+    info.ordinal = ordinal;
+    info.name = hello.at("name");
+    info.cc_major = static_cast<int>(hello.integer("cc_major"));
+    info.cc_minor = static_cast<int>(hello.integer("cc_minor"));
+    info.sm_count = static_cast<int>(hello.integer("sm_count"));
+    info.memory_clock_khz = hello.integer("memory_clock_khz");
+    info.bus_width_bits = static_cast<int>(hello.integer("bus_width_bits"));
+    info.l2_bytes = hello.integer("l2_bytes");
+    info.driver_version = static_cast<int>(hello.integer("driver_version"));
+    device_record record;
+    record.identity = info.identity();
+    record.name = info.name;
+    record.cc_major = info.cc_major;
+    record.cc_minor = info.cc_minor;
+    record.sm_count = info.sm_count;
+    record.memory_clock_khz = info.memory_clock_khz;
+    record.bus_width_bits = info.bus_width_bits;
+    record.l2_bytes = info.l2_bytes;
+    record.theoretical_gbps = info.theoretical_gbps();
+    record.copy_gbps = hello.number("copy_gbps");
+    record.driver_version = info.driver_version_text();
+    return record;
+}
+
+std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
+                                           const std::string& arch) {
+    std::vector<compile_outcome> outcomes;
+    for (dtype type : dtypes) {
+        const compiled_space space = build_space(spec, type, arch);
+        compile_outcome outcome{type};
+        outcome.candidates = static_cast<int>(space.configs.size());
+        outcome.kernels = static_cast<int>(space.expressions.size()) - 1;
+        outcome.programs = static_cast<int>(space.compiled.programs.size());
+        outcome.seconds = space.compiled.seconds;
+        for (std::size_t i = 0; i < space.expressions.size(); ++i) {
+            if (space.compiled.kernels[i].ok) continue;
+            ++outcome.failed;
+            outcome.failures.push_back(space.expressions[i] + ": " + space.compiled.kernels[i].log);
+        }
+        outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+}
+
+namespace {
+
+/// What every candidate of one tune shares: the device, the worker, the compiled validation
+/// kernels.
+struct tune_session {
+    const kernel_spec& spec;
+    const tune_options& options;
+    database& db;
+    worker_client worker;
+    device_record device;
+    device_limits limits;
+    std::string arch, nvrtc, kinds;
+    std::vector<dtype> validation_types;  // validation.kernels[2i], [2i+1]: fill and compare for type i
+    compiled_set validation;
+    std::vector<std::int64_t> validation_modules;
+    std::mt19937_64 seeds{std::random_device{}()};
+
+    worker_kernel validation_kernel(dtype type, bool compare) const {
+        std::size_t i = 0;
+        while (validation_types[i] != type) ++i;
+        const compiled_kernel& kernel = validation.kernels[2 * i + (compare ? 1 : 0)];
+        return {validation_modules.at(static_cast<std::size_t>(kernel.program)), kernel.lowered_name};
+    }
+};
+
+void check_request(const kernel_spec& spec, const tune_options& options, std::int64_t memory) {
+    for (dtype type : options.dtypes)
+        if (std::find(spec.dtypes.begin(), spec.dtypes.end(), type) == spec.dtypes.end())
+            throw error("template " + spec.name + " does not support dtype " + std::string(to_string(type)));
+    std::size_t buffers = 0;  // device buffers of n elements the worker allocates
+    for (const kernel_arg& argument : spec.arguments)
+        buffers += argument.kind == arg_kind::input ? 1 : argument.kind == arg_kind::output ? 2 : 0;
+    for (const problem& shape : options.problems)
+        for (dtype type : options.dtypes)
+            if (static_cast<double>(shape.numel()) * dtype_size(type) * buffers > 0.9 * static_cast<double>(memory))
+                throw error("shape " + shape.to_string() + " in " + std::string(to_string(type)) + " needs " +
+                            std::to_string(buffers) + " buffers of " + std::to_string(shape.numel() * dtype_size(type)) +
+                            " bytes: more than this GPU's memory");
+}
+
+void compile_validation(tune_session& session) {
+    std::vector<std::string> expressions;
+    for (dtype type : session.options.dtypes) {
+        session.validation_types.push_back(type);
+        expressions.push_back(fill_expression(type));
+        expressions.push_back(compare_expression(type));
+    }
+    session.validation = compile_kernels(read_file(validation_source_path(session.spec)), "validation.cu", expressions,
+                                         session.arch);
+    for (std::size_t i = 0; i < expressions.size(); ++i)
+        if (!session.validation.kernels[i].ok)
+            throw error("cannot compile " + expressions[i] + ": " + session.validation.kernels[i].log);
+    for (const compiled_program& program : session.validation.programs)
+        session.validation_modules.push_back(session.worker.add_module(program.cubin));
+}
+
+winner best_of(tune_session& session, const tuning_key& key, const measurement& fastest, int ok, int failed,
+               double seconds) {
+    winner best;
+    best.key = key;
+    best.config = fastest.config;
+    best.median_us = fastest.median_us;
+    best.gbps = fastest.gbps;
+    best.pct_theoretical = 100.0 * fastest.gbps / session.device.theoretical_gbps;
+    best.pct_copy = 100.0 * fastest.gbps / session.device.copy_gbps;
+    best.candidates_ok = ok;
+    best.candidates_failed = failed;
+    best.tune_seconds = seconds;
+    return best;
+}
+
+/// Validates and times every candidate of `space` not yet measured for `shape`, storing each
+/// result at once, then stores the winner among all measurements of the key.
+tune_outcome tune_problem(tune_session& session, dtype type, const compiled_space& space,
+                          const std::vector<std::int64_t>& modules, const problem& shape,
+                          const progress_callback& progress) {
+    const auto started = std::chrono::steady_clock::now();
+    const kernel_spec& spec = session.spec;
+    const std::int64_t n = shape.numel();
+    const tuning_key key{spec.name, spec.source_hash, std::string(to_string(type)), shape.key(),
+                         session.device.identity, session.nvrtc};
+    auto kernel_at = [&](std::size_t index) {
+        const compiled_kernel& kernel = space.compiled.kernels[index];
+        return worker_kernel{modules.at(static_cast<std::size_t>(kernel.program)), kernel.lowered_name};
+    };
+    tune_outcome outcome{type, shape};
+    outcome.compile_seconds = space.compiled.seconds;
+    std::set<std::string> measured;
+    double best_us = 0;
+    for (const measurement& earlier : session.db.measurements(key)) {
+        measured.insert(earlier.config);
+        if (earlier.status == "ok" && (best_us == 0 || earlier.median_us < best_us)) best_us = earlier.median_us;
+    }
+
+    // The validation kernels use grid-stride loops, so a grid that fills the GPU is enough.
+    const launch_geometry helper_launch{std::int64_t{session.limits.sm_count} * 8, 256};
+    const worker_kernel reference = kernel_at(space.reference()), fill = session.validation_kernel(type, false),
+                        compare = session.validation_kernel(type, true);
+    worker_message base;
+    add_launch(base, "ref_", reference, reference_launch(spec, type, n, session.limits));
+    add_launch(base, "fill_", fill, helper_launch);
+    add_launch(base, "compare_", compare, helper_launch);
+    base.fields["dtype"] = std::string(to_string(type));
+    base.fields["n"] = std::to_string(n);
+    base.fields["args"] = session.kinds;
+    base.fields["min_samples"] = std::to_string(session.options.min_samples);
+    base.fields["max_samples"] = std::to_string(session.options.max_samples);
+    base.fields["target_noise"] = std::to_string(session.options.target_noise);
+    base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
+
+    const double bytes = static_cast<double>(bytes_moved(spec, type, n));
+    for (std::size_t c = 0; c < space.configs.size(); ++c) {
+        measurement result;
+        result.key = key;
+        result.config = label(spec, space.configs[c]);
+        if (measured.count(result.config)) {
+            ++outcome.resumed;
+            continue;
+        }
+        const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
+        if (!kernel.ok) {
+            result.status = "compile_failed";
+            result.message = kernel.log;
+        } else {
+            try {
+                worker_message request = base;
+                request.fields["seed"] = std::to_string(session.seeds() >> 1);
+                request.fields["best_us"] = std::to_string(best_us);
+                const worker_kernel candidate = kernel_at(space.kernel_of_config[c]);
+                add_launch(request, "", candidate, candidate_launch(spec, space.configs[c], type, n, session.limits));
+                const worker_message reply = session.worker.evaluate(
+                    request, {reference.module, fill.module, compare.module, candidate.module},
+                    session.options.candidate_timeout_ms);
+                result.status = reply.at("status");
+                result.message = reply.get("message");
+                if (result.status == "ok") {
+                    result.median_us = reply.number("median_us");
+                    result.noise = reply.number("noise");
+                    result.samples = static_cast<int>(reply.integer("samples"));
+                    result.gbps = bytes / (result.median_us * 1e-6) / 1e9;
+                    if (best_us == 0 || result.median_us < best_us) best_us = result.median_us;
+                }
+            } catch (const error& failure) {  // e.g. a grid the launch rule cannot give
+                result.status = "launch_failed";
+                result.message = failure.what();
+            }
+        }
+        spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config, result.status,
+                      result.median_us, result.message);
+        (result.status == "ok" ? outcome.ok : outcome.failed) += 1;
+        session.db.record_measurement(result);
+        if (progress) progress({type, &shape, static_cast<int>(c + 1), static_cast<int>(space.configs.size()), result.config});
+    }
+
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    int ok = 0, failed = 0;
+    std::optional<measurement> fastest;
+    for (const measurement& m : session.db.measurements(key)) {
+        if (m.status != "ok") {
+            ++failed;
+            continue;
+        }
+        ++ok;
+        if (!fastest || m.median_us < fastest->median_us) fastest = m;
+    }
+    if (fastest) {
+        outcome.best = best_of(session, key, *fastest, ok, failed, outcome.seconds + outcome.compile_seconds);
+        session.db.set_winner(*outcome.best);
+    }
+    return outcome;
+}
+
+} // namespace
+
+std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
+                               const progress_callback& progress) {
+    tune_session session{spec, options, db,
+                         worker_client(options.worker.empty() ? default_worker_executable() : options.worker, options.device)};
+    const worker_message& facts = session.worker.device_facts();
+    check_request(spec, options, facts.integer("total_memory_bytes"));
+    session.device = to_device_record(facts, options.device);
+    db.upsert_device(session.device);
+    session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm")};
+    session.arch = "sm_" + std::to_string(session.device.cc_major) + std::to_string(session.device.cc_minor);
+    session.nvrtc = nvrtc_version();
+    session.kinds = argument_kinds(spec);
+    compile_validation(session);
+
+    std::vector<tune_outcome> outcomes;
+    for (dtype type : options.dtypes) {
+        const compiled_space space = build_space(spec, type, session.arch);
+        const compiled_kernel& reference = space.compiled.kernels[space.reference()];
+        if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
+        std::vector<std::int64_t> modules;
+        for (const compiled_program& program : space.compiled.programs) modules.push_back(session.worker.add_module(program.cubin));
+        for (const problem& shape : options.problems)
+            outcomes.push_back(tune_problem(session, type, space, modules, shape, progress));
+    }
+    return outcomes;
+}
+
+} // namespace kerntune

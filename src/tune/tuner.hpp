@@ -1,0 +1,74 @@
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/kernel_spec.hpp"
+#include "core/problem.hpp"
+#include "db/database.hpp"
+#include "tune/worker_protocol.hpp"
+
+namespace kerntune {
+
+/// What to tune and how hard to measure.
+struct tune_options {
+    std::vector<dtype> dtypes;
+    std::vector<problem> problems;
+    int device = 0;
+    std::filesystem::path worker;  ///< the worker program; empty: default_worker_executable()
+    /// A candidate that has not answered by then is killed and recorded as timeout. Generous:
+    /// the largest problems take a second to validate and time.
+    int candidate_timeout_ms = 20'000;
+    int min_samples = 5;
+    int max_samples = 100;
+    double target_noise = 0.01;  ///< stop sampling once IQR/median is below this
+    double max_seconds_per_candidate = 1.0;
+};
+
+/// Progress, for a progress bar: `done` of `total` candidates of the current (dtype, problem).
+struct tune_progress {
+    dtype type;
+    const problem* shape;
+    int done = 0, total = 0;
+    std::string label;  ///< candidate just finished
+};
+using progress_callback = std::function<void(const tune_progress&)>;
+
+/// The outcome for one (dtype, problem).
+struct tune_outcome {
+    dtype type;
+    problem shape;
+    std::optional<winner> best;  ///< none when no candidate was ok
+    int ok = 0, failed = 0, resumed = 0;  ///< resumed: measured by an earlier run, skipped
+    double seconds = 0;          ///< validating and timing this problem's candidates
+    double compile_seconds = 0;  ///< compiling the dtype's space (shared by its problems)
+};
+
+/// The device as stored with the results.
+device_record to_device_record(const worker_message& hello, int ordinal);
+
+/// Tunes `spec` on a GPU: compiles the whole space once per dtype (NVRTC, in parallel), then
+/// for every problem validates and times each candidate in a worker process, stores every
+/// measurement as it is made and the winner at the end. Candidates already measured under the
+/// same key are skipped, so an interrupted tune resumes. Throws kerntune::error when the GPU or
+/// the worker cannot be used at all; a candidate's failure is only ever a stored status.
+std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
+                               const progress_callback& progress);
+
+/// `tune --dry-run`: what compiling the space for one dtype took, without a GPU.
+struct compile_outcome {
+    dtype type;
+    int candidates = 0;  ///< configs in the space
+    int kernels = 0;     ///< distinct instantiations (launch-only parameters share one)
+    int programs = 0;    ///< NVRTC programs they were batched into
+    int failed = 0;
+    double seconds = 0;
+    std::vector<std::string> failures;  ///< "name expression: log"
+};
+std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
+                                           const std::string& arch);
+
+} // namespace kerntune

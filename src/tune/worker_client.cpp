@@ -1,0 +1,144 @@
+#include "tune/worker_client.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.hpp"
+
+extern char** environ;
+
+namespace kerntune {
+namespace {
+
+// Starting a context and measuring copy bandwidth takes a few seconds; a minute means stuck.
+constexpr int hello_timeout_ms = 60'000;
+// Loading a cubin is milliseconds.
+constexpr int load_timeout_ms = 30'000;
+// The worker reads requests on this descriptor; stdout stays free for stray prints.
+constexpr int worker_fd = 3;
+
+std::string describe_exit(int status) {
+    if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
+    if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+    return "stopped";
+}
+
+} // namespace
+
+std::filesystem::path default_worker_executable() {
+    if (const char* path = std::getenv("KERNTUNE_WORKER"); path != nullptr && *path != '\0') return path;
+    std::error_code ec;
+    const std::filesystem::path beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "kerntune-worker";
+    if (!ec && std::filesystem::exists(beside, ec)) return beside;
+    return KERNTUNE_WORKER_BUILD_PATH;
+}
+
+worker_client::worker_client(std::filesystem::path executable, int device)
+    : m_executable(std::move(executable)), m_device(device) {
+    start();
+}
+
+worker_client::~worker_client() { stop(false); }
+
+void worker_client::start() {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        throw error(std::string("cannot create the worker's socket: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (fds[1] == worker_fd) fcntl(fds[1], F_SETFD, 0);  // dup2 onto itself would keep CLOEXEC
+    else posix_spawn_file_actions_adddup2(&actions, fds[1], worker_fd);
+    const std::string executable = m_executable.string();
+    const std::string fd_text = std::to_string(worker_fd);
+    char* argv[] = {const_cast<char*>(executable.c_str()), const_cast<char*>("--fd"),
+                    const_cast<char*>(fd_text.c_str()), nullptr};
+    const int spawned = posix_spawn(&m_pid, executable.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (spawned != 0) {
+        close(fds[0]);
+        m_pid = -1;
+        throw error("cannot start the GPU worker " + executable + ": " + std::strerror(spawned) +
+                    " (set KERNTUNE_WORKER to its path)");
+    }
+    m_fd = fds[0];
+    ++m_starts;
+    m_loaded.clear();
+    worker_message hello;
+    hello.fields = {{"op", "hello"}, {"device", std::to_string(m_device)}};
+    worker_message reply = request(hello, hello_timeout_ms);
+    if (reply.fields.count("error") || reply.fields.count("status")) {
+        const std::string why = reply.get("error", reply.get("message"));
+        stop(true);
+        throw error(why);
+    }
+    if (m_starts == 1) m_hello = std::move(reply);
+}
+
+int worker_client::stop(bool kill_first) {
+    if (m_fd >= 0) close(m_fd);  // a healthy worker exits when its connection closes
+    m_fd = -1;
+    int status = 0;
+    if (m_pid > 0) {
+        if (kill_first) kill(m_pid, SIGKILL);
+        waitpid(m_pid, &status, 0);
+    }
+    m_pid = -1;
+    return status;
+}
+
+// Sends one request and waits for its answer. A worker that dies or times out is reaped, and
+// the answer says so in "status" (runtime_fault or timeout).
+worker_message worker_client::request(const worker_message& message, int timeout_ms) {
+    bool timed_out = false;
+    std::optional<worker_message> reply;
+    if (send_message(m_fd, message)) reply = receive_message(m_fd, timeout_ms, &timed_out);
+    if (reply) {
+        if (reply->get("status") == "runtime_fault") stop(false);  // the worker exits after a fault
+        return *reply;
+    }
+    worker_message failure;
+    if (timed_out) {
+        stop(true);
+        failure.fields = {{"status", "timeout"},
+                          {"message", "no answer within " + std::to_string(timeout_ms) + " ms; worker killed"}};
+        return failure;
+    }
+    failure.fields = {{"status", "runtime_fault"}, {"message", "worker " + describe_exit(stop(false))}};
+    return failure;
+}
+
+std::int64_t worker_client::add_module(std::string cubin) {
+    m_cubins.push_back(std::move(cubin));
+    return static_cast<std::int64_t>(m_cubins.size()) - 1;
+}
+
+worker_message worker_client::evaluate(worker_message message, const std::vector<std::int64_t>& modules,
+                                       int timeout_ms) {
+    if (m_pid < 0) start();
+    for (std::int64_t module : modules) {
+        if (m_loaded.count(module)) continue;
+        worker_message load;
+        load.fields = {{"op", "load"}, {"module", std::to_string(module)}};
+        load.payload = m_cubins.at(static_cast<std::size_t>(module));
+        worker_message reply = request(load, load_timeout_ms);
+        if (reply.fields.count("status") || reply.fields.count("error")) {
+            if (reply.fields.count("error")) reply.fields = {{"status", "launch_failed"}, {"message", reply.at("error")}};
+            return reply;
+        }
+        m_loaded.insert(module);
+    }
+    message.fields["op"] = "evaluate";
+    worker_message reply = request(message, timeout_ms);
+    if (reply.fields.count("error")) reply.fields = {{"status", "launch_failed"}, {"message", reply.at("error")}};
+    return reply;
+}
+
+} // namespace kerntune

@@ -1,0 +1,59 @@
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tune/worker_protocol.hpp"
+
+namespace kerntune {
+
+/// The tuner's handle on its GPU worker process (worker.hpp). Starts the worker, keeps the
+/// cubins it was given so that a fresh worker can be loaded again, and turns a worker that
+/// dies (runtime_fault) or stops answering (timeout: it is killed) into a status for the
+/// candidate in flight, after which the next request starts a fresh worker.
+class worker_client {
+public:
+    /// Starts a worker on GPU `device` and waits for its hello (device facts, copy bandwidth).
+    /// Throws kerntune::error when it cannot start or the GPU is unusable.
+    worker_client(std::filesystem::path executable, int device);
+    ~worker_client();
+    worker_client(const worker_client&) = delete;
+    worker_client& operator=(const worker_client&) = delete;
+
+    /// The first worker's hello reply.
+    const worker_message& device_facts() const { return m_hello; }
+
+    /// Registers a cubin; the returned id names it in requests (field "...module").
+    std::int64_t add_module(std::string cubin);
+
+    /// Sends an evaluate request that uses `modules`; the reply always has a "status". Waits at
+    /// most timeout_ms for the answer.
+    worker_message evaluate(worker_message request, const std::vector<std::int64_t>& modules, int timeout_ms);
+
+    /// How many workers were started (1 + restarts after faults and timeouts).
+    int starts() const { return m_starts; }
+
+private:
+    std::filesystem::path m_executable;
+    int m_device;
+    pid_t m_pid = -1;
+    int m_fd = -1;
+    int m_starts = 0;
+    worker_message m_hello;
+    std::vector<std::string> m_cubins;
+    std::set<std::int64_t> m_loaded;  // modules the running worker has
+
+    void start();
+    int stop(bool kill_first);  // returns the wait status
+    worker_message request(const worker_message& message, int timeout_ms);
+};
+
+/// The worker program: $KERNTUNE_WORKER, else kerntune-worker beside the running program,
+/// else the one in the build tree.
+std::filesystem::path default_worker_executable();
+
+} // namespace kerntune
