@@ -1,0 +1,75 @@
+/* kerntune C ABI: launch the kernel tuned for this GPU, op, dtype and size.
+ *
+ * Compiles as C99. Every function returns a status; on a non-OK status, kt_last_error() gives
+ * the message for the calling thread. No function aborts or throws.
+ *
+ *   kt_runtime* rt = NULL;
+ *   if (kt_runtime_create(NULL, &rt) != KT_OK) { fprintf(stderr, "%s\n", kt_last_error()); ... }
+ *   kt_leaky_relu(rt, KT_F32, x, y, n, 0.01f, stream);   // x, y: device pointers; y == x allowed
+ *   kt_runtime_destroy(rt);
+ */
+#ifndef KERNTUNE_H
+#define KERNTUNE_H
+
+#include <cuda.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A runtime: the tuning database, loaded kernels and their launch cache. Thread-safe. */
+typedef struct kt_runtime kt_runtime;
+
+typedef enum kt_dtype { KT_F32 = 0, KT_F16 = 1, KT_BF16 = 2 } kt_dtype;
+
+typedef enum kt_status {
+    KT_OK = 0,
+    KT_ERROR_INVALID_ARGUMENT = 1, /**< null pointer, negative n, unknown dtype or op, wrong buffer count */
+    KT_ERROR_NO_DEVICE = 2,        /**< no CUDA driver or no GPU */
+    KT_ERROR_CUDA = 3,             /**< a CUDA driver call failed (the message names it) */
+    KT_ERROR_COMPILE = 4,          /**< NVRTC could not compile a kernel (the message has the log) */
+    KT_ERROR_INTERNAL = 5          /**< anything else; the message says what */
+} kt_status;
+
+/** How the config used for a call was found. */
+typedef enum kt_match {
+    KT_MATCH_EXACT = 0,   /**< tuned for this op, dtype, size, GPU, template and NVRTC version */
+    KT_MATCH_NEAREST = 1, /**< tuned on this GPU for the nearest size (log scale) */
+    KT_MATCH_DEFAULT = 2  /**< nothing tuned applies: the template's default config */
+} kt_match;
+
+/** Creates a runtime on the tuning database at db_path (NULL: $KERNTUNE_DB, else the default
+ *  path). A missing or unusable database is not an error: calls fall back to default configs. */
+kt_status kt_runtime_create(const char* db_path, kt_runtime** out);
+
+/** Destroys a runtime (NULL is allowed). Kernels in flight are not waited for. */
+void kt_runtime_destroy(kt_runtime* rt);
+
+/** y = x > 0 ? x : x * negative_slope, exactly as torch.nn.functional.leaky_relu: computed in
+ *  float, rounded once. x and y are device pointers of n elements; y == x is allowed; any
+ *  element alignment works; n == 0 launches nothing. Asynchronous on `stream` (0: the legacy
+ *  default stream), in the context current on the calling thread (else device 0's primary). */
+kt_status kt_leaky_relu(kt_runtime* rt, kt_dtype dtype, const void* x, void* y, int64_t n,
+                        float negative_slope, CUstream stream);
+
+/** Launches any template in the runtime's template set. buffers: device pointers for the spec's
+ *  input and output arguments, in declaration order; scalars: the spec's f32 arguments, in
+ *  order (NULL with num_scalars 0: their defaults). */
+kt_status kt_launch(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, void* const* buffers,
+                    int num_buffers, const float* scalars, int num_scalars, CUstream stream);
+
+/** Which config a call with (op, dtype, n) uses on the current device, and how it was found.
+ *  label receives the canonical config label (truncated to label_size, NUL-terminated). */
+kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt_match* match,
+                   char* label, size_t label_size);
+
+/** The message for the calling thread's last non-OK status ("" if none). */
+const char* kt_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KERNTUNE_H */

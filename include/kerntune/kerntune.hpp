@@ -1,0 +1,63 @@
+#pragma once
+// kerntune C++ API: launch the kernel tuned for this GPU, op, dtype and size.
+//
+//   kerntune::runtime rt;                                // $KERNTUNE_DB, else the default path
+//   rt.leaky_relu(KT_F32, x, y, n, 0.01f, stream);       // device pointers; y == x allowed
+//
+// Thread-safe. The first call for an (op, dtype, n, context) looks the config up, loads or
+// compiles its kernel and caches the launch; later calls are a hash lookup and cuLaunchKernel.
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "kerntune/kerntune.h"
+
+namespace kerntune {
+
+namespace detail {
+class runtime_state;
+}
+
+/// A failure of the C++ API; status() is the C ABI's code for it.
+class runtime_error : public std::runtime_error {
+public:
+    runtime_error(kt_status status, const std::string& message) : std::runtime_error(message), m_status(status) {}
+    kt_status status() const noexcept { return m_status; }
+
+private:
+    kt_status m_status;
+};
+
+/// The config a call uses and how it was found.
+struct launch_choice {
+    kt_match match = KT_MATCH_DEFAULT;
+    std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.tile.w0"
+};
+
+/// Tuned kernels for the applications's GPU. Throws runtime_error (KT_ERROR_NO_DEVICE) when
+/// there is no driver or no GPU; a missing or unusable database only means default configs.
+class runtime {
+public:
+    explicit runtime(const std::string& db_path = {});
+    ~runtime();
+    runtime(const runtime&) = delete;
+    runtime& operator=(const runtime&) = delete;
+
+    /// y = x > 0 ? x : x * negative_slope with PyTorch's exact semantics (see kerntune.h).
+    void leaky_relu(kt_dtype dtype, const void* x, void* y, std::int64_t n, float negative_slope,
+                    CUstream stream = nullptr);
+
+    /// Any template: buffers for its input/output arguments in order, scalars for its f32
+    /// arguments in order (nullptr and 0: their defaults).
+    void launch(const std::string& op, kt_dtype dtype, std::int64_t n, void* const* buffers, int num_buffers,
+                const float* scalars, int num_scalars, CUstream stream = nullptr);
+
+    /// Which config (op, dtype, n) uses on the current device, and how it was found.
+    launch_choice query(const std::string& op, kt_dtype dtype, std::int64_t n);
+
+private:
+    std::unique_ptr<detail::runtime_state> m_state;
+};
+
+} // namespace kerntune

@@ -1,0 +1,90 @@
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/kernel_spec.hpp"
+#include "cuda/device.hpp"
+#include "cuda/handles.hpp"
+#include "db/database.hpp"
+#include "kerntune/kerntune.hpp"
+
+namespace kerntune::detail {
+
+/// One cached launch: everything a hot call needs.
+struct launch_entry {
+    CUfunction function = nullptr;
+    unsigned grid = 1, block = 1;
+    kt_match match = KT_MATCH_DEFAULT;
+    std::string label;
+};
+
+/// The runtime behind the C++ and C APIs (kerntune.hpp, kerntune.h).
+class runtime_state {
+public:
+    explicit runtime_state(const std::string& db_path);
+
+    /// The template named op (throws runtime_error KT_ERROR_INVALID_ARGUMENT when unknown).
+    std::size_t op_index(const std::string& op) const;
+    const kernel_spec& spec(std::size_t op) const { return m_specs[op]; }
+
+    /// The cached launch for (op, dtype, n) in the current context, made on first use.
+    /// Hot path: a shared lock and a hash lookup.
+    const launch_entry& entry(std::size_t op, dtype type, std::int64_t n);
+
+private:
+    struct launch_key {
+        std::size_t op;
+        dtype type;
+        std::int64_t n;
+        CUcontext context;
+        bool operator==(const launch_key& other) const {
+            return op == other.op && type == other.type && n == other.n && context == other.context;
+        }
+    };
+    struct launch_key_hash {
+        std::size_t operator()(const launch_key& key) const noexcept;
+    };
+    /// What a context's device is, and the tuned sizes of each (op, dtype) on it.
+    struct context_facts {
+        device_info device;
+        std::map<std::pair<std::size_t, dtype>, std::vector<std::pair<std::int64_t, std::string>>> tuned;
+    };
+
+    std::vector<kernel_spec> m_specs;
+    std::string m_nvrtc_version;
+    std::optional<database> m_db;
+    bool m_db_writable = false;
+
+    std::shared_mutex m_launches_mutex;
+    std::unordered_map<launch_key, launch_entry, launch_key_hash> m_launches;
+
+    std::mutex m_cold_mutex;  // one cold key at a time compiles or loads; the others wait
+    std::map<CUcontext, context_facts> m_contexts;
+    struct loaded_kernel {
+        loaded_module module;
+        std::string lowered_name;
+    };
+    std::map<std::pair<CUcontext, std::string>, loaded_kernel> m_kernels;  // by (context, binary key)
+
+    CUcontext current_context();
+    context_facts& facts(CUcontext context);
+    launch_entry make_entry(std::size_t op, dtype type, std::int64_t n, CUcontext context);
+    CUfunction load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,
+                             const device_info& device);
+};
+
+/// Inside a catch block: rethrows the exception in flight as runtime_error with the matching
+/// C status, so that every API entry point reports failures the same way.
+[[noreturn]] void rethrow_as_runtime_error();
+
+} // namespace kerntune::detail
