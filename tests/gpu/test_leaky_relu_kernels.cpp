@@ -1,0 +1,79 @@
+// gpu label: what the LeakyReLU kernels compute, checked against a host reference.
+#include <gtest/gtest.h>
+
+#include "kernel_harness.hpp"
+
+namespace kerntune::testing {
+namespace {
+
+kernel_spec leaky_relu_spec() { return find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu"); }
+
+std::size_t default_index(const kernel_spec& spec, dtype type, const std::vector<config>& configs) {
+    const config wanted = default_config(spec, type);
+    for (std::size_t i = 0; i < configs.size(); ++i)
+        if (configs[i] == wanted) return i;
+    throw error("default config is not in the space");
+}
+
+class LeakyReluKernels : public ::testing::TestWithParam<dtype> {};
+
+TEST_P(LeakyReluKernels, EverySixteenBitPatternMatchesTheHostReference) {
+    KERNTUNE_REQUIRE_GPU();
+    const dtype type = GetParam();
+    if (dtype_size(type) != 2) GTEST_SKIP() << "16-bit types only";
+    const kernel_spec spec = leaky_relu_spec();
+    kernel_harness harness(spec, type);
+    std::vector<std::uint32_t> input(65536);
+    for (std::uint32_t i = 0; i < input.size(); ++i) input[i] = i;
+    const std::size_t index = default_index(spec, type, harness.configs());
+    EXPECT_EQ(harness.count_mismatches(input, harness.run(index, input, 0, 0, false)), 0u);
+    EXPECT_EQ(harness.count_mismatches(input, harness.run(index, input, 0, 0, false, 0.2f), 0.2f), 0u);
+}
+
+TEST_P(LeakyReluKernels, SpecialValuesKeepPyTorchSemantics) {
+    KERNTUNE_REQUIRE_GPU();
+    const dtype type = GetParam();
+    if (type != dtype::f32) GTEST_SKIP() << "f32 specials; 16-bit types are covered exhaustively";
+    const kernel_spec spec = leaky_relu_spec();
+    kernel_harness harness(spec, type);
+    // +-0, +-inf, NaNs, smallest subnormals, largest subnormal, smallest normal, FLT_MAX, 1, -1
+    const std::vector<std::uint32_t> input = {0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000,
+                                              0xffc00000, 0x7f800001, 0x00000001, 0x80000001, 0x807fffff,
+                                              0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000};
+    const std::vector<std::uint32_t> output = harness.run(default_index(spec, type, harness.configs()), input, 0, 0, false);
+    EXPECT_EQ(harness.count_mismatches(input, output), 0u);
+    EXPECT_EQ(output[1], 0x80000000u) << "-0.0 must stay -0.0";
+    EXPECT_EQ(output[3], 0xff800000u) << "-inf must stay -inf";
+    EXPECT_EQ(output[8], 0x80000000u) << "-smallest subnormal x 0.01 rounds to -0.0, not flushed early";
+    EXPECT_NE(output[9], 0x80000000u) << "-largest subnormal x 0.01 is a subnormal: no flush to zero";
+}
+
+TEST_P(LeakyReluKernels, EveryConfigHandlesOddSizesMisalignmentAndInPlace) {
+    KERNTUNE_REQUIRE_GPU();
+    const dtype type = GetParam();
+    const kernel_spec spec = leaky_relu_spec();
+    kernel_harness harness(spec, type);
+    std::mt19937 rng(1234);
+    struct placement {
+        int x_offset, y_offset;
+        bool in_place;
+    };
+    // aligned; both off by one (peel a head); off by different amounts (scalar path); in place
+    const placement placements[] = {{0, 0, false}, {1, 1, false}, {1, 2, false}, {3, 3, true}};
+    for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{33}, std::size_t{4099}, std::size_t{100003}}) {
+        const std::vector<std::uint32_t> input = random_bits(type, n, rng);
+        for (std::size_t index = 0; index < harness.configs().size(); ++index) {
+            for (const placement& p : placements) {
+                SCOPED_TRACE(label(spec, harness.configs()[index]) + " n=" + std::to_string(n) + " x+" +
+                             std::to_string(p.x_offset) + " y+" + std::to_string(p.y_offset) + (p.in_place ? " in place" : ""));
+                ASSERT_EQ(harness.count_mismatches(input, harness.run(index, input, p.x_offset, p.y_offset, p.in_place)), 0u);
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, LeakyReluKernels, ::testing::Values(dtype::f32, dtype::f16, dtype::bf16),
+                         [](const ::testing::TestParamInfo<dtype>& info) { return std::string(to_string(info.param)); });
+
+} // namespace
+} // namespace kerntune::testing

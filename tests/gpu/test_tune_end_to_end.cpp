@@ -1,0 +1,66 @@
+// gpu label: `tune` on the device, end to end, into a fresh database.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/config.hpp"
+#include "cuda/nvrtc.hpp"
+#include "kernel_harness.hpp"
+#include "tune/tuner.hpp"
+
+namespace kerntune::testing {
+namespace {
+
+std::filesystem::path fresh_database_path(const std::string& name) {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("kerntune-gpu-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::filesystem::path path = dir / name;
+    std::filesystem::remove(path);
+    return path;
+}
+
+TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
+    KERNTUNE_REQUIRE_GPU();
+    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    tune_options options;
+    options.dtypes = {dtype::f32, dtype::bf16};
+    options.problems = {parse_shape("3x65537")};  // odd: exercises heads and tails
+    options.max_samples = 20;
+    database db = database::open(fresh_database_path("tune.db"), open_mode::read_write);
+
+    const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
+    ASSERT_EQ(outcomes.size(), 2u);
+    for (const tune_outcome& outcome : outcomes) {
+        SCOPED_TRACE(std::string(to_string(outcome.type)));
+        const int space = static_cast<int>(enumerate_space(spec, outcome.type).size());
+        EXPECT_EQ(outcome.ok, space) << "every candidate of the shipped template validates";
+        EXPECT_EQ(outcome.failed, 0);
+        ASSERT_TRUE(outcome.best.has_value());
+        EXPECT_GT(outcome.best->gbps, 0.0);
+        const std::optional<winner> stored = db.find_winner(outcome.best->key);
+        ASSERT_TRUE(stored.has_value());
+        EXPECT_EQ(stored->config, outcome.best->config);
+        EXPECT_NO_THROW(parse_label(spec, stored->config));
+        const std::vector<measurement> rows = db.measurements(outcome.best->key);
+        EXPECT_EQ(static_cast<int>(rows.size()), space);
+        for (const measurement& row : rows) {
+            EXPECT_EQ(row.status, "ok") << row.config << ": " << row.message;
+            EXPECT_GE(row.samples, options.min_samples);
+            EXPECT_GE(row.median_us, stored->median_us);
+        }
+        EXPECT_EQ(outcome.best->key.nvrtc_version, nvrtc_version());
+    }
+
+    // A second run finds every candidate measured and only re-picks the winner.
+    const std::vector<tune_outcome> again = tune(spec, options, db, nullptr);
+    ASSERT_EQ(again.size(), 2u);
+    for (std::size_t i = 0; i < again.size(); ++i) {
+        EXPECT_EQ(again[i].resumed, outcomes[i].ok + outcomes[i].failed);
+        EXPECT_EQ(again[i].ok, 0);
+        ASSERT_TRUE(again[i].best.has_value());
+        EXPECT_EQ(again[i].best->config, outcomes[i].best->config);
+    }
+}
+
+} // namespace
+} // namespace kerntune::testing

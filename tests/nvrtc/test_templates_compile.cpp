@@ -1,0 +1,31 @@
+// nvrtc label: every variant of every template, and the tuner's validation kernels, compile
+// for an explicit arch with the toolkit alone (no GPU, no driver).
+#include <gtest/gtest.h>
+
+#include "core/config.hpp"
+#include "spec/spec_loader.hpp"
+#include "tune/tuner.hpp"
+
+namespace kerntune {
+namespace {
+
+class EveryTemplateCompiles : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryTemplateCompiles, ForEveryDtypeWithoutFailures) {
+    const std::string arch = GetParam();
+    const std::vector<kernel_spec> specs = load_specs(KERNTUNE_TEST_TEMPLATE_DIR);
+    ASSERT_FALSE(specs.empty());
+    for (const kernel_spec& spec : specs) {
+        for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, arch)) {
+            SCOPED_TRACE(spec.name + " " + std::string(to_string(outcome.type)) + " " + arch);
+            EXPECT_EQ(outcome.candidates, static_cast<int>(enumerate_space(spec, outcome.type).size()));
+            EXPECT_GT(outcome.kernels, 0);
+            EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Arches, EveryTemplateCompiles, ::testing::Values("sm_80", "sm_90"));
+
+} // namespace
+} // namespace kerntune
