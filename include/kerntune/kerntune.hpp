@@ -33,6 +33,7 @@ private:
 struct launch_choice {
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.tile.w0"
+    std::string binary_source;  ///< where its kernel came from: "memory", "database" or "compiled"
 };
 
 /// Tuned kernels for the applications's GPU. Throws runtime_error (KT_ERROR_NO_DEVICE) when

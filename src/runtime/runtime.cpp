@@ -95,7 +95,7 @@ launch_choice runtime::query(const std::string& op, kt_dtype type, std::int64_t 
     try {
         check_size(n);
         const detail::launch_entry& entry = m_state->entry(m_state->op_index(op), to_dtype(type), n < 1 ? 1 : n);
-        return {entry.match, entry.label};
+        return {entry.match, entry.label, entry.binary_source};
     } catch (...) {
         detail::rethrow_as_runtime_error();
     }

@@ -8,19 +8,14 @@
 #include <filesystem>
 #include <limits>
 
-#include "core/sha256.hpp"
 #include "core/size_lookup.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/nvrtc.hpp"
+#include "runtime/binary_cache.hpp"
 #include "runtime/embedded_specs.hpp"
 
 namespace kerntune::detail {
 namespace {
-
-std::string binary_cache_key(const kernel_spec& spec, const std::string& label, dtype type, const std::string& arch,
-                             const std::string& nvrtc) {
-    return spec.source_hash + "|" + label + "|" + std::string(to_string(type)) + "|" + arch + "|" + nvrtc;
-}
 
 const char* match_name(kt_match match) {
     return match == KT_MATCH_EXACT ? "exact" : match == KT_MATCH_NEAREST ? "nearest" : "default";
@@ -138,36 +133,38 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
 }
 
 CUfunction runtime_state::load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,
-                                        const device_info& device) {
-    const std::string label_text = label(spec, chosen);
-    const std::string arch = device.arch();
-    const std::string cache_key = binary_cache_key(spec, label_text, type, arch, m_nvrtc_version);
-    const std::string expression = name_expression(spec, chosen, type);
+                                        const device_info& device, std::string& source) {
+    const binary_key key = binary_key_for(spec, chosen, type, device.arch(), m_nvrtc_version);
+    const std::string cache_key = key.template_hash + "|" + key.config + "|" + key.dtype + "|" + key.arch;
     auto loaded = m_kernels.find({context, cache_key});
-    if (loaded == m_kernels.end()) {
-        const binary_key key{spec.source_hash, label_text, std::string(to_string(type)), arch, m_nvrtc_version};
-        std::optional<kernel_binary> binary;
-        if (m_db) binary = m_db->find_binary(key);
-        if (binary && sha256_hex(binary->cubin) != binary->digest) {
-            spdlog::warn("kerntune: cached binary for {} {} fails its digest check; recompiling", spec.name, label_text);
-            binary.reset();
+    if (loaded != m_kernels.end()) {
+        source = "memory";
+        return loaded->second.module.function(loaded->second.lowered_name);
+    }
+    std::optional<kernel_binary> binary;
+    if (m_db) binary = m_db->find_binary(key);
+    source = "database";
+    if (binary && !digest_matches(*binary)) {
+        spdlog::warn("kerntune: the cached binary of {} {} fails its digest check; compiling it again", spec.name, key.config);
+        binary.reset();
+    }
+    if (!binary) {
+        try {
+            binary = compile_binary(spec, chosen, type, key.arch);
+        } catch (const error& failure) {
+            throw runtime_error(KT_ERROR_COMPILE, failure.what());
         }
-        if (!binary) {
-            const compiled_program program = compile({spec.source, spec.source_path.filename().string(), {expression}, arch});
-            if (!program.ok)
-                throw runtime_error(KT_ERROR_COMPILE, "NVRTC failed on " + expression + " (" + program.options + "):\n" + program.log);
-            binary = kernel_binary{key, program.lowered_names.front(), sha256_hex(program.cubin), program.cubin};
-            if (m_db_writable) {
-                try {
-                    m_db->store_binary(*binary);
-                } catch (const error& failure) {
-                    spdlog::debug("kerntune: could not cache the binary: {}", failure.what());
-                }
+        source = "compiled";
+        if (m_db_writable) {
+            try {
+                m_db->store_binary(*binary);
+            } catch (const error& failure) {
+                spdlog::debug("kerntune: could not cache the binary: {}", failure.what());
             }
         }
-        loaded = m_kernels.emplace(std::make_pair(context, cache_key),
-                                   loaded_kernel{loaded_module(binary->cubin), binary->lowered_name}).first;
     }
+    loaded = m_kernels.emplace(std::make_pair(context, cache_key), loaded_kernel{loaded_module(binary->cubin), binary->lowered_name})
+                 .first;
     return loaded->second.module.function(loaded->second.lowered_name);
 }
 
@@ -195,13 +192,13 @@ launch_entry runtime_state::make_entry(std::size_t op, dtype type, std::int64_t 
         }
     }
     entry.label = label(spec, chosen);
-    entry.function = load_function(spec, chosen, type, context, context_info.device);
+    entry.function = load_function(spec, chosen, type, context, context_info.device, entry.binary_source);
     const launch_geometry geometry = candidate_launch(spec, chosen, type, n,
                                                       {context_info.device.sm_count, context_info.device.max_threads_per_sm});
     entry.grid = static_cast<unsigned>(geometry.grid_x);
     entry.block = static_cast<unsigned>(geometry.block_x);
-    spdlog::debug("kerntune: {} {} n={} on {}: {} ({})", spec.name, to_string(type), n, context_info.device.name,
-                  entry.label, match_name(entry.match));
+    spdlog::debug("kerntune: {} {} n={} on {}: {} ({} match, binary from {})", spec.name, to_string(type), n,
+                  context_info.device.name, entry.label, match_name(entry.match), entry.binary_source);
     return entry;
 }
 

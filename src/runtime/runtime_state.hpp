@@ -26,6 +26,7 @@ struct launch_entry {
     unsigned grid = 1, block = 1;
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;
+    std::string binary_source;  ///< where its cubin came from: memory, database or compiled
 };
 
 /// The runtime behind the C++ and C APIs (kerntune.hpp, kerntune.h).
@@ -79,8 +80,10 @@ private:
     CUcontext current_context();
     context_facts& facts(CUcontext context);
     launch_entry make_entry(std::size_t op, dtype type, std::int64_t n, CUcontext context);
+    /// The kernel for `chosen` in `context`: already loaded, else from the database's binary
+    /// cache (digest checked), else compiled with NVRTC (and cached if the database is writable).
     CUfunction load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,
-                             const device_info& device);
+                             const device_info& device, std::string& source);
 };
 
 /// Inside a catch block: rethrows the exception in flight as runtime_error with the matching

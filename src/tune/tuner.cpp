@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
+#include "runtime/binary_cache.hpp"
 #include "tune/candidate_compiler.hpp"
 #include "tune/worker_client.hpp"
 
@@ -317,6 +318,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     if (fastest) {
         outcome.best = best_of(session, key, *fastest, ok, failed, outcome.seconds + outcome.compile_seconds);
         session.db.set_winner(*outcome.best);
+        // The winner's own cubin, so that applications load it without calling NVRTC.
+        const config best = parse_label(spec, fastest->config);
+        if (!session.db.find_binary(binary_key_for(spec, best, type, session.arch, session.nvrtc)))
+            session.db.store_binary(compile_binary(spec, best, type, session.arch));
     }
     return outcome;
 }

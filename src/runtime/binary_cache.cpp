@@ -1,0 +1,24 @@
+#include "runtime/binary_cache.hpp"
+
+#include "core/error.hpp"
+#include "core/sha256.hpp"
+#include "cuda/nvrtc.hpp"
+
+namespace kerntune {
+
+binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, const std::string& arch,
+                          const std::string& nvrtc_version) {
+    return {spec.source_hash, label(spec, c), std::string(to_string(type)), arch, nvrtc_version};
+}
+
+kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype type, const std::string& arch) {
+    const std::string expression = name_expression(spec, c, type);
+    const compiled_program program = compile({spec.source, spec.source_path.filename().string(), {expression}, arch});
+    if (!program.ok) throw error("NVRTC failed on " + expression + " (" + program.options + "):\n" + program.log);
+    return {binary_key_for(spec, c, type, arch, nvrtc_version()), program.lowered_names.front(), sha256_hex(program.cubin),
+            program.cubin};
+}
+
+bool digest_matches(const kernel_binary& binary) { return sha256_hex(binary.cubin) == binary.digest; }
+
+} // namespace kerntune

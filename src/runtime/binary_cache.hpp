@@ -1,0 +1,23 @@
+#pragma once
+#include <string>
+
+#include "core/config.hpp"
+#include "core/kernel_spec.hpp"
+#include "db/database.hpp"
+
+namespace kerntune {
+
+/// The key a config's compiled kernel is cached under.
+binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, const std::string& arch,
+                          const std::string& nvrtc_version);
+
+/// Compiles one config alone with NVRTC into a cubin holding just that kernel, with its digest.
+/// Used by the tuner for each winner and by the runtime on a cache miss. Throws
+/// kerntune::error with the NVRTC log when it does not compile.
+kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype type, const std::string& arch);
+
+/// Whether the cubin still has the digest it was stored with (guards against corruption and
+/// tampering before anything is loaded).
+bool digest_matches(const kernel_binary& binary);
+
+} // namespace kerntune
