@@ -1,0 +1,182 @@
+// gpu label: libkerntune as an application uses it, through the C++ API and the C ABI.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "core/config.hpp"
+#include "cuda/nvrtc.hpp"
+#include "kernel_harness.hpp"
+#include "kerntune/kerntune.h"
+#include "kerntune/kerntune.hpp"
+#include "runtime/binary_cache.hpp"
+#include "runtime/embedded_specs.hpp"
+#include "tune/tuner.hpp"
+
+namespace kerntune::testing {
+namespace {
+
+kt_dtype to_kt(dtype type) { return type == dtype::f32 ? KT_F32 : type == dtype::f16 ? KT_F16 : KT_BF16; }
+
+std::filesystem::path scratch(const std::string& name) {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("kerntune-runtime-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    std::filesystem::remove(dir / name);
+    return dir / name;
+}
+
+/// Runs rt.leaky_relu on `input` placed x_offset/y_offset elements past an aligned address
+/// (in place when asked) and returns the number of elements that differ from the host reference.
+std::size_t run_and_check(runtime& rt, dtype type, const std::vector<std::uint32_t>& input, int x_offset, int y_offset,
+                          bool in_place) {
+    const std::size_t size = dtype_size(type);
+    std::vector<unsigned char> host(input.size() * size);
+    for (std::size_t i = 0; i < input.size(); ++i) std::memcpy(&host[i * size], &input[i], size);
+    device_buffer x_buffer(host.size() + 64), y_buffer(host.size() + 64);
+    const CUdeviceptr x = x_buffer.get() + static_cast<CUdeviceptr>(x_offset) * size;
+    const CUdeviceptr y = in_place ? x : y_buffer.get() + static_cast<CUdeviceptr>(y_offset) * size;
+    KERNTUNE_CU(cuMemcpyHtoD(x, host.data(), host.size()));
+    rt.leaky_relu(to_kt(type), reinterpret_cast<void*>(x), reinterpret_cast<void*>(y), static_cast<std::int64_t>(input.size()),
+                  0.01f, nullptr);
+    KERNTUNE_CU(cuMemcpyDtoH(host.data(), y, host.size()));
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < input.size(); ++i) {
+        std::uint32_t got = 0;
+        std::memcpy(&got, &host[i * size], size);
+        const std::uint32_t want = leaky_relu_expected(type, input[i], 0.01f);
+        wrong += is_nan(type, want) ? !is_nan(type, got) : got != want;
+    }
+    return wrong;
+}
+
+class RuntimeTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        KERNTUNE_REQUIRE_GPU();
+        m_context = std::make_unique<primary_context>(0);
+    }
+    std::unique_ptr<primary_context> m_context;
+};
+
+TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) {
+    runtime rt(scratch("missing.db").string());
+    std::mt19937 rng(7);
+    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16}) {
+        for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{4097}, std::size_t{1000003}}) {
+            const std::vector<std::uint32_t> input = random_bits(type, n, rng);
+            SCOPED_TRACE(std::string(to_string(type)) + " n=" + std::to_string(n));
+            EXPECT_EQ(run_and_check(rt, type, input, 0, 0, false), 0u);
+            EXPECT_EQ(run_and_check(rt, type, input, 1, 1, false), 0u);
+            EXPECT_EQ(run_and_check(rt, type, input, 1, 2, false), 0u);
+            EXPECT_EQ(run_and_check(rt, type, input, 3, 0, true), 0u);
+        }
+        const launch_choice choice = rt.query("leaky_relu", to_kt(type), 1000003);
+        EXPECT_EQ(choice.match, KT_MATCH_DEFAULT);
+        const kernel_spec& spec = embedded_specs().front();
+        EXPECT_EQ(choice.label, label(spec, default_config(spec, type)));
+    }
+    EXPECT_NO_THROW(rt.leaky_relu(KT_F32, nullptr, nullptr, 0, 0.01f));  // n == 0 launches nothing
+    EXPECT_THROW(rt.leaky_relu(KT_F32, nullptr, nullptr, 16, 0.01f), runtime_error);
+    EXPECT_THROW(rt.leaky_relu(KT_F32, nullptr, nullptr, -1, 0.01f), runtime_error);
+}
+
+TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMisses) {
+    const std::filesystem::path path = scratch("tuned.db");
+    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems = {parse_shape("65537")};
+    options.max_samples = 10;
+    std::string tuned_label;
+    {
+        database db = database::open(path, open_mode::read_write);
+        const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
+        ASSERT_TRUE(outcomes.at(0).best);
+        tuned_label = outcomes[0].best->config;
+        // Stale rows that must never be used: another GPU, another template source, another NVRTC,
+        // each claiming a different config for the same sizes.
+        const std::string other = tuned_label == "blk1024.vec1.unr1.tile.w0" ? "blk128.vec1.unr1.tile.w0" : "blk1024.vec1.unr1.tile.w0";
+        for (int variant = 0; variant < 3; ++variant) {
+            winner stale = *outcomes[0].best;
+            stale.config = other;
+            stale.key.problem_key = "n=1000000";
+            if (variant == 0) stale.key.gpu_identity = "Another GPU|sm_90|132 SMs";
+            if (variant == 1) stale.key.template_hash = std::string(64, '0');
+            if (variant == 2) stale.key.nvrtc_version = "99.9";
+            db.set_winner(stale);
+        }
+    }
+    runtime rt(path.string());
+    const launch_choice exact = rt.query("leaky_relu", KT_F32, 65537);
+    EXPECT_EQ(exact.match, KT_MATCH_EXACT);
+    EXPECT_EQ(exact.label, tuned_label);
+    EXPECT_EQ(exact.binary_source, "database") << "the tuner stored the winner's cubin";
+    const launch_choice nearest = rt.query("leaky_relu", KT_F32, 1000000);
+    EXPECT_EQ(nearest.match, KT_MATCH_NEAREST) << "stale rows for n=1000000 must not count as exact";
+    EXPECT_EQ(nearest.label, tuned_label);
+    EXPECT_EQ(rt.query("leaky_relu", KT_F16, 65537).match, KT_MATCH_DEFAULT);
+    std::mt19937 rng(11);
+    EXPECT_EQ(run_and_check(rt, dtype::f32, random_bits(dtype::f32, 65537, rng), 1, 1, false), 0u);
+}
+
+TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
+    const std::filesystem::path path = scratch("tampered.db");
+    const kernel_spec& spec = embedded_specs().front();
+    const config chosen = default_config(spec, dtype::bf16);
+    {
+        database db = database::open(path, open_mode::read_write);
+        kernel_binary binary = compile_binary(spec, chosen, dtype::bf16, query_device(0).arch());
+        binary.cubin[binary.cubin.size() / 2] ^= 0x5a;  // corrupt it, keep the old digest
+        db.store_binary(binary);
+    }
+    runtime rt(path.string());
+    EXPECT_EQ(rt.query("leaky_relu", KT_BF16, 1 << 20).binary_source, "compiled");
+    std::mt19937 rng(3);
+    EXPECT_EQ(run_and_check(rt, dtype::bf16, random_bits(dtype::bf16, 1 << 20, rng), 0, 0, false), 0u);
+}
+
+TEST_F(RuntimeTest, ManyThreadsOnAColdKeyAllGetCorrectResults) {
+    runtime rt(scratch("threads.db").string());
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+        threads.emplace_back([&, t] {
+            primary_context context(0);  // each thread makes the device current, as applications do
+            std::mt19937 rng(static_cast<unsigned>(t));
+            wrong += static_cast<int>(run_and_check(rt, dtype::f16, random_bits(dtype::f16, 300007, rng), t % 3, t % 3, t % 2));
+        });
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(RuntimeTest, HandlesMoreThanTwoToTheThirtyOneElements) {
+    const std::int64_t n = (std::int64_t{1} << 31) + 5;
+    runtime rt(scratch("large.db").string());
+    device_buffer data(static_cast<std::size_t>(n) * 2);
+    KERNTUNE_CU(cuMemsetD16Async(data.get(), 0xc000, static_cast<std::size_t>(n), nullptr));  // -2.0 in f16
+    rt.leaky_relu(KT_F16, reinterpret_cast<void*>(data.get()), reinterpret_cast<void*>(data.get()), n, 0.25f);
+    const std::uint16_t expected = float_to_half(-0.5f);
+    for (std::int64_t i : {std::int64_t{0}, (std::int64_t{1} << 31) - 1, std::int64_t{1} << 31, n - 1}) {
+        std::uint16_t got = 0;
+        KERNTUNE_CU(cuMemcpyDtoH(&got, data.get() + static_cast<CUdeviceptr>(i) * 2, 2));
+        EXPECT_EQ(got, expected) << "element " << i;
+    }
+}
+
+TEST_F(RuntimeTest, CApiReportsBadArgumentsAsStatuses) {
+    kt_runtime* rt = nullptr;
+    ASSERT_EQ(kt_runtime_create(scratch("c.db").c_str(), &rt), KT_OK) << kt_last_error();
+    EXPECT_EQ(kt_leaky_relu(rt, static_cast<kt_dtype>(7), nullptr, nullptr, 4, 0.01f, nullptr), KT_ERROR_INVALID_ARGUMENT);
+    EXPECT_EQ(kt_launch(rt, "no_such_op", KT_F32, 4, nullptr, 0, nullptr, 0, nullptr), KT_ERROR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(kt_last_error()).find("leaky_relu"), std::string::npos) << "lists the known ops";
+    kt_match match = KT_MATCH_EXACT;
+    char label_text[64] = {};
+    EXPECT_EQ(kt_query(rt, "leaky_relu", KT_F32, 1000, &match, label_text, sizeof(label_text)), KT_OK);
+    EXPECT_EQ(match, KT_MATCH_DEFAULT);
+    EXPECT_GT(std::strlen(label_text), 0u);
+    kt_runtime_destroy(rt);
+}
+
+} // namespace
+} // namespace kerntune::testing
