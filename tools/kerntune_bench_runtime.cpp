@@ -1,0 +1,122 @@
+// Measures libkerntune's own costs on the GPU (no correctness or kernel speed here):
+//   kerntune-bench-runtime cold [--db PATH] [--n N]      first call in this fresh process
+//   kerntune-bench-runtime overhead [--n N] [--calls K]  host time per call vs a bare cuLaunchKernel
+// Prints one JSON object per run.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "cuda/device.hpp"
+#include "cuda/driver.hpp"
+#include "cuda/handles.hpp"
+#include "kerntune/kerntune.hpp"
+#include "runtime/binary_cache.hpp"
+#include "runtime/embedded_specs.hpp"
+#include "core/sample_statistics.hpp"
+
+namespace {
+
+using namespace kerntune;
+using clock_type = std::chrono::steady_clock;
+
+double since_us(clock_type::time_point start) {
+    return std::chrono::duration<double, std::micro>(clock_type::now() - start).count();
+}
+
+std::string option(int argc, char** argv, const char* name, const char* fallback) {
+    for (int i = 2; i + 1 < argc; ++i)
+        if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+    return fallback;
+}
+
+int cold(int argc, char** argv) {
+    const std::string db = option(argc, argv, "--db", "");
+    const std::int64_t n = std::atoll(option(argc, argv, "--n", "1048576").c_str());
+    const auto start = clock_type::now();
+    primary_context context(0);  // what the application (or PyTorch) has done before calling us
+    const double context_us = since_us(start);
+    device_buffer x(static_cast<std::size_t>(n) * 4);
+    const auto created = clock_type::now();
+    runtime rt(db);
+    const double create_us = since_us(created);
+    const auto first = clock_type::now();
+    rt.leaky_relu(KT_F32, reinterpret_cast<void*>(x.get()), reinterpret_cast<void*>(x.get()), n, 0.01f);
+    KERNTUNE_CU(cuCtxSynchronize());
+    const double first_call_us = since_us(first);
+    const launch_choice choice = rt.query("leaky_relu", KT_F32, n);
+    std::printf("{\"mode\": \"cold\", \"db\": \"%s\", \"n\": %lld, \"context_us\": %.0f, \"runtime_create_us\": %.0f, "
+                "\"first_call_us\": %.0f, \"binary_from\": \"%s\", \"config\": \"%s\"}\n",
+                db.c_str(), static_cast<long long>(n), context_us, create_us, first_call_us, choice.binary_source.c_str(),
+                choice.label.c_str());
+    return 0;
+}
+
+// Host time of `batch` back-to-back launches, median over rounds; the stream is drained between
+// rounds (untimed) so that a full launch queue never makes the host wait for the GPU.
+template <typename F> double per_call_ns(F&& launch, int calls) {
+    constexpr int batch = 200;
+    std::vector<double> samples;
+    for (int done = 0; done < calls; done += batch) {
+        const auto start = clock_type::now();
+        for (int i = 0; i < batch; ++i) launch();
+        samples.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - start).count() / batch);
+        KERNTUNE_CU(cuCtxSynchronize());
+    }
+    return summarize(samples).median;
+}
+
+int overhead(int argc, char** argv) {
+    const std::int64_t n = std::atoll(option(argc, argv, "--n", "1024").c_str());
+    const int calls = std::atoi(option(argc, argv, "--calls", "100000").c_str());
+    primary_context context(0);
+    device_buffer x(static_cast<std::size_t>(n) * 4);
+    runtime rt;
+    void* pointer = reinterpret_cast<void*>(x.get());
+    rt.leaky_relu(KT_F32, pointer, pointer, n, 0.01f);  // the cold call
+    const launch_choice choice = rt.query("leaky_relu", KT_F32, n);
+
+    // The same kernel and geometry, launched bare.
+    const kernel_spec& spec = embedded_specs().front();
+    const config chosen = parse_label(spec, choice.label);
+    const device_info device = query_device(0);
+    const kernel_binary binary = compile_binary(spec, chosen, dtype::f32, device.arch());
+    const loaded_module module(binary.cubin);
+    const CUfunction function = module.function(binary.lowered_name);
+    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, n, {device.sm_count, device.max_threads_per_sm});
+    CUdeviceptr x_arg = x.get(), y_arg = x.get();
+    long long n_arg = n;
+    float slope = 0.01f;
+    void* args[] = {&x_arg, &y_arg, &n_arg, &slope};
+
+    auto bare = [&] {
+        KERNTUNE_CU(cuLaunchKernel(function, static_cast<unsigned>(geometry.grid_x), 1, 1,
+                                   static_cast<unsigned>(geometry.block_x), 1, 1, 0, nullptr, args, nullptr));
+    };
+    auto through_kerntune = [&] { rt.leaky_relu(KT_F32, pointer, pointer, n, 0.01f); };
+    per_call_ns(bare, 20000);  // warm both paths
+    per_call_ns(through_kerntune, 20000);
+    const double bare_ns = per_call_ns(bare, calls);
+    const double kerntune_ns = per_call_ns(through_kerntune, calls);
+    std::printf("{\"mode\": \"overhead\", \"n\": %lld, \"config\": \"%s\", \"bare_cuLaunchKernel_ns\": %.0f, "
+                "\"kt_leaky_relu_ns\": %.0f, \"overhead_ns\": %.0f}\n",
+                static_cast<long long>(n), choice.label.c_str(), bare_ns, kerntune_ns, kerntune_ns - bare_ns);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc >= 2 && std::strcmp(argv[1], "cold") == 0) return cold(argc, argv);
+        if (argc >= 2 && std::strcmp(argv[1], "overhead") == 0) return overhead(argc, argv);
+        std::fprintf(stderr, "usage: kerntune-bench-runtime cold [--db PATH] [--n N] | overhead [--n N] [--calls K]\n");
+        return 2;
+    } catch (const std::exception& failure) {
+        std::fprintf(stderr, "kerntune-bench-runtime: %s\n", failure.what());
+        return 1;
+    }
+}
