@@ -73,5 +73,20 @@ CREATE TABLE winners (
     PRIMARY KEY (template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version)
 ) STRICT;
 
+-- Compiled kernels cached by the runtime (libkerntune), so that an application does not run
+-- NVRTC again for a config it has used before. Keyed by everything the cubin depends on.
+CREATE TABLE binaries (
+    template_hash TEXT NOT NULL,
+    config        TEXT NOT NULL,
+    dtype         TEXT NOT NULL,
+    arch          TEXT NOT NULL,  -- e.g. "sm_90"
+    nvrtc_version TEXT NOT NULL,
+    lowered_name  TEXT NOT NULL,  -- the kernel's mangled name in the cubin
+    digest        TEXT NOT NULL,  -- SHA-256 of cubin (hex), checked by the reader before loading
+    cubin         BLOB NOT NULL,
+    stored_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (template_hash, config, dtype, arch, nvrtc_version)
+) STRICT;
+
 -- The schema version; src/db/CMakeLists.txt reads this number as the newest schema the build knows.
 PRAGMA user_version = 1;

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include "core/error.hpp"
 #include "db/schema.hpp"
@@ -14,348 +14,471 @@
 namespace kerntune {
 namespace {
 
-// Long enough for a tune that holds the write lock for one short transaction behind dozens of
-// others; short enough that a wedged writer becomes an error someone sees.
-constexpr int busy_timeout_ms = 60'000;
+/// How long a statement waits for other connections: SQLite's busy handler, then our retries.
+constexpr std::chrono::milliseconds busy_limit{60'000};
 
-const char* const key_columns = "template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version";
-const char* const key_match =
-    "template_name = ?1 AND template_hash = ?2 AND dtype = ?3 AND problem_key = ?4 AND gpu_identity = ?5 "
-    "AND nvrtc_version = ?6";
-const char* const now_utc = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
-
-bool is_busy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
-
-/// Runs `attempt` until it returns something other than BUSY, for up to busy_timeout_ms:
-/// SQLite's busy handler does not cover every case (BEGIN IMMEDIATE in WAL mode can return
-/// BUSY at once while another connection runs a checkpoint).
-template <typename F> int retry_while_busy(F&& attempt) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
-    auto pause = std::chrono::milliseconds(1);
-    while (true) {
-        const int rc = attempt();
-        if (!is_busy(rc) || std::chrono::steady_clock::now() > deadline) return rc;
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(50));
-    }
+/// "?, ?, ..." with one parameter per column of a comma-separated column list.
+std::string parameters_for(const std::string& columns) {
+    std::string list = "?";
+    for (const char c : columns)
+        if (c == ',') list += ", ?";
+    return list;
 }
 
-/// A prepared statement, finalized on destruction.
+/// A WHERE condition matching `columns` to as many bound parameters.
+std::string matches(const std::string& columns) {
+    return "(" + columns + ") = (" + parameters_for(columns) + ")";
+}
+
+// The columns each record is written and read with, in the order of its struct's fields.
+const std::string key_columns =
+    "template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version";
+const std::string device_columns =
+    "identity, name, cc_major, cc_minor, sm_count, memory_clock_khz, bus_width_bits, "
+    "l2_bytes, theoretical_gbps, copy_gbps, driver_version";
+const std::string measurement_columns =
+    key_columns + ", config, status, median_us, noise, gbps, samples, message";
+const std::string winner_columns = key_columns +
+                                   ", config, median_us, gbps, pct_theoretical, pct_copy, "
+                                   "candidates_ok, candidates_failed, tune_seconds";
+const std::string binary_key_columns = "template_hash, config, dtype, arch, nvrtc_version";
+const std::string binary_columns = binary_key_columns + ", lowered_name, digest, cubin";
+
+/// INSERT OR REPLACE of all `columns` into `table`; the timestamp column takes its default.
+std::string replace_sql(const std::string& table, const std::string& columns) {
+    return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
+}
+
+/// An open SQLite connection, closed when it goes out of scope, and the path its errors name.
+class connection {
+public:
+    /// Opens `filename` (a path, or a URI with SQLITE_OPEN_URI); errors name `label`.
+    connection(const std::string& filename, int flags, std::string label) : m_label(std::move(label)) {
+        sqlite3* handle = nullptr;
+        const int rc = sqlite3_open_v2(filename.c_str(), &handle, flags, nullptr);
+        m_handle.reset(handle);
+        if (rc != SQLITE_OK) throw failure("open it");
+        sqlite3_extended_result_codes(handle, 1);
+        sqlite3_busy_timeout(handle, static_cast<int>(busy_limit.count()));
+    }
+
+    /// The SQLite handle.
+    sqlite3* get() const { return m_handle.get(); }
+    /// The path, as errors show it.
+    const std::string& label() const { return m_label; }
+
+    /// The connection's last error as one line: "<path>: cannot <action>: <SQLite's message>".
+    error failure(std::string_view action) const {
+        const std::string message = sqlite3_errmsg(get());
+        if (sqlite3_errcode(get()) == SQLITE_NOTADB)
+            return error(m_label + " is not a kerntune database (" + message + ")");
+        return error(m_label + ": cannot " + std::string(action) + ": " + message);
+    }
+
+private:
+    struct closer {
+        void operator()(sqlite3* handle) const { sqlite3_close_v2(handle); }
+    };
+    std::unique_ptr<sqlite3, closer> m_handle;
+    std::string m_label;
+};
+
+/// A BLOB value to bind (a std::string would be bound as TEXT).
+struct blob {
+    const std::string& bytes;  ///< the value
+};
+
+/// A prepared statement, finalized when it goes out of scope. bind() binds values in order
+/// from ?1; step() runs it.
 class statement {
 public:
-    statement(sqlite3* db, const std::string& sql, const std::filesystem::path& path) : m_db(db), m_path(path) {
-        const int rc = retry_while_busy([&] { return sqlite3_prepare_v2(db, sql.c_str(), -1, &m_statement, nullptr); });
-        if (rc != SQLITE_OK) fail("preparing a query");
+    /// Prepares `sql`; errors say they happened trying to `action` (a string literal).
+    statement(const connection& db, std::string_view action, const std::string& sql)
+        : m_db(db), m_action(action) {
+        if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &m_statement, nullptr) != SQLITE_OK)
+            throw db.failure(action);
     }
     ~statement() { sqlite3_finalize(m_statement); }
     statement(const statement&) = delete;
     statement& operator=(const statement&) = delete;
 
-    statement& bind(int index, const std::string& value) {
-        return check(sqlite3_bind_text(m_statement, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
-    }
-    statement& bind(int index, std::int64_t value) { return check(sqlite3_bind_int64(m_statement, index, value)); }
-    statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
-    statement& bind(int index, double value) { return check(sqlite3_bind_double(m_statement, index, value)); }
-    statement& bind_blob(int index, const std::string& value) {
-        return check(sqlite3_bind_blob(m_statement, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
-    }
-    /// Binds the six key columns to ?first .. ?first+5.
-    statement& bind_key(int first, const tuning_key& key) {
-        return bind(first, key.template_name).bind(first + 1, key.template_hash).bind(first + 2, key.dtype)
-            .bind(first + 3, key.problem_key).bind(first + 4, key.gpu_identity).bind(first + 5, key.nvrtc_version);
-    }
-
-    /// True while there is a row.
-    bool step() {
-        const int rc = retry_while_busy([&] {
-            const int result = sqlite3_step(m_statement);
-            if (is_busy(result)) sqlite3_reset(m_statement);
-            return result;
-        });
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        fail("running a query");
-    }
-
-    std::string text(int column) const {
-        const auto* value = reinterpret_cast<const char*>(sqlite3_column_text(m_statement, column));
-        return value != nullptr ? std::string(value, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column))) : "";
-    }
-    std::string blob(int column) const {
-        const auto* value = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
-        return value != nullptr ? std::string(value, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column))) : "";
-    }
-    std::int64_t integer(int column) const { return sqlite3_column_int64(m_statement, column); }
-    double real(int column) const { return sqlite3_column_double(m_statement, column); }
-    tuning_key key(int first) const {
-        return {text(first), text(first + 1), text(first + 2), text(first + 3), text(first + 4), text(first + 5)};
-    }
-
-private:
-    sqlite3* m_db;
-    const std::filesystem::path& m_path;
-    sqlite3_stmt* m_statement = nullptr;
-
-    statement& check(int rc) {
-        if (rc != SQLITE_OK) fail("binding a value");
+    /// Binds `values` to the next parameters; a key binds all of its columns.
+    template <typename... Values>
+    statement& bind(const Values&... values) {
+        (bind_value(values), ...);
         return *this;
     }
-    [[noreturn]] void fail(const char* what) const {
-        throw error("tuning database " + m_path.string() + ": " + what + " failed: " + sqlite3_errmsg(m_db));
-    }
-};
 
-} // namespace
-
-struct database::state {
-    std::filesystem::path path;
-    sqlite3* db = nullptr;
-    open_mode mode = open_mode::read_only;
-    ~state() { sqlite3_close_v2(db); }
-
-    [[noreturn]] void fail(const std::string& what) const {
-        throw error("tuning database " + path.string() + ": " + what + (db != nullptr ? std::string(": ") + sqlite3_errmsg(db) : ""));
-    }
-
-    void exec(const char* sql) const {
-        char* message = nullptr;
-        const int rc = retry_while_busy([&] {
-            sqlite3_free(message);
-            message = nullptr;
-            return sqlite3_exec(db, sql, nullptr, nullptr, &message);
-        });
-        if (rc != SQLITE_OK) {
-            const std::string why = message != nullptr ? message : sqlite3_errstr(rc);
-            sqlite3_free(message);
-            throw error("tuning database " + path.string() + ": " + why);
+    /// Runs to the next row: true if there is one, false when done. A BUSY outside a
+    /// transaction can only come from starting one (BEGIN IMMEDIATE, or a read's implicit
+    /// transaction), so the statement is started again: SQLite's busy handler does not cover
+    /// every case (with WAL, BEGIN IMMEDIATE can return BUSY at once while another connection
+    /// runs recovery). Gives up after busy_limit.
+    bool step() {
+        const auto deadline = std::chrono::steady_clock::now() + busy_limit;
+        for (std::chrono::milliseconds pause{1};;
+             pause = std::min(pause * 2, std::chrono::milliseconds{100})) {
+            const int rc = sqlite3_step(m_statement);
+            if (rc == SQLITE_ROW) return true;
+            if (rc == SQLITE_DONE) return false;
+            const bool retry = (rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(m_db.get()) != 0;
+            if (!retry || std::chrono::steady_clock::now() + pause > deadline) throw m_db.failure(m_action);
+            sqlite3_reset(m_statement);
+            std::this_thread::sleep_for(pause);
         }
     }
 
-    std::int64_t single_integer(const std::string& sql) const {
-        statement query(db, sql, path);
-        return query.step() ? query.integer(0) : 0;
+    /// A TEXT or BLOB column's bytes.
+    std::string text(int column) const {
+        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
+        return bytes == nullptr
+                   ? std::string()
+                   : std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));
+    }
+    /// A REAL column.
+    double real(int column) const { return sqlite3_column_double(m_statement, column); }
+    /// An INTEGER column.
+    std::int64_t int64(int column) const { return sqlite3_column_int64(m_statement, column); }
+    /// An INTEGER column that fits an int.
+    int int32(int column) const { return sqlite3_column_int(m_statement, column); }
+
+private:
+    const connection& m_db;
+    std::string_view m_action;
+    sqlite3_stmt* m_statement = nullptr;
+    int m_bound = 0;
+
+    void check(int rc) const {
+        if (rc != SQLITE_OK) throw m_db.failure(m_action);
+    }
+    void bind_value(std::string_view value) {
+        // A null pointer would bind NULL, not an empty string.
+        check(sqlite3_bind_text64(m_statement, ++m_bound, value.data() != nullptr ? value.data() : "",
+                                  value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+    }
+    void bind_value(const blob& value) {
+        check(sqlite3_bind_blob64(m_statement, ++m_bound, value.bytes.data(), value.bytes.size(),
+                                  SQLITE_TRANSIENT));
+    }
+    void bind_value(double value) { check(sqlite3_bind_double(m_statement, ++m_bound, value)); }
+    void bind_value(std::int64_t value) { check(sqlite3_bind_int64(m_statement, ++m_bound, value)); }
+    void bind_value(int value) { check(sqlite3_bind_int(m_statement, ++m_bound, value)); }
+    void bind_value(const tuning_key& key) {
+        bind(key.template_name, key.template_hash, key.dtype, key.problem_key, key.gpu_identity,
+             key.nvrtc_version);
+    }
+    void bind_value(const binary_key& key) {
+        bind(key.template_hash, key.config, key.dtype, key.arch, key.nvrtc_version);
     }
 };
 
-namespace {
+/// The tuning key in the six columns from `first` on (key_columns).
+tuning_key read_key(const statement& row, int first) {
+    return {row.text(first),     row.text(first + 1), row.text(first + 2),
+            row.text(first + 3), row.text(first + 4), row.text(first + 5)};
+}
 
-/// BEGIN IMMEDIATE ... COMMIT; rolls back if not committed (never throws from the destructor).
-class transaction {
+/// Every row `query` returns, each turned into a record by `read`.
+template <typename Read>
+auto read_all(statement& query, Read read) {
+    std::vector<decltype(read(query))> rows;
+    while (query.step()) rows.push_back(read(query));
+    return rows;
+}
+
+/// The first row `query` returns, if any, turned into a record by `read`.
+template <typename Read>
+auto read_first(statement& query, Read read) -> std::optional<decltype(read(query))> {
+    if (!query.step()) return std::nullopt;
+    return read(query);
+}
+
+/// BEGIN IMMEDIATE now; ROLLBACK when it goes out of scope uncommitted (never throws doing so).
+class write_transaction {
 public:
-    explicit transaction(const std::function<void(const char*)>& exec) : m_exec(exec) { m_exec("BEGIN IMMEDIATE"); }
-    ~transaction() {
-        if (m_open) {
-            try {
-                m_exec("ROLLBACK");
-            } catch (...) {
-            }
-        }
+    /// Begins, waiting for other writers; errors say they happened trying to `action`.
+    write_transaction(const connection& db, std::string_view action) : m_db(db), m_action(action) {
+        statement(db, action, "BEGIN IMMEDIATE").step();
     }
+    ~write_transaction() {
+        if (!m_committed) sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    write_transaction(const write_transaction&) = delete;
+    write_transaction& operator=(const write_transaction&) = delete;
+
+    /// Makes the writes durable and visible to other connections.
     void commit() {
-        m_exec("COMMIT");
-        m_open = false;
+        statement(m_db, m_action, "COMMIT").step();
+        m_committed = true;
     }
 
 private:
-    std::function<void(const char*)> m_exec;
-    bool m_open = true;
+    const connection& m_db;
+    std::string_view m_action;
+    bool m_committed = false;
 };
+
+/// Writes one record (device, measurement, winner or binary), replacing the row with its key.
+void insert(const connection& db, const device_record& d) {
+    statement(db, "record device", replace_sql("devices", device_columns))
+        .bind(d.identity, d.name, d.cc_major, d.cc_minor, d.sm_count, d.memory_clock_khz, d.bus_width_bits,
+              d.l2_bytes, d.theoretical_gbps, d.copy_gbps, d.driver_version)
+        .step();
+}
+
+void insert(const connection& db, const measurement& m) {
+    statement(db, "record measurement", replace_sql("measurements", measurement_columns))
+        .bind(m.key, m.config, m.status, m.median_us, m.noise, m.gbps, m.samples, m.message)
+        .step();
+}
+
+void insert(const connection& db, const winner& w) {
+    statement(db, "record winner", replace_sql("winners", winner_columns))
+        .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
+              w.candidates_failed, w.tune_seconds)
+        .step();
+}
+
+void insert(const connection& db, const kernel_binary& b) {
+    statement(db, "store binary", replace_sql("binaries", binary_columns))
+        .bind(b.key, b.lowered_name, b.digest, blob{b.cubin})
+        .step();
+}
+
+/// The record in a row selected with its columns (device_columns, measurement_columns + the
+/// time, winner_columns + the time).
+device_record read_device(const statement& row) {
+    return {row.text(0),  row.text(1),  row.int32(2), row.int32(3), row.int32(4), row.int64(5),
+            row.int32(6), row.int64(7), row.real(8),  row.real(9),  row.text(10)};
+}
+
+measurement read_measurement(const statement& row) {
+    return {read_key(row, 0), row.text(6),   row.text(7),  row.real(8), row.real(9),
+            row.real(10),     row.int32(11), row.text(12), row.text(13)};
+}
+
+winner read_winner(const statement& row) {
+    return {read_key(row, 0), row.text(6),   row.real(7),   row.real(8),  row.real(9),
+            row.real(10),     row.int32(11), row.int32(12), row.real(13), row.text(14)};
+}
+
+/// Throws unless the file is empty or holds a schema this build reads; true if it is empty.
+/// Only reads, so a file that is refused is left as it was.
+bool needs_schema(const connection& db) {
+    statement query(
+        db, "read its schema",
+        "SELECT (SELECT user_version FROM pragma_user_version), EXISTS (SELECT 1 FROM sqlite_schema)");
+    query.step();
+    const int version = query.int32(0);
+    const bool has_tables = query.int32(1) != 0;
+    if (version > schema::version)
+        throw error(db.label() + " was written by a newer kerntune (schema " + std::to_string(version) +
+                    ", this build knows " + std::to_string(schema::version) + ")");
+    if (version < 0)
+        throw error(db.label() + " is not a kerntune database (schema version " + std::to_string(version) +
+                    ")");
+    if (version == 0 && has_tables)
+        throw error(db.label() + " is not a kerntune database (it holds tables kerntune did not create)");
+    return version == 0;
+}
+
+/// Creates the schema, unless another process did since needs_schema() looked.
+void create_schema(const connection& db) {
+    write_transaction transaction(db, "create the schema");
+    if (needs_schema(db) && sqlite3_exec(db.get(), schema::sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        throw db.failure("create the schema");
+    transaction.commit();
+}
+
+/// `path` made absolute and percent-encoded for a file: URI.
+std::string uri_path(const std::filesystem::path& path) {
+    static const char hex[] = "0123456789ABCDEF";
+    std::string encoded;
+    for (const unsigned char c : std::filesystem::absolute(path).string()) {
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == '/' || c == '-' || c == '.' || c == '_' || c == '~';
+        if (plain) {
+            encoded += static_cast<char>(c);
+        } else {
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 15];
+        }
+    }
+    return encoded;
+}
+
+/// True when SQLite cannot read the file because it would have to create the WAL's shared-memory
+/// file in a folder this user cannot write.
+bool cannot_create_wal_index(const connection& db) {
+    const int rc = sqlite3_exec(db.get(), "SELECT 1 FROM sqlite_schema LIMIT 1", nullptr, nullptr, nullptr);
+    return rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_DIRECTORY;
+}
+
+/// Opens the file for writing, creating it (but never its folder).
+connection connect_for_writing(const std::filesystem::path& path) {
+    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
+    std::error_code ignored;
+    if (!std::filesystem::is_directory(folder, ignored))
+        throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
+    connection db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path.string());
+    if (sqlite3_db_readonly(db.get(), "main") == 1)
+        throw error(path.string() + " is read-only: cannot open it for writing");
+    return db;
+}
+
+/// Opens an existing file for reading only. A WAL file nobody has open, in a folder this user
+/// cannot write, is read as immutable (without locks): no process can be writing it then, as
+/// writers keep the WAL files in that folder while they have it open.
+connection connect_for_reading(const std::filesystem::path& path) {
+    std::error_code ignored;
+    if (!std::filesystem::exists(path, ignored)) throw error("no tuning database at " + path.string());
+    connection db(path.string(), SQLITE_OPEN_READONLY, path.string());
+    if (!cannot_create_wal_index(db)) return db;
+    return connection("file:" + uri_path(path) + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                      path.string());
+}
+
+/// Makes a connection ready to write: WAL (readers never block the writer, nor it them),
+/// synchronous=NORMAL (with WAL a crash never corrupts; a power loss may drop the last commits)
+/// and foreign keys enforced (results only for recorded devices).
+void configure_for_writing(const connection& db) {
+    statement(db, "switch to WAL", "PRAGMA journal_mode = WAL").step();
+    statement(db, "set synchronous", "PRAGMA synchronous = NORMAL").step();
+    statement(db, "enable foreign keys", "PRAGMA foreign_keys = ON").step();
+}
 
 } // namespace
 
-database::database(std::unique_ptr<state> s) : m_state(std::move(s)) {}
+/// The connection and the path it was opened with.
+struct database::impl {
+    std::filesystem::path path;  ///< as given to open
+    connection db;               ///< the open connection
+};
+
+database::database(std::unique_ptr<impl> state) : m_impl(std::move(state)) {}
 database::database(database&& other) noexcept = default;
 database& database::operator=(database&& other) noexcept = default;
 database::~database() = default;
 
 database database::open(const std::filesystem::path& path, open_mode mode) {
-    auto s = std::make_unique<state>();
-    s->path = path;
-    s->mode = mode;
-    std::error_code ec;
-    const bool exists = std::filesystem::exists(path, ec);
-    if (mode == open_mode::read_only && !exists) throw error("no tuning database at " + path.string());
-    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
-    if (!exists && !std::filesystem::is_directory(folder, ec))
-        throw error("cannot create tuning database " + path.string() + ": folder " + folder.string() + " does not exist");
-    if (exists && !std::filesystem::is_regular_file(path, ec))
-        throw error("tuning database " + path.string() + " is not a regular file");
-
-    const int flags = mode == open_mode::read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path.c_str(), &s->db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
-        s->fail("cannot open");
-    sqlite3_busy_timeout(s->db, busy_timeout_ms);
-    sqlite3_extended_result_codes(s->db, 1);
-
-    // Reading the header proves it is SQLite at all, before anything could be written.
-    std::int64_t version = 0, tables = 0;
-    try {
-        version = s->single_integer("PRAGMA user_version");
-        tables = s->single_integer("SELECT count(*) FROM sqlite_master");
-    } catch (const error&) {
-        throw error(path.string() + " is not a kerntune database (" + sqlite3_errmsg(s->db) + ")");
+    const bool writing = mode == open_mode::read_write;
+    connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
+    if (needs_schema(db)) {
+        if (!writing)
+            throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
+        create_schema(db);
     }
-    if (version > detail::schema_version)
-        throw error("tuning database " + path.string() + " was written by a newer kerntune (schema " +
-                    std::to_string(version) + ", this build knows " + std::to_string(detail::schema_version) + ")");
-    if (version == 0 && tables > 0)
-        throw error(path.string() + " is not a kerntune database (it holds other tables)");
-    if (mode == open_mode::read_only) {
-        if (version == 0) throw error(path.string() + " has no kerntune schema (it has never been tuned into)");
-        return database(std::move(s));
-    }
-
-    s->exec("PRAGMA journal_mode = WAL");
-    s->exec("PRAGMA synchronous = NORMAL");  // with WAL: a crash never corrupts, power loss may drop the last commit
-    if (version == 0) {
-        transaction creating([&](const char* sql) { s->exec(sql); });
-        // Another process may have created it between our check and our lock.
-        if (s->single_integer("PRAGMA user_version") == 0) {
-            s->exec(detail::schema_sql);
-            s->exec(("PRAGMA user_version = " + std::to_string(detail::schema_version)).c_str());
-        }
-        creating.commit();
-    }
-    return database(std::move(s));
+    if (writing) configure_for_writing(db);
+    return database(std::make_unique<impl>(impl{path, std::move(db)}));
 }
 
-const std::filesystem::path& database::path() const { return m_state->path; }
+const std::filesystem::path& database::path() const { return m_impl->path; }
 
-int database::schema_version() const { return static_cast<int>(m_state->single_integer("PRAGMA user_version")); }
+int database::schema_version() const {
+    statement query(m_impl->db, "read its schema version", "PRAGMA user_version");
+    query.step();
+    return query.int32(0);
+}
 
-void database::upsert_device(const device_record& d) {
-    transaction writing([&](const char* sql) { m_state->exec(sql); });
-    statement insert(m_state->db,
-                     std::string("INSERT OR REPLACE INTO devices (identity, name, cc_major, cc_minor, sm_count, "
-                                 "memory_clock_khz, bus_width_bits, l2_bytes, theoretical_gbps, copy_gbps, driver_version, "
-                                 "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ") + now_utc + ")",
-                     m_state->path);
-    insert.bind(1, d.identity).bind(2, d.name).bind(3, d.cc_major).bind(4, d.cc_minor).bind(5, d.sm_count)
-        .bind(6, d.memory_clock_khz).bind(7, d.bus_width_bits).bind(8, d.l2_bytes).bind(9, d.theoretical_gbps)
-        .bind(10, d.copy_gbps).bind(11, d.driver_version);
-    insert.step();
-    writing.commit();
+void database::upsert_device(const device_record& device) {
+    write_transaction transaction(m_impl->db, "record device");
+    insert(m_impl->db, device);
+    transaction.commit();
+}
+
+std::optional<device_record> database::find_device(std::string_view identity) const {
+    statement query(m_impl->db, "read devices",
+                    "SELECT " + device_columns + " FROM devices WHERE identity = ?");
+    return read_first(query.bind(identity), read_device);
 }
 
 std::vector<device_record> database::devices() const {
-    statement query(m_state->db,
-                    "SELECT identity, name, cc_major, cc_minor, sm_count, memory_clock_khz, bus_width_bits, l2_bytes, "
-                    "theoretical_gbps, copy_gbps, driver_version FROM devices ORDER BY identity",
-                    m_state->path);
-    std::vector<device_record> devices;
-    while (query.step())
-        devices.push_back({query.text(0), query.text(1), static_cast<int>(query.integer(2)), static_cast<int>(query.integer(3)),
-                           static_cast<int>(query.integer(4)), query.integer(5), static_cast<int>(query.integer(6)),
-                           query.integer(7), query.real(8), query.real(9), query.text(10)});
-    return devices;
+    statement query(m_impl->db, "read devices",
+                    "SELECT " + device_columns + " FROM devices ORDER BY identity");
+    return read_all(query, read_device);
 }
 
-void database::record_measurement(const measurement& m) {
-    transaction writing([&](const char* sql) { m_state->exec(sql); });
-    statement insert(m_state->db,
-                     std::string("INSERT OR REPLACE INTO measurements (") + key_columns +
-                         ", config, status, median_us, noise, gbps, samples, message, measured_at) VALUES "
-                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, " + now_utc + ")",
-                     m_state->path);
-    insert.bind_key(1, m.key).bind(7, m.config).bind(8, m.status).bind(9, m.median_us).bind(10, m.noise)
-        .bind(11, m.gbps).bind(12, m.samples).bind(13, m.message);
-    insert.step();
-    writing.commit();
+void database::record_measurement(const measurement& result) {
+    write_transaction transaction(m_impl->db, "record measurement");
+    insert(m_impl->db, result);
+    transaction.commit();
+}
+
+void database::record_measurements(const std::vector<measurement>& results,
+                                   const std::optional<winner>& best) {
+    write_transaction transaction(m_impl->db, "record measurements");
+    for (const measurement& result : results) insert(m_impl->db, result);
+    if (best) insert(m_impl->db, *best);
+    transaction.commit();
 }
 
 std::vector<measurement> database::measurements(const tuning_key& key) const {
-    statement query(m_state->db,
-                    std::string("SELECT config, status, median_us, noise, gbps, samples, message, measured_at "
-                                "FROM measurements WHERE ") + key_match +
-                        " ORDER BY status != 'ok', CASE WHEN status = 'ok' THEN median_us END, config",
-                    m_state->path);
-    query.bind_key(1, key);
-    std::vector<measurement> rows;
-    while (query.step())
-        rows.push_back({key, query.text(0), query.text(1), query.real(2), query.real(3), query.real(4),
-                        static_cast<int>(query.integer(5)), query.text(6), query.text(7)});
-    return rows;
+    statement query(m_impl->db, "read measurements",
+                    "SELECT " + measurement_columns + ", measured_at FROM measurements WHERE " +
+                        matches(key_columns) +
+                        " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
+    return read_all(query.bind(key), read_measurement);
 }
 
-void database::set_winner(const winner& w) {
-    transaction writing([&](const char* sql) { m_state->exec(sql); });
-    statement insert(m_state->db,
-                     std::string("INSERT OR REPLACE INTO winners (") + key_columns +
-                         ", config, median_us, gbps, pct_theoretical, pct_copy, candidates_ok, candidates_failed, "
-                         "tune_seconds, tuned_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, " +
-                         now_utc + ")",
-                     m_state->path);
-    insert.bind_key(1, w.key).bind(7, w.config).bind(8, w.median_us).bind(9, w.gbps).bind(10, w.pct_theoretical)
-        .bind(11, w.pct_copy).bind(12, w.candidates_ok).bind(13, w.candidates_failed).bind(14, w.tune_seconds);
-    insert.step();
-    writing.commit();
+void database::set_winner(const winner& best) {
+    write_transaction transaction(m_impl->db, "record winner");
+    insert(m_impl->db, best);
+    transaction.commit();
+}
+
+std::optional<winner> database::find_winner(const tuning_key& key) const {
+    statement query(m_impl->db, "read winners",
+                    "SELECT " + winner_columns + ", tuned_at FROM winners WHERE " + matches(key_columns));
+    return read_first(query.bind(key), read_winner);
+}
+
+std::vector<winner> database::winners() const {
+    statement query(m_impl->db, "read winners",
+                    "SELECT " + winner_columns +
+                        ", tuned_at FROM winners ORDER BY template_name, dtype, problem_key, "
+                        "gpu_identity, template_hash, nvrtc_version");
+    return read_all(query, read_winner);
+}
+
+void database::store_binary(const kernel_binary& binary) {
+    write_transaction transaction(m_impl->db, "store binary");
+    insert(m_impl->db, binary);
+    transaction.commit();
+}
+
+std::optional<kernel_binary> database::find_binary(const binary_key& key) const {
+    statement query(m_impl->db, "read binaries",
+                    "SELECT lowered_name, digest, cubin FROM binaries WHERE " + matches(binary_key_columns));
+    return read_first(query.bind(key), [&key](const statement& row) {
+        return kernel_binary{key, row.text(0), row.text(1), row.text(2)};
+    });
+}
+
+std::string database::integrity_check() const {
+    statement query(m_impl->db, "check its integrity", "PRAGMA integrity_check");
+    std::string report;
+    while (query.step()) report += (report.empty() ? "" : "; ") + query.text(0);
+    return report;
 }
 
 namespace {
 
-const char* const winner_columns =
-    "template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, config, median_us, gbps, "
-    "pct_theoretical, pct_copy, candidates_ok, candidates_failed, tune_seconds, tuned_at";
-
-winner read_winner(const statement& row) {
-    return {row.key(0), row.text(6), row.real(7), row.real(8), row.real(9), row.real(10),
-            static_cast<int>(row.integer(11)), static_cast<int>(row.integer(12)), row.real(13), row.text(14)};
+/// The environment variable's value, or nullptr if it is unset or empty.
+const char* environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? value : nullptr;
 }
 
 } // namespace
 
-std::optional<winner> database::find_winner(const tuning_key& key) const {
-    statement query(m_state->db, std::string("SELECT ") + winner_columns + " FROM winners WHERE " + key_match, m_state->path);
-    query.bind_key(1, key);
-    if (!query.step()) return std::nullopt;
-    return read_winner(query);
-}
-
-std::vector<winner> database::winners() const {
-    statement query(m_state->db,
-                    std::string("SELECT ") + winner_columns +
-                        " FROM winners ORDER BY template_name, dtype, gpu_identity, CAST(substr(problem_key, 3) AS INTEGER), problem_key",
-                    m_state->path);
-    std::vector<winner> all;
-    while (query.step()) all.push_back(read_winner(query));
-    return all;
-}
-
-void database::store_binary(const kernel_binary& b) {
-    transaction writing([&](const char* sql) { m_state->exec(sql); });
-    statement insert(m_state->db,
-                     std::string("INSERT OR REPLACE INTO binaries (template_hash, config, dtype, arch, nvrtc_version, "
-                                 "lowered_name, digest, cubin, stored_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ") +
-                         now_utc + ")",
-                     m_state->path);
-    insert.bind(1, b.key.template_hash).bind(2, b.key.config).bind(3, b.key.dtype).bind(4, b.key.arch)
-        .bind(5, b.key.nvrtc_version).bind(6, b.lowered_name).bind(7, b.digest).bind_blob(8, b.cubin);
-    insert.step();
-    writing.commit();
-}
-
-std::optional<kernel_binary> database::find_binary(const binary_key& key) const {
-    statement query(m_state->db,
-                    "SELECT lowered_name, digest, cubin FROM binaries WHERE template_hash = ?1 AND config = ?2 AND "
-                    "dtype = ?3 AND arch = ?4 AND nvrtc_version = ?5",
-                    m_state->path);
-    query.bind(1, key.template_hash).bind(2, key.config).bind(3, key.dtype).bind(4, key.arch).bind(5, key.nvrtc_version);
-    if (!query.step()) return std::nullopt;
-    return kernel_binary{key, query.text(0), query.text(1), query.blob(2)};
-}
-
-std::string database::integrity_check() const {
-    statement query(m_state->db, "PRAGMA integrity_check", m_state->path);
-    return query.step() ? query.text(0) : "";
-}
-
 std::filesystem::path default_db_path() {
-    if (const char* path = std::getenv("KERNTUNE_DB"); path != nullptr && *path != '\0') return path;
-    if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && *data != '\0')
-        return std::filesystem::path(data) / "kerntune" / "tuning.db";
-    const char* home = std::getenv("HOME");
-    return std::filesystem::path(home != nullptr ? home : ".") / ".local" / "share" / "kerntune" / "tuning.db";
+    if (const char* path = environment("KERNTUNE_DB")) return path;
+    const std::filesystem::path file = std::filesystem::path("kerntune") / "tuning.db";
+    if (const char* data = environment("XDG_DATA_HOME")) return data / file;
+    if (const char* home = environment("HOME"))
+        return std::filesystem::path(home) / ".local" / "share" / file;
+    throw error("no place for the tuning database: set KERNTUNE_DB, XDG_DATA_HOME or HOME");
 }
 
 } // namespace kerntune

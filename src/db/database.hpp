@@ -9,106 +9,147 @@
 
 namespace kerntune {
 
-/// A GPU as the tuner saw it. Results are reused only on an identical identity
-/// (name + compute capability + SM count).
+/// A GPU as the tuner saw it. identity = name + compute capability + SM count; results are only
+/// reused on an identical identity.
 struct device_record {
-    std::string identity;
-    std::string name;
-    int cc_major = 0, cc_minor = 0, sm_count = 0;
-    std::int64_t memory_clock_khz = 0;
-    int bus_width_bits = 0;
-    std::int64_t l2_bytes = 0;
-    double theoretical_gbps = 0;  ///< memory clock x bus width x 2
-    double copy_gbps = 0;         ///< measured device-to-device copy, bytes read + written
-    std::string driver_version;
+    std::string identity;               ///< e.g. "NVIDIA H100 80GB HBM3|sm_90|132 SMs" (built by the caller)
+    std::string name;                   ///< the driver's device name
+    int cc_major = 0;                   ///< compute capability, major
+    int cc_minor = 0;                   ///< compute capability, minor
+    int sm_count = 0;                   ///< streaming multiprocessors
+    std::int64_t memory_clock_khz = 0;  ///< peak memory clock
+    int bus_width_bits = 0;             ///< global memory bus width
+    std::int64_t l2_bytes = 0;          ///< L2 cache size
+    double theoretical_gbps = 0;        ///< memory clock x bus width x 2
+    double copy_gbps = 0;               ///< measured device-to-device copy, bytes read + written
+    std::string driver_version;         ///< e.g. "12.4"
 };
 
 /// Everything a result depends on; anything different is a miss.
 struct tuning_key {
-    std::string template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version;
+    std::string template_name;  ///< the template's name
+    std::string template_hash;  ///< hash of the template's source: an edit is a new key
+    std::string dtype;          ///< element type, e.g. "f32"
+    std::string problem_key;    ///< the problem shape, e.g. "n=1048576"
+    std::string gpu_identity;   ///< device_record::identity; that device must be recorded first
+    std::string nvrtc_version;  ///< the NVRTC that compiled the candidates
 };
 
-/// One candidate's outcome. status: ok, compile_failed, resource_limit, launch_failed,
-/// runtime_fault, timeout or wrong_answer.
+/// One candidate's outcome. status is one of: ok, compile_failed, resource_limit, launch_failed,
+/// runtime_fault, timeout, wrong_answer.
 struct measurement {
-    tuning_key key;
-    std::string config;  ///< canonical label
-    std::string status;
-    double median_us = 0, noise = 0, gbps = 0;
-    int samples = 0;
-    std::string message;
-    std::string measured_at;  ///< set by the database (UTC, ISO 8601)
+    tuning_key key;           ///< what was tuned
+    std::string config;       ///< canonical label, e.g. "blk256.vec4.unr2.tile.w0"
+    std::string status;       ///< one of the seven statuses above
+    double median_us = 0;     ///< median time of the samples (ok only)
+    double noise = 0;         ///< relative spread of the samples
+    double gbps = 0;          ///< bytes moved / median time
+    int samples = 0;          ///< how many timings were taken
+    std::string message;      ///< e.g. the NVRTC log for compile_failed
+    std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
 };
 
-/// The fastest ok candidate for a key.
+/// The best ok candidate for a key.
 struct winner {
-    tuning_key key;
-    std::string config;
-    double median_us = 0, gbps = 0, pct_theoretical = 0, pct_copy = 0;
-    int candidates_ok = 0, candidates_failed = 0;
-    double tune_seconds = 0;
-    std::string tuned_at;  ///< set by the database
+    tuning_key key;              ///< what was tuned
+    std::string config;          ///< the winning candidate's label
+    double median_us = 0;        ///< its median time
+    double gbps = 0;             ///< its bandwidth
+    double pct_theoretical = 0;  ///< gbps as a percentage of device_record::theoretical_gbps
+    double pct_copy = 0;         ///< gbps as a percentage of device_record::copy_gbps
+    int candidates_ok = 0;       ///< candidates that ran and validated
+    int candidates_failed = 0;   ///< candidates with any other status
+    double tune_seconds = 0;     ///< compile + measure wall time
+    std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
 };
 
 /// What a compiled kernel depends on.
 struct binary_key {
-    std::string template_hash, config, dtype, arch, nvrtc_version;
+    std::string template_hash;  ///< hash of the template's source
+    std::string config;         ///< canonical config label
+    std::string dtype;          ///< element type
+    std::string arch;           ///< e.g. "sm_90"
+    std::string nvrtc_version;  ///< the NVRTC that compiled it
 };
 
-/// A compiled kernel: its cubin, the SHA-256 of the cubin, and the kernel's mangled name.
+/// A compiled kernel cached by the runtime: its cubin, the cubin's SHA-256 and the kernel's mangled name.
 struct kernel_binary {
-    binary_key key;
-    std::string lowered_name;
-    std::string digest;
-    std::string cubin;
+    binary_key key;            ///< what it was compiled from
+    std::string lowered_name;  ///< the kernel's mangled name in the cubin
+    std::string digest;        ///< SHA-256 of cubin, hex, checked by the reader
+    std::string cubin;         ///< the binary itself
 };
 
-enum class open_mode { read_write, read_only };
+/// How database::open treats the file.
+enum class open_mode {
+    read_write,  ///< creates the file and its schema if needed
+    read_only,   ///< never writes, works on a read-only file or folder
+};
 
-/// The tuning database (tuning_db/schema.sql): SQLite in WAL mode, every write one short
-/// BEGIN IMMEDIATE transaction, bound parameters only. Safe for many processes at once: a busy
-/// database is waited for (up to a minute), never reported as "database is locked".
+/// The tuning database (schema: tuning_db/schema.sql). SQLite in WAL mode; every write is one
+/// short BEGIN IMMEDIATE transaction, so many processes may write at once: a busy database is
+/// waited for (up to 60 s), never reported as "database is locked". Errors are kerntune::error,
+/// one line naming the file.
 class database {
 public:
-    /// read_write creates the file and schema if needed (never the folder); read_only never
-    /// writes. A file that is not a kerntune database, or is from a newer schema, is an error
-    /// and is left untouched.
+    /// Opens the file at `path`. read_write creates the file (never its folder: a missing folder
+    /// is an error naming it) and the schema; read_only never writes the file (reading a WAL
+    /// database may leave SQLite's -wal and -shm files beside it) and works on a read-only file
+    /// and folder. A file that is not a kerntune database, or was written by a newer one, is an
+    /// error and is left untouched.
     static database open(const std::filesystem::path& path, open_mode mode);
 
+    /// Takes over other's connection; other is left empty.
     database(database&& other) noexcept;
+    /// Closes this connection and takes over other's.
     database& operator=(database&& other) noexcept;
+    /// Closes the connection.
     ~database();
 
+    /// The file, as given to open.
     const std::filesystem::path& path() const;
+    /// The file's schema version (PRAGMA user_version).
     int schema_version() const;
 
+    /// Inserts the device, or replaces what is known about the same identity.
     void upsert_device(const device_record& device);
+    /// The device with this identity, if recorded.
+    std::optional<device_record> find_device(std::string_view identity) const;
+    /// All devices, by identity.
     std::vector<device_record> devices() const;
 
-    /// Inserts or replaces the row for (key, config).
+    /// Inserts or replaces the row for (key, config). The key's GPU must have been recorded.
     void record_measurement(const measurement& result);
-    /// The key's rows: ok ones fastest first, then the others by config.
+    /// Records a batch of measurements and, if given, the winner in one transaction (used at the
+    /// end of a tune): all of it is stored or, on an error, none.
+    void record_measurements(const std::vector<measurement>& results,
+                             const std::optional<winner>& best = std::nullopt);
+    /// The key's rows: ok ones by median_us (fastest first), then the others by config.
     std::vector<measurement> measurements(const tuning_key& key) const;
 
+    /// Inserts or replaces the winner of its key. The key's GPU must have been recorded.
     void set_winner(const winner& best);
+    /// The winner of this key, if any.
     std::optional<winner> find_winner(const tuning_key& key) const;
-    /// All winners, by template, dtype and problem key.
+    /// All winners, ordered by template, dtype, problem key.
     std::vector<winner> winners() const;
 
+    /// Inserts or replaces the cached binary of its key.
     void store_binary(const kernel_binary& binary);
+    /// The cached binary of this key, if any.
     std::optional<kernel_binary> find_binary(const binary_key& key) const;
 
-    /// SQLite's PRAGMA integrity_check: "ok" when the file is sound.
+    /// SQLite's PRAGMA integrity_check: "ok" when the file is sound, else the problems found.
     std::string integrity_check() const;
 
 private:
-    struct state;
-    explicit database(std::unique_ptr<state> s);
-    std::unique_ptr<state> m_state;
+    struct impl;
+    explicit database(std::unique_ptr<impl> state);
+    std::unique_ptr<impl> m_impl;
 };
 
-/// $KERNTUNE_DB if set and non-empty, else $XDG_DATA_HOME/kerntune/tuning.db, else
-/// $HOME/.local/share/kerntune/tuning.db.
+/// Where the tuning database lives by default: $KERNTUNE_DB if set and non-empty, else
+/// $XDG_DATA_HOME/kerntune/tuning.db, else $HOME/.local/share/kerntune/tuning.db.
 std::filesystem::path default_db_path();
 
 } // namespace kerntune

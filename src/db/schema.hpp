@@ -1,11 +1,12 @@
 #pragma once
+// Internal to src/db: the schema compiled in from tuning_db/schema.sql (src/db/CMakeLists.txt).
 
-namespace kerntune::detail {
+namespace kerntune::schema {
 
-/// The version of tuning_db/schema.sql this build writes and reads (PRAGMA user_version).
-constexpr int schema_version = 1;
+/// The text of tuning_db/schema.sql: creates every table and sets PRAGMA user_version.
+extern const char* const sql;
 
-/// The text of tuning_db/schema.sql, compiled in.
-extern const char* const schema_sql;
+/// The PRAGMA user_version that schema.sql sets: the newest schema this build can read.
+extern const int version;
 
-} // namespace kerntune::detail
+} // namespace kerntune::schema

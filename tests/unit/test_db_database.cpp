@@ -1,0 +1,607 @@
+// Tests of src/db/database: records, opening good and bad files, read-only use, the default
+// path, and many processes writing one file at once. Each test works in a fresh temp folder.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+
+#include "core/error.hpp"
+#include "db/database.hpp"
+
+namespace kerntune {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The message of the kerntune::error that `action` throws, or "" if it throws none.
+template <typename Action>
+std::string error_of(Action&& action) {
+    try {
+        action();
+    } catch (const error& failure) {
+        return failure.what();
+    }
+    return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+std::string bytes_of(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& file, const std::string& bytes) {
+    std::ofstream(file, std::ios::binary) << bytes;
+}
+
+/// Overwrites the user_version field of a closed SQLite file's header (4 bytes, big-endian, at
+/// offset 60), as a newer kerntune or another program would have left it.
+void set_user_version(const fs::path& file, std::uint32_t version) {
+    std::fstream header(file, std::ios::in | std::ios::out | std::ios::binary);
+    header.seekp(60);
+    for (int shift = 24; shift >= 0; shift -= 8) header.put(static_cast<char>((version >> shift) & 0xff));
+}
+
+const std::string gpu = "NVIDIA H100 80GB HBM3|sm_90|132 SMs";
+
+device_record sample_device(const std::string& identity = gpu) {
+    return {identity, "NVIDIA H100 80GB HBM3", 9, 0, 132, 2'619'000, 5120, 52'428'800, 3352.3, 2890.5,
+            "12.4"};
+}
+
+tuning_key sample_key(const std::string& problem = "n=1048576") {
+    return {"saxpy", "3f2a9c", "f32", problem, gpu, "12.4.99"};
+}
+
+measurement sample_measurement(const std::string& config, const std::string& status, double median_us,
+                               const tuning_key& key = sample_key()) {
+    const std::string message = status == "ok" ? "" : "ptxas: too many registers";
+    return {key, config, status, median_us, 0.012, 1500.25, 40, message, ""};
+}
+
+winner sample_winner(const std::string& config, const tuning_key& key = sample_key()) {
+    return {key, config, 8.75, 2400.5, 71.6, 83.05, 120, 24, 31.5, ""};
+}
+
+/// Whether `text` is a UTC ISO-8601 time with milliseconds, as the database writes them.
+bool is_utc_time(const std::string& text) {
+    return std::regex_match(text, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"));
+}
+
+/// A fresh temporary folder per test, removed afterwards.
+class db_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "kerntune-db-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        m_folder = pattern;
+    }
+    void TearDown() override {
+        fs::permissions(m_folder, fs::perms::owner_all, fs::perm_options::add);  // after read-only tests
+        fs::remove_all(m_folder);
+    }
+
+    /// A path in the folder.
+    fs::path file(const std::string& name = "tuning.db") const { return m_folder / name; }
+
+    /// The folder's entries, to check that nothing appeared next to a file.
+    std::set<std::string> listing() const {
+        std::set<std::string> names;
+        for (const auto& entry : fs::directory_iterator(m_folder))
+            names.insert(entry.path().filename().string());
+        return names;
+    }
+
+    /// Creates a closed kerntune database holding one device, one measurement and one winner.
+    fs::path create_database(const std::string& name = "tuning.db") const {
+        database db = database::open(file(name), open_mode::read_write);
+        db.upsert_device(sample_device());
+        db.record_measurement(sample_measurement("blk256.vec4", "ok", 9.5));
+        db.set_winner(sample_winner("blk256.vec4"));
+        return file(name);
+    }
+
+    /// Expects both open modes to refuse `path` with a message containing `expected`, leaving
+    /// its bytes as they were. (Reading a WAL-mode SQLite file may leave SQLite's empty -wal and
+    /// -shm files next to it; the file itself is not written.)
+    void expect_refused_untouched(const fs::path& path, const std::string& expected) const {
+        const std::string before = bytes_of(path);
+        for (const open_mode mode : {open_mode::read_write, open_mode::read_only}) {
+            const std::string message = error_of([&] { database::open(path, mode); });
+            EXPECT_TRUE(contains(message, expected)) << message;
+            EXPECT_TRUE(contains(message, path.string())) << message;
+        }
+        EXPECT_EQ(bytes_of(path), before);
+    }
+
+    /// Expects both open modes to refuse a file SQLite cannot read at all, creating nothing.
+    void expect_not_sqlite_refused_untouched(const fs::path& path) const {
+        const std::set<std::string> entries = listing();
+        expect_refused_untouched(path,
+                                 path.string() + " is not a kerntune database (file is not a database)");
+        EXPECT_EQ(listing(), entries);
+    }
+
+    fs::path m_folder;
+};
+
+class DbRecords : public db_test {};
+class DbOpen : public db_test {};
+class DbReadOnly : public db_test {};
+class DbConcurrency : public db_test {};
+
+TEST_F(DbRecords, DeviceRoundTripsEveryField) {
+    database db = database::open(file(), open_mode::read_write);
+    const device_record device = sample_device();
+    db.upsert_device(device);
+
+    const std::optional<device_record> found = db.find_device(device.identity);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->identity, device.identity);
+    EXPECT_EQ(found->name, device.name);
+    EXPECT_EQ(found->cc_major, 9);
+    EXPECT_EQ(found->cc_minor, 0);
+    EXPECT_EQ(found->sm_count, 132);
+    EXPECT_EQ(found->memory_clock_khz, 2'619'000);
+    EXPECT_EQ(found->bus_width_bits, 5120);
+    EXPECT_EQ(found->l2_bytes, 52'428'800);
+    EXPECT_DOUBLE_EQ(found->theoretical_gbps, 3352.3);
+    EXPECT_DOUBLE_EQ(found->copy_gbps, 2890.5);
+    EXPECT_EQ(found->driver_version, "12.4");
+    EXPECT_FALSE(db.find_device("NVIDIA A100|sm_80|108 SMs").has_value());
+}
+
+TEST_F(DbRecords, UpsertDeviceReplacesTheSameIdentityAndKeepsItsResults) {
+    database db = database::open(file(), open_mode::read_write);
+    device_record device = sample_device();
+    db.upsert_device(device);
+    db.record_measurement(sample_measurement("blk256", "ok", 9.5));
+    device.driver_version = "12.6";
+    device.copy_gbps = 2950;
+    db.upsert_device(device);
+    db.upsert_device(sample_device("NVIDIA A100|sm_80|108 SMs"));
+
+    const std::vector<device_record> devices = db.devices();
+    ASSERT_EQ(devices.size(), 2u);
+    EXPECT_EQ(devices[0].identity, "NVIDIA A100|sm_80|108 SMs");
+    EXPECT_EQ(devices[1].driver_version, "12.6");
+    EXPECT_DOUBLE_EQ(devices[1].copy_gbps, 2950);
+    EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
+}
+
+TEST_F(DbRecords, MeasurementRoundTripsEveryFieldAndIsStamped) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    const measurement written = sample_measurement("blk128.vec2", "resource_limit", 0);
+    db.record_measurement(written);
+
+    const std::vector<measurement> rows = db.measurements(sample_key());
+    ASSERT_EQ(rows.size(), 1u);
+    const measurement& read = rows[0];
+    EXPECT_EQ(read.key.template_name, "saxpy");
+    EXPECT_EQ(read.key.template_hash, "3f2a9c");
+    EXPECT_EQ(read.key.dtype, "f32");
+    EXPECT_EQ(read.key.problem_key, "n=1048576");
+    EXPECT_EQ(read.key.gpu_identity, gpu);
+    EXPECT_EQ(read.key.nvrtc_version, "12.4.99");
+    EXPECT_EQ(read.config, written.config);
+    EXPECT_EQ(read.status, "resource_limit");
+    EXPECT_DOUBLE_EQ(read.median_us, 0);
+    EXPECT_DOUBLE_EQ(read.noise, 0.012);
+    EXPECT_DOUBLE_EQ(read.gbps, 1500.25);
+    EXPECT_EQ(read.samples, 40);
+    EXPECT_EQ(read.message, "ptxas: too many registers");
+    EXPECT_TRUE(is_utc_time(read.measured_at)) << read.measured_at;
+}
+
+TEST_F(DbRecords, RecordingTheSameConfigAgainReplacesIt) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.record_measurement(sample_measurement("blk256", "timeout", 0));
+    db.record_measurement(sample_measurement("blk256", "ok", 7.25));
+
+    const std::vector<measurement> rows = db.measurements(sample_key());
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].status, "ok");
+    EXPECT_DOUBLE_EQ(rows[0].median_us, 7.25);
+}
+
+TEST_F(DbRecords, MeasurementsListOkFastestFirstThenTheRestByConfig) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.record_measurement(sample_measurement("c", "ok", 3.0));
+    db.record_measurement(sample_measurement("b", "compile_failed", 0));
+    db.record_measurement(sample_measurement("z", "ok", 1.0));
+    db.record_measurement(sample_measurement("a", "timeout", 0));
+    db.record_measurement(sample_measurement("x", "ok", 2.0));
+
+    std::vector<std::string> order;
+    for (const measurement& m : db.measurements(sample_key())) order.push_back(m.config);
+    EXPECT_EQ(order, (std::vector<std::string>{"z", "x", "c", "a", "b"}));
+}
+
+TEST_F(DbRecords, MeasurementsAreOnlyThoseOfTheExactKey) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    tuning_key other_nvrtc = sample_key();
+    other_nvrtc.nvrtc_version = "12.6.20";
+    db.record_measurement(sample_measurement("blk256", "ok", 9.0));
+    db.record_measurement(sample_measurement("blk512", "ok", 8.0, other_nvrtc));
+
+    const std::vector<measurement> rows = db.measurements(sample_key());
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].config, "blk256");
+    EXPECT_TRUE(db.measurements(sample_key("n=4096")).empty());
+}
+
+TEST_F(DbRecords, UnknownStatusIsRejectedByTheCheck) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    const std::string message =
+        error_of([&] { db.record_measurement(sample_measurement("blk256", "exploded", 0)); });
+    EXPECT_TRUE(contains(message, "CHECK constraint failed")) << message;
+    EXPECT_TRUE(contains(message, file().string())) << message;
+    EXPECT_TRUE(db.measurements(sample_key()).empty());
+}
+
+TEST_F(DbRecords, ResultsForAnUnrecordedGpuAreRejected) {
+    database db = database::open(file(), open_mode::read_write);
+    const std::string message =
+        error_of([&] { db.record_measurement(sample_measurement("blk256", "ok", 1.0)); });
+    EXPECT_TRUE(contains(message, "FOREIGN KEY constraint failed")) << message;
+    EXPECT_FALSE(error_of([&] { db.set_winner(sample_winner("blk256")); }).empty());
+}
+
+TEST_F(DbRecords, WinnerRoundTripsEveryFieldAndIsStamped) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.set_winner(sample_winner("blk256.vec4.unr2.tile.w0"));
+
+    const std::optional<winner> found = db.find_winner(sample_key());
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->key.template_name, "saxpy");
+    EXPECT_EQ(found->key.problem_key, "n=1048576");
+    EXPECT_EQ(found->key.gpu_identity, gpu);
+    EXPECT_EQ(found->key.nvrtc_version, "12.4.99");
+    EXPECT_EQ(found->config, "blk256.vec4.unr2.tile.w0");
+    EXPECT_DOUBLE_EQ(found->median_us, 8.75);
+    EXPECT_DOUBLE_EQ(found->gbps, 2400.5);
+    EXPECT_DOUBLE_EQ(found->pct_theoretical, 71.6);
+    EXPECT_DOUBLE_EQ(found->pct_copy, 83.05);
+    EXPECT_EQ(found->candidates_ok, 120);
+    EXPECT_EQ(found->candidates_failed, 24);
+    EXPECT_DOUBLE_EQ(found->tune_seconds, 31.5);
+    EXPECT_TRUE(is_utc_time(found->tuned_at)) << found->tuned_at;
+    EXPECT_FALSE(db.find_winner(sample_key("n=4096")).has_value());
+}
+
+TEST_F(DbRecords, SetWinnerReplacesTheKeysWinner) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.set_winner(sample_winner("blk256"));
+    db.set_winner(sample_winner("blk512"));
+
+    const std::vector<winner> all = db.winners();
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].config, "blk512");
+}
+
+TEST_F(DbRecords, WinnersAreOrderedByTemplateDtypeAndProblem) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    const auto key = [](const std::string& name, const std::string& dtype, const std::string& problem) {
+        tuning_key k = sample_key(problem);
+        k.template_name = name;
+        k.dtype = dtype;
+        return k;
+    };
+    db.set_winner(sample_winner("w1", key("scale", "f32", "n=2")));
+    db.set_winner(sample_winner("w2", key("saxpy", "f64", "n=1")));
+    db.set_winner(sample_winner("w3", key("saxpy", "f32", "n=2")));
+    db.set_winner(sample_winner("w4", key("saxpy", "f32", "n=1")));
+
+    std::vector<std::string> order;
+    for (const winner& w : db.winners()) order.push_back(w.config);
+    EXPECT_EQ(order, (std::vector<std::string>{"w4", "w3", "w2", "w1"}));
+}
+
+TEST_F(DbRecords, BatchStoresMeasurementsAndWinnerTogether) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.record_measurements({sample_measurement("a", "ok", 2.0), sample_measurement("b", "wrong_answer", 0)},
+                           sample_winner("a"));
+
+    EXPECT_EQ(db.measurements(sample_key()).size(), 2u);
+    ASSERT_TRUE(db.find_winner(sample_key()).has_value());
+    EXPECT_EQ(db.find_winner(sample_key())->config, "a");
+}
+
+TEST_F(DbRecords, FailedBatchStoresNothing) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    const std::vector<measurement> batch = {sample_measurement("a", "ok", 2.0),
+                                            sample_measurement("b", "exploded", 0),
+                                            sample_measurement("c", "ok", 3.0)};
+    EXPECT_FALSE(error_of([&] { db.record_measurements(batch, sample_winner("a")); }).empty());
+
+    EXPECT_TRUE(db.measurements(sample_key()).empty());
+    EXPECT_FALSE(db.find_winner(sample_key()).has_value());
+    db.record_measurement(sample_measurement("d", "ok", 1.0));  // the connection is usable afterwards
+    EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
+}
+
+TEST_F(DbRecords, BinaryRoundTripsByteForByte) {
+    database db = database::open(file(), open_mode::read_write);
+    const binary_key key{"3f2a9c", "blk256.vec4", "f32", "sm_90", "12.4.99"};
+    const std::string cubin(
+        "\x7f"
+        "ELF\0\0\x01\xff\0tail",
+        13);
+    db.store_binary({key, "_Z5saxpyILi256EEvPf", "ab12", cubin});
+
+    const std::optional<kernel_binary> found = db.find_binary(key);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->lowered_name, "_Z5saxpyILi256EEvPf");
+    EXPECT_EQ(found->digest, "ab12");
+    EXPECT_EQ(found->cubin, cubin);
+    binary_key other_arch = key;
+    other_arch.arch = "sm_80";
+    EXPECT_FALSE(db.find_binary(other_arch).has_value());
+}
+
+TEST_F(DbRecords, RecordsSurviveReopening) {
+    create_database();
+    const database db = database::open(file(), open_mode::read_only);
+    EXPECT_EQ(db.schema_version(), 1);
+    EXPECT_EQ(db.path(), file());
+    EXPECT_EQ(db.devices().size(), 1u);
+    EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
+    EXPECT_EQ(db.winners().size(), 1u);
+}
+
+TEST_F(DbOpen, CreatesTheFileWithTheSchemaInWalMode) {
+    create_database();
+    const std::string header = bytes_of(file());
+    ASSERT_GE(header.size(), 100u);
+    EXPECT_EQ(header.substr(0, 16), std::string("SQLite format 3\0", 16));
+    EXPECT_EQ(header[18], 2) << "file format write version 2 means WAL";
+    EXPECT_EQ(database::open(file(), open_mode::read_write).schema_version(), 1);
+}
+
+TEST_F(DbOpen, MissingFolderIsNamedAndNotCreated) {
+    const fs::path folder = file("absent");
+    const std::string message =
+        error_of([&] { database::open(folder / "tuning.db", open_mode::read_write); });
+    EXPECT_TRUE(contains(message, "folder " + folder.string() + " does not exist")) << message;
+    EXPECT_FALSE(fs::exists(folder));
+}
+
+TEST_F(DbOpen, ReadOnlyOfAMissingFileSaysSoAndCreatesNothing) {
+    const std::string message = error_of([&] { database::open(file(), open_mode::read_only); });
+    EXPECT_EQ(message, "no tuning database at " + file().string());
+    EXPECT_TRUE(listing().empty());
+}
+
+TEST_F(DbOpen, RandomBytesAreRefusedUntouched) {
+    std::mt19937 random(7);
+    std::string noise(8192, '\0');
+    for (char& c : noise) c = static_cast<char>(random());
+    write_bytes(file(), noise);
+    expect_not_sqlite_refused_untouched(file());
+}
+
+TEST_F(DbOpen, TextFileIsRefusedUntouched) {
+    write_bytes(file("notes.txt"), "template: saxpy\ndtypes: [f32, f64]\n");
+    expect_not_sqlite_refused_untouched(file("notes.txt"));
+}
+
+TEST_F(DbOpen, NewerSchemaIsRefusedUntouched) {
+    set_user_version(create_database(), 2);
+    expect_refused_untouched(file(), "written by a newer kerntune (schema 2, this build knows 1)");
+}
+
+TEST_F(DbOpen, SqliteFileWithTablesButNoSchemaVersionIsRefusedUntouched) {
+    set_user_version(create_database(), 0);
+    expect_refused_untouched(file(), " is not a kerntune database");
+}
+
+TEST_F(DbOpen, EmptySqliteFileGetsTheSchemaWhenWritable) {
+    write_bytes(file(), "");  // a zero-length file is an empty SQLite database
+    const std::string message = error_of([&] { database::open(file(), open_mode::read_only); });
+    EXPECT_TRUE(contains(message, "has no kerntune schema")) << message;
+    EXPECT_TRUE(bytes_of(file()).empty());
+
+    database db = database::open(file(), open_mode::read_write);
+    EXPECT_EQ(db.schema_version(), 1);
+    db.upsert_device(sample_device());
+    EXPECT_EQ(db.devices().size(), 1u);
+}
+
+TEST_F(DbOpen, MovedDatabaseKeepsItsConnection) {
+    database first = database::open(file("a.db"), open_mode::read_write);
+    database second = database::open(file("b.db"), open_mode::read_write);
+    second = std::move(first);
+    second.upsert_device(sample_device());
+    EXPECT_EQ(second.path(), file("a.db"));
+    EXPECT_EQ(database::open(file("a.db"), open_mode::read_only).devices().size(), 1u);
+}
+
+TEST_F(DbReadOnly, WritesAreRefused) {
+    create_database();
+    database db = database::open(file(), open_mode::read_only);
+    const std::vector<std::string> messages = {
+        error_of([&] { db.upsert_device(sample_device()); }),
+        error_of([&] { db.record_measurement(sample_measurement("blk512", "ok", 1.0)); }),
+        error_of([&] { db.record_measurements({sample_measurement("blk512", "ok", 1.0)}); }),
+        error_of([&] { db.set_winner(sample_winner("blk512")); }),
+        error_of([&] {
+            db.store_binary({{"h", "c", "f32", "sm_90", "12.4"}, "k", "d", "bytes"});
+        }),
+    };
+    for (const std::string& message : messages) {
+        EXPECT_TRUE(contains(message, file().string())) << message;
+        EXPECT_TRUE(contains(message, "readonly")) << message;
+    }
+    EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
+}
+
+TEST_F(DbReadOnly, ReadingLeavesTheFileAsItWas) {
+    create_database();
+    const std::string before = bytes_of(file());
+    {
+        const database db = database::open(file(), open_mode::read_only);
+        EXPECT_EQ(db.winners().size(), 1u);
+        EXPECT_EQ(db.integrity_check(), "ok");
+    }
+    EXPECT_EQ(bytes_of(file()), before);
+}
+
+/// Runs `check` in a child process without write access to anything here (as user nobody when
+/// the tests run as root, since root ignores permissions); returns its exit status.
+template <typename Check>
+int exit_status_unprivileged(Check&& check) {
+    const pid_t child = fork();
+    if (child == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(90);
+        _exit(check());
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
+TEST_F(DbReadOnly, ReadsAReadOnlyFileInAReadOnlyFolder) {
+    const fs::path path = create_database("tuning db?#%.db");  // characters a file: URI must escape
+    fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(m_folder, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                  fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    const int status = exit_status_unprivileged([&] {
+        try {
+            const database db = database::open(path, open_mode::read_only);
+            if (db.winners().size() != 1 || db.measurements(sample_key()).size() != 1) return 1;
+        } catch (const error& failure) {
+            std::fprintf(stderr, "read-only open failed: %s\n", failure.what());
+            return 2;
+        }
+        const std::string message = error_of([&] { database::open(path, open_mode::read_write); });
+        return contains(message, path.string() + " is read-only") ? 0 : 3;
+    });
+    EXPECT_EQ(status, 0);
+}
+
+TEST_F(DbConcurrency, EightProcessesWritingAtOnceLoseNothing) {
+    constexpr int writers = 8, rows_each = 200;
+    int start[2];
+    ASSERT_EQ(pipe(start), 0);
+    std::vector<pid_t> children;
+    for (int w = 0; w < writers; ++w) {
+        const pid_t child = fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            close(start[1]);
+            char go = 0;
+            if (read(start[0], &go, 1) != 0) _exit(10);  // returns 0 when the parent lets everyone go
+            try {
+                // Every child opens (and may create) the file itself, all at the same moment.
+                database db = database::open(file(), open_mode::read_write);
+                db.upsert_device(sample_device());
+                for (int i = 0; i < rows_each; ++i) {
+                    const bool ok = i % 5 != 0;
+                    db.record_measurement(
+                        sample_measurement("w" + std::to_string(w) + ".c" + std::to_string(i),
+                                           ok ? "ok" : "runtime_fault", ok ? 1.0 + i : 0));
+                }
+            } catch (const error& failure) {
+                std::fprintf(stderr, "writer %d: %s\n", w, failure.what());
+                _exit(1);
+            }
+            _exit(0);
+        }
+        children.push_back(child);
+    }
+    close(start[0]);
+    close(start[1]);  // releases all the children at once
+    for (const pid_t child : children) {
+        int status = 0;
+        ASSERT_EQ(waitpid(child, &status, 0), child);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            << "a writer failed (see its message above)";
+    }
+
+    const database db = database::open(file(), open_mode::read_only);
+    const std::vector<measurement> rows = db.measurements(sample_key());
+    EXPECT_EQ(rows.size(), static_cast<std::size_t>(writers * rows_each));
+    std::set<std::string> configs;
+    for (const measurement& m : rows) configs.insert(m.config);
+    EXPECT_EQ(configs.size(), static_cast<std::size_t>(writers * rows_each));
+    EXPECT_EQ(db.integrity_check(), "ok");
+}
+
+/// Sets the variables default_db_path reads for one test and restores them afterwards.
+class DbDefaultPath : public ::testing::Test {
+protected:
+    void SetUp() override {
+        for (const char* name : names)
+            if (const char* value = std::getenv(name)) m_saved[name] = value;
+    }
+    void TearDown() override {
+        for (const char* name : names) {
+            const auto saved = m_saved.find(name);
+            if (saved != m_saved.end())
+                setenv(name, saved->second.c_str(), 1);
+            else
+                unsetenv(name);
+        }
+    }
+    static void set(const char* name, const char* value) {
+        if (value != nullptr)
+            setenv(name, value, 1);
+        else
+            unsetenv(name);
+    }
+
+    static constexpr const char* names[] = {"KERNTUNE_DB", "XDG_DATA_HOME", "HOME"};
+    std::map<std::string, std::string> m_saved;
+};
+
+TEST_F(DbDefaultPath, KerntuneDbComesFirst) {
+    set("KERNTUNE_DB", "/srv/tuning/shared.db");
+    set("XDG_DATA_HOME", "/home/ada/.data");
+    set("HOME", "/home/ada");
+    EXPECT_EQ(default_db_path(), fs::path("/srv/tuning/shared.db"));
+}
+
+TEST_F(DbDefaultPath, EmptyKerntuneDbFallsBackToXdgDataHome) {
+    set("KERNTUNE_DB", "");
+    set("XDG_DATA_HOME", "/home/ada/.data");
+    set("HOME", "/home/ada");
+    EXPECT_EQ(default_db_path(), fs::path("/home/ada/.data/kerntune/tuning.db"));
+}
+
+TEST_F(DbDefaultPath, HomeIsTheLastResort) {
+    set("KERNTUNE_DB", nullptr);
+    set("XDG_DATA_HOME", "");
+    set("HOME", "/home/ada");
+    EXPECT_EQ(default_db_path(), fs::path("/home/ada/.local/share/kerntune/tuning.db"));
+}
+
+TEST_F(DbDefaultPath, NothingSetIsAnError) {
+    set("KERNTUNE_DB", nullptr);
+    set("XDG_DATA_HOME", nullptr);
+    set("HOME", nullptr);
+    EXPECT_TRUE(contains(error_of([] { default_db_path(); }), "KERNTUNE_DB"));
+}
+
+} // namespace
+} // namespace kerntune
