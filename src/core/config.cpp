@@ -12,7 +12,8 @@ namespace {
 variables base_variables(const kernel_spec& spec, dtype type) {
     variables vars;
     for (const param_spec& p : spec.params)
-        for (std::size_t i = 0; i < p.enum_names.size(); ++i) vars[p.enum_names[i]] = static_cast<std::int64_t>(i);
+        for (std::size_t i = 0; i < p.enum_names.size(); ++i)
+            vars[p.enum_names[i]] = static_cast<std::int64_t>(i);
     vars["sizeof(T)"] = static_cast<std::int64_t>(dtype_size(type));
     return vars;
 }
@@ -21,10 +22,13 @@ void bind(variables& vars, const kernel_spec& spec, const config& c) {
     for (std::size_t i = 0; i < spec.params.size(); ++i) vars[spec.params[i].name] = c.values[i];
 }
 
-bool satisfies(const kernel_spec& spec, variables& vars, const config& c) {
+// The first constraint c violates (vars already hold sizeof(T) and the enum names), or null.
+const named_constraint* violated_constraint(const kernel_spec& spec, variables& vars, const config& c) {
     bind(vars, spec, c);
-    return std::all_of(spec.constraints.begin(), spec.constraints.end(),
-                       [&](const named_constraint& constraint) { return constraint.expr.evaluate(vars) != 0; });
+    const auto found =
+        std::find_if(spec.constraints.begin(), spec.constraints.end(),
+                     [&](const named_constraint& constraint) { return constraint.expr.evaluate(vars) == 0; });
+    return found == spec.constraints.end() ? nullptr : &*found;
 }
 
 void bind_problem(variables& vars, std::int64_t n, const device_limits& limits) {
@@ -42,6 +46,22 @@ launch_geometry checked_geometry(const launch_rule& rule, const variables& vars,
     return geometry;
 }
 
+// How the index-th value of p appears in labels: "blk256" or "tile".
+std::string spelled_value(const param_spec& p, std::size_t index) {
+    return p.is_enum() ? p.enum_names[index] : p.short_name + std::to_string(p.values[index]);
+}
+
+std::string domain_text(const param_spec& p) {
+    std::string text;
+    for (std::size_t i = 0; i < p.values.size(); ++i)
+        text += (i ? ", " : "") + (p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]));
+    return text;
+}
+
+void require_in_domain(const kernel_spec& spec, const config& c, const std::string& what) {
+    if (!in_domain(spec, c)) throw error(what + ": config outside the declared domain of " + spec.name);
+}
+
 } // namespace
 
 bool in_domain(const kernel_spec& spec, const config& c) {
@@ -55,12 +75,16 @@ bool in_domain(const kernel_spec& spec, const config& c) {
 
 std::vector<config> enumerate_space(const kernel_spec& spec, dtype type) {
     std::vector<config> space;
+    if (std::any_of(spec.params.begin(), spec.params.end(),
+                    [](const param_spec& p) { return p.values.empty(); }))
+        return space;
     variables vars = base_variables(spec, type);
     std::vector<std::size_t> index(spec.params.size(), 0);
     while (true) {
         config c;
-        for (std::size_t i = 0; i < spec.params.size(); ++i) c.values.push_back(spec.params[i].values[index[i]]);
-        if (satisfies(spec, vars, c)) space.push_back(std::move(c));
+        for (std::size_t i = 0; i < spec.params.size(); ++i)
+            c.values.push_back(spec.params[i].values[index[i]]);
+        if (violated_constraint(spec, vars, c) == nullptr) space.push_back(std::move(c));
         // Odometer: advance the last parameter fastest.
         std::size_t p = spec.params.size();
         while (p > 0 && ++index[p - 1] == spec.params[p - 1].values.size()) index[--p] = 0;
@@ -71,55 +95,62 @@ std::vector<config> enumerate_space(const kernel_spec& spec, dtype type) {
 bool satisfies_constraints(const kernel_spec& spec, const config& c, dtype type) {
     if (!in_domain(spec, c)) return false;
     variables vars = base_variables(spec, type);
-    return satisfies(spec, vars, c);
+    return violated_constraint(spec, vars, c) == nullptr;
 }
 
 config default_config(const kernel_spec& spec, dtype type) {
-    const variables vars = base_variables(spec, type);
+    variables vars = base_variables(spec, type);
     config c;
-    for (const auto& [name, value] : spec.default_values) c.values.push_back(value.evaluate(vars));
-    if (!in_domain(spec, c)) throw error("default config is outside the declared domain");
-    if (!satisfies_constraints(spec, c, type))
-        throw error("default config " + label(spec, c) + " violates a constraint for " + std::string(to_string(type)));
+    for (const param_spec& p : spec.params) {
+        const auto found = std::find_if(spec.default_values.begin(), spec.default_values.end(),
+                                        [&](const auto& entry) { return entry.first == p.name; });
+        if (found == spec.default_values.end()) throw error(spec.name + " has no default for " + p.name);
+        const std::int64_t value = found->second.evaluate(vars);
+        if (std::find(p.values.begin(), p.values.end(), value) == p.values.end())
+            throw error("default " + p.name + " = " + std::to_string(value) + " is not one of " +
+                        domain_text(p) + " for " + std::string(to_string(type)));
+        c.values.push_back(value);
+    }
+    if (const named_constraint* broken = violated_constraint(spec, vars, c))
+        throw error("default config " + label(spec, c) + " violates constraint '" + broken->expr.text() +
+                    "' for " + std::string(to_string(type)));
     return c;
 }
 
 std::string label(const kernel_spec& spec, const config& c) {
-    if (!in_domain(spec, c)) throw error("config outside the declared domain of " + spec.name);
+    require_in_domain(spec, c, "label");
     std::string text;
     for (std::size_t i = 0; i < spec.params.size(); ++i) {
-        const param_spec& p = spec.params[i];
-        text += (i ? "." : "") + (p.is_enum() ? p.enum_names[static_cast<std::size_t>(c.values[i])]
-                                               : p.short_name + std::to_string(c.values[i]));
+        const std::vector<std::int64_t>& domain = spec.params[i].values;
+        const auto index =
+            static_cast<std::size_t>(std::find(domain.begin(), domain.end(), c.values[i]) - domain.begin());
+        text += (i ? "." : "") + spelled_value(spec.params[i], index);
     }
     return text;
 }
 
 config parse_label(const kernel_spec& spec, std::string_view text) {
     const std::vector<std::string_view> parts = split(text, '.');
-    auto fail = [&]() -> config {
-        throw error("'" + std::string(text) + "' is not a config of " + spec.name + " (outside its declared domain)");
-    };
-    if (parts.size() != spec.params.size()) return fail();
+    if (parts.size() != spec.params.size())
+        throw error("'" + std::string(text) + "' is not a config of " + spec.name + ": expected " +
+                    std::to_string(spec.params.size()) + " parts separated by '.'");
     config c;
     for (std::size_t i = 0; i < parts.size(); ++i) {
         const param_spec& p = spec.params[i];
-        // Match against the spelled-out domain: nothing else can be accepted.
-        bool found = false;
-        for (std::size_t v = 0; v < p.values.size() && !found; ++v) {
-            const std::string spelled = p.is_enum() ? p.enum_names[v] : p.short_name + std::to_string(p.values[v]);
-            if (parts[i] == spelled) {
-                c.values.push_back(p.values[v]);
-                found = true;
-            }
-        }
-        if (!found) return fail();
+        // Compare with the spelled-out domain instead of parsing numbers: nothing outside the
+        // domain, no other spelling of a value and no partial match can get through.
+        std::size_t v = 0;
+        while (v < p.values.size() && parts[i] != spelled_value(p, v)) ++v;
+        if (v == p.values.size())
+            throw error("'" + std::string(text) + "' is not a config of " + spec.name + ": " + p.name +
+                        " must be one of " + domain_text(p));
+        c.values.push_back(p.values[v]);
     }
     return c;
 }
 
 std::string name_expression(const kernel_spec& spec, const config& c, dtype type) {
-    if (!in_domain(spec, c)) throw error("refusing to instantiate " + spec.name + " with a config outside its domain");
+    require_in_domain(spec, c, "refusing to instantiate " + spec.kernel);
     std::string expression = spec.kernel + "<" + std::string(cuda_type_name(type));
     for (std::size_t i = 0; i < spec.params.size(); ++i)
         if (spec.params[i].kind == param_kind::template_arg) expression += ", " + std::to_string(c.values[i]);
@@ -132,6 +163,7 @@ std::string reference_name_expression(const kernel_spec& spec, dtype type) {
 
 variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
                            const device_limits& limits) {
+    require_in_domain(spec, c, "launch of " + spec.name);
     variables vars = base_variables(spec, type);
     bind(vars, spec, c);
     bind_problem(vars, n, limits);
@@ -140,10 +172,12 @@ variables launch_variables(const kernel_spec& spec, const config& c, dtype type,
 
 launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
                                  const device_limits& limits) {
-    return checked_geometry(spec.launch, launch_variables(spec, c, type, n, limits), spec.name + " " + label(spec, c));
+    const variables vars = launch_variables(spec, c, type, n, limits);
+    return checked_geometry(spec.launch, vars, spec.name + " " + label(spec, c));
 }
 
-launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n, const device_limits& limits) {
+launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n,
+                                 const device_limits& limits) {
     variables vars = base_variables(spec, type);
     bind_problem(vars, n, limits);
     return checked_geometry(spec.reference_launch, vars, spec.name + " reference");

@@ -12,6 +12,7 @@ namespace kerntune {
 /// One point of a template's space: a value per parameter, in declaration order.
 struct config {
     std::vector<std::int64_t> values;
+    /// Same values in the same order.
     bool operator==(const config& other) const { return values == other.values; }
 };
 
@@ -29,7 +30,8 @@ bool satisfies_constraints(const kernel_spec& spec, const config& c, dtype type)
 config default_config(const kernel_spec& spec, dtype type);
 
 /// The canonical label, e.g. "blk256.vec4.unr2.tile.w0": integer parameters as short name and
-/// value, enum parameters as the value's name, joined by '.' in declaration order.
+/// value, enum parameters as the value's name, joined by '.' in declaration order. Throws
+/// unless c is in the domain.
 std::string label(const kernel_spec& spec, const config& c);
 
 /// The strict inverse of label(): anything that is not exactly the label of a config in the
@@ -41,7 +43,7 @@ config parse_label(const kernel_spec& spec, std::string_view text);
 /// anywhere else.
 std::string name_expression(const kernel_spec& spec, const config& c, dtype type);
 
-/// "kt::leaky_relu_reference<__half>"
+/// The reference kernel's NVRTC name expression, e.g. "kt::leaky_relu_reference<__half>".
 std::string reference_name_expression(const kernel_spec& spec, dtype type);
 
 /// The device facts launch rules may use.
@@ -50,12 +52,14 @@ struct device_limits {
     std::int64_t max_threads_per_sm = 0;
 };
 
+/// A 1-D launch: blocks in the grid and threads per block.
 struct launch_geometry {
     std::int64_t grid_x = 1;
     std::int64_t block_x = 1;
 };
 
-/// Parameters, enum names, sizeof(T), n, sm_count and max_threads_per_sm.
+/// What launch rules read: parameters, enum names, sizeof(T), n, sm_count and
+/// max_threads_per_sm. Throws unless c is in the domain.
 variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
                            const device_limits& limits);
 
@@ -65,7 +69,8 @@ launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype
                                  const device_limits& limits);
 
 /// The reference kernel's launch geometry, with the same checks.
-launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n, const device_limits& limits);
+launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n,
+                                 const device_limits& limits);
 
 /// Bytes read + written for n elements.
 std::int64_t bytes_moved(const kernel_spec& spec, dtype type, std::int64_t n);
