@@ -55,18 +55,15 @@ int cold(int argc, char** argv) {
     return 0;
 }
 
-// Host time of `batch` back-to-back launches, median over rounds; the stream is drained between
-// rounds (untimed) so that a full launch queue never makes the host wait for the GPU.
-template <typename F> double per_call_ns(F&& launch, int calls) {
+// Host time per launch of `batch` back-to-back launches; the stream is drained between
+// batches (untimed) so that a full launch queue never makes the host wait for the GPU.
+template <typename F> double batch_ns(F&& launch) {
     constexpr int batch = 200;
-    std::vector<double> samples;
-    for (int done = 0; done < calls; done += batch) {
-        const auto start = clock_type::now();
-        for (int i = 0; i < batch; ++i) launch();
-        samples.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - start).count() / batch);
-        KERNTUNE_CU(cuCtxSynchronize());
-    }
-    return summarize(samples).median;
+    const auto start = clock_type::now();
+    for (int i = 0; i < batch; ++i) launch();
+    const double ns = std::chrono::duration<double, std::nano>(clock_type::now() - start).count() / batch;
+    KERNTUNE_CU(cuCtxSynchronize());
+    return ns;
 }
 
 int overhead(int argc, char** argv) {
@@ -97,10 +94,14 @@ int overhead(int argc, char** argv) {
                                    static_cast<unsigned>(geometry.block_x), 1, 1, 0, nullptr, args, nullptr));
     };
     auto through_kerntune = [&] { rt.leaky_relu(KT_F32, pointer, pointer, n, 0.01f); };
-    per_call_ns(bare, 20000);  // warm both paths
-    per_call_ns(through_kerntune, 20000);
-    const double bare_ns = per_call_ns(bare, calls);
-    const double kerntune_ns = per_call_ns(through_kerntune, calls);
+    // Alternate the two in batches, so that clock and driver drift hit both alike.
+    std::vector<double> bare_samples, kerntune_samples;
+    for (int done = 0; done < calls; done += 200) {
+        bare_samples.push_back(batch_ns(bare));
+        kerntune_samples.push_back(batch_ns(through_kerntune));
+    }
+    const double bare_ns = summarize(bare_samples).median;
+    const double kerntune_ns = summarize(kerntune_samples).median;
     std::printf("{\"mode\": \"overhead\", \"n\": %lld, \"config\": \"%s\", \"bare_cuLaunchKernel_ns\": %.0f, "
                 "\"kt_leaky_relu_ns\": %.0f, \"overhead_ns\": %.0f}\n",
                 static_cast<long long>(n), choice.label.c_str(), bare_ns, kerntune_ns, kerntune_ns - bare_ns);

@@ -55,7 +55,8 @@ def random_with_specials(n, dtype):
     x = torch.randn(n, device="cuda", dtype=torch.float32).to(dtype) * 100
     specials = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1e-40, -1e-40, -1.0, 1.0],
                             device="cuda").to(dtype)
-    x[: specials.numel()] = specials
+    k = min(n, specials.numel())
+    x[:k] = specials[:k]
     return x
 
 

@@ -101,7 +101,11 @@ TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMiss
             winner stale = *outcomes[0].best;
             stale.config = other;
             stale.key.problem_key = "n=1000000";
-            if (variant == 0) stale.key.gpu_identity = "Another GPU|sm_90|132 SMs";
+            if (variant == 0) {
+                device_record another{"Another GPU|sm_90|132 SMs", "Another GPU", 9, 0, 132};
+                db.upsert_device(another);
+                stale.key.gpu_identity = another.identity;
+            }
             if (variant == 1) stale.key.template_hash = std::string(64, '0');
             if (variant == 2) stale.key.nvrtc_version = "99.9";
             db.set_winner(stale);
