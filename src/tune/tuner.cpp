@@ -3,11 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +15,7 @@
 #include "cuda/nvrtc.hpp"
 #include "runtime/binary_cache.hpp"
 #include "tune/candidate_compiler.hpp"
+#include "tune/validation_source.hpp"
 #include "tune/worker_client.hpp"
 
 namespace kerntune {
@@ -45,19 +44,6 @@ compiled_space build_space(const kernel_spec& spec, dtype type, const std::strin
     space.expressions.push_back(reference_name_expression(spec, type));
     space.compiled = compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch);
     return space;
-}
-
-std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error("cannot read " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// The validation kernels live beside the templates (templates/support/validation.cu).
-std::filesystem::path validation_source_path(const kernel_spec& spec) {
-    return spec.yaml_path.parent_path() / "support" / "validation.cu";
 }
 
 std::string bits_type(dtype type) { return dtype_size(type) == 4 ? "unsigned int" : "unsigned short"; }
@@ -197,7 +183,7 @@ void compile_validation(tune_session& session) {
         expressions.push_back(fill_expression(type));
         expressions.push_back(compare_expression(type));
     }
-    session.validation = compile_kernels(read_file(validation_source_path(session.spec)), "validation.cu", expressions,
+    session.validation = compile_kernels(validation_source, "validation.cu", expressions,
                                          session.arch);
     for (std::size_t i = 0; i < expressions.size(); ++i)
         if (!session.validation.kernels[i].ok)

@@ -1,0 +1,25 @@
+// nvrtc label: compile failures are pinned on exactly the candidates that cause them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "spec/spec_loader.hpp"
+#include "tune/tuner.hpp"
+
+namespace kerntune {
+namespace {
+
+TEST(FixtureCompile, OnlyTheBrokenCandidatesFailWithTheirOwnLog) {
+    const kernel_spec spec = load_spec(std::filesystem::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.yaml");
+    const std::vector<compile_outcome> outcomes = compile_space(spec, {dtype::f32}, "sm_90");
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].kernels, 14);
+    EXPECT_EQ(outcomes[0].failed, 2);  // MODE no_compile, for each of the two block sizes
+    for (const std::string& failure : outcomes[0].failures) {
+        EXPECT_NE(failure.find("kt_fixture::faulty<float, 4, "), std::string::npos) << failure;
+        EXPECT_NE(failure.find("fails to compile on purpose"), std::string::npos) << failure;
+    }
+}
+
+} // namespace
+} // namespace kerntune
