@@ -1,8 +1,15 @@
 // Measures libkerntune's own costs on the GPU (no correctness or kernel speed here):
 //   kerntune-bench-runtime cold [--db PATH] [--n N]      first call in this fresh process
 //   kerntune-bench-runtime overhead [--n N] [--calls K]  host time per call vs a bare cuLaunchKernel
+//   kerntune-bench-runtime stress --db PATH [--threads T] [--seconds S]
+//       an application hammering one database: T threads call leaky_relu on many sizes (cold
+//       keys read and write the binary cache) and check every result; exits 1 on any error
 // Prints one JSON object per run.
+#include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -108,13 +115,61 @@ int overhead(int argc, char** argv) {
     return 0;
 }
 
+
+int stress(int argc, char** argv) {
+    const std::string db = option(argc, argv, "--db", "");
+    const int threads = std::atoi(option(argc, argv, "--threads", "16").c_str());
+    const double seconds = std::atof(option(argc, argv, "--seconds", "10").c_str());
+    // Started together with the tuners that create the database: wait for it to appear.
+    for (int i = 0; i < 100 && !std::filesystem::exists(db); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    primary_context context(0);
+    runtime rt(db);
+    std::atomic<long> calls{0}, wrong{0}, failures{0};
+    std::vector<std::thread> pool;
+    const auto stop = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+    for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+            try {
+                primary_context thread_context(0);
+                std::mt19937 rng(static_cast<unsigned>(t));
+                std::uniform_real_distribution<float> value(-100.0f, 100.0f);
+                while (clock_type::now() < stop) {
+                    const std::int64_t n = 1000 + static_cast<std::int64_t>(rng() % 64) * 997;  // 64 sizes: cold keys
+                    std::vector<float> host(static_cast<std::size_t>(n)), result(host.size());
+                    for (float& v : host) v = value(rng);
+                    device_buffer x(host.size() * 4);
+                    KERNTUNE_CU(cuMemcpyHtoD(x.get(), host.data(), host.size() * 4));
+                    rt.leaky_relu(KT_F32, reinterpret_cast<void*>(x.get()), reinterpret_cast<void*>(x.get()), n, 0.01f);
+                    KERNTUNE_CU(cuMemcpyDtoH(result.data(), x.get(), host.size() * 4));
+                    for (std::size_t i = 0; i < host.size(); ++i) {
+                        const float want = host[i] > 0 ? host[i] : host[i] * 0.01f;
+                        if (std::memcmp(&want, &result[i], 4) != 0) {
+                            ++wrong;
+                            break;
+                        }
+                    }
+                    ++calls;
+                }
+            } catch (const std::exception& failure) {
+                std::fprintf(stderr, "thread %d: %s\n", t, failure.what());
+                ++failures;
+            }
+        });
+    for (std::thread& thread : pool) thread.join();
+    std::printf("{\"mode\": \"stress\", \"threads\": %d, \"calls\": %ld, \"wrong\": %ld, \"failures\": %ld}\n", threads,
+                calls.load(), wrong.load(), failures.load());
+    return wrong == 0 && failures == 0 ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     try {
         if (argc >= 2 && std::strcmp(argv[1], "cold") == 0) return cold(argc, argv);
         if (argc >= 2 && std::strcmp(argv[1], "overhead") == 0) return overhead(argc, argv);
-        std::fprintf(stderr, "usage: kerntune-bench-runtime cold [--db PATH] [--n N] | overhead [--n N] [--calls K]\n");
+        if (argc >= 2 && std::strcmp(argv[1], "stress") == 0) return stress(argc, argv);
+        std::fprintf(stderr, "usage: kerntune-bench-runtime cold [--db PATH] [--n N] | overhead [--n N] [--calls K] | stress --db PATH "
+                     "[--threads T] [--seconds S]\n");
         return 2;
     } catch (const std::exception& failure) {
         std::fprintf(stderr, "kerntune-bench-runtime: %s\n", failure.what());

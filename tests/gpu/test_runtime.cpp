@@ -81,6 +81,25 @@ TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) 
     EXPECT_THROW(rt.leaky_relu(KT_F32, nullptr, nullptr, -1, 0.01f), runtime_error);
 }
 
+TEST_F(RuntimeTest, EdgeSizesAndEveryPairOfOffsetsAreBitExact) {
+    runtime rt(scratch("edges.db").string());
+    std::mt19937 rng(5);
+    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16}) {
+        const std::size_t vec = 16 / dtype_size(type);  // the default config's vector width
+        std::vector<std::size_t> sizes = {1, 3, vec - 1, vec, vec + 1, 1000003};  // 1000003 is prime
+        for (int k : {10, 16, 20}) sizes.insert(sizes.end(), {(std::size_t{1} << k) - 1, (std::size_t{1} << k) + 1});
+        for (std::size_t n : sizes) {
+            const std::vector<std::uint32_t> input = random_bits(type, n, rng);
+            for (int x_offset = 0; x_offset < 4; ++x_offset) {
+                SCOPED_TRACE(std::string(to_string(type)) + " n=" + std::to_string(n) + " x+" + std::to_string(x_offset));
+                EXPECT_EQ(run_and_check(rt, type, input, x_offset, 0, true), 0u) << "in place";
+                for (int y_offset = 0; y_offset < 4; ++y_offset)
+                    EXPECT_EQ(run_and_check(rt, type, input, x_offset, y_offset, false), 0u) << "y+" << y_offset;
+            }
+        }
+    }
+}
+
 TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMisses) {
     const std::filesystem::path path = scratch("tuned.db");
     const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
