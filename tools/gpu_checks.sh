@@ -10,7 +10,23 @@ out="${OUT:-gpu-out}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpu.txt"
 
-ctest --test-dir "$build" -L gpu --output-on-failure 2>&1 | tee "$out/ctest_gpu.log" | grep -E "tests passed|Failed|Skipped" 
+ctest --test-dir "$build" -L gpu --output-on-failure 2>&1 | tee "$out/ctest_gpu.log" | grep -E "tests passed|Failed|Skipped"
+
+# compute-sanitizer memcheck on a representative subset: every 16-bit pattern, the f32
+# specials, and the runtime's odd sizes and placements.
+compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/kerntune_gpu_tests" \
+    --gtest_filter='Dtypes/LeakyReluKernels.EverySixteenBit*:Dtypes/LeakyReluKernels.SpecialValues*:RuntimeTest.WithoutADatabase*' \
+    >"$out/memcheck.log" 2>&1
+echo "compute-sanitizer memcheck exit $? ($(grep -c 'Invalid' "$out/memcheck.log") invalid accesses reported)"
+
+# Tuning speed: the whole f32 space at n=2^24 into a fresh database (nothing compiled yet),
+# then a new shape with the compiled candidates cached in the database.
+speed_db="$out/speed.db"
+rm -f "$speed_db"*
+for shape in 16777216 16777215; do
+    /usr/bin/time -f "tune f32 $shape: wall %e s" "$build/tools/kerntune" tune --op leaky_relu --dtype f32 \
+        --shape "$shape" --db "$speed_db" 2>&1 | tail -n 4
+done
 
 export KERNTUNE_DB="$out/tune.db"
 /usr/bin/time -f "tune wall %e s" "$build/tools/kerntune" tune --op leaky_relu --dtype f32,f16,bf16 \
@@ -23,4 +39,6 @@ export KERNTUNE_DB="$out/tune.db"
     "$build/tools/kerntune-bench-runtime" overhead --n 1048576
 } 2>&1 | tee "$out/runtime_costs.jsonl"
 
-KERNTUNE_LIB="$build/src/runtime/libkerntune.so" python3 examples/python/leaky_relu_torch.py 2>&1 | tee "$out/python_example.txt" | tail -8
+KERNTUNE_LIB="$build/src/runtime/libkerntune.so" python3 examples/python/leaky_relu_torch.py 2>&1 | tee "$out/python_example.txt" | tail -4
+
+OUT="$out" tools/concurrency_check.sh "$build" 2>&1 | tail -n 8

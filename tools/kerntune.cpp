@@ -39,6 +39,7 @@ commands:
   list       the kernel templates, their parameters and the size of each tuning space
   tune       compile, validate and time every candidate of a template; store results and winners
   db show    the winners stored in a tuning database
+  db check   whether a tuning database is sound (SQLite integrity check)
 
 common options:
   --json     machine-readable output on stdout
@@ -95,8 +96,10 @@ parameters with their domains, and the size of the tuning space per dtype after 
 )";
 
 const char* const db_help = R"(usage: kerntune db show [--db PATH] [--json]
+       kerntune db check [--db PATH]
 
-Shows the devices and the winners stored in a tuning database (read-only).
+show   the devices and the winners stored in a tuning database (read-only)
+check  SQLite's integrity check and the schema version; exit 1 unless the file is sound
 )";
 
 /// A usage error: printed with a hint to --help, exit code 2.
@@ -263,7 +266,7 @@ int run_devices(const arguments& args) {
     for (int ordinal = 0; ordinal < count; ++ordinal) {
         // The copy bandwidth is measured by a worker, like everything else that runs kernels.
         worker_client worker(default_worker_executable(), ordinal);
-        devices.push_back(to_device_record(worker.device_facts(), ordinal));
+        devices.push_back(to_device_record(worker.device_facts(), ordinal, worker.measure_copy_gbps()));
     }
     if (args.has("json")) {
         std::string json = "[";
@@ -321,13 +324,21 @@ int run_db(int argc, char** argv) {
         print_help(db_help);
         return argc < 3 ? 2 : 0;
     }
-    if (std::string(argv[2]) != "show") throw usage_error("unknown db command '" + std::string(argv[2]) + "' (try: db show)");
+    const std::string action = argv[2];
+    if (action != "show" && action != "check")
+        throw usage_error("unknown db command '" + action + "' (try: db show, db check)");
     const arguments args(argc, argv, 3, {"db"}, with_common({}));
     if (args.has("help")) {
         print_help(db_help);
         return 0;
     }
     const database db = database::open(database_path(args), open_mode::read_only);
+    if (action == "check") {
+        const std::string report = db.integrity_check();
+        if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
+        std::cout << db.path().string() << ": schema " << db.schema_version() << ", integrity ok\n";
+        return 0;
+    }
     if (args.has("json")) {
         std::cout << database_json(db.devices(), db.winners());
     } else {

@@ -88,5 +88,16 @@ CREATE TABLE binaries (
     PRIMARY KEY (template_hash, config, dtype, arch, nvrtc_version)
 ) STRICT;
 
+-- Compiled NVRTC programs of tuning candidates (many kernels in one cubin), so that tuning
+-- again, or tuning a new shape, skips the compiling. cache_key: SHA-256 of the arch, NVRTC
+-- version, kernel source and instantiations; the digest is checked before use.
+CREATE TABLE programs (
+    cache_key     TEXT PRIMARY KEY,
+    lowered_names TEXT NOT NULL,  -- one mangled name per line, in the order of the instantiations
+    digest        TEXT NOT NULL,  -- SHA-256 of cubin (hex)
+    cubin         BLOB NOT NULL,
+    stored_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+
 -- The schema version; src/db/CMakeLists.txt reads this number as the newest schema the build knows.
 PRAGMA user_version = 1;

@@ -43,6 +43,7 @@ const std::string winner_columns = key_columns +
                                    "candidates_ok, candidates_failed, tune_seconds";
 const std::string binary_key_columns = "template_hash, config, dtype, arch, nvrtc_version";
 const std::string binary_columns = binary_key_columns + ", lowered_name, digest, cubin";
+const std::string program_columns = "cache_key, lowered_names, digest, cubin";
 
 /// INSERT OR REPLACE of all `columns` into `table`; the timestamp column takes its default.
 std::string replace_sql(const std::string& table, const std::string& columns) {
@@ -218,7 +219,7 @@ private:
     bool m_committed = false;
 };
 
-/// Writes one record (device, measurement, winner or binary), replacing the row with its key.
+/// Writes one record (device, measurement, winner, binary or program), replacing the row with its key.
 void insert(const connection& db, const device_record& d) {
     statement(db, "record device", replace_sql("devices", device_columns))
         .bind(d.identity, d.name, d.cc_major, d.cc_minor, d.sm_count, d.memory_clock_khz, d.bus_width_bits,
@@ -242,6 +243,12 @@ void insert(const connection& db, const winner& w) {
 void insert(const connection& db, const kernel_binary& b) {
     statement(db, "store binary", replace_sql("binaries", binary_columns))
         .bind(b.key, b.lowered_name, b.digest, blob{b.cubin})
+        .step();
+}
+
+void insert(const connection& db, const cached_program& p) {
+    statement(db, "store program", replace_sql("programs", program_columns))
+        .bind(p.cache_key, p.lowered_names, p.digest, blob{p.cubin})
         .step();
 }
 
@@ -452,6 +459,19 @@ std::optional<kernel_binary> database::find_binary(const binary_key& key) const 
                     "SELECT lowered_name, digest, cubin FROM binaries WHERE " + matches(binary_key_columns));
     return read_first(query.bind(key), [&key](const statement& row) {
         return kernel_binary{key, row.text(0), row.text(1), row.text(2)};
+    });
+}
+
+void database::store_program(const cached_program& program) {
+    write_transaction transaction(m_impl->db, "store program");
+    insert(m_impl->db, program);
+    transaction.commit();
+}
+
+std::optional<cached_program> database::find_program(const std::string& cache_key) const {
+    statement query(m_impl->db, "read programs", "SELECT " + program_columns + " FROM programs WHERE cache_key = ?");
+    return read_first(query.bind(cache_key), [](const statement& row) {
+        return cached_program{row.text(0), row.text(1), row.text(2), row.text(3)};
     });
 }
 

@@ -80,6 +80,14 @@ struct kernel_binary {
     std::string cubin;         ///< the binary itself
 };
 
+/// A compiled NVRTC program of tuning candidates, cached by the tuner.
+struct cached_program {
+    std::string cache_key;      ///< SHA-256 of arch, NVRTC version, source and instantiations
+    std::string lowered_names;  ///< one mangled name per line, in the order of the instantiations
+    std::string digest;         ///< SHA-256 of cubin, hex, checked by the reader
+    std::string cubin;          ///< the binary itself
+};
+
 /// How database::open treats the file.
 enum class open_mode {
     read_write,  ///< creates the file and its schema if needed
@@ -138,6 +146,11 @@ public:
     void store_binary(const kernel_binary& binary);
     /// The cached binary of this key, if any.
     std::optional<kernel_binary> find_binary(const binary_key& key) const;
+
+    /// Inserts or replaces the cached program of its key.
+    void store_program(const cached_program& program);
+    /// The cached program of this key, if any.
+    std::optional<cached_program> find_program(const std::string& cache_key) const;
 
     /// SQLite's PRAGMA integrity_check: "ok" when the file is sound, else the problems found.
     std::string integrity_check() const;

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/sha256.hpp"
+
 namespace kerntune {
 namespace {
 
@@ -45,7 +47,8 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
 } // namespace
 
 compiled_set compile_kernels(const std::string& source, const std::string& source_name,
-                             const std::vector<std::string>& name_expressions, const std::string& arch) {
+                             const std::vector<std::string>& name_expressions, const std::string& arch,
+                             const program_cache* cache) {
     const auto start = std::chrono::steady_clock::now();
     const std::size_t threads = std::max<std::size_t>(
         1, std::min<std::size_t>(std::thread::hardware_concurrency(), name_expressions.size()));
@@ -58,9 +61,26 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
     base.source_name = source_name;
     base.arch = arch;
     std::vector<batch_result> results(threads);
+    std::vector<std::string> keys(threads);
+    std::vector<bool> cached(threads, false);
+    if (cache != nullptr) {
+        const std::string version = nvrtc_version();
+        for (std::size_t t = 0; t < threads; ++t) {
+            std::string identity = arch + "\n" + version + "\n" + source;
+            for (std::size_t member : batches[t]) identity += "\n" + name_expressions[member];
+            keys[t] = sha256_hex(identity);
+            if (std::optional<compiled_program> program = cache->find(keys[t])) {
+                for (std::size_t i = 0; i < batches[t].size(); ++i)
+                    results[t].kernels.push_back({batches[t][i], {true, 0, program->lowered_names.at(i), {}}});
+                results[t].programs.push_back(std::move(*program));
+                cached[t] = true;
+            }
+        }
+    }
     std::vector<std::exception_ptr> failures(threads);
     std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < threads; ++t)
+    for (std::size_t t = 0; t < threads; ++t) {
+        if (cached[t]) continue;
         pool.emplace_back([&, t] {
             try {
                 results[t] = compile_batch(base, batches[t], name_expressions);
@@ -68,9 +88,15 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
                 failures[t] = std::current_exception();
             }
         });
+    }
     for (std::thread& thread : pool) thread.join();
     for (const std::exception_ptr& failure : failures)
         if (failure) std::rethrow_exception(failure);
+    // Only batches that compiled whole are kept: a failing one is split and compiled again.
+    for (std::size_t t = 0; t < threads; ++t)
+        if (cache != nullptr && !cached[t] && results[t].programs.size() == 1 &&
+            std::all_of(results[t].kernels.begin(), results[t].kernels.end(), [](const auto& k) { return k.second.ok; }))
+            cache->store(keys[t], results[t].programs.front());
 
     compiled_set set;
     set.kernels.resize(name_expressions.size());

@@ -1,4 +1,6 @@
 #pragma once
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,11 +24,20 @@ struct compiled_set {
     double seconds = 0;                      // wall time
 };
 
+/// Where compiled programs can be kept between runs (the tuning database): find returns a
+/// program stored under the key, or nothing; store keeps one.
+struct program_cache {
+    std::function<std::optional<compiled_program>(const std::string& key)> find;
+    std::function<void(const std::string& key, const compiled_program& program)> store;
+};
+
 /// Compiles every name expression for `arch`. Parsing the source and its CUDA headers costs
 /// more than instantiating a kernel, so expressions are batched into one program per hardware
 /// thread, compiled concurrently. A batch that fails is split into single compiles so that each
-/// failure is pinned on its own instantiation with its own log.
+/// failure is pinned on its own instantiation with its own log. With a cache, a batch compiled
+/// before (same arch, NVRTC, source and instantiations) is taken from it instead.
 compiled_set compile_kernels(const std::string& source, const std::string& source_name,
-                             const std::vector<std::string>& name_expressions, const std::string& arch);
+                             const std::vector<std::string>& name_expressions, const std::string& arch,
+                             const program_cache* cache = nullptr);
 
 } // namespace kerntune

@@ -11,6 +11,8 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/sha256.hpp"
+#include "core/text.hpp"
 #include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
 #include "runtime/binary_cache.hpp"
@@ -31,7 +33,7 @@ struct compiled_space {
     std::size_t reference() const { return expressions.size() - 1; }
 };
 
-compiled_space build_space(const kernel_spec& spec, dtype type, const std::string& arch) {
+compiled_space build_space(const kernel_spec& spec, dtype type, const std::string& arch, const program_cache* cache) {
     compiled_space space;
     space.configs = enumerate_space(spec, type);
     std::map<std::string, std::size_t> index_of;
@@ -42,7 +44,7 @@ compiled_space build_space(const kernel_spec& spec, dtype type, const std::strin
         space.kernel_of_config.push_back(it->second);
     }
     space.expressions.push_back(reference_name_expression(spec, type));
-    space.compiled = compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch);
+    space.compiled = compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch, cache);
     return space;
 }
 
@@ -90,7 +92,7 @@ void add_launch(worker_message& request, const std::string& prefix, const worker
 
 } // namespace
 
-device_record to_device_record(const worker_message& hello, int ordinal) {
+device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps) {
     device_info info;
     info.ordinal = ordinal;
     info.name = hello.at("name");
@@ -111,7 +113,7 @@ device_record to_device_record(const worker_message& hello, int ordinal) {
     record.bus_width_bits = info.bus_width_bits;
     record.l2_bytes = info.l2_bytes;
     record.theoretical_gbps = info.theoretical_gbps();
-    record.copy_gbps = hello.number("copy_gbps");
+    record.copy_gbps = copy_gbps;
     record.driver_version = info.driver_version_text();
     return record;
 }
@@ -120,7 +122,7 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
                                            const std::string& arch) {
     std::vector<compile_outcome> outcomes;
     for (dtype type : dtypes) {
-        const compiled_space space = build_space(spec, type, arch);
+        const compiled_space space = build_space(spec, type, arch, nullptr);
         compile_outcome outcome{type};
         outcome.candidates = static_cast<int>(space.configs.size());
         outcome.kernels = static_cast<int>(space.expressions.size()) - 1;
@@ -138,6 +140,26 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
 
 namespace {
 
+/// Compiled candidate programs kept in the tuning database, digest-checked when read back.
+program_cache database_program_cache(database& db) {
+    program_cache cache;
+    cache.find = [&db](const std::string& key) -> std::optional<compiled_program> {
+        const std::optional<cached_program> stored = db.find_program(key);
+        if (!stored || sha256_hex(stored->cubin) != stored->digest) return std::nullopt;
+        compiled_program program;
+        program.ok = true;
+        program.cubin = stored->cubin;
+        for (std::string_view name : split(stored->lowered_names, '\n')) program.lowered_names.emplace_back(name);
+        return program;
+    };
+    cache.store = [&db](const std::string& key, const compiled_program& program) {
+        std::string names;
+        for (const std::string& name : program.lowered_names) names += (names.empty() ? "" : "\n") + name;
+        db.store_program({key, names, sha256_hex(program.cubin), program.cubin});
+    };
+    return cache;
+}
+
 /// What every candidate of one tune shares: the device, the worker, the compiled validation
 /// kernels.
 struct tune_session {
@@ -152,6 +174,7 @@ struct tune_session {
     compiled_set validation;
     std::vector<std::int64_t> validation_modules;
     std::mt19937_64 seeds{std::random_device{}()};
+    program_cache programs = database_program_cache(db);
 
     worker_kernel validation_kernel(dtype type, bool compare) const {
         std::size_t i = 0;
@@ -183,8 +206,7 @@ void compile_validation(tune_session& session) {
         expressions.push_back(fill_expression(type));
         expressions.push_back(compare_expression(type));
     }
-    session.validation = compile_kernels(validation_source, "validation.cu", expressions,
-                                         session.arch);
+    session.validation = compile_kernels(validation_source, "validation.cu", expressions, session.arch, &session.programs);
     for (std::size_t i = 0; i < expressions.size(); ++i)
         if (!session.validation.kernels[i].ok)
             throw error("cannot compile " + expressions[i] + ": " + session.validation.kernels[i].log);
@@ -320,7 +342,10 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
                          worker_client(options.worker.empty() ? default_worker_executable() : options.worker, options.device)};
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
-    session.device = to_device_record(facts, options.device);
+    // The copy bandwidth is measured once per GPU model and database, not at every tune.
+    session.device = to_device_record(facts, options.device, 0);
+    const std::optional<device_record> known = db.find_device(session.device.identity);
+    session.device.copy_gbps = known && known->copy_gbps > 0 ? known->copy_gbps : session.worker.measure_copy_gbps();
     db.upsert_device(session.device);
     session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm")};
     session.arch = "sm_" + std::to_string(session.device.cc_major) + std::to_string(session.device.cc_minor);
@@ -330,7 +355,7 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
 
     std::vector<tune_outcome> outcomes;
     for (dtype type : options.dtypes) {
-        const compiled_space space = build_space(spec, type, session.arch);
+        const compiled_space space = build_space(spec, type, session.arch, &session.programs);
         const compiled_kernel& reference = space.compiled.kernels[space.reference()];
         if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
         std::vector<std::int64_t> modules;

@@ -23,7 +23,7 @@ struct tune_options {
     /// the largest problems take a second to validate and time.
     int candidate_timeout_ms = 20'000;
     int min_samples = 5;
-    int max_samples = 100;
+    int max_samples = 30;
     double target_noise = 0.01;  ///< stop sampling once IQR/median is below this
     double max_seconds_per_candidate = 1.0;
 };
@@ -47,8 +47,8 @@ struct tune_outcome {
     double compile_seconds = 0;  ///< compiling the dtype's space (shared by its problems)
 };
 
-/// The device as stored with the results.
-device_record to_device_record(const worker_message& hello, int ordinal);
+/// The device as stored with the results, from the worker's hello and a measured copy bandwidth.
+device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps);
 
 /// Tunes `spec` on a GPU: compiles the whole space once per dtype (NVRTC, in parallel), then
 /// for every problem validates and times each candidate in a worker process, stores every

@@ -50,13 +50,32 @@ public:
     worker_message handle(const worker_message& request) {
         const std::string& op = request.at("op");
         if (op == "hello") return hello(request);
+        open_context();
+        if (!m_context_failure.empty()) throw error(m_context_failure);
+        if (op == "measure_copy") return measure_copy();
         if (op == "load") return load(request);
         if (op == "evaluate") return evaluate(request);
         throw error("unknown worker request '" + op + "'");
     }
 
+    /// Makes the device's primary context current and allocates the fixed buffers. Run right
+    /// after answering hello, so that it overlaps the tuner's compiling; a failure is reported
+    /// with the next request.
+    void open_context() noexcept {
+        if (m_context || !m_context_failure.empty() || m_device.name.empty()) return;
+        try {
+            m_context = std::make_unique<primary_context>(m_device.ordinal);
+            // Twice L2, so that nothing a kernel reads can still be cached from the last sample.
+            m_flush = device_buffer(static_cast<std::size_t>(2 * m_device.l2_bytes));
+            m_compare = device_buffer(2 * sizeof(std::uint64_t));
+        } catch (const std::exception& failure) {
+            m_context_failure = failure.what();
+        }
+    }
+
 private:
     std::unique_ptr<primary_context> m_context;
+    std::string m_context_failure;
     device_info m_device;
     std::map<std::int64_t, loaded_module> m_modules;
     device_buffer m_flush;    // written before every timed sample, to empty L2
@@ -70,10 +89,6 @@ private:
     worker_message hello(const worker_message& request) {
         const int ordinal = static_cast<int>(request.integer("device"));
         m_device = query_device(ordinal);
-        m_context = std::make_unique<primary_context>(ordinal);
-        // Twice L2, so that nothing a kernel reads can still be cached from the last sample.
-        m_flush = device_buffer(static_cast<std::size_t>(2 * m_device.l2_bytes));
-        m_compare = device_buffer(2 * sizeof(std::uint64_t));
         worker_message reply;
         reply.fields = {{"name", m_device.name},
                         {"cc_major", std::to_string(m_device.cc_major)},
@@ -84,8 +99,13 @@ private:
                         {"memory_clock_khz", std::to_string(m_device.memory_clock_khz)},
                         {"bus_width_bits", std::to_string(m_device.bus_width_bits)},
                         {"total_memory_bytes", std::to_string(m_device.total_memory_bytes)},
-                        {"driver_version", std::to_string(m_device.driver_version)},
-                        {"copy_gbps", std::to_string(measure_copy_gbps())}};
+                        {"driver_version", std::to_string(m_device.driver_version)}};
+        return reply;
+    }
+
+    worker_message measure_copy() {
+        worker_message reply;
+        reply.fields = {{"copy_gbps", std::to_string(measure_copy_gbps())}};
         return reply;
     }
 
@@ -326,6 +346,7 @@ int run_worker(int fd) {
             reply.fields = {{"error", failure.what()}};
         }
         if (!send_message(fd, reply) || fatal) return fatal ? 3 : 1;
+        state.open_context();
     }
     return 0;
 }

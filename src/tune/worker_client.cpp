@@ -17,7 +17,8 @@ extern char** environ;
 namespace kerntune {
 namespace {
 
-// Starting a context and measuring copy bandwidth takes a few seconds; a minute means stuck.
+// Initialising the driver, opening a context or measuring copy bandwidth takes a second or
+// less; a minute means stuck.
 constexpr int hello_timeout_ms = 60'000;
 // Loading a cubin is milliseconds.
 constexpr int load_timeout_ms = 30'000;
@@ -113,6 +114,15 @@ worker_message worker_client::request(const worker_message& message, int timeout
     }
     failure.fields = {{"status", "runtime_fault"}, {"message", "worker " + describe_exit(stop(false))}};
     return failure;
+}
+
+double worker_client::measure_copy_gbps() {
+    if (m_pid < 0) start();
+    worker_message measure;
+    measure.fields = {{"op", "measure_copy"}};
+    const worker_message reply = request(measure, hello_timeout_ms);
+    if (!reply.fields.count("copy_gbps")) throw error("measuring copy bandwidth failed: " + reply.get("error", reply.get("message")));
+    return reply.number("copy_gbps");
 }
 
 std::int64_t worker_client::add_module(std::string cubin) {

@@ -17,7 +17,8 @@ namespace kerntune {
 /// candidate in flight, after which the next request starts a fresh worker.
 class worker_client {
 public:
-    /// Starts a worker on GPU `device` and waits for its hello (device facts, copy bandwidth).
+    /// Starts a worker on GPU `device` and waits for its hello (the device's facts); the worker
+    /// then opens its context while the caller goes on (compiling, typically).
     /// Throws kerntune::error when it cannot start or the GPU is unusable.
     worker_client(std::filesystem::path executable, int device);
     ~worker_client();
@@ -26,6 +27,9 @@ public:
 
     /// The first worker's hello reply.
     const worker_message& device_facts() const { return m_hello; }
+
+    /// Measures a device-to-device copy's bandwidth (GB/s, bytes read + written) on the worker.
+    double measure_copy_gbps();
 
     /// Registers a cubin; the returned id names it in requests (field "...module").
     std::int64_t add_module(std::string cubin);

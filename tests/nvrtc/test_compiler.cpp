@@ -3,6 +3,8 @@
 
 #include "core/error.hpp"
 #include "cuda/nvrtc.hpp"
+
+#include <map>
 #include "tune/candidate_compiler.hpp"
 
 namespace kerntune {
@@ -50,6 +52,39 @@ TEST(CandidateCompiler, PinsAFailureOnTheInstantiationThatCausedIt) {
         if (!kernel.ok) continue;
         EXPECT_LT(kernel.program, static_cast<int>(set.programs.size()));
     }
+}
+
+TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
+    std::map<std::string, compiled_program> stored;
+    int finds = 0;
+    program_cache cache;
+    cache.find = [&](const std::string& key) -> std::optional<compiled_program> {
+        ++finds;
+        const auto found = stored.find(key);
+        if (found == stored.end()) return std::nullopt;
+        return found->second;
+    };
+    cache.store = [&](const std::string& key, const compiled_program& program) { stored[key] = program; };
+    const std::vector<std::string> expressions = {"fill<1>", "fill<2>", "fill<3>"};
+    const compiled_set first = compile_kernels(good_source, "fill.cu", expressions, "sm_90", &cache);
+    ASSERT_FALSE(stored.empty());
+    const std::size_t programs_stored = stored.size();
+    const compiled_set second = compile_kernels(good_source, "fill.cu", expressions, "sm_90", &cache);
+    EXPECT_EQ(stored.size(), programs_stored) << "nothing new to store";
+    ASSERT_EQ(second.kernels.size(), expressions.size());
+    for (std::size_t i = 0; i < expressions.size(); ++i) {
+        EXPECT_TRUE(second.kernels[i].ok);
+        EXPECT_EQ(second.kernels[i].lowered_name, first.kernels[i].lowered_name);
+    }
+    EXPECT_NE(compile_kernels(good_source, "fill.cu", expressions, "sm_80", &cache).programs.front().cubin,
+              second.programs.front().cubin)
+        << "another arch is another key";
+
+    stored.clear();
+    const std::string failing = "template <int N> __global__ void fill(int* out) { static_assert(N != 0, \"zero\"); }\n";
+    compile_kernels(failing, "fill.cu", {"fill<0>"}, "sm_90", &cache);
+    EXPECT_TRUE(stored.empty()) << "a batch that failed is never cached";
+    EXPECT_GT(finds, 0);
 }
 
 } // namespace
