@@ -35,12 +35,12 @@ echo "$integrity"
 killed_db="$out/killed.db"
 rm -f "$killed_db" "$killed_db-wal" "$killed_db-shm"
 for i in $(seq 1 12); do
-    "$build/tools/kerntune" tune --op leaky_relu --dtype f16 --shape 16777216 --db "$killed_db" >/dev/null 2>&1 &
-    sleep "0.$((RANDOM % 9 + 1))"
+    "$build/tools/kerntune" tune --op leaky_relu --dtype f16 --shape 4096x393216 --db "$killed_db" >/dev/null 2>&1 &
+    sleep "$((RANDOM % 3 + 1)).$((RANDOM % 10))"  # 1.0 to 3.9 s: from compiling to timing
     kill -9 $! 2>/dev/null
     wait $! 2>/dev/null
     "$build/tools/kerntune" db check --db "$killed_db" | grep -q "integrity ok" || { echo "kill $i: database damaged"; exit 1; }
 done
-"$build/tools/kerntune" tune --op leaky_relu --dtype f16 --shape 16777216 --db "$killed_db" --json >"$out/resumed.json" || exit 1
+"$build/tools/kerntune" tune --op leaky_relu --dtype f16 --shape 4096x393216 --db "$killed_db" --json >"$out/resumed.json" || exit 1
 grep -o '"resumed": [0-9]*' "$out/resumed.json"
 grep -q '"resumed": [1-9]' "$out/resumed.json" && echo "kill -9 x12: database sound, final run resumed"

@@ -265,7 +265,7 @@ int run_devices(const arguments& args) {
     std::vector<device_record> devices;
     for (int ordinal = 0; ordinal < count; ++ordinal) {
         // The copy bandwidth is measured by a worker, like everything else that runs kernels.
-        worker_client worker(default_worker_executable(), ordinal);
+        worker_client worker(default_worker_executable(), ordinal, true);
         devices.push_back(to_device_record(worker.device_facts(), ordinal, worker.measure_copy_gbps()));
     }
     if (args.has("json")) {

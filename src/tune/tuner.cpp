@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -141,10 +144,16 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
 namespace {
 
 /// Compiled candidate programs kept in the tuning database, digest-checked when read back.
+/// Safe to call from several threads (the validation kernels compile beside the candidates).
 program_cache database_program_cache(database& db) {
+    auto serial = std::make_shared<std::mutex>();  // one connection: one transaction at a time
     program_cache cache;
-    cache.find = [&db](const std::string& key) -> std::optional<compiled_program> {
-        const std::optional<cached_program> stored = db.find_program(key);
+    cache.find = [&db, serial](const std::string& key) -> std::optional<compiled_program> {
+        std::optional<cached_program> stored;
+        {
+            std::lock_guard<std::mutex> lock(*serial);
+            stored = db.find_program(key);
+        }
         if (!stored || sha256_hex(stored->cubin) != stored->digest) return std::nullopt;
         compiled_program program;
         program.ok = true;
@@ -152,7 +161,8 @@ program_cache database_program_cache(database& db) {
         for (std::string_view name : split(stored->lowered_names, '\n')) program.lowered_names.emplace_back(name);
         return program;
     };
-    cache.store = [&db](const std::string& key, const compiled_program& program) {
+    cache.store = [&db, serial](const std::string& key, const compiled_program& program) {
+        std::lock_guard<std::mutex> lock(*serial);
         std::string names;
         for (const std::string& name : program.lowered_names) names += (names.empty() ? "" : "\n") + name;
         db.store_program({key, names, sha256_hex(program.cubin), program.cubin});
@@ -339,23 +349,27 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress) {
     tune_session session{spec, options, db,
-                         worker_client(options.worker.empty() ? default_worker_executable() : options.worker, options.device)};
+                         worker_client(options.worker.empty() ? default_worker_executable() : options.worker, options.device,
+                                       true)};
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
-    // The copy bandwidth is measured once per GPU model and database, not at every tune.
     session.device = to_device_record(facts, options.device, 0);
-    const std::optional<device_record> known = db.find_device(session.device.identity);
-    session.device.copy_gbps = known && known->copy_gbps > 0 ? known->copy_gbps : session.worker.measure_copy_gbps();
-    db.upsert_device(session.device);
     session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm")};
     session.arch = "sm_" + std::to_string(session.device.cc_major) + std::to_string(session.device.cc_minor);
     session.nvrtc = nvrtc_version();
     session.kinds = argument_kinds(spec);
-    compile_validation(session);
+    // The validation kernels compile while the first dtype's space does.
+    std::future<void> validation = std::async(std::launch::async, [&session] { compile_validation(session); });
 
     std::vector<tune_outcome> outcomes;
     for (dtype type : options.dtypes) {
         const compiled_space space = build_space(spec, type, session.arch, &session.programs);
+        if (validation.valid()) {
+            validation.get();
+            // Measured by the worker while we compiled.
+            session.device.copy_gbps = session.worker.measure_copy_gbps();
+            db.upsert_device(session.device);
+        }
         const compiled_kernel& reference = space.compiled.kernels[space.reference()];
         if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
         std::vector<std::int64_t> modules;

@@ -18,9 +18,9 @@ namespace kerntune {
 class worker_client {
 public:
     /// Starts a worker on GPU `device` and waits for its hello (the device's facts); the worker
-    /// then opens its context while the caller goes on (compiling, typically).
-    /// Throws kerntune::error when it cannot start or the GPU is unusable.
-    worker_client(std::filesystem::path executable, int device);
+    /// then opens its context, and measures copy bandwidth if asked, while the caller goes on
+    /// (compiling, typically). Throws kerntune::error when it cannot start or the GPU is unusable.
+    worker_client(std::filesystem::path executable, int device, bool measure_copy);
     ~worker_client();
     worker_client(const worker_client&) = delete;
     worker_client& operator=(const worker_client&) = delete;
@@ -28,7 +28,7 @@ public:
     /// The first worker's hello reply.
     const worker_message& device_facts() const { return m_hello; }
 
-    /// Measures a device-to-device copy's bandwidth (GB/s, bytes read + written) on the worker.
+    /// A device-to-device copy's bandwidth (GB/s, bytes read + written), measured by the worker.
     double measure_copy_gbps();
 
     /// Registers a cubin; the returned id names it in requests (field "...module").
@@ -44,6 +44,7 @@ public:
 private:
     std::filesystem::path m_executable;
     int m_device;
+    bool m_measure_copy;
     pid_t m_pid = -1;
     int m_fd = -1;
     int m_starts = 0;
