@@ -80,6 +80,12 @@ runtime_state::runtime_state(const std::string& db_path) {
     }
 }
 
+void runtime_state::forget_database(const std::string& why) {
+    spdlog::warn("kerntune: ignoring the tuning database from now on: {}; using default configs", why);
+    m_db.reset();
+    m_db_writable = false;
+}
+
 std::size_t runtime_state::op_index(const std::string& op) const {
     for (std::size_t i = 0; i < m_specs.size(); ++i)
         if (m_specs[i].name == op) return i;
@@ -114,19 +120,25 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
     }
     context_facts& facts = m_contexts[context];
     facts.device = query_device(ordinal);
-    if (m_db) {
-        // Only rows for this GPU, these exact templates and this NVRTC: anything else is stale.
-        for (const winner& w : m_db->winners()) {
-            if (w.key.gpu_identity != facts.device.identity() || w.key.nvrtc_version != m_nvrtc_version) continue;
-            for (std::size_t op = 0; op < m_specs.size(); ++op) {
-                if (w.key.template_name != m_specs[op].name || w.key.template_hash != m_specs[op].source_hash) continue;
-                const std::string prefix = "n=";
-                if (w.key.problem_key.rfind(prefix, 0) != 0) continue;
-                char* end = nullptr;
-                const long long n = std::strtoll(w.key.problem_key.c_str() + prefix.size(), &end, 10);
-                if (*end != '\0' || n < 1) continue;
-                facts.tuned[{op, parse_dtype(w.key.dtype)}].emplace_back(n, w.config);
-            }
+    std::vector<winner> winners;
+    try {
+        if (m_db) winners = m_db->winners();
+    } catch (const error& failure) {
+        forget_database(failure.what());
+    }
+    // Only rows for this GPU, these exact templates and this NVRTC: anything else is stale.
+    // Rows that do not parse are skipped; their configs are checked again before any use.
+    for (const winner& w : winners) {
+        if (w.key.gpu_identity != facts.device.identity() || w.key.nvrtc_version != m_nvrtc_version) continue;
+        for (std::size_t op = 0; op < m_specs.size(); ++op) {
+            if (w.key.template_name != m_specs[op].name || w.key.template_hash != m_specs[op].source_hash) continue;
+            const std::string prefix = "n=";
+            if (w.key.problem_key.rfind(prefix, 0) != 0) continue;
+            char* end = nullptr;
+            const long long n = std::strtoll(w.key.problem_key.c_str() + prefix.size(), &end, 10);
+            if (*end != '\0' || n < 1) continue;
+            for (dtype type : m_specs[op].dtypes)
+                if (to_string(type) == w.key.dtype) facts.tuned[{op, type}].emplace_back(n, w.config);
         }
     }
     return facts;
@@ -142,7 +154,11 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
         return loaded->second.module.function(loaded->second.lowered_name);
     }
     std::optional<kernel_binary> binary;
-    if (m_db) binary = m_db->find_binary(key);
+    try {
+        if (m_db) binary = m_db->find_binary(key);
+    } catch (const error& failure) {
+        forget_database(failure.what());
+    }
     source = "database";
     if (binary && !digest_matches(*binary)) {
         spdlog::warn("kerntune: the cached binary of {} {} fails its digest check; compiling it again", spec.name, key.config);

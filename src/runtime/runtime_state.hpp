@@ -77,6 +77,8 @@ private:
     };
     std::map<std::pair<CUcontext, std::string>, loaded_kernel> m_kernels;  // by (context, binary key)
 
+    /// Stops using a database that failed to read (warned once): calls go on with defaults.
+    void forget_database(const std::string& why);
     CUcontext current_context();
     context_facts& facts(CUcontext context);
     launch_entry make_entry(std::size_t op, dtype type, std::int64_t n, CUcontext context);

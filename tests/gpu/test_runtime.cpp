@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <filesystem>
 #include <thread>
 
@@ -141,6 +143,64 @@ TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMiss
     EXPECT_EQ(rt.query("leaky_relu", KT_F16, 65537).match, KT_MATCH_DEFAULT);
     std::mt19937 rng(11);
     EXPECT_EQ(run_and_check(rt, dtype::f32, random_bits(dtype::f32, 65537, rng), 1, 1, false), 0u);
+}
+
+std::string file_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
+    const kernel_spec& spec = embedded_specs().front();
+    const device_info gpu = query_device(0);
+    const std::filesystem::path tampered = scratch("tampered_rows.db");
+    const std::vector<std::string> labels = {"blk1048576.vec4.unr2.tile.w0", "blk-1.vec4.unr2.tile.w0",
+                                             "blk2.5.vec4.unr2.tile.w0", "1);asm(\"trap\");//",
+                                             "'; DROP TABLE winners; --", "blk1024.vec8.unr8.tile.w0"};
+    {
+        database db = database::open(tampered, open_mode::read_write);
+        db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            winner w;
+            w.key = {spec.name, spec.source_hash, "f32", "n=" + std::to_string(1000 + i), gpu.identity(), nvrtc_version()};
+            w.config = labels[i];  // the last is in the domain but breaks VEC * sizeof(T) <= 16 for f32
+            db.set_winner(w);
+        }
+    }
+    {
+        runtime rt(tampered.string());
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            const launch_choice choice = rt.query("leaky_relu", KT_F32, static_cast<std::int64_t>(1000 + i));
+            EXPECT_EQ(choice.match, KT_MATCH_DEFAULT) << labels[i];
+            EXPECT_EQ(choice.label, label(spec, default_config(spec, dtype::f32)));
+        }
+        std::mt19937 rng(9);
+        EXPECT_EQ(run_and_check(rt, dtype::f32, random_bits(dtype::f32, 1001, rng), 0, 0, false), 0u);
+    }
+
+    std::string newer = file_bytes(tampered);
+    newer[63] = 99;  // PRAGMA user_version lives at bytes 60..63 of the header, big-endian
+    std::mt19937 rng(13);
+    std::string random(8192, '\0');
+    for (char& c : random) c = static_cast<char>(rng());
+    const std::vector<std::pair<std::string, std::string>> bad_files = {
+        {"random bytes", random},
+        {"truncated", file_bytes(tampered).substr(0, file_bytes(tampered).size() / 2)},
+        {"newer schema", newer},
+        {"not SQLite", "this is a text file, not a database\n"}};
+    for (const auto& [what, bytes] : bad_files) {
+        SCOPED_TRACE(what);
+        const std::filesystem::path path = scratch("bad.db");
+        write_bytes(path, bytes);
+        runtime rt(path.string());  // never an error: the database is optional
+        EXPECT_EQ(rt.query("leaky_relu", KT_BF16, 4099).match, KT_MATCH_DEFAULT);
+        EXPECT_EQ(run_and_check(rt, dtype::bf16, random_bits(dtype::bf16, 4099, rng), 1, 1, false), 0u);
+        EXPECT_EQ(file_bytes(path), bytes) << "the file must be left as it was";
+    }
 }
 
 TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
