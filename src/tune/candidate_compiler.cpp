@@ -18,11 +18,11 @@ struct batch_result {
 };
 
 batch_result compile_batch(const compile_request& base, const std::vector<std::size_t>& members,
-                           const std::vector<std::string>& name_expressions) {
+                           const std::vector<std::string>& name_expressions, const compile_function& compiler) {
     batch_result result;
     compile_request request = base;
     for (std::size_t member : members) request.name_expressions.push_back(name_expressions[member]);
-    compiled_program program = compile(request);
+    compiled_program program = compiler(request);
     if (program.ok) {
         for (std::size_t i = 0; i < members.size(); ++i)
             result.kernels.push_back({members[i], {true, 0, program.lowered_names[i], {}}});
@@ -34,7 +34,7 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
         return result;
     }
     for (std::size_t member : members) {
-        batch_result single = compile_batch(base, {member}, name_expressions);
+        batch_result single = compile_batch(base, {member}, name_expressions, compiler);
         for (auto& [index, kernel] : single.kernels) {
             if (kernel.ok) kernel.program = static_cast<int>(result.programs.size());
             result.kernels.emplace_back(index, std::move(kernel));
@@ -48,7 +48,7 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
 
 compiled_set compile_kernels(const std::string& source, const std::string& source_name,
                              const std::vector<std::string>& name_expressions, const std::string& arch,
-                             const program_cache* cache) {
+                             const program_cache* cache, const compile_function& compiler) {
     const auto start = std::chrono::steady_clock::now();
     const std::size_t threads = std::max<std::size_t>(
         1, std::min<std::size_t>(std::thread::hardware_concurrency(), name_expressions.size()));
@@ -83,7 +83,7 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
         if (cached[t]) continue;
         pool.emplace_back([&, t] {
             try {
-                results[t] = compile_batch(base, batches[t], name_expressions);
+                results[t] = compile_batch(base, batches[t], name_expressions, compiler);
             } catch (...) {
                 failures[t] = std::current_exception();
             }

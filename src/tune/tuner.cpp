@@ -47,7 +47,8 @@ compiled_space build_space(const kernel_spec& spec, dtype type, const std::strin
         space.kernel_of_config.push_back(it->second);
     }
     space.expressions.push_back(reference_name_expression(spec, type));
-    space.compiled = compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch, cache);
+    space.compiled =
+        compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch, cache, compile_in_worker);
     return space;
 }
 
@@ -216,7 +217,8 @@ void compile_validation(tune_session& session) {
         expressions.push_back(fill_expression(type));
         expressions.push_back(compare_expression(type));
     }
-    session.validation = compile_kernels(validation_source, "validation.cu", expressions, session.arch, &session.programs);
+    session.validation =
+        compile_kernels(validation_source, "validation.cu", expressions, session.arch, &session.programs, compile_in_worker);
     for (std::size_t i = 0; i < expressions.size(); ++i)
         if (!session.validation.kernels[i].ok)
             throw error("cannot compile " + expressions[i] + ": " + session.validation.kernels[i].log);

@@ -8,9 +8,11 @@
 
 #include "core/dtype.hpp"
 #include "core/sample_statistics.hpp"
+#include "core/text.hpp"
 #include "cuda/device.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/handles.hpp"
+#include "cuda/nvrtc.hpp"
 #include "tune/worker_protocol.hpp"
 
 namespace kerntune {
@@ -50,6 +52,7 @@ public:
     worker_message handle(const worker_message& request) {
         const std::string& op = request.at("op");
         if (op == "hello") return hello(request);
+        if (op == "compile") return compile_program(request);  // needs no GPU
         open_context();
         if (!m_context_failure.empty()) throw error(m_context_failure);
         if (op == "measure_copy") return measure_copy();
@@ -114,6 +117,19 @@ private:
                         {"bus_width_bits", std::to_string(m_device.bus_width_bits)},
                         {"total_memory_bytes", std::to_string(m_device.total_memory_bytes)},
                         {"driver_version", std::to_string(m_device.driver_version)}};
+        return reply;
+    }
+
+    static worker_message compile_program(const worker_message& request) {
+        compile_request compile_job{request.payload, request.at("source_name"), {}, request.at("arch")};
+        for (std::string_view e : split(request.at("expressions"), '\n')) compile_job.name_expressions.emplace_back(e);
+        compiled_program program = compile(compile_job);
+        std::string names;
+        for (const std::string& name : program.lowered_names) names += (names.empty() ? "" : "\n") + name;
+        worker_message reply;
+        reply.fields = {{"ok", program.ok ? "1" : "0"}, {"log", program.log}, {"options", program.options},
+                        {"seconds", std::to_string(program.seconds)}, {"lowered_names", names}};
+        reply.payload = std::move(program.cubin);
         return reply;
     }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 extern char** environ;
 
@@ -24,6 +25,8 @@ constexpr int hello_timeout_ms = 60'000;
 constexpr int load_timeout_ms = 30'000;
 // The worker reads requests on this descriptor; stdout stays free for stray prints.
 constexpr int worker_fd = 3;
+// Compiling one batch takes a second or two; NVRTC has no reason to take minutes.
+constexpr int compile_timeout_ms = 300'000;
 
 std::string describe_exit(int status) {
     if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
@@ -48,7 +51,7 @@ worker_client::worker_client(std::filesystem::path executable, int device, bool 
 
 worker_client::~worker_client() { stop(false); }
 
-void worker_client::start() {
+spawned_worker spawn_worker(const std::filesystem::path& executable) {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
         throw error(std::string("cannot create the worker's socket: ") + std::strerror(errno));
@@ -56,20 +59,54 @@ void worker_client::start() {
     posix_spawn_file_actions_init(&actions);
     if (fds[1] == worker_fd) fcntl(fds[1], F_SETFD, 0);  // dup2 onto itself would keep CLOEXEC
     else posix_spawn_file_actions_adddup2(&actions, fds[1], worker_fd);
-    const std::string executable = m_executable.string();
+    const std::string path = executable.string();
     const std::string fd_text = std::to_string(worker_fd);
-    char* argv[] = {const_cast<char*>(executable.c_str()), const_cast<char*>("--fd"),
-                    const_cast<char*>(fd_text.c_str()), nullptr};
-    const int spawned = posix_spawn(&m_pid, executable.c_str(), &actions, nullptr, argv, environ);
+    char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>("--fd"), const_cast<char*>(fd_text.c_str()),
+                    nullptr};
+    spawned_worker worker;
+    const int spawned = posix_spawn(&worker.pid, path.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (spawned != 0) {
         close(fds[0]);
-        m_pid = -1;
-        throw error("cannot start the GPU worker " + executable + ": " + std::strerror(spawned) +
+        throw error("cannot start the worker " + path + ": " + std::strerror(spawned) +
                     " (set KERNTUNE_WORKER to its path)");
     }
-    m_fd = fds[0];
+    worker.fd = fds[0];
+    return worker;
+}
+
+compiled_program compile_in_worker(const compile_request& request) {
+    const spawned_worker worker = spawn_worker(default_worker_executable());
+    worker_message message;
+    std::string expressions;
+    for (const std::string& e : request.name_expressions) expressions += (expressions.empty() ? "" : "\n") + e;
+    message.fields = {{"op", "compile"}, {"source_name", request.source_name}, {"arch", request.arch},
+                      {"expressions", expressions}};
+    message.payload = request.source;
+    std::optional<worker_message> reply;
+    if (send_message(worker.fd, message)) reply = receive_message(worker.fd, compile_timeout_ms);
+    close(worker.fd);  // the worker exits when its connection closes
+    int status = 0;
+    if (!reply) kill(worker.pid, SIGKILL);
+    waitpid(worker.pid, &status, 0);
+    if (!reply) throw error("the compile worker gave no answer (" + describe_exit(status) + ")");
+    if (reply->fields.count("error")) throw error(reply->at("error"));
+    compiled_program program;
+    program.ok = reply->at("ok") == "1";
+    program.log = reply->get("log");
+    program.options = reply->get("options");
+    program.seconds = reply->number("seconds");
+    program.cubin = std::move(reply->payload);
+    if (program.ok)
+        for (std::string_view name : split(reply->at("lowered_names"), '\n')) program.lowered_names.emplace_back(name);
+    return program;
+}
+
+void worker_client::start() {
+    const spawned_worker worker = spawn_worker(m_executable);
+    m_pid = worker.pid;
+    m_fd = worker.fd;
     ++m_starts;
     m_loaded.clear();
     worker_message hello;
