@@ -426,16 +426,15 @@ options parse_options(int argc, char** argv) {
 }
 
 std::string nvidia_driver_version() {
-    // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05  Tue ..." -> "580.95.05"
+    // "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ..."
+    // -> "580.159.04": the first word that starts with a digit.
     std::ifstream file("/proc/driver/nvidia/version");
     std::string line;
     if (!std::getline(file, line)) return "unknown";
-    const std::size_t at = line.find("Module");
-    if (at == std::string::npos) return line;
-    std::stringstream words(line.substr(at + 6));
-    std::string version;
-    words >> version;
-    return version.empty() ? line : version;
+    std::stringstream words(line);
+    for (std::string word; words >> word;)
+        if (!word.empty() && word[0] >= '0' && word[0] <= '9') return word;
+    return line;
 }
 
 device_facts query_device(int ordinal) {
