@@ -1,0 +1,379 @@
+// The real `kerntune` program (KERNTUNE_CLI_PATH) fed bad input: malformed shapes, unknown ops
+// and dtypes, broken specs, database paths it cannot use and files that are not kerntune
+// databases. Each must give exit status != 0, exactly one line on stderr starting with
+// "kerntune:" that names the problem, nothing on stdout, and leave every file as it was.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/sha256.hpp"
+#include "db/database.hpp"
+#include "test_core_support.hpp"
+
+namespace kerntune {
+namespace {
+
+namespace fs = std::filesystem;
+using test::contains;
+
+std::string bytes_of(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The file's size and SHA-256, to compare before and after a run (and print short on a failure).
+std::string fingerprint(const fs::path& file) {
+    const std::string bytes = bytes_of(file);
+    return std::to_string(bytes.size()) + " bytes, sha256 " + sha256_hex(bytes);
+}
+
+void write_bytes(const fs::path& file, const std::string& bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+/// Whether the CUDA driver library loads here. With one, `tune` with valid arguments would
+/// really tune instead of failing fast, so the cases that expect "no CUDA driver" skip.
+bool has_cuda_driver() {
+    void* library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (library != nullptr) dlclose(library);
+    return library != nullptr;
+}
+
+/// What one run of the CLI gave.
+struct cli_run {
+    int exit_code = -1;  ///< -1 unless it exited normally
+    std::string out;     ///< stdout
+    std::string err;     ///< stderr
+};
+
+/// The user nobody: without write access to anything root made here.
+constexpr uid_t nobody = 65534;
+
+/// Tests that each run the CLI in a fresh temporary folder. The child gets XDG_DATA_HOME inside
+/// that folder and no KERNTUNE_DB, so a run can never touch the user's default database.
+class ReliabilityCli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string pattern = (fs::temp_directory_path() / "kerntune-cli-XXXXXX").string();
+        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+        m_folder = pattern;
+        fs::permissions(m_folder, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);  // nobody may enter
+        fs::create_directory(m_folder / "io");
+    }
+    void TearDown() override {
+        for (const auto& entry : fs::recursive_directory_iterator(m_folder))
+            if (entry.is_directory())
+                fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add);
+        fs::remove_all(m_folder);
+    }
+
+    /// A path in the folder.
+    fs::path file(const std::string& name) const { return m_folder / name; }
+
+    /// Runs `kerntune args...` with extra environment variables; as user nobody when
+    /// `unprivileged` and the tests run as root (root ignores file permissions).
+    cli_run run_cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                    bool unprivileged = false) const {
+        const fs::path out = m_folder / "io" / "stdout", err = m_folder / "io" / "stderr";
+        const pid_t child = fork();
+        if (child == 0) {
+            const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (out_fd < 0 || err_fd < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+                dup2(err_fd, STDERR_FILENO) < 0)
+                _exit(120);
+            if (unprivileged && geteuid() == 0 && (setgid(nobody) != 0 || setuid(nobody) != 0)) _exit(121);
+            unsetenv("KERNTUNE_DB");
+            unsetenv("KERNTUNE_TEMPLATES");
+            setenv("XDG_DATA_HOME", (m_folder / "xdg").c_str(), 1);
+            for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+            std::vector<char*> argv{const_cast<char*>(KERNTUNE_CLI_PATH)};
+            for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+            argv.push_back(nullptr);
+            execv(KERNTUNE_CLI_PATH, argv.data());
+            _exit(122);
+        }
+        int status = 0;
+        waitpid(child, &status, 0);
+        return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, bytes_of(out), bytes_of(err)};
+    }
+
+    /// Makes a closed kerntune database with the API: a device, 400 measurements over 40 keys
+    /// (several pages, so that cutting the file in half loses rows), their winners and a binary.
+    fs::path create_database(const std::string& name) const {
+        const fs::path path = file(name);
+        database db = database::open(path, open_mode::read_write);
+        const std::string gpu = "NVIDIA H100 80GB HBM3|sm_90|132 SMs";
+        db.upsert_device(
+            {gpu, "NVIDIA H100 80GB HBM3", 9, 0, 132, 2'619'000, 5120, 52'428'800, 3352.3, 2890.5, "12.4"});
+        for (int k = 0; k < 40; ++k) {
+            const tuning_key key{"leaky_relu", "3f2a9c", "f32", "n=" + std::to_string(1024 * (k + 1)),
+                                 gpu,          "12.4.99"};
+            for (int c = 0; c < 10; ++c)
+                db.record_measurement({key, "blk256.vec4.unr" + std::to_string(c), "ok", 5.0 + c, 0.01, 1500,
+                                       30, std::string(200, 'm'), ""});
+            db.set_winner({key, "blk256.vec4.unr0", 5.0, 1500, 45, 52, 10, 0, 3.5, ""});
+        }
+        db.store_binary({{"3f2a9c", "blk256.vec4.unr2.tile.w0", "f32", "sm_90", "12.4.99"},
+                         "_Z1kv",
+                         "d",
+                         std::string(20'000, 'c')});
+        return path;
+    }
+
+    /// The folder's entries, to check that a run created nothing beside a file; SQLite's -wal and
+    /// -shm files are left out (reading a WAL database may leave them, see database::open).
+    std::set<std::string> listing(const fs::path& folder) const {
+        std::set<std::string> names;
+        for (const auto& entry : fs::directory_iterator(folder)) {
+            const std::string name = entry.path().filename().string();
+            const bool sidecar = name.size() > 4 && (name.substr(name.size() - 4) == "-wal" ||
+                                                     name.substr(name.size() - 4) == "-shm");
+            if (!sidecar) names.insert(name);
+        }
+        return names;
+    }
+
+    /// Expects a failed run: exit status != 0, nothing on stdout, and on stderr exactly one line
+    /// that starts with "kerntune:" and contains every one of `expected`.
+    static void expect_one_line_error(const cli_run& run, const std::vector<std::string>& expected) {
+        EXPECT_NE(run.exit_code, 0);
+        EXPECT_NE(run.exit_code, -1) << "the CLI did not exit normally";
+        EXPECT_EQ(run.out, "");
+        EXPECT_EQ(run.err.rfind("kerntune:", 0), 0u) << run.err;
+        ASSERT_FALSE(run.err.empty());
+        EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "not exactly one line:\n" << run.err;
+        for (const std::string& part : expected) EXPECT_TRUE(contains(run.err, part)) << run.err;
+    }
+
+    /// Runs the CLI with `args` and expects a one-line error containing `expected`, with the
+    /// bytes of `database_file` and the entries of its folder as they were.
+    void expect_refused_untouched(const std::vector<std::string>& args, const fs::path& database_file,
+                                  const std::vector<std::string>& expected,
+                                  const std::map<std::string, std::string>& env = {}) const {
+        const std::string before = fingerprint(database_file);
+        const std::set<std::string> entries = listing(database_file.parent_path());
+        expect_one_line_error(run_cli(args, env), expected);
+        EXPECT_EQ(fingerprint(database_file), before) << database_file << " changed";
+        EXPECT_EQ(listing(database_file.parent_path()), entries);
+        const fs::path wal = database_file.string() + "-wal";
+        if (fs::exists(wal)) {
+            EXPECT_EQ(fs::file_size(wal), 0u) << "something was written to " << wal;
+        }
+    }
+
+    /// A copy of templates/leaky_relu.{yaml,cu} in the folder's templates/, with `original`
+    /// replaced by `replacement` in the YAML; returns the edited YAML file.
+    fs::path edited_templates(const std::string& original, const std::string& replacement) const {
+        const fs::path folder = file("templates");
+        fs::create_directory(folder);
+        const fs::path source(KERNTUNE_TEST_TEMPLATE_DIR);
+        fs::copy_file(source / "leaky_relu.cu", folder / "leaky_relu.cu");
+        std::string yaml = bytes_of(source / "leaky_relu.yaml");
+        const std::size_t at = yaml.find(original);
+        EXPECT_NE(at, std::string::npos) << "templates/leaky_relu.yaml no longer holds '" << original << "'";
+        if (at != std::string::npos) yaml.replace(at, original.size(), replacement);
+        write_bytes(folder / "leaky_relu.yaml", yaml);
+        return folder / "leaky_relu.yaml";
+    }
+
+    /// The 1-based line of templates/leaky_relu.yaml on which `text` starts.
+    static int line_of(const std::string& text) {
+        const std::string yaml = bytes_of(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / "leaky_relu.yaml");
+        const std::size_t at = yaml.find(text);
+        EXPECT_NE(at, std::string::npos) << text;
+        return 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(at), '\n'));
+    }
+
+    fs::path m_folder;
+};
+
+/// `tune` with valid arguments apart from the ones given.
+std::vector<std::string> tune_with(const fs::path& db, std::vector<std::string> args) {
+    std::vector<std::string> all{"tune", "--op", "leaky_relu", "--dtype", "f32", "--shape", "1048576"};
+    for (std::size_t i = 0; i < args.size(); i += 2) {
+        const auto it = std::find(all.begin(), all.end(), args[i]);
+        if (it != all.end())
+            *(it + 1) = args[i + 1];
+        else
+            all.insert(all.end(), {args[i], args[i + 1]});
+    }
+    all.insert(all.end(), {"--db", db.string()});
+    return all;
+}
+
+TEST_F(ReliabilityCli, MalformedZeroAndNegativeShapesAreRefusedLeavingTheDatabaseAsItWas) {
+    const fs::path db = create_database("tuning.db");
+    for (const std::string shape :
+         {"0", "0x5", "-4", "4096x", "abc", "1.5", "99999999999999999999", "4096x0"}) {
+        SCOPED_TRACE(shape);
+        expect_refused_untouched(tune_with(db, {"--shape", shape}), db, {"bad shape '" + shape + "'"});
+    }
+}
+
+TEST_F(ReliabilityCli, UnknownOpIsRefusedNamingTheKnownOnes) {
+    const fs::path db = create_database("tuning.db");
+    expect_refused_untouched(tune_with(db, {"--op", "leaky_relux"}), db,
+                             {"unknown op 'leaky_relux'", "leaky_relu"});
+    expect_refused_untouched({"tune", "--op", "'; DROP TABLE winners; --", "--db", db.string()}, db,
+                             {"unknown op ''; DROP TABLE winners; --'"});
+}
+
+TEST_F(ReliabilityCli, UnknownAndRepeatedDtypesAreRefused) {
+    const fs::path db = create_database("tuning.db");
+    expect_refused_untouched(tune_with(db, {"--dtype", "f64"}), db, {"unknown dtype 'f64'"});
+    expect_refused_untouched(tune_with(db, {"--dtype", "f32,f32"}), db, {"f32 given twice"});
+}
+
+TEST_F(ReliabilityCli, DatabaseInAMissingFolderIsNamedAndNothingIsCreated) {
+    const fs::path missing = file("absent") / "tuning.db";
+    expect_one_line_error(run_cli(tune_with(missing, {})),
+                          {"folder " + missing.parent_path().string() + " does not exist"});
+    expect_one_line_error(run_cli({"db", "show", "--db", missing.string()}),
+                          {"no tuning database at " + missing.string()});
+    EXPECT_FALSE(fs::exists(missing.parent_path()));
+}
+
+TEST_F(ReliabilityCli, DatabasePathThatIsAFolderIsRefusedEvenForRoot) {
+    // Root ignores permissions, but no user can open a folder as a database.
+    const fs::path folder = file("a_folder.db");
+    fs::create_directory(folder);
+    expect_one_line_error(run_cli(tune_with(folder, {})), {folder.string(), "is a folder"});
+    expect_one_line_error(run_cli({"db", "show", "--db", folder.string()}), {folder.string()});
+    EXPECT_TRUE(fs::is_empty(folder));
+}
+
+TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
+    // Run as user nobody when root runs the tests: chmod 0555 does not stop root.
+    const fs::path folder = file("read_only");
+    fs::create_directory(folder);
+    const fs::path db = create_database("read_only/tuning.db");
+    fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+    const std::string before = fingerprint(db);
+    const std::set<std::string> entries = listing(folder);
+
+    const fs::path fresh = folder / "new.db";
+    expect_one_line_error(run_cli(tune_with(fresh, {}), {}, true),
+                          {"folder " + folder.string() + " is read-only"});
+    expect_one_line_error(run_cli(tune_with(db, {}), {}, true),
+                          {"folder " + folder.string() + " is read-only"});
+    const cli_run show = run_cli({"db", "show", "--db", db.string()}, {}, true);
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_TRUE(contains(show.out, "blk256.vec4.unr0")) << show.out;
+
+    EXPECT_EQ(fingerprint(db), before);
+    EXPECT_EQ(listing(folder), entries);
+}
+
+/// A file in the test's folder that is not a sound kerntune database, and the words its error
+/// must contain.
+struct spoiled_database {
+    std::string name;
+    std::vector<std::string> expected;
+};
+
+TEST_F(ReliabilityCli, FilesThatAreNotSoundKerntuneDatabasesAreRefusedByEveryCommandUntouched) {
+    std::mt19937 random(20240501);
+    std::string noise(64 * 1024, '\0');
+    for (char& c : noise) c = static_cast<char>(random());
+
+    const std::string whole = bytes_of(create_database("source.db"));
+    write_bytes(file("truncated.db"), whole.substr(0, whole.size() / 2));
+    write_bytes(file("random.db"), noise);
+    write_bytes(file("text.db"), "template: leaky_relu\ndtypes: [f32, f64]\n");
+    const fs::path newer = create_database("newer.db");
+    {
+        // What a newer kerntune would have written: a higher user_version in the header (offset 60).
+        std::string bytes = bytes_of(newer);
+        bytes[60] = bytes[61] = bytes[62] = 0;
+        bytes[63] = 99;
+        write_bytes(newer, bytes);
+    }
+    const std::vector<spoiled_database> files = {
+        {"truncated.db", {"malformed"}},
+        {"random.db", {"is not a kerntune database"}},
+        {"text.db", {"is not a kerntune database"}},
+        {"newer.db", {"written by a newer kerntune (schema 99, this build knows 1)"}},
+    };
+    for (const spoiled_database& spoiled : files) {
+        const fs::path path = file(spoiled.name);
+        std::vector<std::string> expected = spoiled.expected;
+        expected.push_back(path.string());
+        for (const std::vector<std::string>& args :
+             {std::vector<std::string>{"db", "show", "--db", path.string()},
+              {"db", "show", "--json", "--db", path.string()},
+              {"db", "check", "--db", path.string()},
+              tune_with(path, {})}) {
+            SCOPED_TRACE(spoiled.name + " " + args[0] + " " + args[1]);
+            expect_refused_untouched(args, path, expected);
+        }
+    }
+}
+
+TEST_F(ReliabilityCli, EmptyFileIsAnEmptyDatabaseThatShowRefusesWithoutWriting) {
+    // SQLite treats a 0-byte file as a new database: kerntune too. `tune` (read_write) would
+    // give it the schema; `db show` (read-only) says it has none and writes nothing.
+    const fs::path db = file("empty.db");
+    write_bytes(db, "");
+    for (const char* action : {"show", "check"}) {
+        SCOPED_TRACE(action);
+        expect_refused_untouched({"db", action, "--db", db.string()}, db,
+                                 {db.string(), "has no kerntune schema"});
+    }
+    EXPECT_EQ(fs::file_size(db), 0u);
+}
+
+TEST_F(ReliabilityCli, TuneWithoutAGpuSaysSoBeforeCreatingOrWritingTheDatabase) {
+    if (has_cuda_driver()) GTEST_SKIP() << "this machine has a CUDA driver: tune would run";
+    const fs::path fresh = file("fresh.db");
+    expect_one_line_error(run_cli(tune_with(fresh, {})), {"no CUDA driver"});
+    EXPECT_FALSE(fs::exists(fresh)) << "tune created the database before finding no GPU";
+
+    const fs::path empty = file("empty.db");
+    write_bytes(empty, "");
+    expect_refused_untouched(tune_with(empty, {}), empty, {"no CUDA driver"});
+
+    const fs::path db = create_database("tuning.db");
+    expect_refused_untouched(tune_with(db, {}), db, {"no CUDA driver"});
+    // The default database's folder is not created either.
+    expect_one_line_error(run_cli({"tune", "--op", "leaky_relu"}), {"no CUDA driver"});
+    EXPECT_FALSE(fs::exists(file("xdg")));
+}
+
+TEST_F(ReliabilityCli, SpecWithAYamlSyntaxErrorIsNamedWithFileAndLine) {
+    const fs::path db = create_database("tuning.db");
+    const int line = line_of("dtypes: [f32, f16, bf16]");
+    const fs::path yaml = edited_templates("dtypes: [f32, f16, bf16]", "dtypes: f32: f16");
+    const std::map<std::string, std::string> env{{"KERNTUNE_TEMPLATES", yaml.parent_path().string()}};
+    const std::string where = yaml.string() + ":" + std::to_string(line) + ": YAML syntax error";
+    expect_refused_untouched(tune_with(db, {}), db, {where}, env);
+    expect_one_line_error(run_cli({"list"}, env), {where});
+}
+
+TEST_F(ReliabilityCli, SpecWithAMissingFieldIsNamedWithFileLineAndField) {
+    const fs::path db = create_database("tuning.db");
+    const int line = line_of("{name: BLOCK, short: blk,");
+    const fs::path yaml = edited_templates("{name: BLOCK, short: blk,", "{name: BLOCK,");
+    const std::map<std::string, std::string> env{{"KERNTUNE_TEMPLATES", yaml.parent_path().string()}};
+    const std::string where = yaml.string() + ":" + std::to_string(line) + ": missing field 'short'";
+    expect_refused_untouched(tune_with(db, {}), db, {where}, env);
+    expect_one_line_error(run_cli({"list"}, env), {where});
+}
+
+} // namespace
+} // namespace kerntune
