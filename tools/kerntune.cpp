@@ -168,11 +168,37 @@ std::filesystem::path database_path(const arguments& args) {
     return args.has("db") ? std::filesystem::path(args.get("db")) : default_db_path();
 }
 
+bool is_default_database(const arguments& args) {
+    const char* environment = std::getenv("KERNTUNE_DB");
+    return !args.has("db") && (environment == nullptr || *environment == '\0');
+}
+
+// What tune checks before it creates or writes anything, so that a tune that cannot run leaves
+// the database and its folder as they were: the folder must exist (the default one is created
+// later) and be writable (SQLite keeps its -wal and -shm files there); an existing, non-empty
+// file must be a sound kerntune database. database::open refuses, untouched, a file that is not
+// one; an empty file is an empty database and gets the schema when the tune starts.
+void check_database_for_writing(const std::filesystem::path& path, bool is_default) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    if (is_default && !fs::exists(folder, ec)) return;
+    if (!fs::is_directory(folder, ec))
+        throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
+    if (access(folder.c_str(), W_OK) != 0)
+        throw error("cannot write " + path.string() + ": folder " + folder.string() + " is read-only");
+    if (fs::is_directory(path, ec)) throw error(path.string() + " is a folder, not a tuning database");
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (ec || size == 0) return;
+    const database db = database::open(path, open_mode::read_write);
+    const std::string report = db.integrity_check();
+    if (report != "ok") throw error(path.string() + ": integrity check failed: " + report);
+}
+
 // The default database's folder is created on first use; a --db or $KERNTUNE_DB folder must exist.
 database open_for_writing(const arguments& args) {
     const std::filesystem::path path = database_path(args);
-    const char* environment = std::getenv("KERNTUNE_DB");
-    const bool is_default = !args.has("db") && (environment == nullptr || *environment == '\0');
+    const bool is_default = is_default_database(args);
     if (is_default) {
         std::error_code ec;
         std::filesystem::create_directories(path.parent_path(), ec);
@@ -233,10 +259,14 @@ int run_tune(const arguments& args) {
     options.problems = parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES));
     options.device = args.integer("device", 0);
     if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
+    // A bad database, then a missing GPU, are reported before the database is created or written.
+    check_database_for_writing(database_path(args), is_default_database(args));
+    worker_client worker(default_worker_executable(), options.device, true);
     database db = open_for_writing(args);
     const bool bar = isatty(STDERR_FILENO) && !args.has("verbose");
     const auto started = std::chrono::steady_clock::now();
-    const std::vector<tune_outcome> outcomes = tune(spec, options, db, bar ? progress_callback(show_progress) : nullptr);
+    const std::vector<tune_outcome> outcomes =
+        tune(spec, options, worker, db, bar ? progress_callback(show_progress) : nullptr);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::optional<device_record> device;
     for (const device_record& d : db.devices())

@@ -177,7 +177,7 @@ struct tune_session {
     const kernel_spec& spec;
     const tune_options& options;
     database& db;
-    worker_client worker;
+    worker_client& worker;
     device_record device;
     device_limits limits;
     std::string arch, nvrtc, kinds;
@@ -257,9 +257,19 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     };
     tune_outcome outcome{type, shape};
     outcome.compile_seconds = space.compiled.seconds;
+    // Only rows whose label is a config of this space count: a tampered or foreign row is
+    // neither resumed from nor ever a winner.
+    std::set<std::string> labels;
+    for (const config& c : space.configs) labels.insert(label(spec, c));
+    auto stored_rows = [&] {
+        std::vector<measurement> rows = session.db.measurements(key);
+        rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const measurement& m) { return !labels.count(m.config); }),
+                   rows.end());
+        return rows;
+    };
     std::set<std::string> measured;
     double best_us = 0;
-    for (const measurement& earlier : session.db.measurements(key)) {
+    for (const measurement& earlier : stored_rows()) {
         measured.insert(earlier.config);
         if (earlier.status == "ok" && (best_us == 0 || earlier.median_us < best_us)) best_us = earlier.median_us;
     }
@@ -327,7 +337,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
-    for (const measurement& m : session.db.measurements(key)) {
+    for (const measurement& m : stored_rows()) {
         if (m.status != "ok") {
             ++failed;
             continue;
@@ -350,9 +360,13 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
 
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress) {
-    tune_session session{spec, options, db,
-                         worker_client(options.worker.empty() ? default_worker_executable() : options.worker, options.device,
-                                       true)};
+    worker_client worker(options.worker.empty() ? default_worker_executable() : options.worker, options.device, true);
+    return tune(spec, options, worker, db, progress);
+}
+
+std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, worker_client& worker,
+                               database& db, const progress_callback& progress) {
+    tune_session session{spec, options, db, worker};
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
     session.device = to_device_record(facts, options.device, 0);

@@ -9,6 +9,7 @@
 #include "core/kernel_spec.hpp"
 #include "core/problem.hpp"
 #include "db/database.hpp"
+#include "tune/worker_client.hpp"
 #include "tune/worker_protocol.hpp"
 
 namespace kerntune {
@@ -57,6 +58,11 @@ device_record to_device_record(const worker_message& hello, int ordinal, double 
 /// the worker cannot be used at all; a candidate's failure is only ever a stored status.
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress);
+
+/// The same with a worker the caller started (the CLI starts it first, so that a missing GPU is
+/// reported before the database is created or written).
+std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, worker_client& worker,
+                               database& db, const progress_callback& progress);
 
 /// `tune --dry-run`: what compiling the space for one dtype took, without a GPU.
 struct compile_outcome {
