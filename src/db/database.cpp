@@ -371,12 +371,12 @@ database::~database() = default;
 database database::open(const std::filesystem::path& path, open_mode mode) {
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
-    if (needs_schema(db)) {
-        if (!writing)
-            throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
-        create_schema(db);
-    }
+    const bool empty = needs_schema(db);  // refuses a foreign or newer file before any write
+    if (empty && !writing) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
+    // WAL first: a process killed while creating the schema then leaves a file that readers
+    // can still open (a rollback journal left behind needs a writer to recover it).
     if (writing) configure_for_writing(db);
+    if (empty) create_schema(db);
     return database(std::make_unique<impl>(impl{path, std::move(db)}));
 }
 
