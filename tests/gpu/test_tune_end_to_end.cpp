@@ -62,5 +62,32 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
     }
 }
 
+TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
+    KERNTUNE_REQUIRE_GPU();
+    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    const device_info gpu = query_device(0);
+    database db = database::open(fresh_database_path("tampered.db"), open_mode::read_write);
+    db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});
+    measurement tampered;
+    tampered.key = {spec.name, spec.source_hash, "f32", "n=65537", gpu.identity(), nvrtc_version()};
+    tampered.config = "1);asm(\"trap\");//";
+    tampered.status = "ok";
+    tampered.median_us = 0.001;  // would win if it were believed
+    tampered.samples = 10;
+    db.record_measurement(tampered);
+
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems = {parse_shape("65537")};
+    options.max_samples = 10;
+    const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_EQ(outcomes[0].resumed, 0) << "the tampered row is not a measured candidate";
+    ASSERT_TRUE(outcomes[0].best.has_value());
+    EXPECT_NE(outcomes[0].best->config, tampered.config);
+    EXPECT_NO_THROW(parse_label(spec, outcomes[0].best->config));
+    EXPECT_EQ(db.find_winner(tampered.key)->config, outcomes[0].best->config);
+}
+
 } // namespace
 } // namespace kerntune::testing
