@@ -15,7 +15,7 @@ ctest --test-dir "$build" -L gpu --output-on-failure 2>&1 | tee "$out/ctest_gpu.
 # compute-sanitizer memcheck on a representative subset: every 16-bit pattern, the f32
 # specials, and the runtime's odd sizes and placements.
 compute-sanitizer --tool memcheck --error-exitcode 9 "$build/tests/kerntune_gpu_tests" \
-    --gtest_filter='Dtypes/LeakyReluKernels.EverySixteenBit*:Dtypes/LeakyReluKernels.SpecialValues*:RuntimeTest.WithoutADatabase*' \
+    --gtest_filter='Dtypes/LeakyReluSixteenBitKernels.*:LeakyReluF32Kernels.*:RuntimeTest.WithoutADatabase*' \
     >"$out/memcheck.log" 2>&1
 echo "compute-sanitizer memcheck exit $? ($(grep -c 'Invalid' "$out/memcheck.log") invalid accesses reported)"
 
