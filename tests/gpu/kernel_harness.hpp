@@ -13,6 +13,7 @@
 #include "cuda/device.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/handles.hpp"
+#include "../support/temp_folder.hpp"
 #include "float_bits.hpp"
 #include "tune/candidate_compiler.hpp"
 

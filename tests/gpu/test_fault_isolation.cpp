@@ -21,10 +21,7 @@ TEST(FaultIsolation, EveryFailureIsRecordedAndAGoodCandidateWins) {
     options.problems = {parse_shape("100003")};
     options.candidate_timeout_ms = 3000;  // the spinning candidates are killed after this
     options.max_samples = 10;
-    const std::filesystem::path path =
-        std::filesystem::temp_directory_path() / ("kerntune-faults-" + std::to_string(getpid()) + ".db");
-    std::filesystem::remove(path);
-    database db = database::open(path, open_mode::read_write);
+    database db = database::open(scratch_path("faults.db"), open_mode::read_write);
 
     const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
     ASSERT_EQ(outcomes.size(), 1u);

@@ -21,12 +21,6 @@ namespace {
 
 kt_dtype to_kt(dtype type) { return type == dtype::f32 ? KT_F32 : type == dtype::f16 ? KT_F16 : KT_BF16; }
 
-std::filesystem::path scratch(const std::string& name) {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("kerntune-runtime-test-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    std::filesystem::remove(dir / name);
-    return dir / name;
-}
 
 /// Runs rt.leaky_relu on `input` placed x_offset/y_offset elements past an aligned address
 /// (in place when asked) and returns the number of elements that differ from the host reference.
@@ -62,7 +56,7 @@ protected:
 };
 
 TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) {
-    runtime rt(scratch("missing.db").string());
+    runtime rt(scratch_path("missing.db").string());
     std::mt19937 rng(7);
     for (dtype type : {dtype::f32, dtype::f16, dtype::bf16}) {
         for (std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{4097}, std::size_t{1000003}}) {
@@ -84,7 +78,7 @@ TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) 
 }
 
 TEST_F(RuntimeTest, EdgeSizesAndEveryPairOfOffsetsAreBitExact) {
-    runtime rt(scratch("edges.db").string());
+    runtime rt(scratch_path("edges.db").string());
     std::mt19937 rng(5);
     for (dtype type : {dtype::f32, dtype::f16, dtype::bf16}) {
         const std::size_t vec = 16 / dtype_size(type);  // the default config's vector width
@@ -103,7 +97,7 @@ TEST_F(RuntimeTest, EdgeSizesAndEveryPairOfOffsetsAreBitExact) {
 }
 
 TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMisses) {
-    const std::filesystem::path path = scratch("tuned.db");
+    const std::filesystem::path path = scratch_path("tuned.db");
     const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
     tune_options options;
     options.dtypes = {dtype::f32};
@@ -157,7 +151,7 @@ void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
 TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
     const kernel_spec& spec = embedded_specs().front();
     const device_info gpu = query_device(0);
-    const std::filesystem::path tampered = scratch("tampered_rows.db");
+    const std::filesystem::path tampered = scratch_path("tampered_rows.db");
     const std::vector<std::string> labels = {"blk1048576.vec4.unr2.tile.w0", "blk-1.vec4.unr2.tile.w0",
                                              "blk2.5.vec4.unr2.tile.w0", "1);asm(\"trap\");//",
                                              "'; DROP TABLE winners; --", "blk1024.vec8.unr8.tile.w0"};
@@ -194,7 +188,7 @@ TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
         {"not SQLite", "this is a text file, not a database\n"}};
     for (const auto& [what, bytes] : bad_files) {
         SCOPED_TRACE(what);
-        const std::filesystem::path path = scratch("bad.db");
+        const std::filesystem::path path = scratch_path("bad.db");
         write_bytes(path, bytes);
         runtime rt(path.string());  // never an error: the database is optional
         EXPECT_EQ(rt.query("leaky_relu", KT_BF16, 4099).match, KT_MATCH_DEFAULT);
@@ -204,7 +198,7 @@ TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
 }
 
 TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
-    const std::filesystem::path path = scratch("tampered.db");
+    const std::filesystem::path path = scratch_path("tampered.db");
     const kernel_spec& spec = embedded_specs().front();
     const config chosen = default_config(spec, dtype::bf16);
     {
@@ -220,7 +214,7 @@ TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
 }
 
 TEST_F(RuntimeTest, ManyThreadsOnAColdKeyAllGetCorrectResults) {
-    runtime rt(scratch("threads.db").string());
+    runtime rt(scratch_path("threads.db").string());
     std::atomic<int> wrong{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t)
@@ -235,7 +229,7 @@ TEST_F(RuntimeTest, ManyThreadsOnAColdKeyAllGetCorrectResults) {
 
 TEST_F(RuntimeTest, HandlesMoreThanTwoToTheThirtyOneElements) {
     const std::int64_t n = (std::int64_t{1} << 31) + 5;
-    runtime rt(scratch("large.db").string());
+    runtime rt(scratch_path("large.db").string());
     device_buffer data(static_cast<std::size_t>(n) * 2);
     KERNTUNE_CU(cuMemsetD16Async(data.get(), 0xc000, static_cast<std::size_t>(n), nullptr));  // -2.0 in f16
     rt.leaky_relu(KT_F16, reinterpret_cast<void*>(data.get()), reinterpret_cast<void*>(data.get()), n, 0.25f);
@@ -249,7 +243,7 @@ TEST_F(RuntimeTest, HandlesMoreThanTwoToTheThirtyOneElements) {
 
 TEST_F(RuntimeTest, CApiReportsBadArgumentsAsStatuses) {
     kt_runtime* rt = nullptr;
-    ASSERT_EQ(kt_runtime_create(scratch("c.db").c_str(), &rt), KT_OK) << kt_last_error();
+    ASSERT_EQ(kt_runtime_create(scratch_path("c.db").c_str(), &rt), KT_OK) << kt_last_error();
     EXPECT_EQ(kt_leaky_relu(rt, static_cast<kt_dtype>(7), nullptr, nullptr, 4, 0.01f, nullptr), KT_ERROR_INVALID_ARGUMENT);
     EXPECT_EQ(kt_launch(rt, "no_such_op", KT_F32, 4, nullptr, 0, nullptr, 0, nullptr), KT_ERROR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(kt_last_error()).find("leaky_relu"), std::string::npos) << "lists the known ops";

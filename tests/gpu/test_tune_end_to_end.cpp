@@ -11,13 +11,6 @@
 namespace kerntune::testing {
 namespace {
 
-std::filesystem::path fresh_database_path(const std::string& name) {
-    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("kerntune-gpu-test-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    const std::filesystem::path path = dir / name;
-    std::filesystem::remove(path);
-    return path;
-}
 
 TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
     KERNTUNE_REQUIRE_GPU();
@@ -26,7 +19,7 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
     options.dtypes = {dtype::f32, dtype::bf16};
     options.problems = {parse_shape("3x65537")};  // odd: exercises heads and tails
     options.max_samples = 20;
-    database db = database::open(fresh_database_path("tune.db"), open_mode::read_write);
+    database db = database::open(scratch_path("tune.db"), open_mode::read_write);
 
     const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
     ASSERT_EQ(outcomes.size(), 2u);
@@ -66,7 +59,7 @@ TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
     KERNTUNE_REQUIRE_GPU();
     const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
     const device_info gpu = query_device(0);
-    database db = database::open(fresh_database_path("tampered.db"), open_mode::read_write);
+    database db = database::open(scratch_path("tampered.db"), open_mode::read_write);
     db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});
     measurement tampered;
     tampered.key = {spec.name, spec.source_hash, "f32", "n=65537", gpu.identity(), nvrtc_version()};

@@ -22,6 +22,7 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "test_core_support.hpp"
+#include "../support/temp_folder.hpp"
 
 namespace kerntune {
 namespace {
@@ -64,23 +65,15 @@ constexpr uid_t nobody = 65534;
 
 /// Tests that each run the CLI in a fresh temporary folder. The child gets XDG_DATA_HOME inside
 /// that folder and no KERNTUNE_DB, so a run can never touch the user's default database.
-class ReliabilityCli : public ::testing::Test {
+class ReliabilityCli : public testing::temp_folder_test {
 protected:
+    ReliabilityCli() : temp_folder_test("kerntune-cli") {}
     void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "kerntune-cli-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        m_folder = pattern;
+        temp_folder_test::SetUp();
         fs::permissions(m_folder, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                       fs::perms::others_read | fs::perms::others_exec);  // nobody may enter
         fs::create_directory(m_folder / "io");
     }
-    void TearDown() override {
-        for (const auto& entry : fs::recursive_directory_iterator(m_folder))
-            if (entry.is_directory())
-                fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add);
-        fs::remove_all(m_folder);
-    }
-
     /// A path in the folder.
     fs::path file(const std::string& name) const { return m_folder / name; }
 
@@ -198,8 +191,6 @@ protected:
         EXPECT_NE(at, std::string::npos) << text;
         return 1 + static_cast<int>(std::count(yaml.begin(), yaml.begin() + static_cast<long>(at), '\n'));
     }
-
-    fs::path m_folder;
 };
 
 /// `tune` with valid arguments apart from the ones given.

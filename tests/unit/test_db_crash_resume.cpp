@@ -27,6 +27,7 @@
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "db/database.hpp"
+#include "../support/temp_folder.hpp"
 #include "spec/spec_loader.hpp"
 
 namespace kerntune {
@@ -242,16 +243,9 @@ void remove_database(const fs::path& path) {
 }
 
 /// A fresh temporary folder per test, removed afterwards.
-class reliability_db_test : public ::testing::Test {
+class reliability_db_test : public testing::temp_folder_test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "kerntune-crash-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        m_folder = pattern;
-    }
-    void TearDown() override { fs::remove_all(m_folder); }
-
-    fs::path m_folder;
+    reliability_db_test() : temp_folder_test("kerntune-crash") {}
 };
 
 /// Forks a child that runs `body` and exits with what it returns (1 on a kerntune::error, 3

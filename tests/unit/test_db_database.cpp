@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "db/database.hpp"
+#include "../support/temp_folder.hpp"
 
 namespace kerntune {
 namespace {
@@ -80,17 +81,9 @@ bool is_utc_time(const std::string& text) {
 }
 
 /// A fresh temporary folder per test, removed afterwards.
-class db_test : public ::testing::Test {
+class db_test : public testing::temp_folder_test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "kerntune-db-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        m_folder = pattern;
-    }
-    void TearDown() override {
-        fs::permissions(m_folder, fs::perms::owner_all, fs::perm_options::add);  // after read-only tests
-        fs::remove_all(m_folder);
-    }
+    db_test() : temp_folder_test("kerntune-db") {}
 
     /// A path in the folder.
     fs::path file(const std::string& name = "tuning.db") const { return m_folder / name; }
@@ -133,7 +126,6 @@ protected:
         EXPECT_EQ(listing(), entries);
     }
 
-    fs::path m_folder;
 };
 
 class DbRecords : public db_test {};

@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "db/database.hpp"
+#include "../support/temp_folder.hpp"
 #include "runtime/binary_cache.hpp"
 #include "spec/spec_loader.hpp"
 
@@ -42,18 +43,12 @@ device_record device_named(const std::string& identity) {
 }
 
 /// A fresh database in a fresh temporary folder per test, removed afterwards.
-class ReliabilityTamperedRows : public ::testing::Test {
+class ReliabilityTamperedRows : public testing::temp_folder_test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "kerntune-tampered-XXXXXX").string();
-        ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-        m_folder = pattern;
-    }
-    void TearDown() override { fs::remove_all(m_folder); }
+    ReliabilityTamperedRows() : temp_folder_test("kerntune-tampered") {}
 
     database open() const { return database::open(m_folder / "tuning.db", open_mode::read_write); }
 
-    fs::path m_folder;
 };
 
 /// The runtime's and the tuner's way from a stored label to NVRTC: parse_label first, and only
@@ -223,7 +218,7 @@ TEST_F(ReliabilityTamperedRows,
     const database db = database::open(m_folder / "tuning.db", open_mode::read_only);
     EXPECT_EQ(db.integrity_check(), "ok");
     for (const std::string& text : hostile) {
-        SCOPED_TRACE(testing::PrintToString(text.substr(0, 40)));
+        SCOPED_TRACE(::testing::PrintToString(text.substr(0, 40)));
         const std::optional<device_record> device = db.find_device(text);
         ASSERT_TRUE(device.has_value());
         EXPECT_EQ(device->name, text);
