@@ -180,15 +180,12 @@ private:
         m_references.clear();
         m_n = -1;
         const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(type);
-        for (std::size_t start = 0; start < kinds.size();) {
-            const std::size_t end = std::min(kinds.find(',', start), kinds.size());
-            const std::string kind = kinds.substr(start, end - start);
+        for (std::string_view kind : split(kinds, ',')) {
             if (kind == "input") m_inputs.emplace_back(bytes);
             if (kind == "output") {
                 m_outputs.emplace_back(bytes);
                 m_references.emplace_back(bytes);
             }
-            start = end + 1;
         }
         m_type = type;
         m_n = n;
@@ -205,17 +202,12 @@ private:
     void bind_arguments(const std::string& kinds, const std::vector<device_buffer>& outputs,
                         argument_values& values) const {
         values.n = m_n;
-        std::vector<std::string> list;
-        for (std::size_t start = 0; start < kinds.size();) {
-            const std::size_t end = std::min(kinds.find(',', start), kinds.size());
-            list.push_back(kinds.substr(start, end - start));
-            start = end + 1;
-        }
+        const std::vector<std::string_view> list = split(kinds, ',');
         // Reserve first: slots hold addresses into these vectors.
         values.pointers.reserve(list.size());
         values.floats.reserve(list.size());
         std::size_t input = 0, output = 0;
-        for (const std::string& kind : list) {
+        for (std::string_view kind : list) {
             if (kind == "input") {
                 values.pointers.push_back(m_inputs[input++].get());
                 values.slots.push_back(&values.pointers.back());
@@ -224,11 +216,11 @@ private:
                 values.slots.push_back(&values.pointers.back());
             } else if (kind == "count") {
                 values.slots.push_back(&values.n);
-            } else if (kind.rfind("f32:", 0) == 0) {
-                values.floats.push_back(std::stof(kind.substr(4)));
+            } else if (kind.substr(0, 4) == "f32:") {
+                values.floats.push_back(std::stof(std::string(kind.substr(4))));
                 values.slots.push_back(&values.floats.back());
             } else {
-                throw error("unknown argument kind '" + kind + "'");
+                throw error("unknown argument kind '" + std::string(kind) + "'");
             }
         }
     }
