@@ -261,7 +261,7 @@ int run_tune(const arguments& args) {
     if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
     // A bad database, then a missing GPU, are reported before the database is created or written.
     check_database_for_writing(database_path(args), is_default_database(args));
-    worker_client worker(default_worker_executable(), options.device, true);
+    worker_client worker(default_worker_executable(), options.device);
     database db = open_for_writing(args);
     const bool bar = isatty(STDERR_FILENO) && !args.has("verbose");
     const auto started = std::chrono::steady_clock::now();
@@ -295,7 +295,7 @@ int run_devices(const arguments& args) {
     std::vector<device_record> devices;
     for (int ordinal = 0; ordinal < count; ++ordinal) {
         // The copy bandwidth is measured by a worker, like everything else that runs kernels.
-        worker_client worker(default_worker_executable(), ordinal, true);
+        worker_client worker(default_worker_executable(), ordinal);
         devices.push_back(to_device_record(worker.device_facts(), ordinal, worker.measure_copy_gbps()));
     }
     if (args.has("json")) {

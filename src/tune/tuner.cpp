@@ -360,7 +360,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
 
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress) {
-    worker_client worker(options.worker.empty() ? default_worker_executable() : options.worker, options.device, true);
+    worker_client worker(options.worker.empty() ? default_worker_executable() : options.worker, options.device);
     return tune(spec, options, worker, db, progress);
 }
 
@@ -382,8 +382,10 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
         const compiled_space space = build_space(spec, type, session.arch, &session.programs);
         if (validation.valid()) {
             validation.get();
-            // Measured by the worker while we compiled.
-            session.device.copy_gbps = session.worker.measure_copy_gbps();
+            // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.
+            const std::optional<device_record> known = db.find_device(session.device.identity);
+            session.device.copy_gbps =
+                known && known->copy_gbps > 0 ? known->copy_gbps : session.worker.measure_copy_gbps();
             db.upsert_device(session.device);
         }
         const compiled_kernel& reference = space.compiled.kernels[space.reference()];

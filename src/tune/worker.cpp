@@ -61,18 +61,6 @@ public:
         throw error("unknown worker request '" + op + "'");
     }
 
-    /// What hello asked to have ready: the context, and the copy bandwidth if measure_copy=1.
-    /// Run right after answering hello, so that it overlaps the tuner's compiling.
-    void prepare() noexcept {
-        open_context();
-        if (!m_measure_copy || m_copy_gbps != 0 || !m_context) return;
-        try {
-            m_copy_gbps = measure_copy_gbps();
-        } catch (const std::exception&) {
-            // measured again, with its error reported, when asked for
-        }
-    }
-
     /// Makes the device's primary context current and allocates the fixed buffers; a failure is
     /// reported with the next request.
     void open_context() noexcept {
@@ -90,8 +78,6 @@ public:
 private:
     std::unique_ptr<primary_context> m_context;
     std::string m_context_failure;
-    bool m_measure_copy = false;
-    double m_copy_gbps = 0;
     device_info m_device;
     std::map<std::int64_t, loaded_module> m_modules;
     device_buffer m_flush;    // written before every timed sample, to empty L2
@@ -105,7 +91,6 @@ private:
     worker_message hello(const worker_message& request) {
         const int ordinal = static_cast<int>(request.integer("device"));
         m_device = query_device(ordinal);
-        m_measure_copy = request.get("measure_copy") == "1";
         worker_message reply;
         reply.fields = {{"name", m_device.name},
                         {"cc_major", std::to_string(m_device.cc_major)},
@@ -134,9 +119,8 @@ private:
     }
 
     worker_message measure_copy() {
-        if (m_copy_gbps == 0) m_copy_gbps = measure_copy_gbps();
         worker_message reply;
-        reply.fields = {{"copy_gbps", std::to_string(m_copy_gbps)}};
+        reply.fields = {{"copy_gbps", std::to_string(measure_copy_gbps())}};
         return reply;
     }
 
@@ -369,7 +353,8 @@ int run_worker(int fd) {
             reply.fields = {{"error", failure.what()}};
         }
         if (!send_message(fd, reply) || fatal) return fatal ? 3 : 1;
-        state.prepare();
+        // After hello: open the context now, while the tuner compiles.
+        state.open_context();
     }
     return 0;
 }

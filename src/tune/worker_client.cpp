@@ -44,8 +44,8 @@ std::filesystem::path default_worker_executable() {
     return KERNTUNE_WORKER_BUILD_PATH;
 }
 
-worker_client::worker_client(std::filesystem::path executable, int device, bool measure_copy)
-    : m_executable(std::move(executable)), m_device(device), m_measure_copy(measure_copy) {
+worker_client::worker_client(std::filesystem::path executable, int device)
+    : m_executable(std::move(executable)), m_device(device) {
     start();
 }
 
@@ -110,9 +110,7 @@ void worker_client::start() {
     ++m_starts;
     m_loaded.clear();
     worker_message hello;
-    // Only the first worker measures; restarts after a fault need not.
-    hello.fields = {{"op", "hello"}, {"device", std::to_string(m_device)},
-                    {"measure_copy", m_measure_copy && m_starts == 1 ? "1" : "0"}};
+    hello.fields = {{"op", "hello"}, {"device", std::to_string(m_device)}};
     worker_message reply = request(hello, hello_timeout_ms);
     if (reply.fields.count("error") || reply.fields.count("status")) {
         const std::string why = reply.get("error", reply.get("message"));

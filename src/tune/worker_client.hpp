@@ -19,9 +19,9 @@ namespace kerntune {
 class worker_client {
 public:
     /// Starts a worker on GPU `device` and waits for its hello (the device's facts); the worker
-    /// then opens its context, and measures copy bandwidth if asked, while the caller goes on
-    /// (compiling, typically). Throws kerntune::error when it cannot start or the GPU is unusable.
-    worker_client(std::filesystem::path executable, int device, bool measure_copy);
+    /// then opens its context while the caller goes on (compiling, typically). Throws
+    /// kerntune::error when it cannot start or the GPU is unusable.
+    worker_client(std::filesystem::path executable, int device);
     ~worker_client();
     worker_client(const worker_client&) = delete;
     worker_client& operator=(const worker_client&) = delete;
@@ -45,7 +45,6 @@ public:
 private:
     std::filesystem::path m_executable;
     int m_device;
-    bool m_measure_copy;
     pid_t m_pid = -1;
     int m_fd = -1;
     int m_starts = 0;
