@@ -56,6 +56,9 @@
 
 #include "kerntune/kerntune.hpp"
 
+// The template itself, for its per-element function (its kernels are never instantiated here).
+#include "../templates/leaky_relu.cu"
+
 namespace {
 
 // ---- error checks: every CUDA call, never compiled out -----------------------------------------
@@ -135,17 +138,6 @@ private:
 
 // ---- element types ----------------------------------------------------------------------------
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <typename T> __device__ __forceinline__ T from_float(float v);
-template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-    return __float2bfloat16_rn(v);
-}
-
 template <typename T> struct dtype_traits;
 template <> struct dtype_traits<float> {
     using bits = std::uint32_t;
@@ -163,14 +155,11 @@ template <> struct dtype_traits<__nv_bfloat16> {
     static constexpr const char* name = "bf16";
 };
 
-/// The LeakyReLU functor given to CUB: PyTorch's semantics, as kerntune's template computes them
-/// (f32: x > 0 ? x : x * slope; f16/bf16: the same in float, rounded once).
+/// The LeakyReLU functor given to CUB: the very per-element function of kerntune's template
+/// (PyTorch's semantics: computed in float, rounded once), so only the data movement differs.
 template <typename T> struct leaky_relu_op {
     float slope;
-    __device__ __forceinline__ T operator()(T x) const {
-        const float v = to_float(x);
-        return from_float<T>(v > 0.0f ? v : v * slope);
-    }
+    __device__ __forceinline__ T operator()(T x) const { return kt::leaky_relu_element(x, slope); }
 };
 
 // ---- kernels ----------------------------------------------------------------------------------
@@ -186,9 +175,9 @@ template <typename T>
 __global__ void naive_leaky_relu(const T* __restrict__ in, T* __restrict__ out, float slope, long long size) {
     const long long idx = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx < size) {
-        const float x = to_float(__ldg(in + idx));
+        const float x = kt::to_float(__ldg(in + idx));
         const float max_val = fmaxf(x, 0.f);
-        out[idx] = from_float<T>(max_val + slope * (x - max_val));
+        out[idx] = kt::from_float<T>(max_val + slope * (x - max_val));
     }
 }
 constexpr int naive_block = 256;  // the seed's block size
