@@ -369,6 +369,9 @@ database& database::operator=(database&& other) noexcept = default;
 database::~database() = default;
 
 database database::open(const std::filesystem::path& path, open_mode mode) {
+    std::error_code ignored;
+    // SQLite would only say "disk I/O error".
+    if (std::filesystem::is_directory(path, ignored)) throw error(path.string() + " is a folder, not a tuning database");
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
     const bool empty = needs_schema(db);  // refuses a foreign or newer file before any write
