@@ -54,6 +54,8 @@
 #include <string>
 #include <vector>
 
+#include "core/sample_statistics.hpp"
+#include "core/text.hpp"
 #include "kerntune/kerntune.hpp"
 
 // The template itself, for its per-element function (its kernels are never instantiated here).
@@ -233,29 +235,11 @@ __global__ void spin(long long cycles) {
 }
 constexpr long long spin_cycles = 50000;
 
-// ---- statistics (the same definition as kerntune's src/core/sample_statistics.cpp) --------------
+// ---- statistics and JSON: kerntune's own (src/core), so both programs mean the same ----------
 
-struct summary {
-    double median = 0, noise = 0;
-    int count = 0;
-};
-
-double quantile(const std::vector<double>& sorted, double q) {
-    const double position = q * static_cast<double>(sorted.size() - 1);
-    const auto below = static_cast<std::size_t>(position);
-    const std::size_t above = std::min(below + 1, sorted.size() - 1);
-    return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
-}
-
-summary summarize(std::vector<double> samples) {
-    summary s;
-    if (samples.empty()) return s;
-    std::sort(samples.begin(), samples.end());
-    s.count = static_cast<int>(samples.size());
-    s.median = quantile(samples, 0.5);
-    if (s.median > 0) s.noise = (quantile(samples, 0.75) - quantile(samples, 0.25)) / s.median;
-    return s;
-}
+using kerntune::json_string;
+using kerntune::summarize;
+using summary = kerntune::sample_summary;
 
 // ---- options, device facts, records -------------------------------------------------------------
 
@@ -294,27 +278,6 @@ struct record {
     unsigned long long mismatches = 0;
     std::string config, match, binary_source;  // kerntune only
 };
-
-std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char escaped[8];
-                std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-                out += escaped;
-            } else {
-                out += c;
-            }
-        }
-    }
-    return out + "\"";
-}
 
 std::string json_number(double value) {
     if (!std::isfinite(value)) return "null";

@@ -3,6 +3,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.hpp"
 #include "db/database.hpp"
 #include "tune/tuner.hpp"
 
@@ -14,9 +15,6 @@ struct text_table {
     std::vector<std::vector<std::string>> rows = {};
     std::string render() const;
 };
-
-/// `value` as a JSON string literal, quotes included.
-std::string json_string(std::string_view value);
 
 /// "12.3": fixed-point with `digits` decimals.
 std::string fixed(double value, int digits);
