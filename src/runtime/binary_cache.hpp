@@ -12,7 +12,7 @@ binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, 
                           const std::string& nvrtc_version);
 
 /// Compiles one config alone with NVRTC into a cubin holding just that kernel, with its digest.
-/// Used by the tuner for each winner and by the runtime on a cache miss. Throws
+/// Used by the runtime on a cache miss (the tuner stores the cubin it measured). Throws
 /// kerntune::error with the NVRTC log when it does not compile.
 kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype type, const std::string& arch);
 

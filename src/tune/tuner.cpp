@@ -335,6 +335,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     }
 
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::debug("{} {}: {} candidates validated and timed in {:.3f} s", to_string(type), shape.to_string(),
+                  space.configs.size() - outcome.resumed, outcome.seconds);
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
     for (const measurement& m : stored_rows()) {
@@ -348,10 +350,14 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     if (fastest) {
         outcome.best = best_of(session, key, *fastest, ok, failed, outcome.seconds + outcome.compile_seconds);
         session.db.set_winner(*outcome.best);
-        // The winner's own cubin, so that applications load it without calling NVRTC.
+        // The cubin the winner was measured from, so that applications run exactly that code
+        // without calling NVRTC (it also holds the other kernels of its batch).
         const config best = parse_label(spec, fastest->config);
-        if (!session.db.find_binary(binary_key_for(spec, best, type, session.arch, session.nvrtc)))
-            session.db.store_binary(compile_binary(spec, best, type, session.arch));
+        const auto position = std::find(space.configs.begin(), space.configs.end(), best);
+        const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[position - space.configs.begin()]];
+        const std::string& cubin = space.compiled.programs[static_cast<std::size_t>(kernel.program)].cubin;
+        session.db.store_binary({binary_key_for(spec, best, type, session.arch, session.nvrtc), kernel.lowered_name,
+                                 sha256_hex(cubin), cubin});
     }
     return outcome;
 }
@@ -380,6 +386,8 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
     std::vector<tune_outcome> outcomes;
     for (dtype type : options.dtypes) {
         const compiled_space space = build_space(spec, type, session.arch, &session.programs);
+        spdlog::debug("{} space: {} kernels in {} programs ready in {:.3f} s", to_string(type), space.expressions.size(),
+                      space.compiled.programs.size(), space.compiled.seconds);
         if (validation.valid()) {
             validation.get();
             // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.

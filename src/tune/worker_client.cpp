@@ -9,6 +9,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <thread>
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -49,7 +54,12 @@ worker_client::worker_client(std::filesystem::path executable, int device)
     start();
 }
 
-worker_client::~worker_client() { stop(false); }
+worker_client::~worker_client() {
+    // A healthy worker exits when its connection closes. The driver then takes about 0.1 s to
+    // reclaim its context, which the tune need not wait for: a detached thread reaps it.
+    if (m_fd >= 0) close(m_fd);
+    if (m_pid > 0) std::thread([pid = m_pid] { waitpid(pid, nullptr, 0); }).detach();
+}
 
 spawned_worker spawn_worker(const std::filesystem::path& executable) {
     int fds[2];
@@ -104,6 +114,7 @@ compiled_program compile_in_worker(const compile_request& request) {
 }
 
 void worker_client::start() {
+    const auto started = std::chrono::steady_clock::now();
     const spawned_worker worker = spawn_worker(m_executable);
     m_pid = worker.pid;
     m_fd = worker.fd;
@@ -117,6 +128,8 @@ void worker_client::start() {
         stop(true);
         throw error(why);
     }
+    spdlog::debug("worker {} up: driver initialised in {:.3f} s", m_pid,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (m_starts == 1) m_hello = std::move(reply);
 }
 
