@@ -90,7 +90,7 @@ int overhead(int argc, char** argv) {
     const kernel_binary binary = compile_binary(spec, chosen, dtype::f32, device.arch());
     const loaded_module module(binary.cubin);
     const CUfunction function = module.function(binary.lowered_name);
-    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, n, {device.sm_count, device.max_threads_per_sm});
+    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, n, device.limits());
     CUdeviceptr x_arg = x.get(), y_arg = x.get();
     long long n_arg = n;
     float slope = 0.01f;

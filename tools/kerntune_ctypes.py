@@ -4,7 +4,7 @@ examples/python/leaky_relu_torch.py and tools/bench_torch.py.
     from kerntune_ctypes import Kerntune
     kt = Kerntune("build/src/runtime/libkerntune.so")     # db_path=None: $KERNTUNE_DB, else the default
     kt.leaky_relu(x, out)                                 # torch CUDA tensors, on the current stream
-    kt.query(torch.float32, x.numel())                    # ("exact", "blk256.vec4.unr2.tile.w0")
+    kt.query(torch.float32, x.numel())                    # ("exact", "blk256.vec4.unr2.plain.tile.w0")
 
 torch is imported only by the helpers that take tensors, so the binding itself needs only ctypes.
 """

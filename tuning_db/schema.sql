@@ -40,7 +40,7 @@ CREATE TABLE measurements (
     problem_key   TEXT    NOT NULL,
     gpu_identity  TEXT    NOT NULL REFERENCES devices (identity),
     nvrtc_version TEXT    NOT NULL,
-    config        TEXT    NOT NULL,  -- canonical label, e.g. "blk256.vec4.unr2.tile.w0"
+    config        TEXT    NOT NULL,  -- canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
     status        TEXT    NOT NULL CHECK (status IN ('ok', 'compile_failed', 'resource_limit', 'launch_failed', 'runtime_fault', 'timeout', 'wrong_answer')),
     median_us     REAL    NOT NULL CHECK (median_us >= 0),  -- 0 unless status is 'ok'
     noise         REAL    NOT NULL CHECK (noise >= 0),      -- relative spread of the samples

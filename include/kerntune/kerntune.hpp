@@ -32,7 +32,7 @@ private:
 /// The config a call uses and how it was found.
 struct launch_choice {
     kt_match match = KT_MATCH_DEFAULT;
-    std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.tile.w0"
+    std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.plain.tile.w0"
     std::string binary_source;  ///< where its kernel came from: "memory", "database" or "compiled"
 };
 

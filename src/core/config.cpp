@@ -35,6 +35,7 @@ void bind_problem(variables& vars, std::int64_t n, const device_limits& limits) 
     vars["n"] = n;
     vars["sm_count"] = limits.sm_count;
     vars["max_threads_per_sm"] = limits.max_threads_per_sm;
+    vars["shared_memory_per_sm"] = limits.shared_memory_per_sm;
 }
 
 launch_geometry checked_geometry(const launch_rule& rule, const variables& vars, const std::string& what) {

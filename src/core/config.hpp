@@ -29,7 +29,7 @@ bool satisfies_constraints(const kernel_spec& spec, const config& c, dtype type)
 /// The spec's default config for `type` (throws if it is outside the domain or constraints).
 config default_config(const kernel_spec& spec, dtype type);
 
-/// The canonical label, e.g. "blk256.vec4.unr2.tile.w0": integer parameters as short name and
+/// The canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0": integer parameters as short name and
 /// value, enum parameters as the value's name, joined by '.' in declaration order. Throws
 /// unless c is in the domain.
 std::string label(const kernel_spec& spec, const config& c);
@@ -50,6 +50,7 @@ std::string reference_name_expression(const kernel_spec& spec, dtype type);
 struct device_limits {
     std::int64_t sm_count = 0;
     std::int64_t max_threads_per_sm = 0;
+    std::int64_t shared_memory_per_sm = 0;  ///< bytes, for rules that size grids by shared memory
 };
 
 /// A 1-D launch: blocks in the grid and threads per block.
@@ -58,8 +59,8 @@ struct launch_geometry {
     std::int64_t block_x = 1;
 };
 
-/// What launch rules read: parameters, enum names, sizeof(T), n, sm_count and
-/// max_threads_per_sm. Throws unless c is in the domain.
+/// What launch rules read: parameters, enum names, sizeof(T), n, sm_count, max_threads_per_sm
+/// and shared_memory_per_sm. Throws unless c is in the domain.
 variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
                            const device_limits& limits);
 

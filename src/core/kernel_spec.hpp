@@ -59,7 +59,7 @@ struct kernel_spec {
     std::string source_hash;       ///< sha256_hex(YAML text + "\n--\n" + .cu text): both define the kernel
     std::string kernel;            ///< "kt::leaky_relu": template over T then the template parameters
     std::string reference_kernel;  ///< "kt::leaky_relu_reference": template over T only
-    launch_rule reference_launch;  ///< may read n, sm_count, max_threads_per_sm, sizeof(T)
+    launch_rule reference_launch;  ///< may read n, the device limits, sizeof(T)
     std::vector<dtype> dtypes;     ///< the element types it can be instantiated for
     std::vector<kernel_arg> arguments;
     expression bytes_moved;                     ///< bytes read + written, for GB/s

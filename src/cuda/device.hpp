@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/config.hpp"
+
 namespace kerntune {
 
 /// What the tuner and the runtime need to know about a GPU.
@@ -13,12 +15,15 @@ struct device_info {
     int cc_major = 0, cc_minor = 0;
     int sm_count = 0;
     int max_threads_per_sm = 0;
+    std::int64_t shared_memory_per_sm = 0;
     std::int64_t l2_bytes = 0;
     std::int64_t memory_clock_khz = 0;
     int bus_width_bits = 0;
     std::int64_t total_memory_bytes = 0;
     int driver_version = 0;  // e.g. 13000
 
+    /// What launch rules may read about this GPU.
+    device_limits limits() const { return {sm_count, max_threads_per_sm, shared_memory_per_sm}; }
     /// "sm_90": the exact arch NVRTC compiles for.
     std::string arch() const;
     /// name + compute capability + SM count: results are reused only on an identical identity.

@@ -39,7 +39,7 @@ struct tuning_key {
 /// runtime_fault, timeout, wrong_answer.
 struct measurement {
     tuning_key key;           ///< what was tuned
-    std::string config;       ///< canonical label, e.g. "blk256.vec4.unr2.tile.w0"
+    std::string config;       ///< canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
     std::string status;       ///< one of the seven statuses above
     double median_us = 0;     ///< median time of the samples (ok only)
     double noise = 0;         ///< relative spread of the samples

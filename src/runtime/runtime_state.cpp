@@ -209,8 +209,7 @@ launch_entry runtime_state::make_entry(std::size_t op, dtype type, std::int64_t 
     }
     entry.label = label(spec, chosen);
     entry.function = load_function(spec, chosen, type, context, context_info.device, entry.binary_source);
-    const launch_geometry geometry = candidate_launch(spec, chosen, type, n,
-                                                      {context_info.device.sm_count, context_info.device.max_threads_per_sm});
+    const launch_geometry geometry = candidate_launch(spec, chosen, type, n, context_info.device.limits());
     entry.grid = static_cast<unsigned>(geometry.grid_x);
     entry.block = static_cast<unsigned>(geometry.block_x);
     spdlog::debug("kerntune: {} {} n={} on {}: {} ({} match, binary from {})", spec.name, to_string(type), n,

@@ -65,7 +65,7 @@ public:
             space_names.insert(p.enum_names.begin(), p.enum_names.end());
         }
         std::set<std::string> launch_names = space_names;
-        launch_names.insert({"n", "sm_count", "max_threads_per_sm"});
+        launch_names.insert({"n", "sm_count", "max_threads_per_sm", "shared_memory_per_sm"});
 
         const YAML::Node constraints = root["constraints"];
         if (constraints && !constraints.IsSequence()) fail(constraints, "'constraints' must be a list of expressions");
@@ -77,7 +77,7 @@ public:
         const YAML::Node reference = required(root, "reference");
         only_keys(reference, {"kernel", "block", "grid"});
         spec.reference_kernel = scalar(required(reference, "kernel"));
-        spec.reference_launch = read_launch(reference, {"n", "sm_count", "max_threads_per_sm", "sizeof(T)"});
+        spec.reference_launch = read_launch(reference, {"n", "sm_count", "max_threads_per_sm", "shared_memory_per_sm", "sizeof(T)"});
         spec.bytes_moved = parse(required(root, "bytes_moved"), {"n", "sizeof(T)"});
 
         const YAML::Node defaults = required(root, "default");

@@ -376,7 +376,7 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
     session.device = to_device_record(facts, options.device, 0);
-    session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm")};
+    session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm"), facts.integer("shared_memory_per_sm")};
     session.arch = "sm_" + std::to_string(session.device.cc_major) + std::to_string(session.device.cc_minor);
     session.nvrtc = nvrtc_version();
     session.kinds = argument_kinds(spec);

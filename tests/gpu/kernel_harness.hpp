@@ -78,7 +78,7 @@ public:
         if (!host.empty()) KERNTUNE_CU(cuMemcpyHtoD(x, host.data(), host.size()));
         if (n > 0) {
             const launch_geometry geometry = candidate_launch(m_spec, m_configs[index], m_type, n,
-                                                              {m_device.sm_count, m_device.max_threads_per_sm});
+                                                              m_device.limits());
             CUdeviceptr x_arg = x, y_arg = y;
             long long n_arg = n;
             void* args[] = {&x_arg, &y_arg, &n_arg, &slope};

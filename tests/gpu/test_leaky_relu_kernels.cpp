@@ -72,6 +72,30 @@ TEST_P(LeakyReluKernels, EveryConfigHandlesOddSizesMisalignmentAndInPlace) {
     }
 }
 
+// The sizes above give every block one tile at most; here each bulk block pipelines several
+// (2^23 elements over grids of at most 13 x 132 blocks), in place and with a peeled head too.
+TEST_P(LeakyReluKernels, BulkConfigsPipelineManyTilesPerBlock) {
+    KERNTUNE_REQUIRE_GPU();
+    const dtype type = GetParam();
+    const kernel_spec spec = leaky_relu_spec();
+    kernel_harness harness(spec, type);
+    std::mt19937 rng(99);
+    const std::size_t n = (std::size_t{1} << 23) + 3;
+    const std::vector<std::uint32_t> input = random_bits(type, n, rng);
+    int bulk = 0;
+    for (std::size_t index = 0; index < harness.configs().size(); ++index) {
+        const std::string name = label(spec, harness.configs()[index]);
+        if (name.find(".bulk.") == std::string::npos) continue;
+        ++bulk;
+        for (const int offset : {0, 1}) {  // aligned out of place; a peeled head in place
+            const bool in_place = offset == 1;
+            SCOPED_TRACE(name + " x+" + std::to_string(offset) + (in_place ? " in place" : ""));
+            ASSERT_EQ(harness.count_mismatches(input, harness.run(index, input, offset, offset, in_place)), 0u);
+        }
+    }
+    EXPECT_EQ(bulk, 20);
+}
+
 std::string dtype_name(const ::testing::TestParamInfo<dtype>& info) { return std::string(to_string(info.param)); }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, LeakyReluKernels, ::testing::Values(dtype::f32, dtype::f16, dtype::bf16), dtype_name);

@@ -111,7 +111,7 @@ TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMiss
         tuned_label = outcomes[0].best->config;
         // Stale rows that must never be used: another GPU, another template source, another NVRTC,
         // each claiming a different config for the same sizes.
-        const std::string other = tuned_label == "blk1024.vec1.unr1.tile.w0" ? "blk128.vec1.unr1.tile.w0" : "blk1024.vec1.unr1.tile.w0";
+        const std::string other = tuned_label == "blk1024.vec1.unr1.plain.tile.w0" ? "blk128.vec1.unr1.plain.tile.w0" : "blk1024.vec1.unr1.plain.tile.w0";
         for (int variant = 0; variant < 3; ++variant) {
             winner stale = *outcomes[0].best;
             stale.config = other;
@@ -154,7 +154,7 @@ TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
     const std::filesystem::path tampered = scratch_path("tampered_rows.db");
     const std::vector<std::string> labels = {"blk1048576.vec4.unr2.tile.w0", "blk-1.vec4.unr2.tile.w0",
                                              "blk2.5.vec4.unr2.tile.w0", "1);asm(\"trap\");//",
-                                             "'; DROP TABLE winners; --", "blk1024.vec8.unr8.tile.w0"};
+                                             "'; DROP TABLE winners; --", "blk1024.vec8.unr8.plain.tile.w0"};
     {
         database db = database::open(tampered, open_mode::read_write);
         db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});

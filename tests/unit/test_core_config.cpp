@@ -25,13 +25,14 @@ const kernel_spec& leaky_relu() {
     return spec;
 }
 
-// Values in declaration order: BLOCK, VEC, UNROLL, GRID (0 tile, 1 stride), WAVES.
+// Values in declaration order: BLOCK, VEC, UNROLL, LOAD (0 plain, 1 bulk), GRID (0 tile, 1 stride), WAVES.
 config make(std::vector<std::int64_t> values) { return {std::move(values)}; }
 
-TEST(CoreConfig, LeakyReluSpaceHas144ConfigsPerDtype) {
-    // 4 BLOCK x 3 VEC (16 >= VEC * sizeof(T) >= 4) x 4 UNROLL x 3 (tile + WAVES 0, stride + WAVES 1 or 4)
+TEST(CoreConfig, LeakyReluSpaceHas164ConfigsPerDtype) {
+    // plain: 4 BLOCK x 3 VEC (16 >= VEC * sizeof(T) >= 4) x 4 UNROLL x 3 (tile + WAVES 0, stride +
+    // WAVES 1 or 4) = 144; bulk: 16-byte VEC, stride, WAVES 1 or 4, BLOCK * UNROLL <= 1024 (10 pairs) = 20
     for (dtype type : all_dtypes)
-        EXPECT_EQ(enumerate_space(leaky_relu(), type).size(), 144u) << to_string(type);
+        EXPECT_EQ(enumerate_space(leaky_relu(), type).size(), 164u) << to_string(type);
 }
 
 TEST(CoreConfig, SpaceBindsSizeofTFromTheDtype) {
@@ -41,7 +42,10 @@ TEST(CoreConfig, SpaceBindsSizeofTFromTheDtype) {
         std::set<std::int64_t> vec;
         for (const config& c : enumerate_space(leaky_relu(), type)) {
             vec.insert(c.values[1]);
-            EXPECT_EQ(c.values[3] == 1, c.values[4] > 0) << label(leaky_relu(), c);  // stride iff WAVES > 0
+            EXPECT_EQ(c.values[4] == 1, c.values[5] > 0) << label(leaky_relu(), c);  // stride iff WAVES > 0
+            if (c.values[3] == 1) {  // bulk: 16-byte vectors only
+                EXPECT_EQ(c.values[1] * static_cast<std::int64_t>(dtype_size(type)), 16) << label(leaky_relu(), c);
+            }
             EXPECT_TRUE(satisfies_constraints(leaky_relu(), c, type));
         }
         EXPECT_EQ(vec, expected_vec.at(type)) << to_string(type);
@@ -50,25 +54,29 @@ TEST(CoreConfig, SpaceBindsSizeofTFromTheDtype) {
 
 TEST(CoreConfig, SpaceIsInDeclarationOrderWithTheLastParameterFastest) {
     const std::vector<config> space = enumerate_space(leaky_relu(), dtype::f32);
-    ASSERT_EQ(space.size(), 144u);
-    EXPECT_EQ(label(leaky_relu(), space[0]), "blk128.vec1.unr1.tile.w0");
-    EXPECT_EQ(label(leaky_relu(), space[1]), "blk128.vec1.unr1.stride.w1");
-    EXPECT_EQ(label(leaky_relu(), space[2]), "blk128.vec1.unr1.stride.w4");
-    EXPECT_EQ(label(leaky_relu(), space[3]), "blk128.vec1.unr2.tile.w0");
-    EXPECT_EQ(label(leaky_relu(), space.back()), "blk1024.vec4.unr8.stride.w4");
+    ASSERT_EQ(space.size(), 164u);
+    EXPECT_EQ(label(leaky_relu(), space[0]), "blk128.vec1.unr1.plain.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), space[1]), "blk128.vec1.unr1.plain.stride.w1");
+    EXPECT_EQ(label(leaky_relu(), space[2]), "blk128.vec1.unr1.plain.stride.w4");
+    EXPECT_EQ(label(leaky_relu(), space[3]), "blk128.vec1.unr2.plain.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), space.back()), "blk1024.vec4.unr8.plain.stride.w4");
     EXPECT_EQ(enumerate_space(leaky_relu(), dtype::f32), space);  // deterministic
 }
 
 TEST(CoreConfig, SatisfiesConstraintsChecksDomainAndEveryConstraint) {
     const kernel_spec& spec = leaky_relu();
-    EXPECT_TRUE(satisfies_constraints(spec, make({256, 4, 2, 0, 0}), dtype::f32));
-    EXPECT_FALSE(satisfies_constraints(spec, make({256, 8, 2, 0, 0}), dtype::f32));  // 32-byte vectors
-    EXPECT_TRUE(satisfies_constraints(spec, make({256, 8, 2, 0, 0}), dtype::f16));
-    EXPECT_FALSE(satisfies_constraints(spec, make({256, 1, 2, 0, 0}), dtype::bf16));  // 2-byte accesses
-    EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 2, 0, 1}), dtype::f32));   // tile with WAVES
-    EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 2, 1, 0}), dtype::f32));   // stride without
-    EXPECT_FALSE(satisfies_constraints(spec, make({300, 4, 2, 0, 0}), dtype::f32));   // not in the domain
+    EXPECT_TRUE(satisfies_constraints(spec, make({256, 4, 2, 0, 0, 0}), dtype::f32));
+    EXPECT_FALSE(satisfies_constraints(spec, make({256, 8, 2, 0, 0, 0}), dtype::f32));  // 32-byte vectors
+    EXPECT_TRUE(satisfies_constraints(spec, make({256, 8, 2, 0, 0, 0}), dtype::f16));
+    EXPECT_FALSE(satisfies_constraints(spec, make({256, 1, 2, 0, 0, 0}), dtype::bf16));  // 2-byte accesses
+    EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 2, 0, 0, 1}), dtype::f32));   // tile with WAVES
+    EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 2, 0, 1, 0}), dtype::f32));   // stride without
+    EXPECT_FALSE(satisfies_constraints(spec, make({300, 4, 2, 0, 0, 0}), dtype::f32));   // not in the domain
     EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 2, 0}), dtype::f32));      // too short
+    EXPECT_TRUE(satisfies_constraints(spec, make({128, 4, 8, 1, 1, 1}), dtype::f32));  // bulk
+    EXPECT_FALSE(satisfies_constraints(spec, make({128, 2, 8, 1, 1, 1}), dtype::f32)); // bulk, 8-byte vectors
+    EXPECT_FALSE(satisfies_constraints(spec, make({128, 4, 8, 1, 0, 0}), dtype::f32)); // bulk, one tile per block
+    EXPECT_FALSE(satisfies_constraints(spec, make({256, 4, 8, 1, 1, 1}), dtype::f32)); // bulk stages over 48 KiB
 }
 
 TEST(CoreConfig, EveryConfigSurvivesALabelRoundTrip) {
@@ -83,81 +91,82 @@ TEST(CoreConfig, EveryConfigSurvivesALabelRoundTrip) {
 }
 
 TEST(CoreConfig, LabelSpellsIntegersWithShortNamesAndEnumsByName) {
-    EXPECT_EQ(label(leaky_relu(), make({256, 4, 2, 0, 0})), "blk256.vec4.unr2.tile.w0");
-    EXPECT_EQ(label(leaky_relu(), make({1024, 8, 8, 1, 4})), "blk1024.vec8.unr8.stride.w4");
-    EXPECT_EQ(parse_label(leaky_relu(), "blk512.vec2.unr4.stride.w1"), make({512, 2, 4, 1, 1}));
+    EXPECT_EQ(label(leaky_relu(), make({256, 4, 2, 0, 0, 0})), "blk256.vec4.unr2.plain.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), make({1024, 8, 8, 0, 1, 4})), "blk1024.vec8.unr8.plain.stride.w4");
+    EXPECT_EQ(parse_label(leaky_relu(), "blk512.vec2.unr4.plain.stride.w1"), make({512, 2, 4, 0, 1, 1}));
 }
 
 TEST(CoreConfig, ParseLabelRejectsAnythingOutsideTheDeclaredDomain) {
     // Labels come back from databases: nothing but the exact spelling of a declared value may pass.
-    const std::vector<std::string> tampered_labels = {"blk1048576.vec4.unr2.tile.w0",
-                                                      "blk-1.vec4.unr2.tile.w0",
-                                                      "blk2.5.vec4.unr2.tile.w0",
+    const std::vector<std::string> tampered_labels = {"blk1048576.vec4.unr2.plain.tile.w0",
+                                                      "blk-1.vec4.unr2.plain.tile.w0",
+                                                      "blk2.5.vec4.unr2.plain.tile.w0",
                                                       "1);asm(\"trap\");//",
-                                                      "blk256.vec4.unr2.tile.w0);asm(\"trap\");//",
-                                                      "blk256.vec4.unr2.tile.w0.",
-                                                      "blk256.vec4.unr2.tile",
-                                                      "blk256.vec4.unr2.tile.w0.w0",
-                                                      "blk256..vec4.unr2.tile.w0",
+                                                      "blk256.vec4.unr2.plain.tile.w0);asm(\"trap\");//",
+                                                      "blk256.vec4.unr2.plain.tile.w0.",
+                                                      "blk256.vec4.unr2.plain.tile",
+                                                      "blk256.vec4.unr2.plain.tile.w0.w0",
+                                                      "blk256..vec4.unr2.plain.tile.w0",
                                                       "",
-                                                      ".blk256.vec4.unr2.tile.w0",
-                                                      " blk256.vec4.unr2.tile.w0",
-                                                      "blk256.vec4.unr2.tile.w0 ",
-                                                      "blk0256.vec4.unr2.tile.w0",
-                                                      "blk+256.vec4.unr2.tile.w0",
-                                                      "blk 256.vec4.unr2.tile.w0",
-                                                      "BLK256.vec4.unr2.tile.w0",
-                                                      "blk256.vec4.unr2.TILE.w0",
-                                                      "blk256.vec4.unr2.0.w0",
-                                                      "blk256.vec4.unr2.tiles.w0",
-                                                      "blk256.vec4.unr2.til.w0",
-                                                      "blk25.vec4.unr2.tile.w0",
-                                                      "blk2560.vec4.unr2.tile.w0",
-                                                      "vec4.blk256.unr2.tile.w0",
-                                                      "blk256.vec3.unr2.tile.w0",
-                                                      "blk256.vec4.unr2.tile.w2",
-                                                      "blk256.vec4.unr2.tile.wave0",
-                                                      "blk0x100.vec4.unr2.tile.w0",
-                                                      std::string("blk256.vec4.unr2.tile.w0\0", 25),
-                                                      std::string("blk256\0.vec4.unr2.tile.w0", 25)};
+                                                      ".blk256.vec4.unr2.plain.tile.w0",
+                                                      " blk256.vec4.unr2.plain.tile.w0",
+                                                      "blk256.vec4.unr2.plain.tile.w0 ",
+                                                      "blk0256.vec4.unr2.plain.tile.w0",
+                                                      "blk+256.vec4.unr2.plain.tile.w0",
+                                                      "blk 256.vec4.unr2.plain.tile.w0",
+                                                      "BLK256.vec4.unr2.plain.tile.w0",
+                                                      "blk256.vec4.unr2.plain.TILE.w0",
+                                                      "blk256.vec4.unr2.plain.0.w0",
+                                                      "blk256.vec4.unr2.plain.tiles.w0",
+                                                      "blk256.vec4.unr2.plain.til.w0",
+                                                      "blk25.vec4.unr2.plain.tile.w0",
+                                                      "blk2560.vec4.unr2.plain.tile.w0",
+                                                      "vec4.blk256.unr2.plain.tile.w0",
+                                                      "blk256.vec3.unr2.plain.tile.w0",
+                                                      "blk256.vec4.unr2.plain.tile.w2",
+                                                      "blk256.vec4.unr2.plain.tile.wave0",
+                                                      "blk0x100.vec4.unr2.plain.tile.w0",
+                                                      std::string("blk256.vec4.unr2.plain.tile.w0\0", 31),
+                                                      std::string("blk256\0.vec4.unr2.plain.tile.w0", 31)};
     for (const std::string& tampered : tampered_labels)
         EXPECT_THROW(parse_label(leaky_relu(), tampered), error) << "accepted '" << tampered << "'";
 }
 
 TEST(CoreConfig, ParseLabelChecksTheDomainNotTheConstraints) {
     // VEC = 8 is declared but too wide for f32: callers check constraints per dtype.
-    const config c = parse_label(leaky_relu(), "blk128.vec8.unr1.tile.w0");
+    const config c = parse_label(leaky_relu(), "blk128.vec8.unr1.plain.tile.w0");
     EXPECT_TRUE(in_domain(leaky_relu(), c));
     EXPECT_FALSE(satisfies_constraints(leaky_relu(), c, dtype::f32));
     EXPECT_TRUE(satisfies_constraints(leaky_relu(), c, dtype::f16));
 }
 
 TEST(CoreConfig, InDomainChecksEveryValueAndTheCount) {
-    EXPECT_TRUE(in_domain(leaky_relu(), make({128, 8, 1, 1, 4})));
-    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 2, 4})));  // GRID has two names
-    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, -1, 4})));
-    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 1, 2})));
-    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 1, 4, 0})));
+    EXPECT_TRUE(in_domain(leaky_relu(), make({128, 8, 1, 0, 1, 4})));
+    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 0, 2, 4})));  // GRID has two names
+    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 0, -1, 4})));
+    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 0, 1, 2})));
+    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 2, 1, 4})));  // LOAD has two names
+    EXPECT_FALSE(in_domain(leaky_relu(), make({128, 8, 1, 0, 1, 4, 0})));
     EXPECT_FALSE(in_domain(leaky_relu(), make({})));
 }
 
 TEST(CoreConfig, NameExpressionsCarryOnlyDeclaredIntegers) {
     const std::regex shape(
-        R"(kt::leaky_relu<(float|__half|__nv_bfloat16), (128|256|512|1024), [1248], [1248]>)");
+        R"(kt::leaky_relu<(float|__half|__nv_bfloat16), (128|256|512|1024), [1248], [1248], [01]>)");
     for (dtype type : all_dtypes)
         for (const config& c : enumerate_space(leaky_relu(), type)) {
             const std::string name = name_expression(leaky_relu(), c, type);
             EXPECT_TRUE(std::regex_match(name, shape)) << name;
         }
-    EXPECT_EQ(name_expression(leaky_relu(), make({256, 4, 2, 0, 0}), dtype::f32),
-              "kt::leaky_relu<float, 256, 4, 2>");
-    EXPECT_EQ(name_expression(leaky_relu(), make({1024, 8, 8, 1, 4}), dtype::bf16),
-              "kt::leaky_relu<__nv_bfloat16, 1024, 8, 8>");
+    EXPECT_EQ(name_expression(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32),
+              "kt::leaky_relu<float, 256, 4, 2, 0>");
+    EXPECT_EQ(name_expression(leaky_relu(), make({1024, 8, 8, 0, 1, 4}), dtype::bf16),
+              "kt::leaky_relu<__nv_bfloat16, 1024, 8, 8, 0>");
 }
 
 TEST(CoreConfig, ConfigsOutsideTheDomainNeverReachSourceLabelsOrLaunches) {
-    const device_limits limits{132, 2048};
-    for (const config& bad : {make({1048576, 4, 2, 0, 0}), make({-1, 4, 2, 0, 0}), make({256, 4, 2, 2, 0}),
+    const device_limits limits{132, 2048, 233472};
+    for (const config& bad : {make({1048576, 4, 2, 0, 0, 0}), make({-1, 4, 2, 0, 0, 0}), make({256, 4, 2, 0, 2, 0}),
                               make({256, 4, 2, 0}), make({256, 4, 2, 0, 0, 7}), make({})}) {
         EXPECT_THROW(name_expression(leaky_relu(), bad, dtype::f32), error);
         EXPECT_THROW(label(leaky_relu(), bad), error);
@@ -167,10 +176,12 @@ TEST(CoreConfig, ConfigsOutsideTheDomainNeverReachSourceLabelsOrLaunches) {
 }
 
 TEST(CoreConfig, EnumTemplateArgumentsAreEmittedAsTheirIndex) {
+    EXPECT_EQ(name_expression(leaky_relu(), make({256, 8, 2, 1, 1, 1}), dtype::f16),  // LOAD = bulk
+              "kt::leaky_relu<__half, 256, 8, 2, 1>");
     kernel_spec spec = leaky_relu();
-    spec.params[3].kind = param_kind::template_arg;  // GRID
-    EXPECT_EQ(name_expression(spec, make({256, 4, 2, 1, 1}), dtype::f16),
-              "kt::leaky_relu<__half, 256, 4, 2, 1>");
+    spec.params[4].kind = param_kind::template_arg;  // GRID
+    EXPECT_EQ(name_expression(spec, make({256, 4, 2, 0, 1, 1}), dtype::f16),
+              "kt::leaky_relu<__half, 256, 4, 2, 0, 1>");
 }
 
 TEST(CoreConfig, ReferenceNameExpressionHasTheElementTypeOnly) {
@@ -181,9 +192,9 @@ TEST(CoreConfig, ReferenceNameExpressionHasTheElementTypeOnly) {
 }
 
 TEST(CoreConfig, DefaultConfigIsValidForEveryDtype) {
-    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::f32)), "blk256.vec4.unr2.tile.w0");
-    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::f16)), "blk256.vec8.unr2.tile.w0");
-    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::bf16)), "blk256.vec8.unr2.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::f32)), "blk256.vec4.unr2.plain.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::f16)), "blk256.vec8.unr2.plain.tile.w0");
+    EXPECT_EQ(label(leaky_relu(), default_config(leaky_relu(), dtype::bf16)), "blk256.vec8.unr2.plain.tile.w0");
     for (dtype type : all_dtypes)
         EXPECT_TRUE(satisfies_constraints(leaky_relu(), default_config(leaky_relu(), type), type));
 }
@@ -203,37 +214,40 @@ TEST(CoreConfig, DefaultOutsideTheDomainOrTheConstraintsIsAnError) {
 }
 
 TEST(CoreConfig, TilePolicyLaunchesOneBlockPerTile) {
-    const device_limits h100{132, 2048};
+    const device_limits h100{132, 2048, 233472};
     const launch_geometry g =
-        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0}), dtype::f32, 1 << 20, h100);
+        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, 1 << 20, h100);
     EXPECT_EQ(g.block_x, 256);
     EXPECT_EQ(g.grid_x, (1 << 20) / (256 * 4 * 2));
     // A partial last tile still gets a block; one element gets one block.
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0}), dtype::f32, 2049, h100).grid_x, 2);
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 8, 8, 0, 0}), dtype::f16, 1, h100).grid_x, 1);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, 2049, h100).grid_x, 2);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 8, 8, 0, 0, 0}), dtype::f16, 1, h100).grid_x, 1);
 }
 
 TEST(CoreConfig, StridePolicyCapsTheGridAtWavesOfResidentBlocks) {
-    const device_limits h100{132, 2048};
+    const device_limits h100{132, 2048, 233472};
     // 4 waves x 132 SMs x (2048 / 256) blocks per SM = 4224 < cdiv(2^30, 2048) = 524288.
     const launch_geometry capped =
-        candidate_launch(leaky_relu(), make({256, 4, 2, 1, 4}), dtype::f32, 1 << 30, h100);
+        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 1 << 30, h100);
     EXPECT_EQ(capped.block_x, 256);
     EXPECT_EQ(capped.grid_x, 4224);
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 4, 1, 1, 1}), dtype::f32, 1 << 30, h100).grid_x,
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 4, 1, 0, 1, 1}), dtype::f32, 1 << 30, h100).grid_x,
               264);
+    // bulk: shared memory fits 233472 / (32 * 128 * 4 + 1152) = 13 blocks of 128 threads, not 16.
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({128, 8, 4, 1, 1, 1}), dtype::f16, 1 << 30, h100).grid_x, 13 * 132);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 8, 2, 1, 1, 1}), dtype::f16, 1 << 30, h100).grid_x, 8 * 132);
     // Below the cap the grid is the tile count.
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 1, 4}), dtype::f32, 10000, h100).grid_x, 5);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 10000, h100).grid_x, 5);
 }
 
 TEST(CoreConfig, ReferenceLaunchUsesOneElementPerThread) {
-    const launch_geometry g = reference_launch(leaky_relu(), dtype::bf16, 1000, {132, 2048});
+    const launch_geometry g = reference_launch(leaky_relu(), dtype::bf16, 1000, {132, 2048, 233472});
     EXPECT_EQ(g.block_x, 256);
     EXPECT_EQ(g.grid_x, 4);
 }
 
 TEST(CoreConfig, LaunchOutsideCudaLimitsIsAnError) {
-    const device_limits h100{132, 2048};
+    const device_limits h100{132, 2048, 233472};
     // cdiv(2^40, 256) = 2^32 blocks: more than a grid may have.
     const std::string too_many =
         error_of([&] { reference_launch(leaky_relu(), dtype::f32, 1LL << 40, h100); });
@@ -242,22 +256,25 @@ TEST(CoreConfig, LaunchOutsideCudaLimitsIsAnError) {
 
     kernel_spec spec = leaky_relu();
     spec.launch.block = expression::parse("BLOCK * 2");
-    const config big = make({1024, 4, 2, 0, 0});
+    const config big = make({1024, 4, 2, 0, 0, 0});
     const std::string wide = error_of([&] { candidate_launch(spec, big, dtype::f32, 4096, h100); });
     EXPECT_TRUE(contains(wide, "block of 2048 threads")) << wide;
-    EXPECT_TRUE(contains(wide, "blk1024.vec4.unr2.tile.w0")) << wide;
+    EXPECT_TRUE(contains(wide, "blk1024.vec4.unr2.plain.tile.w0")) << wide;
     spec.launch.block = expression::parse("BLOCK - BLOCK");
     EXPECT_THROW(candidate_launch(spec, big, dtype::f32, 4096, h100), error);
     // Stride with a device that reports nothing: WAVES * 0 gives an empty grid.
-    EXPECT_THROW(candidate_launch(leaky_relu(), make({256, 4, 2, 1, 4}), dtype::f32, 4096, {0, 0}), error);
+    EXPECT_THROW(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 4096, {0, 0}), error);
 }
 
 TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
     const variables vars =
-        launch_variables(leaky_relu(), make({512, 8, 4, 1, 4}), dtype::f16, 12345, {132, 2048});
+        launch_variables(leaky_relu(), make({512, 8, 4, 0, 1, 4}), dtype::f16, 12345, {132, 2048, 233472});
     const variables expected = {{"BLOCK", 512},
                                 {"VEC", 8},
                                 {"UNROLL", 4},
+                                {"LOAD", 0},
+                                {"plain", 0},
+                                {"bulk", 1},
                                 {"GRID", 1},
                                 {"WAVES", 4},
                                 {"tile", 0},
@@ -265,7 +282,8 @@ TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
                                 {"sizeof(T)", 2},
                                 {"n", 12345},
                                 {"sm_count", 132},
-                                {"max_threads_per_sm", 2048}};
+                                {"max_threads_per_sm", 2048},
+                                {"shared_memory_per_sm", 233472}};
     EXPECT_EQ(vars, expected);
 }
 

@@ -49,28 +49,32 @@ TEST(CoreSpec, LoadsTheLeakyReluTemplate) {
     EXPECT_EQ(spec.arguments[3].kind, arg_kind::f32);
     EXPECT_FLOAT_EQ(spec.arguments[3].default_value, 0.01f);
 
-    ASSERT_EQ(spec.params.size(), 5u);
+    ASSERT_EQ(spec.params.size(), 6u);
     EXPECT_EQ(spec.params[0].name, "BLOCK");
     EXPECT_EQ(spec.params[0].short_name, "blk");
     EXPECT_EQ(spec.params[0].kind, param_kind::template_arg);
     EXPECT_EQ(spec.params[0].values, (std::vector<std::int64_t>{128, 256, 512, 1024}));
     EXPECT_FALSE(spec.params[0].is_enum());
     EXPECT_EQ(spec.params[0].doc, "threads per block");
-    EXPECT_EQ(spec.params[3].name, "GRID");
-    EXPECT_EQ(spec.params[3].kind, param_kind::launch);
-    EXPECT_TRUE(spec.params[3].is_enum());
-    EXPECT_EQ(spec.params[3].enum_names, (std::vector<std::string>{"tile", "stride"}));
-    EXPECT_EQ(spec.params[3].values, (std::vector<std::int64_t>{0, 1}));
-    EXPECT_EQ(spec.params[4].short_name, "w");
+    EXPECT_EQ(spec.params[3].name, "LOAD");
+    EXPECT_EQ(spec.params[3].kind, param_kind::template_arg);
+    EXPECT_EQ(spec.params[3].enum_names, (std::vector<std::string>{"plain", "bulk"}));
+    EXPECT_EQ(spec.params[4].name, "GRID");
+    EXPECT_EQ(spec.params[4].kind, param_kind::launch);
+    EXPECT_TRUE(spec.params[4].is_enum());
+    EXPECT_EQ(spec.params[4].enum_names, (std::vector<std::string>{"tile", "stride"}));
+    EXPECT_EQ(spec.params[4].values, (std::vector<std::int64_t>{0, 1}));
+    EXPECT_EQ(spec.params[5].short_name, "w");
 
-    ASSERT_EQ(spec.constraints.size(), 3u);
+    ASSERT_EQ(spec.constraints.size(), 6u);
     EXPECT_EQ(spec.constraints[0].expr.text(), "VEC * sizeof(T) <= 16");
-    EXPECT_EQ(spec.constraints[0].line, 41);
-    EXPECT_EQ(spec.constraints[2].line, 43);
+    EXPECT_EQ(spec.constraints[0].line, 42);
+    EXPECT_EQ(spec.constraints[2].line, 44);
+    EXPECT_EQ(spec.constraints[5].expr.text(), "LOAD == plain || BLOCK * UNROLL <= 1024");
     EXPECT_EQ(spec.bytes_moved.text(), "2 * n * sizeof(T)");
     EXPECT_EQ(spec.launch.block.text(), "BLOCK");
     EXPECT_EQ(spec.reference_launch.grid.text(), "cdiv(n, 256)");
-    ASSERT_EQ(spec.default_values.size(), 5u);
+    ASSERT_EQ(spec.default_values.size(), 6u);
     EXPECT_EQ(spec.default_values[1].first, "VEC");
     EXPECT_EQ(spec.default_values[1].second.text(), "16 / sizeof(T)");
 }

@@ -65,7 +65,7 @@ std::string expression_for_stored_label(const std::string& stored, dtype type, i
     return name_expression(leaky_relu(), c, type);
 }
 
-/// The f32 default config's label (e.g. "blk256.vec4.unr2.tile.w0") with its part `index`
+/// The f32 default config's label (e.g. "blk256.vec4.unr2.plain.tile.w0") with its part `index`
 /// (counted from the end when negative) replaced: tampered labels follow the template's
 /// parameters as they change.
 std::string default_label_with(int index, const std::string& replacement) {
@@ -199,8 +199,8 @@ TEST_F(ReliabilityTamperedRows,
     {
         database db = open();
         db.upsert_device(device_named(gpu));
-        db.record_measurement({plain, "blk256.vec4.unr2.tile.w0", "ok", 2.0, 0.01, 3000, 30, "", ""});
-        db.set_winner({plain, "blk256.vec4.unr2.tile.w0", 2.0, 3000, 90, 95, 1, 0, 2.0, ""});
+        db.record_measurement({plain, "blk256.vec4.unr2.plain.tile.w0", "ok", 2.0, 0.01, 3000, 30, "", ""});
+        db.set_winner({plain, "blk256.vec4.unr2.plain.tile.w0", 2.0, 3000, 90, 95, 1, 0, 2.0, ""});
         for (const std::string& text : hostile) {
             device_record device = device_named(text);
             device.name = text;
@@ -254,7 +254,7 @@ TEST_F(ReliabilityTamperedRows,
     EXPECT_EQ(db.winners().size(), hostile.size() + 1);
     EXPECT_EQ(db.measurements(plain).size(), 1u);
     ASSERT_TRUE(db.find_winner(plain).has_value());
-    EXPECT_EQ(db.find_winner(plain)->config, "blk256.vec4.unr2.tile.w0");
+    EXPECT_EQ(db.find_winner(plain)->config, "blk256.vec4.unr2.plain.tile.w0");
 }
 
 TEST_F(ReliabilityTamperedRows, TextWithANulByteIsADifferentKeyFromItsPrefix) {
@@ -264,11 +264,11 @@ TEST_F(ReliabilityTamperedRows, TextWithANulByteIsADifferentKeyFromItsPrefix) {
     const tuning_key with_nul{std::string("leaky_relu\0evil", 15), "h", "f32", "n=1", gpu, "13.0.48"};
     tuning_key prefix = with_nul;
     prefix.template_name = "leaky_relu";
-    db.set_winner({with_nul, "blk128.vec4.unr1.tile.w0", 1.0, 1, 1, 1, 1, 0, 1, ""});
+    db.set_winner({with_nul, "blk128.vec4.unr1.plain.tile.w0", 1.0, 1, 1, 1, 1, 0, 1, ""});
     EXPECT_FALSE(db.find_winner(prefix).has_value());
-    db.set_winner({prefix, "blk256.vec4.unr2.tile.w0", 1.0, 1, 1, 1, 1, 0, 1, ""});
-    EXPECT_EQ(db.find_winner(with_nul).value().config, "blk128.vec4.unr1.tile.w0");
-    EXPECT_EQ(db.find_winner(prefix).value().config, "blk256.vec4.unr2.tile.w0");
+    db.set_winner({prefix, "blk256.vec4.unr2.plain.tile.w0", 1.0, 1, 1, 1, 1, 0, 1, ""});
+    EXPECT_EQ(db.find_winner(with_nul).value().config, "blk128.vec4.unr1.plain.tile.w0");
+    EXPECT_EQ(db.find_winner(prefix).value().config, "blk256.vec4.unr2.plain.tile.w0");
 }
 
 TEST_F(ReliabilityTamperedRows, DigestMatchesRefusesACubinWithAnyByteFlippedCutOrAdded) {
