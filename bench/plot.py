@@ -81,6 +81,7 @@ def print_markdown(metadata, records):
           "memcpy us | naive us | torch us | kt/CUB | kt/torch | kt/memcpy | kt/naive | checks |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     ratios = {}  # dtype -> name -> [(case, ratio)]
+    rows = []  # for the targets
     for dtype, case, n, label in points(records):
         get = lambda program, contender: records.get((program, contender, dtype, case, n))
         kt = get("peer_bench", "kerntune") or get("bench_torch", "kerntune")
@@ -91,6 +92,8 @@ def print_markdown(metadata, records):
                       "naive": ratio(get("peer_bench", "kerntune"), naive)}
         for name, value in row_ratios.items():
             ratios.setdefault(dtype, {}).setdefault(name, []).append((case, value))
+        rows.append({"name": f"{dtype} {case} {label}", "n": n, "ratios": (row_ratios["CUB"], row_ratios["torch"]),
+                     "pct": kt and kt["pct_theoretical"], "cub_pct": cub and cub["pct_theoretical"]})
         bad = sorted({f"{p}:{c}" for (p, c, d, k, m), r in records.items()
                       if (d, k, m) == (dtype, case, n) and r.get("check") == "MISMATCH"})
         pct_copy = kt.get("pct_copy") if kt else None
@@ -119,11 +122,29 @@ def print_markdown(metadata, records):
         print(f"| {dtype} | " + " | ".join(cells) + " |")
     print("\nsweep: the contiguous case over every n; all rows: with the misaligned and in-place cases at 2^24. "
           "(k): how many rows.")
+    print_targets(rows)
     problems = [(path, p) for path, meta in metadata for p in meta.get("problems", [])]
     if problems:
         print("\n## PROBLEMS\n")
         for path, p in problems:
             print(f"- **{path}: {p.strip()}**".replace("\n", " "))
+
+
+def print_targets(rows):
+    """The per-row targets of the benchmark issue, counted from the same medians as the table."""
+    print("\n## Per-row targets\n")
+    for label, selected, limit in (("n >= 2^20", lambda n: n >= 1 << 20, 1.01), ("n < 2^20", lambda n: n < 1 << 20, 1.03)):
+        # kt / min(CUB, torch) is the larger of the two ratios, each from its own process.
+        checked = [(r["name"], max(v for v in r["ratios"] if v is not None)) for r in rows
+                   if selected(r["n"]) and any(v is not None for v in r["ratios"])]
+        misses = [f"{name} {value:.3f}" for name, value in checked if value > limit]
+        print(f"- {label}: kerntune <= {limit} x min(CUB, torch) at {len(checked) - len(misses)} of {len(checked)} rows"
+              + (f"; misses: {', '.join(misses)}" if misses else ""))
+    large = [r for r in rows if r["n"] >= 1 << 26 and r["pct"] is not None]
+    if large:
+        below = [f"{r['name']} {r['pct']:.1f} % (CUB {fmt(r['cub_pct'], '.1f')} %)" for r in large if r["pct"] < 91]
+        print(f"- n >= 2^26: at least 91 % of theoretical at {len(large) - len(below)} of {len(large)} rows"
+              + (f"; below: {', '.join(below)}" if below else ""))
 
 
 def plot(metadata, records, path):
