@@ -48,50 +48,47 @@ TEST(LeakyReluF32Kernels, SpecialValuesKeepPyTorchSemantics) {
     EXPECT_NE(output[9], 0x80000000u) << "-largest subnormal x 0.01 is a subnormal: no flush to zero";
 }
 
+struct placement {
+    int x_offset, y_offset;
+    bool in_place;
+};
+
+// Runs config `index` on `input` at each placement; every element must match the host reference.
+void expect_bit_exact(kernel_harness& harness, const kernel_spec& spec, std::size_t index,
+                      const std::vector<std::uint32_t>& input, std::initializer_list<placement> placements) {
+    for (const placement& p : placements) {
+        SCOPED_TRACE(label(spec, harness.configs()[index]) + " n=" + std::to_string(input.size()) + " x+" +
+                     std::to_string(p.x_offset) + " y+" + std::to_string(p.y_offset) + (p.in_place ? " in place" : ""));
+        ASSERT_EQ(harness.count_mismatches(input, harness.run(index, input, p.x_offset, p.y_offset, p.in_place)), 0u);
+    }
+}
+
 TEST_P(LeakyReluKernels, EveryConfigHandlesOddSizesMisalignmentAndInPlace) {
     KERNTUNE_REQUIRE_GPU();
-    const dtype type = GetParam();
     const kernel_spec spec = leaky_relu_spec();
-    kernel_harness harness(spec, type);
+    kernel_harness harness(spec, GetParam());
     std::mt19937 rng(1234);
-    struct placement {
-        int x_offset, y_offset;
-        bool in_place;
-    };
-    // aligned; both off by one (peel a head); off by different amounts (scalar path); in place
-    const placement placements[] = {{0, 0, false}, {1, 1, false}, {1, 2, false}, {3, 3, true}};
     for (const std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{33}, std::size_t{4099}, std::size_t{100003}}) {
-        const std::vector<std::uint32_t> input = random_bits(type, n, rng);
-        for (std::size_t index = 0; index < harness.configs().size(); ++index) {
-            for (const placement& p : placements) {
-                SCOPED_TRACE(label(spec, harness.configs()[index]) + " n=" + std::to_string(n) + " x+" +
-                             std::to_string(p.x_offset) + " y+" + std::to_string(p.y_offset) + (p.in_place ? " in place" : ""));
-                ASSERT_EQ(harness.count_mismatches(input, harness.run(index, input, p.x_offset, p.y_offset, p.in_place)), 0u);
-            }
-        }
+        const std::vector<std::uint32_t> input = random_bits(GetParam(), n, rng);
+        // aligned; both off by one (peel a head); off by different amounts (scalar path); in place
+        for (std::size_t index = 0; index < harness.configs().size(); ++index)
+            expect_bit_exact(harness, spec, index, input, {{0, 0, false}, {1, 1, false}, {1, 2, false}, {3, 3, true}});
     }
 }
 
 // The sizes above give every block one tile at most; here each bulk block pipelines several
-// (2^23 elements over grids of at most 13 x 132 blocks), in place and with a peeled head too.
+// (2^23 elements over grids of at most 13 x 132 blocks), out of place and in place with a head.
 TEST_P(LeakyReluKernels, BulkConfigsPipelineManyTilesPerBlock) {
     KERNTUNE_REQUIRE_GPU();
-    const dtype type = GetParam();
     const kernel_spec spec = leaky_relu_spec();
-    kernel_harness harness(spec, type);
+    kernel_harness harness(spec, GetParam());
     std::mt19937 rng(99);
-    const std::size_t n = (std::size_t{1} << 23) + 3;
-    const std::vector<std::uint32_t> input = random_bits(type, n, rng);
+    const std::vector<std::uint32_t> input = random_bits(GetParam(), (std::size_t{1} << 23) + 3, rng);
     int bulk = 0;
     for (std::size_t index = 0; index < harness.configs().size(); ++index) {
-        const std::string name = label(spec, harness.configs()[index]);
-        if (name.find(".bulk.") == std::string::npos) continue;
+        if (label(spec, harness.configs()[index]).find(".bulk.") == std::string::npos) continue;
         ++bulk;
-        for (const int offset : {0, 1}) {  // aligned out of place; a peeled head in place
-            const bool in_place = offset == 1;
-            SCOPED_TRACE(name + " x+" + std::to_string(offset) + (in_place ? " in place" : ""));
-            ASSERT_EQ(harness.count_mismatches(input, harness.run(index, input, offset, offset, in_place)), 0u);
-        }
+        expect_bit_exact(harness, spec, index, input, {{0, 0, false}, {1, 1, true}});
     }
     EXPECT_EQ(bulk, 20);
 }
