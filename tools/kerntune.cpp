@@ -57,7 +57,7 @@ example:
 )";
 
 const char* const tune_help = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N] [--db PATH]
-                     [--timeout SECONDS] [--json] [-v]
+                     [--timeout SECONDS] [--budget SECONDS] [--json] [-v]
        kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST]
 
 Compiles every candidate of the template OP with NVRTC for the GPU's exact arch, checks each
@@ -76,6 +76,10 @@ options:
   --device N         GPU index (default 0)
   --db PATH          tuning database (default: $KERNTUNE_DB, else ~/.local/share/kerntune/tuning.db)
   --timeout SECONDS  per-candidate limit before the worker is killed (default 20)
+  --budget SECONDS   wall-clock limit for the whole tune (default: none). Checked between
+                     candidates; each dtype and shape still measures its default config first.
+                     What is not measured shows as "unmeasured" and the same command again
+                     measures it, keeping what is stored.
   --dry-run          only compile every variant (no GPU needed); requires --arch
   --arch sm_XY       target arch for --dry-run, e.g. sm_90
   --json             print the results as JSON
@@ -149,6 +153,14 @@ public:
         if (text.empty() || *end != '\0' || value < 0 || value > 1'000'000)
             throw usage_error("--" + name + " must be a non-negative integer, not '" + text + "'");
         return static_cast<int>(value);
+    }
+    double positive_number(const std::string& name) const {
+        const std::string text = get(name);
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(value > 0) || value > 1e9)
+            throw usage_error("--" + name + " must be a positive number of seconds, not '" + text + "'");
+        return value;
     }
 
 private:
@@ -259,6 +271,7 @@ int run_tune(const arguments& args) {
     options.problems = parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES));
     options.device = args.integer("device", 0);
     if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
+    if (args.has("budget")) options.budget_seconds = args.positive_number("budget");
     // A bad database, then a missing GPU, are reported before the database is created or written.
     check_database_for_writing(database_path(args), is_default_database(args));
     worker_client worker(default_worker_executable(), options.device);
@@ -280,6 +293,11 @@ int run_tune(const arguments& args) {
                       << " GB/s, measured copy " << fixed(device->copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
         std::cout << tune_table(outcomes).render() << "wall time " << fixed(wall, 1) << " s; database "
                   << db.path().string() << "\n";
+        int unmeasured = 0;
+        for (const tune_outcome& o : outcomes) unmeasured += o.unmeasured;
+        if (unmeasured > 0)
+            std::cout << "budget of " << args.get("budget") << " s reached: " << unmeasured
+                      << " candidates not measured; the same command again measures them\n";
     }
     for (const tune_outcome& o : outcomes)
         if (!o.best) return 1;  // a key with no valid candidate is a failure worth an exit code
@@ -388,7 +406,7 @@ int run(int argc, char** argv) {
     for (int i = 2; i < argc; ++i)
         if (std::string(argv[i]) == "-v") spdlog::set_level(spdlog::level::debug);
     if (command == "tune")
-        return run_tune(arguments(argc, argv, 2, {"op", "dtype", "shape", "device", "db", "timeout", "arch"},
+        return run_tune(arguments(argc, argv, 2, {"op", "dtype", "shape", "device", "db", "timeout", "budget", "arch"},
                                   with_common({"dry-run"})));
     if (command == "devices") return run_devices(arguments(argc, argv, 2, {}, with_common({})));
     if (command == "list") return run_list(arguments(argc, argv, 2, {}, with_common({})));

@@ -56,7 +56,7 @@ std::string fixed(double value, int digits) {
 
 text_table tune_table(const std::vector<tune_outcome>& outcomes) {
     text_table table{{"dtype", "shape", "winner", "median us", "GB/s", "% theor", "% copy", "ok/failed", "resumed",
-                      "compile s", "tune s"}};
+                      "unmeasured", "compile s", "tune s"}};
     for (const tune_outcome& o : outcomes) {
         std::vector<std::string> row{std::string(to_string(o.type)), o.shape.to_string()};
         if (o.best) {
@@ -66,7 +66,8 @@ text_table tune_table(const std::vector<tune_outcome>& outcomes) {
         } else {
             row.insert(row.end(), {"(none ok)", "-", "-", "-", "-", std::to_string(o.ok) + "/" + std::to_string(o.failed)});
         }
-        row.insert(row.end(), {std::to_string(o.resumed), fixed(o.compile_seconds, 2), fixed(o.seconds, 2)});
+        row.insert(row.end(), {std::to_string(o.resumed), std::to_string(o.unmeasured), fixed(o.compile_seconds, 2),
+                               fixed(o.seconds, 2)});
         table.rows.push_back(std::move(row));
     }
     return table;
@@ -85,7 +86,8 @@ std::string tune_json(const device_record& device, const std::vector<tune_outcom
     const std::string results = json_array(outcomes, [](const tune_outcome& o) {
         return "{\"dtype\": " + json_string(to_string(o.type)) + ", \"shape\": " + json_string(o.shape.to_string()) +
                ", \"ok\": " + std::to_string(o.ok) + ", \"failed\": " + std::to_string(o.failed) +
-               ", \"resumed\": " + std::to_string(o.resumed) + ", \"compile_seconds\": " + fixed(o.compile_seconds, 3) +
+               ", \"resumed\": " + std::to_string(o.resumed) + ", \"unmeasured\": " + std::to_string(o.unmeasured) +
+               ", \"compile_seconds\": " + fixed(o.compile_seconds, 3) +
                ", \"seconds\": " + fixed(o.seconds, 3) + ", \"winner\": " + (o.best ? winner_json(*o.best) : "null") + "}";
     });
     return "{\"device\": " + device_json(device) + ",\n\"results\": " + results + "}\n";

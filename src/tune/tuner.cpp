@@ -185,6 +185,7 @@ struct tune_session {
     compiled_set validation;
     std::vector<std::int64_t> validation_modules;
     std::mt19937_64 seeds{std::random_device{}()};
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     program_cache programs = database_program_cache(db);
 
     worker_kernel validation_kernel(dtype type, bool compare) const {
@@ -273,6 +274,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
         measured.insert(earlier.config);
         if (earlier.status == "ok" && (best_us == 0 || earlier.median_us < best_us)) best_us = earlier.median_us;
     }
+    outcome.resumed = static_cast<int>(measured.size());
 
     // The validation kernels use grid-stride loops, so a grid that fills the GPU is enough.
     const launch_geometry helper_launch{std::int64_t{session.limits.sm_count} * 8, 256};
@@ -291,14 +293,22 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 
     const double bytes = static_cast<double>(bytes_moved(spec, type, n));
-    for (std::size_t c = 0; c < space.configs.size(); ++c) {
+    // The default config first, so that a tune cut short by the budget still has the config the
+    // runtime would otherwise use measured.
+    std::vector<std::size_t> order(space.configs.size());
+    for (std::size_t c = 0; c < order.size(); ++c) order[c] = c;
+    const auto default_position = std::find(space.configs.begin(), space.configs.end(), default_config(spec, type));
+    if (default_position != space.configs.end())
+        std::rotate(order.begin(), order.begin() + (default_position - space.configs.begin()),
+                    order.begin() + (default_position - space.configs.begin()) + 1);
+    for (std::size_t step = 0; step < order.size(); ++step) {
+        const std::size_t c = order[step];
         measurement result;
         result.key = key;
         result.config = label(spec, space.configs[c]);
-        if (measured.count(result.config)) {
-            ++outcome.resumed;
-            continue;
-        }
+        if (measured.count(result.config)) continue;
+        if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
+            break;
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
         if (!kernel.ok) {
             result.status = "compile_failed";
@@ -331,12 +341,13 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                       result.median_us, result.message);
         (result.status == "ok" ? outcome.ok : outcome.failed) += 1;
         session.db.record_measurement(result);
-        if (progress) progress({type, &shape, static_cast<int>(c + 1), static_cast<int>(space.configs.size()), result.config});
+        if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(space.configs.size()), result.config});
     }
 
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    outcome.unmeasured = static_cast<int>(space.configs.size()) - outcome.resumed - outcome.ok - outcome.failed;
     spdlog::debug("{} {}: {} candidates validated and timed in {:.3f} s", to_string(type), shape.to_string(),
-                  space.configs.size() - outcome.resumed, outcome.seconds);
+                  outcome.ok + outcome.failed, outcome.seconds);
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
     for (const measurement& m : stored_rows()) {
@@ -373,6 +384,10 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, worker_client& worker,
                                database& db, const progress_callback& progress) {
     tune_session session{spec, options, db, worker};
+    if (options.budget_seconds > 0)
+        session.deadline = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(options.budget_seconds));
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
     session.device = to_device_record(facts, options.device, 0);

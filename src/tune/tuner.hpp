@@ -27,6 +27,9 @@ struct tune_options {
     int max_samples = 30;
     double target_noise = 0.01;  ///< stop sampling once IQR/median is below this
     double max_seconds_per_candidate = 1.0;
+    /// Wall-clock seconds for the whole tune, 0 for no limit. Checked between candidates; each
+    /// (dtype, problem) still measures its first candidate (the spec's default config).
+    double budget_seconds = 0;
 };
 
 /// Progress, for a progress bar: `done` of `total` candidates of the current (dtype, problem).
@@ -44,6 +47,7 @@ struct tune_outcome {
     problem shape;
     std::optional<winner> best;  ///< none when no candidate was ok
     int ok = 0, failed = 0, resumed = 0;  ///< resumed: measured by an earlier run, skipped
+    int unmeasured = 0;  ///< left for a later run when the budget ran out
     double seconds = 0;          ///< validating and timing this problem's candidates
     double compile_seconds = 0;  ///< compiling the dtype's space (shared by its problems)
 };

@@ -55,6 +55,39 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
     }
 }
 
+TEST(TuneEndToEnd, AnExhaustedBudgetMeasuresTheDefaultFirstAndTheRestOnTheNextRun) {
+    KERNTUNE_REQUIRE_GPU();
+    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    tune_options options;
+    options.dtypes = {dtype::f16};
+    options.problems = {parse_shape("65537"), parse_shape("4099")};
+    options.max_samples = 10;
+    options.budget_seconds = 1e-6;  // over before the first candidate
+    database db = database::open(scratch_path("budget.db"), open_mode::read_write);
+    const int space = static_cast<int>(enumerate_space(spec, dtype::f16).size());
+    const std::string default_label = label(spec, default_config(spec, dtype::f16));
+
+    const std::vector<tune_outcome> cut = tune(spec, options, db, nullptr);
+    ASSERT_EQ(cut.size(), 2u);
+    for (const tune_outcome& outcome : cut) {
+        EXPECT_EQ(outcome.ok, 1);
+        EXPECT_EQ(outcome.unmeasured, space - 1);
+        ASSERT_TRUE(outcome.best.has_value());
+        EXPECT_EQ(outcome.best->config, default_label);
+        EXPECT_EQ(db.measurements(outcome.best->key).size(), 1u);
+    }
+
+    options.budget_seconds = 0;
+    const std::vector<tune_outcome> rest = tune(spec, options, db, nullptr);
+    for (const tune_outcome& outcome : rest) {
+        EXPECT_EQ(outcome.resumed, 1);
+        EXPECT_EQ(outcome.ok, space - 1);
+        EXPECT_EQ(outcome.unmeasured, 0);
+        ASSERT_TRUE(outcome.best.has_value());
+        EXPECT_EQ(static_cast<int>(db.measurements(outcome.best->key).size()), space);
+    }
+}
+
 TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
     KERNTUNE_REQUIRE_GPU();
     const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");

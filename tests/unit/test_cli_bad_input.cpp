@@ -216,6 +216,15 @@ TEST_F(ReliabilityCli, MalformedZeroAndNegativeShapesAreRefusedLeavingTheDatabas
     }
 }
 
+TEST_F(ReliabilityCli, BudgetThatIsNotAPositiveNumberIsRefusedLeavingTheDatabaseAsItWas) {
+    const fs::path db = create_database("tuning.db");
+    for (const std::string budget : {"0", "-1", "abc", "nan", "inf", "1e99", "2s", ""}) {
+        SCOPED_TRACE(budget);
+        expect_refused_untouched(tune_with(db, {"--budget", budget}), db,
+                                 {"--budget must be a positive number of seconds, not '" + budget + "'"});
+    }
+}
+
 TEST_F(ReliabilityCli, UnknownOpIsRefusedNamingTheKnownOnes) {
     const fs::path db = create_database("tuning.db");
     expect_refused_untouched(tune_with(db, {"--op", "leaky_relux"}), db,
