@@ -25,6 +25,7 @@ import datetime
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -117,10 +118,11 @@ def device_facts(library_loaded):
     check(cuda.cuDriverGetVersion(ctypes.byref(version)), "cuDriverGetVersion")
     facts["cuda_driver_api_version"] = version.value
     try:
+        # "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ..."
         with open("/proc/driver/nvidia/version") as file:
-            words = file.readline().split()
-        facts["driver_version"] = words[words.index("Module") + 1] if "Module" in words else " ".join(words)
-    except (OSError, IndexError):
+            found = re.search(r"\s(\d+\.\d+(?:\.\d+)?)\s", file.readline())
+        facts["driver_version"] = found.group(1) if found else "unknown"
+    except OSError:
         facts["driver_version"] = "unknown"
     facts["nvrtc_version"] = "unknown"
     if library_loaded:
