@@ -10,7 +10,8 @@
 #
 #   OUT=/some/dir COMMIT=<git sha of the build> bench/run.sh
 #
-# Writes under $OUT (default bench-out/): gpu.txt, tune.db and tune.txt, peer.json/.md/.log,
+# Writes under $OUT (default bench-out/): gpu.txt (nvidia-smi before and after, also appended to
+# results.md), tune.db and tune.txt, peer.json/.md/.log,
 # torch.json/.md/.log, results.md (the merged table, also printed last) and bench.png.
 # Environment:
 #   COMMIT     git commit recorded in the JSON (default: git rev-parse HEAD, else "unknown")
@@ -99,8 +100,14 @@ for shape in "${shapes[@]}"; do
 done
 tune_list=$(IFS=,; echo "${tune_shapes[*]}")
 
-{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw \
-      --format=csv 2>&1 || echo "nvidia-smi failed"; } | tee "$out/gpu.txt" >&2
+# The GPU's state before and after: a hot GPU slows its clocks (clock event reason 0x20 or 0x40,
+# thermal slowdown) and the large sizes then lose more than any kernel difference.
+gpu_state() {
+    { echo "$1:"; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,clocks.max.sm,temperature.gpu,power.draw,clocks_event_reasons.active \
+          --format=csv 2>&1 || echo "nvidia-smi failed"; } | tee -a "$out/gpu.txt" >&2
+}
+rm -f "$out/gpu.txt"
+gpu_state before
 say "commit $commit, budget ${budget} s, sizes: $tune_list"
 
 # Seconds each later step is given at most; the tune gets whatever is left before them.
@@ -132,6 +139,8 @@ for file in "$out/peer.json" "$out/torch.json"; do [[ -s "$file" ]] && jsons+=("
 if (( ${#jsons[@]} > 0 )); then
     step "$(( $(left) > 10 ? $(left) : 10 ))" "plot" python3 bench/plot.py "${jsons[@]}" --png "$out/bench.png" \
         > "$out/results.md"
+    gpu_state after
+    { echo; echo '## GPU state (nvidia-smi)'; echo; echo '```'; cat "$out/gpu.txt"; echo '```'; } >> "$out/results.md"
     cat "$out/results.md"
 else
     failed+=("plot (no JSON to merge)")
