@@ -66,11 +66,11 @@ TEST(CoreSpec, LoadsTheLeakyReluTemplate) {
     EXPECT_EQ(spec.params[4].values, (std::vector<std::int64_t>{0, 1}));
     EXPECT_EQ(spec.params[5].short_name, "w");
 
-    ASSERT_EQ(spec.constraints.size(), 6u);
+    ASSERT_EQ(spec.constraints.size(), 5u);
     EXPECT_EQ(spec.constraints[0].expr.text(), "VEC * sizeof(T) <= 16");
     EXPECT_EQ(spec.constraints[0].line, 42);
     EXPECT_EQ(spec.constraints[2].line, 44);
-    EXPECT_EQ(spec.constraints[5].expr.text(), "LOAD == plain || BLOCK * UNROLL <= 1024");
+    EXPECT_EQ(spec.constraints[4].expr.text(), "LOAD == plain || BLOCK * UNROLL <= 1024");
     EXPECT_EQ(spec.bytes_moved.text(), "2 * n * sizeof(T)");
     EXPECT_EQ(spec.launch.block.text(), "BLOCK");
     EXPECT_EQ(spec.reference_launch.grid.text(), "cdiv(n, 256)");
