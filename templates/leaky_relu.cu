@@ -7,8 +7,8 @@
 //
 // Every variant is correct for any n and any element-aligned pointers, including in-place
 // (x == y): when x and y share their offset from a VEC-element boundary the kernel peels a
-// head up to x's next 128-byte boundary, runs the vector body and finishes a tail; when they don't, vector accesses would
-// fault, so it takes the scalar path for everything.
+// head up to x's next 128-byte boundary, runs the vector body and finishes a tail; when they
+// don't, vector accesses would fault, so it takes the scalar path for everything.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 

@@ -156,7 +156,7 @@ public:
             throw usage_error("--" + name + " must be a non-negative integer, not '" + text + "'");
         return static_cast<int>(value);
     }
-    double positive_number(const std::string& name) const {
+    double positive_seconds(const std::string& name) const {
         const std::string text = get(name);
         char* end = nullptr;
         const double value = std::strtod(text.c_str(), &end);
@@ -273,7 +273,7 @@ int run_tune(const arguments& args) {
     options.problems = parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES));
     options.device = args.integer("device", 0);
     if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
-    if (args.has("budget")) options.budget_seconds = args.positive_number("budget");
+    if (args.has("budget")) options.budget_seconds = args.positive_seconds("budget");
     // A bad database, then a missing GPU, are reported before the database is created or written.
     // The worker starts first, so that its driver start (about 0.1 s) overlaps the database check.
     std::future<std::unique_ptr<worker_client>> starting = std::async(std::launch::async, [&options] {

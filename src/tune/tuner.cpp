@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -94,19 +95,24 @@ void add_launch(worker_message& request, const std::string& prefix, const worker
     request.fields[prefix + "block"] = std::to_string(geometry.block_x);
 }
 
-} // namespace
-
-device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps) {
+/// The device as the worker's hello describes it.
+device_info device_of(const worker_message& hello, int ordinal) {
     device_info info;
     info.ordinal = ordinal;
     info.name = hello.at("name");
     info.cc_major = static_cast<int>(hello.integer("cc_major"));
     info.cc_minor = static_cast<int>(hello.integer("cc_minor"));
     info.sm_count = static_cast<int>(hello.integer("sm_count"));
+    info.max_threads_per_sm = static_cast<int>(hello.integer("max_threads_per_sm"));
+    info.shared_memory_per_sm = hello.integer("shared_memory_per_sm");
     info.memory_clock_khz = hello.integer("memory_clock_khz");
     info.bus_width_bits = static_cast<int>(hello.integer("bus_width_bits"));
     info.l2_bytes = hello.integer("l2_bytes");
     info.driver_version = static_cast<int>(hello.integer("driver_version"));
+    return info;
+}
+
+device_record record_of(const device_info& info, double copy_gbps) {
     device_record record;
     record.identity = info.identity();
     record.name = info.name;
@@ -120,6 +126,12 @@ device_record to_device_record(const worker_message& hello, int ordinal, double 
     record.copy_gbps = copy_gbps;
     record.driver_version = info.driver_version_text();
     return record;
+}
+
+} // namespace
+
+device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps) {
+    return record_of(device_of(hello, ordinal), copy_gbps);
 }
 
 std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
@@ -296,11 +308,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     // The default config first, so that a tune cut short by the budget still has the config the
     // runtime would otherwise use measured.
     std::vector<std::size_t> order(space.configs.size());
-    for (std::size_t c = 0; c < order.size(); ++c) order[c] = c;
-    const auto default_position = std::find(space.configs.begin(), space.configs.end(), default_config(spec, type));
-    if (default_position != space.configs.end())
-        std::rotate(order.begin(), order.begin() + (default_position - space.configs.begin()),
-                    order.begin() + (default_position - space.configs.begin()) + 1);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    const auto first = order.begin() + (std::find(space.configs.begin(), space.configs.end(), default_config(spec, type)) -
+                                        space.configs.begin());
+    if (first != order.end()) std::rotate(order.begin(), first, first + 1);
     for (std::size_t step = 0; step < order.size(); ++step) {
         const std::size_t c = order[step];
         measurement result;
@@ -390,9 +401,10 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
                                std::chrono::duration<double>(options.budget_seconds));
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
-    session.device = to_device_record(facts, options.device, 0);
-    session.limits = {session.device.sm_count, facts.integer("max_threads_per_sm"), facts.integer("shared_memory_per_sm")};
-    session.arch = "sm_" + std::to_string(session.device.cc_major) + std::to_string(session.device.cc_minor);
+    const device_info gpu = device_of(facts, options.device);
+    session.device = record_of(gpu, 0);
+    session.limits = gpu.limits();
+    session.arch = gpu.arch();
     session.nvrtc = nvrtc_version();
     session.kinds = argument_kinds(spec);
     // The validation kernels compile while the first dtype's space does.
