@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 #include <utility>
 
@@ -334,6 +335,21 @@ connection connect_for_writing(const std::filesystem::path& path) {
     return db;
 }
 
+/// Whether `path` has a rollback journal of a transaction that began on an empty file. A process
+/// killed while switching a new database to WAL (the one write not made in WAL mode) leaves one:
+/// nothing was committed then, but only a writer may roll the journal back, and SQLite refuses
+/// a reader with "attempt to write a readonly database".
+bool has_journal_of_an_empty_file(const std::filesystem::path& path) {
+    // The journal header: 8 magic bytes, the record count, a nonce, then the database's size in
+    // pages before the transaction (big-endian, bytes 16 to 19).
+    constexpr unsigned char magic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
+    unsigned char header[20] = {};
+    std::ifstream journal(path.string() + "-journal", std::ios::binary);
+    if (!journal.read(reinterpret_cast<char*>(header), sizeof(header))) return false;
+    const bool pages_before_are_zero = header[16] == 0 && header[17] == 0 && header[18] == 0 && header[19] == 0;
+    return std::equal(magic, magic + sizeof(magic), header) && pages_before_are_zero;
+}
+
 /// Opens an existing file for reading only. A WAL file nobody has open, in a folder this user
 /// cannot write, is read as immutable (without locks): no process can be writing it then, as
 /// writers keep the WAL files in that folder while they have it open.
@@ -374,7 +390,9 @@ database database::open(const std::filesystem::path& path, open_mode mode) {
     if (std::filesystem::is_directory(path, ignored)) throw error(path.string() + " is a folder, not a tuning database");
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
-    const bool empty = needs_schema(db);  // refuses a foreign or newer file before any write
+    // needs_schema refuses a foreign or newer file before any write; a writer rolls back a journal
+    // left behind, a reader cannot, but one begun on an empty file holds nothing committed.
+    const bool empty = (!writing && has_journal_of_an_empty_file(path)) || needs_schema(db);
     if (empty && !writing) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     // WAL first: a process killed while creating the schema then leaves a file that readers
     // can still open (a rollback journal left behind needs a writer to recover it).
