@@ -21,7 +21,7 @@
 #include "cuda/driver.hpp"
 #include "cuda/handles.hpp"
 #include "kerntune/kerntune.hpp"
-#include "runtime/binary_cache.hpp"
+#include "build/binary_cache.hpp"
 #include "runtime/embedded_specs.hpp"
 #include "core/sample_statistics.hpp"
 

@@ -11,7 +11,7 @@
 #include "core/size_lookup.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/nvrtc.hpp"
-#include "runtime/binary_cache.hpp"
+#include "build/binary_cache.hpp"
 #include "runtime/embedded_specs.hpp"
 
 namespace kerntune::detail {

@@ -19,8 +19,8 @@
 #include "core/text.hpp"
 #include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
-#include "runtime/binary_cache.hpp"
-#include "tune/candidate_compiler.hpp"
+#include "build/binary_cache.hpp"
+#include "build/candidate_compiler.hpp"
 #include "tune/validation_source.hpp"
 #include "tune/worker_client.hpp"
 

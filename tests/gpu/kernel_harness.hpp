@@ -15,7 +15,7 @@
 #include "cuda/handles.hpp"
 #include "../support/temp_folder.hpp"
 #include "float_bits.hpp"
-#include "tune/candidate_compiler.hpp"
+#include "build/candidate_compiler.hpp"
 
 namespace kerntune::testing {
 

@@ -12,7 +12,7 @@
 #include "kernel_harness.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
-#include "runtime/binary_cache.hpp"
+#include "build/binary_cache.hpp"
 #include "runtime/embedded_specs.hpp"
 #include "tune/tuner.hpp"
 

@@ -5,7 +5,7 @@
 #include "cuda/nvrtc.hpp"
 
 #include <map>
-#include "tune/candidate_compiler.hpp"
+#include "build/candidate_compiler.hpp"
 
 namespace kerntune {
 namespace {

@@ -22,7 +22,7 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "../support/temp_folder.hpp"
-#include "runtime/binary_cache.hpp"
+#include "build/binary_cache.hpp"
 #include "spec/spec_loader.hpp"
 
 namespace kerntune {

@@ -1,4 +1,4 @@
-#include "tune/candidate_compiler.hpp"
+#include "build/candidate_compiler.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -50,22 +50,25 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
                              const std::vector<std::string>& name_expressions, const std::string& arch,
                              const program_cache* cache, const compile_function& compiler) {
     const auto start = std::chrono::steady_clock::now();
-    const std::size_t threads = std::max<std::size_t>(
-        1, std::min<std::size_t>(std::thread::hardware_concurrency(), name_expressions.size()));
+    // A fixed number of batches, not one per core: the cache key of a batch must be the same on
+    // every machine, so that programs compiled on one are found on another. 16 is the core count
+    // of the GPU machines, where tuning time matters; with fewer cores batches queue.
+    constexpr std::size_t batch_count = 16;
+    const std::size_t batches_used = std::max<std::size_t>(1, std::min(batch_count, name_expressions.size()));
     // Round-robin, so that every batch gets a similar mix of small and large instantiations.
-    std::vector<std::vector<std::size_t>> batches(threads);
-    for (std::size_t i = 0; i < name_expressions.size(); ++i) batches[i % threads].push_back(i);
+    std::vector<std::vector<std::size_t>> batches(batches_used);
+    for (std::size_t i = 0; i < name_expressions.size(); ++i) batches[i % batches_used].push_back(i);
 
     compile_request base;
     base.source = source;
     base.source_name = source_name;
     base.arch = arch;
-    std::vector<batch_result> results(threads);
-    std::vector<std::string> keys(threads);
-    std::vector<bool> cached(threads, false);
+    std::vector<batch_result> results(batches_used);
+    std::vector<std::string> keys(batches_used);
+    std::vector<bool> cached(batches_used, false);
     if (cache != nullptr) {
         const std::string version = nvrtc_version();
-        for (std::size_t t = 0; t < threads; ++t) {
+        for (std::size_t t = 0; t < batches_used; ++t) {
             std::string identity = arch + "\n" + version + "\n" + source;
             for (std::size_t member : batches[t]) identity += "\n" + name_expressions[member];
             keys[t] = sha256_hex(identity);
@@ -77,15 +80,23 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
             }
         }
     }
-    std::vector<std::exception_ptr> failures(threads);
+    std::vector<std::size_t> to_compile;
+    for (std::size_t t = 0; t < batches_used; ++t)
+        if (!cached[t]) to_compile.push_back(t);
+    std::vector<std::exception_ptr> failures(batches_used);
+    std::atomic<std::size_t> next{0};
     std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < threads; ++t) {
-        if (cached[t]) continue;
-        pool.emplace_back([&, t] {
-            try {
-                results[t] = compile_batch(base, batches[t], name_expressions, compiler);
-            } catch (...) {
-                failures[t] = std::current_exception();
+    const std::size_t threads =
+        std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), to_compile.size());
+    for (std::size_t worker = 0; worker < threads; ++worker) {
+        pool.emplace_back([&] {
+            for (std::size_t i = next++; i < to_compile.size(); i = next++) {
+                const std::size_t t = to_compile[i];
+                try {
+                    results[t] = compile_batch(base, batches[t], name_expressions, compiler);
+                } catch (...) {
+                    failures[t] = std::current_exception();
+                }
             }
         });
     }
@@ -93,7 +104,7 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
     for (const std::exception_ptr& failure : failures)
         if (failure) std::rethrow_exception(failure);
     // Only batches that compiled whole are kept: a failing one is split and compiled again.
-    for (std::size_t t = 0; t < threads; ++t)
+    for (std::size_t t = 0; t < batches_used; ++t)
         if (cache != nullptr && !cached[t] && results[t].programs.size() == 1 &&
             std::all_of(results[t].kernels.begin(), results[t].kernels.end(), [](const auto& k) { return k.second.ok; }))
             cache->store(keys[t], results[t].programs.front());

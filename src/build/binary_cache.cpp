@@ -1,4 +1,4 @@
-#include "runtime/binary_cache.hpp"
+#include "build/binary_cache.hpp"
 
 #include "core/error.hpp"
 #include "core/sha256.hpp"

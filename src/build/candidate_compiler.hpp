@@ -32,8 +32,9 @@ struct program_cache {
 };
 
 /// Compiles every name expression for `arch`. Parsing the source and its CUDA headers costs
-/// more than instantiating a kernel, so expressions are batched into one program per hardware
-/// thread, compiled concurrently. A batch that fails is split into single compiles so that each
+/// more than instantiating a kernel, so expressions are batched into at most 16 programs (the
+/// same batches on every machine, so cached programs are found anywhere), compiled on as many
+/// threads as the machine has. A batch that fails is split into single compiles so that each
 /// failure is pinned on its own instantiation with its own log. With a cache, a batch compiled
 /// before (same arch, NVRTC, source and instantiations) is taken from it instead.
 /// `compiler` does each compile: NVRTC in this process by default; the tuner passes
