@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/catalog.hpp"
+#include "core/problem.hpp"
+#include "core/text.hpp"
 #include "cuda/device.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/nvrtc.hpp"
@@ -51,7 +53,8 @@ common options:
 environment:
   KERNTUNE_DB          the tuning database (default: $XDG_DATA_HOME/kerntune/tuning.db,
                        else ~/.local/share/kerntune/tuning.db); --db overrides it
-  KERNTUNE_TEMPLATES   the template folder (default: the source tree's templates/)
+  KERNTUNE_TEMPLATES   folders of your own templates, ':'-separated like PATH, added to the
+                       built-in ones (also --templates DIR[:DIR...] on tune and list)
   KERNTUNE_CUDA_INCLUDE  CUDA headers for NVRTC (default: $CUDA_HOME/include, /usr/local/cuda/include)
 
 example:
@@ -59,8 +62,8 @@ example:
 )";
 
 const char* const tune_help = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N] [--db PATH]
-                     [--timeout SECONDS] [--budget SECONDS] [--json] [-v]
-       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST]
+                     [--timeout SECONDS] [--budget SECONDS] [--templates DIRS] [--json] [-v]
+       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--templates DIRS]
 
 Compiles every candidate of the template OP with NVRTC for the GPU's exact arch, checks each
 against the template's reference bit for bit on fresh random data (NaN, +-inf, +-0 and
@@ -71,10 +74,14 @@ runtime_fault or timeout and the tune carries on. Candidates already measured un
 key are skipped, so an interrupted tune resumes where it stopped.
 
 options:
-  --op OP            template to tune (kerntune list shows them)
+  --op OP            template to tune (kerntune list shows them: the built-in ones and those
+                     of $KERNTUNE_TEMPLATES and --templates)
   --dtype LIST       comma-separated: f32,f16,bf16 (default: every dtype the template declares)
-  --shape LIST       comma-separated shapes, dims joined by x
-                     (default: )" KERNTUNE_DEFAULT_SHAPES R"()
+  --shape LIST       comma-separated shapes, dims joined by x. A template whose problem is one
+                     axis (n) takes any shape and tunes its element count; one with several
+                     axes (kerntune list shows them) takes one dimension per axis, e.g.
+                     4096x1024 for [rows, cols]. Default for one-axis templates:
+                     )" KERNTUNE_DEFAULT_SHAPES R"(
   --device N         GPU index (default 0)
   --db PATH          tuning database (default: $KERNTUNE_DB, else ~/.local/share/kerntune/tuning.db)
   --timeout SECONDS  per-candidate limit before the worker is killed (default 20)
@@ -84,6 +91,7 @@ options:
                      measures it, keeping what is stored.
   --dry-run          only compile every variant (no GPU needed); requires --arch
   --arch sm_XY       target arch for --dry-run, e.g. sm_90
+  --templates DIRS   template folders to add, ':'-separated (besides $KERNTUNE_TEMPLATES)
   --json             print the results as JSON
   -v                 debug logs
 )";
@@ -95,10 +103,12 @@ Lists each GPU with its compute capability, SM count, L2 size, theoretical bandw
 read + written, median of 10).
 )";
 
-const char* const list_help = R"(usage: kerntune list [--json]
+const char* const list_help = R"(usage: kerntune list [--templates DIRS] [--json]
 
-Lists the templates in the template folder ($KERNTUNE_TEMPLATES or the built-in one), their
-parameters with their domains, and the size of the tuning space per dtype after constraints.
+Lists the templates: the built-in ones, then those of the folders in $KERNTUNE_TEMPLATES and
+--templates (':'-separated), each with its problem axes, kernel signature, parameters with
+their domains, and the size of the tuning space per dtype after constraints. A folder that
+fails to load is an error naming the file and line; a name already taken names both files.
 )";
 
 const char* const db_help = R"(usage: kerntune db show [--db PATH] [--json]
@@ -112,6 +122,30 @@ check  SQLite's integrity check and the schema version; exit 1 unless the file i
 struct usage_error : error {
     using error::error;
 };
+
+/// "[rows, cols]"
+std::string axes_text(const kernel_spec& spec) {
+    std::string text;
+    for (const std::string& axis : spec.axes) text += (text.empty() ? "" : ", ") + axis;
+    return "[" + text + "]";
+}
+
+/// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01"
+std::string signature_text(const kernel_spec& spec) {
+    std::string text;
+    for (const kernel_arg& a : spec.arguments) {
+        if (!text.empty()) text += ", ";
+        if (a.kind == arg_kind::buffer) {
+            text += std::string(to_string(a.access)) + " " + (a.element ? std::string(to_string(*a.element)) : "T") + " " +
+                    a.name + "[" + a.extent.text() + "]";
+        } else {
+            char value[32];
+            std::snprintf(value, sizeof(value), "%g", a.default_value);
+            text += std::string(to_string(a.type)) + " " + a.name + (a.is_caller_scalar() ? " = " + std::string(value) + " (caller)" : " = " + a.value.text());
+        }
+    }
+    return text;
+}
 
 /// The command line after the command words: --name value, --name=value and flags.
 class arguments {
@@ -170,6 +204,16 @@ private:
 };
 
 const std::set<std::string> common_flags = {"json", "verbose", "help"};
+
+/// The built-in templates and the folders of $KERNTUNE_TEMPLATES and --templates, in that order.
+catalog load_catalog(const arguments& args) {
+    catalog templates;
+    for (const std::filesystem::path& folder : template_folders_from_environment()) templates.add_folder(folder);
+    if (args.has("templates"))
+        for (std::string_view folder : split(args.get("templates"), ':'))
+            if (!folder.empty()) templates.add_folder(std::string(folder));
+    return templates;
+}
 
 std::set<std::string> with_common(std::set<std::string> flags) {
     flags.insert(common_flags.begin(), common_flags.end());
@@ -238,7 +282,8 @@ int run_tune(const arguments& args) {
         return 0;
     }
     if (!args.has("op")) throw usage_error("tune needs --op (kerntune list shows the templates)");
-    const kernel_spec spec = find_spec(default_template_dir(), args.get("op"));
+    const catalog templates = load_catalog(args);
+    const kernel_spec& spec = *templates.at(args.get("op"));
     const std::vector<dtype> dtypes = args.has("dtype") ? parse_dtype_list(args.get("dtype")) : spec.dtypes;
 
     if (args.has("dry-run")) {
@@ -270,7 +315,10 @@ int run_tune(const arguments& args) {
 
     tune_options options;
     options.dtypes = dtypes;
-    options.problems = parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES));
+    if (!args.has("shape") && spec.axes.size() != 1)
+        throw error("tune --op " + spec.name + " needs --shape: its problem axes are " + axes_text(spec));
+    for (const tensor_shape& shape : parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES)))
+        options.problems.push_back(make_problem(spec.axes, shape));
     options.device = args.integer("device", 0);
     if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
     if (args.has("budget")) options.budget_seconds = args.positive_seconds("budget");
@@ -337,9 +385,10 @@ int run_list(const arguments& args) {
         print_help(list_help);
         return 0;
     }
-    const std::vector<kernel_spec> specs = load_specs(default_template_dir());
+    const catalog templates = load_catalog(args);
     std::string json = "[";
-    for (const kernel_spec& spec : specs) {
+    for (const auto& listed : templates.specs()) {
+        const kernel_spec& spec = *listed;
         std::string sizes, sizes_json;
         for (dtype type : spec.dtypes) {
             const std::size_t size = enumerate_space(spec, type).size();
@@ -361,12 +410,14 @@ int run_list(const arguments& args) {
                            ", \"kind\": " + json_string(kind) + ", \"values\": [" + values_json + "]}";
         }
         if (!args.has("json")) {
-            std::cout << spec.name << ": " << spec.description << "\n  " << spec.yaml_path.string()
-                      << "\n  space after constraints: " << sizes << "\n\n"
+            std::cout << spec.name << ": " << spec.description << "\n  " << spec.yaml_path
+                      << "\n  problem: " << axes_text(spec) << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
+                      << ")\n  space after constraints: " << sizes << "\n\n"
                       << params.render() << "\n";
         }
         json += std::string(json.size() > 1 ? ",\n " : "") + "{\"name\": " + json_string(spec.name) +
-                ", \"description\": " + json_string(spec.description) + ", \"spec\": " + json_string(spec.yaml_path.string()) +
+                ", \"description\": " + json_string(spec.description) + ", \"spec\": " + json_string(spec.yaml_path) +
+                ", \"problem\": " + json_string(axes_text(spec)) + ", \"signature\": " + json_string(signature_text(spec)) +
                 ", \"space\": {" + sizes_json + "}, \"parameters\": [" + params_json + "]}";
     }
     if (args.has("json")) std::cout << json << "]\n";
@@ -412,10 +463,10 @@ int run(int argc, char** argv) {
     for (int i = 2; i < argc; ++i)
         if (std::string(argv[i]) == "-v") spdlog::set_level(spdlog::level::debug);
     if (command == "tune")
-        return run_tune(arguments(argc, argv, 2, {"op", "dtype", "shape", "device", "db", "timeout", "budget", "arch"},
+        return run_tune(arguments(argc, argv, 2, {"op", "dtype", "shape", "device", "db", "timeout", "budget", "arch", "templates"},
                                   with_common({"dry-run"})));
     if (command == "devices") return run_devices(arguments(argc, argv, 2, {}, with_common({})));
-    if (command == "list") return run_list(arguments(argc, argv, 2, {}, with_common({})));
+    if (command == "list") return run_list(arguments(argc, argv, 2, {"templates"}, with_common({})));
     if (command == "db") return run_db(argc, argv);
     throw usage_error("unknown command '" + command + "'");
 }

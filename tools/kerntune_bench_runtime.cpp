@@ -22,7 +22,8 @@
 #include "cuda/handles.hpp"
 #include "kerntune/kerntune.hpp"
 #include "build/binary_cache.hpp"
-#include "runtime/embedded_specs.hpp"
+#include "catalog/catalog.hpp"
+#include "cuda/launch.hpp"
 #include "core/sample_statistics.hpp"
 
 namespace {
@@ -84,21 +85,20 @@ int overhead(int argc, char** argv) {
     const launch_choice choice = rt.query("leaky_relu", KT_F32, n);
 
     // The same kernel and geometry, launched bare.
-    const kernel_spec& spec = embedded_specs().front();
+    const kernel_spec spec = *catalog().at("leaky_relu");
     const config chosen = parse_label(spec, choice.label);
     const device_info device = query_device(0);
     const kernel_binary binary = compile_binary(spec, chosen, dtype::f32, device.arch());
     const loaded_module module(binary.cubin);
     const CUfunction function = module.function(binary.lowered_name);
-    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, n, device.limits());
+    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, make_problem(spec.axes, std::vector<std::int64_t>{n}), device.limits());
     CUdeviceptr x_arg = x.get(), y_arg = x.get();
     long long n_arg = n;
     float slope = 0.01f;
     void* args[] = {&x_arg, &y_arg, &n_arg, &slope};
 
     auto bare = [&] {
-        KERNTUNE_CU(cuLaunchKernel(function, static_cast<unsigned>(geometry.grid_x), 1, 1,
-                                   static_cast<unsigned>(geometry.block_x), 1, 1, 0, nullptr, args, nullptr));
+        KERNTUNE_CU_RESULT(launch_kernel(function, geometry, nullptr, args));
     };
     auto through_kerntune = [&] { rt.leaky_relu(KT_F32, pointer, pointer, n, 0.01f); };
     // Alternate the two in batches, so that clock and driver drift hit both alike.

@@ -22,7 +22,8 @@ extern "C" {
 /** A runtime: the tuning database, loaded kernels and their launch cache. Thread-safe. */
 typedef struct kt_runtime kt_runtime;
 
-typedef enum kt_dtype { KT_F32 = 0, KT_F16 = 1, KT_BF16 = 2 } kt_dtype;
+/** Element types: T of a template. KT_I32 and KT_I64 serve templates written for integers. */
+typedef enum kt_dtype { KT_F32 = 0, KT_F16 = 1, KT_BF16 = 2, KT_I32 = 3, KT_I64 = 4 } kt_dtype;
 
 typedef enum kt_status {
     KT_OK = 0,
@@ -47,6 +48,14 @@ kt_status kt_runtime_create(const char* db_path, kt_runtime** out);
 /** Destroys a runtime (NULL is allowed). Kernels in flight are not waited for. */
 void kt_runtime_destroy(kt_runtime* rt);
 
+/** Adds every template (*.yaml with its source) of `folder` to the runtime's catalogue, beside
+ *  the built-in ones and those of $KERNTUNE_TEMPLATES (a ':'-separated list of folders read at
+ *  kt_runtime_create). All or nothing: a folder that is missing or unreadable, a spec that does
+ *  not load, or a template name already taken is KT_ERROR_INVALID_ARGUMENT (kt_last_error names
+ *  the file and line), and the catalogue stays as it was. Kernels compile on first launch; a
+ *  template that fails to compile is KT_ERROR_COMPILE then, with the NVRTC log. */
+kt_status kt_runtime_add_templates(kt_runtime* rt, const char* folder);
+
 /** y = x > 0 ? x : x * negative_slope, exactly as torch.nn.functional.leaky_relu: computed in
  *  float, rounded once. x and y are device pointers of n elements; y == x is allowed; any
  *  element alignment works; n == 0 launches nothing. Asynchronous on `stream` (0: the legacy
@@ -54,16 +63,28 @@ void kt_runtime_destroy(kt_runtime* rt);
 kt_status kt_leaky_relu(kt_runtime* rt, kt_dtype dtype, const void* x, void* y, int64_t n,
                         float negative_slope, CUstream stream);
 
-/** Launches any template in the runtime's template set. buffers: device pointers for the spec's
- *  input and output arguments, in declaration order; scalars: the spec's f32 arguments, in
- *  order (NULL with num_scalars 0: their defaults). */
+/** Launches a template whose problem is one axis, n (the elementwise ops). buffers: device
+ *  pointers for the spec's buffer arguments, in declaration order; scalars: the spec's
+ *  caller scalars, in order (NULL with num_scalars 0: their defaults). n == 0 launches nothing. */
 kt_status kt_launch(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, void* const* buffers,
                     int num_buffers, const float* scalars, int num_scalars, CUstream stream);
+
+/** Launches any template on a problem given by one extent per axis the spec declares (its
+ *  `problem:` field, e.g. {rows, cols}). scalars: the caller scalars as doubles, each converted
+ *  to its declared type (i32, i64: whole numbers in range; f32: rounded), or NULL with
+ *  num_scalars 0 for their defaults. An extent of 0 launches nothing. */
+kt_status kt_launch_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents,
+                            int num_extents, void* const* buffers, int num_buffers, const double* scalars,
+                            int num_scalars, CUstream stream);
 
 /** Which config a call with (op, dtype, n) uses on the current device, and how it was found.
  *  label receives the canonical config label (truncated to label_size, NUL-terminated). */
 kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt_match* match,
                    char* label, size_t label_size);
+
+/** kt_query for a problem given by its extents (see kt_launch_problem). */
+kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents,
+                           int num_extents, kt_match* match, char* label, size_t label_size);
 
 /** The message for the calling thread's last non-OK status ("" if none). */
 const char* kt_last_error(void);

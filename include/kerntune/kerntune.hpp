@@ -49,13 +49,23 @@ public:
     void leaky_relu(kt_dtype dtype, const void* x, void* y, std::int64_t n, float negative_slope,
                     CUstream stream = nullptr);
 
-    /// Any template: buffers for its input/output arguments in order, scalars for its f32
-    /// arguments in order (nullptr and 0: their defaults).
+    /// Adds a folder of templates to the catalogue (see kt_runtime_add_templates).
+    void add_templates(const std::string& folder);
+
+    /// A template whose problem is one axis n: buffers for its buffer arguments in order,
+    /// scalars for its caller scalars in order (nullptr and 0: their defaults).
     void launch(const std::string& op, kt_dtype dtype, std::int64_t n, void* const* buffers, int num_buffers,
                 const float* scalars, int num_scalars, CUstream stream = nullptr);
 
+    /// Any template, on one extent per axis of its problem (see kt_launch_problem).
+    void launch_problem(const std::string& op, kt_dtype dtype, const std::int64_t* extents, int num_extents,
+                        void* const* buffers, int num_buffers, const double* scalars, int num_scalars,
+                        CUstream stream = nullptr);
+
     /// Which config (op, dtype, n) uses on the current device, and how it was found.
     launch_choice query(const std::string& op, kt_dtype dtype, std::int64_t n);
+    /// The same for a problem given by its extents.
+    launch_choice query_problem(const std::string& op, kt_dtype dtype, const std::int64_t* extents, int num_extents);
 
 private:
     std::unique_ptr<detail::runtime_state> m_state;

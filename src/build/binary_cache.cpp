@@ -6,6 +6,8 @@
 
 namespace kerntune {
 
+program_source source_of(const kernel_spec& spec) { return {spec.source_name, spec.source, spec.headers}; }
+
 binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, const std::string& arch,
                           const std::string& nvrtc_version) {
     return {spec.source_hash, label(spec, c), std::string(to_string(type)), arch, nvrtc_version};
@@ -13,7 +15,7 @@ binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, 
 
 kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype type, const std::string& arch) {
     const std::string expression = name_expression(spec, c, type);
-    const compiled_program program = compile({spec.source, spec.source_path.filename().string(), {expression}, arch});
+    const compiled_program program = compile({source_of(spec), {expression}, arch});
     if (!program.ok) throw error("NVRTC failed on " + expression + " (" + program.options + "):\n" + program.log);
     return {binary_key_for(spec, c, type, arch, nvrtc_version()), program.lowered_names.front(), sha256_hex(program.cubin),
             program.cubin};

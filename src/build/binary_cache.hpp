@@ -3,9 +3,13 @@
 
 #include "core/config.hpp"
 #include "core/kernel_spec.hpp"
+#include "cuda/nvrtc.hpp"
 #include "db/database.hpp"
 
 namespace kerntune {
+
+/// The spec's source and headers, as NVRTC compiles them.
+program_source source_of(const kernel_spec& spec);
 
 /// The key a config's compiled kernel is cached under.
 binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, const std::string& arch,

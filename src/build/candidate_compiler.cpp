@@ -46,8 +46,7 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
 
 } // namespace
 
-compiled_set compile_kernels(const std::string& source, const std::string& source_name,
-                             const std::vector<std::string>& name_expressions, const std::string& arch,
+compiled_set compile_kernels(const program_source& source, const std::vector<std::string>& name_expressions, const std::string& arch,
                              const program_cache* cache, const compile_function& compiler) {
     const auto start = std::chrono::steady_clock::now();
     // A fixed number of batches, not one per core: the cache key of a batch must be the same on
@@ -61,7 +60,6 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
 
     compile_request base;
     base.source = source;
-    base.source_name = source_name;
     base.arch = arch;
     std::vector<batch_result> results(batches_used);
     std::vector<std::string> keys(batches_used);
@@ -69,7 +67,9 @@ compiled_set compile_kernels(const std::string& source, const std::string& sourc
     if (cache != nullptr) {
         const std::string version = nvrtc_version();
         for (std::size_t t = 0; t < batches_used; ++t) {
-            std::string identity = arch + "\n" + version + "\n" + source;
+            std::string identity = arch + "\n" + version + "\n" + source.text;
+            for (const source_header& header : source.headers) identity += "\n--\n" + header.name + "\n" + header.text;
+            identity += "\n--";
             for (std::size_t member : batches[t]) identity += "\n" + name_expressions[member];
             keys[t] = sha256_hex(identity);
             if (std::optional<compiled_program> program = cache->find(keys[t])) {

@@ -36,12 +36,11 @@ struct program_cache {
 /// same batches on every machine, so cached programs are found anywhere), compiled on as many
 /// threads as the machine has. A batch that fails is split into single compiles so that each
 /// failure is pinned on its own instantiation with its own log. With a cache, a batch compiled
-/// before (same arch, NVRTC, source and instantiations) is taken from it instead.
+/// before (same arch, NVRTC, source, headers and instantiations) is taken from it instead.
 /// `compiler` does each compile: NVRTC in this process by default; the tuner passes
 /// compile_in_worker, which scales across cores where threads in one process do not.
 using compile_function = std::function<compiled_program(const compile_request&)>;
-compiled_set compile_kernels(const std::string& source, const std::string& source_name,
-                             const std::vector<std::string>& name_expressions, const std::string& arch,
+compiled_set compile_kernels(const program_source& source, const std::vector<std::string>& name_expressions, const std::string& arch,
                              const program_cache* cache = nullptr, const compile_function& compiler = compile);
 
 } // namespace kerntune

@@ -31,20 +31,53 @@ const named_constraint* violated_constraint(const kernel_spec& spec, variables& 
     return found == spec.constraints.end() ? nullptr : &*found;
 }
 
-void bind_problem(variables& vars, std::int64_t n, const device_limits& limits) {
-    vars["n"] = n;
+// CUDA's grid limits: 2^31-1 blocks in x, 65535 in y and z.
+constexpr std::int64_t grid_limit[3] = {2147483647, 65535, 65535};
+
+void bind_problem(variables& vars, const problem& shape, const device_limits& limits) {
+    shape.bind(vars);
     vars["sm_count"] = limits.sm_count;
     vars["max_threads_per_sm"] = limits.max_threads_per_sm;
     vars["shared_memory_per_sm"] = limits.shared_memory_per_sm;
+    vars["max_shared_memory_per_block"] = limits.max_shared_memory_per_block;
 }
 
-launch_geometry checked_geometry(const launch_rule& rule, const variables& vars, const std::string& what) {
-    const launch_geometry geometry{rule.grid.evaluate(vars), rule.block.evaluate(vars)};
-    if (geometry.block_x < 1 || geometry.block_x > 1024)
-        throw error(what + ": block of " + std::to_string(geometry.block_x) + " threads is outside 1..1024");
-    if (geometry.grid_x < 1 || geometry.grid_x > 2147483647)
-        throw error(what + ": grid of " + std::to_string(geometry.grid_x) + " blocks is outside 1..2^31-1");
+std::int64_t dimension(const expression& e, const variables& vars, std::int64_t empty) {
+    return e.empty() ? empty : e.evaluate(vars);
+}
+
+launch_geometry checked_geometry(const launch_rule& rule, const variables& vars, const device_limits& limits,
+                                 const std::string& what) {
+    launch_geometry geometry;
+    for (int d = 0; d < 3; ++d) {
+        geometry.grid[d] = dimension(rule.grid[d], vars, 1);
+        geometry.block[d] = dimension(rule.block[d], vars, 1);
+    }
+    geometry.shared_bytes = dimension(rule.shared_bytes, vars, 0);
+    const std::int64_t threads = geometry.block[0] * geometry.block[1] * geometry.block[2];
+    for (int d = 0; d < 3; ++d)
+        if (geometry.block[d] < 1 || geometry.block[d] > 1024 || threads > 1024)
+            throw error(what + ": block of " + std::to_string(geometry.block[0]) + "x" + std::to_string(geometry.block[1]) +
+                        "x" + std::to_string(geometry.block[2]) + " threads is outside 1..1024 threads");
+    for (int d = 0; d < 3; ++d)
+        if (geometry.grid[d] < 1 || geometry.grid[d] > grid_limit[d])
+            throw error(what + ": grid dimension " + "xyz"[d] + " of " + std::to_string(geometry.grid[d]) +
+                        " blocks is outside 1.." + std::to_string(grid_limit[d]));
+    if (geometry.shared_bytes < 0 || geometry.shared_bytes > limits.max_shared_memory_per_block)
+        throw error(what + ": " + std::to_string(geometry.shared_bytes) + " bytes of dynamic shared memory is outside 0.." +
+                    std::to_string(limits.max_shared_memory_per_block) + " (this device's limit per block)");
     return geometry;
+}
+
+// A non-negative decimal integer that fits in int64.
+bool parse_decimal(std::string_view text, std::int64_t& value) {
+    if (text.empty() || text.size() > 18) return false;
+    value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        value = value * 10 + (c - '0');
+    }
+    return true;
 }
 
 // How the index-th value of p appears in labels: "blk256" or "tile".
@@ -162,31 +195,59 @@ std::string reference_name_expression(const kernel_spec& spec, dtype type) {
     return spec.reference_kernel + "<" + std::string(cuda_type_name(type)) + ">";
 }
 
-variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+std::string to_string(const launch_geometry& geometry) {
+    return std::to_string(geometry.grid[0]) + "x" + std::to_string(geometry.grid[1]) + "x" + std::to_string(geometry.grid[2]) +
+           "/" + std::to_string(geometry.block[0]) + "x" + std::to_string(geometry.block[1]) + "x" +
+           std::to_string(geometry.block[2]) + "/" + std::to_string(geometry.shared_bytes);
+}
+
+launch_geometry parse_launch_geometry(std::string_view text) {
+    const std::vector<std::string_view> parts = split(text, '/');
+    auto fail = [&]() -> launch_geometry { throw error("bad launch geometry '" + std::string(text) + "'"); };
+    if (parts.size() != 3) return fail();
+    launch_geometry geometry;
+    for (int which = 0; which < 2; ++which) {
+        const std::vector<std::string_view> dims = split(parts[static_cast<std::size_t>(which)], 'x');
+        if (dims.size() != 3) return fail();
+        for (int d = 0; d < 3; ++d) {
+            std::int64_t value = 0;
+            if (!parse_decimal(dims[static_cast<std::size_t>(d)], value)) return fail();
+            (which == 0 ? geometry.grid : geometry.block)[d] = value;
+        }
+    }
+    if (!parse_decimal(parts[2], geometry.shared_bytes)) return fail();
+    for (int d = 0; d < 3; ++d)
+        if (geometry.grid[d] < 1 || geometry.grid[d] > grid_limit[d] || geometry.block[d] < 1 || geometry.block[d] > 1024)
+            return fail();
+    if (geometry.block[0] * geometry.block[1] * geometry.block[2] > 1024 || geometry.shared_bytes > (1 << 30)) return fail();
+    return geometry;
+}
+
+variables launch_variables(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                            const device_limits& limits) {
     require_in_domain(spec, c, "launch of " + spec.name);
     variables vars = base_variables(spec, type);
     bind(vars, spec, c);
-    bind_problem(vars, n, limits);
+    bind_problem(vars, shape, limits);
     return vars;
 }
 
-launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                                  const device_limits& limits) {
-    const variables vars = launch_variables(spec, c, type, n, limits);
-    return checked_geometry(spec.launch, vars, spec.name + " " + label(spec, c));
+    const variables vars = launch_variables(spec, c, type, shape, limits);
+    return checked_geometry(spec.launch, vars, limits, spec.name + " " + label(spec, c));
 }
 
-launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n,
+launch_geometry reference_launch(const kernel_spec& spec, dtype type, const problem& shape,
                                  const device_limits& limits) {
     variables vars = base_variables(spec, type);
-    bind_problem(vars, n, limits);
-    return checked_geometry(spec.reference_launch, vars, spec.name + " reference");
+    bind_problem(vars, shape, limits);
+    return checked_geometry(spec.reference_launch, vars, limits, spec.name + " reference");
 }
 
-std::int64_t bytes_moved(const kernel_spec& spec, dtype type, std::int64_t n) {
+std::int64_t bytes_moved(const kernel_spec& spec, dtype type, const problem& shape) {
     variables vars = base_variables(spec, type);
-    vars["n"] = n;
+    shape.bind(vars);
     return spec.bytes_moved.evaluate(vars);
 }
 

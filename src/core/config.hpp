@@ -6,6 +6,7 @@
 
 #include "core/expression.hpp"
 #include "core/kernel_spec.hpp"
+#include "core/problem.hpp"
 
 namespace kerntune {
 
@@ -51,29 +52,39 @@ struct device_limits {
     std::int64_t sm_count = 0;
     std::int64_t max_threads_per_sm = 0;
     std::int64_t shared_memory_per_sm = 0;  ///< bytes, for rules that size grids by shared memory
+    /// The most dynamic shared memory one block may ask for (the opt-in maximum, bytes).
+    std::int64_t max_shared_memory_per_block = 48 * 1024;
 };
 
-/// A 1-D launch: blocks in the grid and threads per block.
+/// A 3-D launch: blocks in the grid, threads per block and dynamic shared memory bytes.
 struct launch_geometry {
-    std::int64_t grid_x = 1;
-    std::int64_t block_x = 1;
+    std::int64_t grid[3] = {1, 1, 1};
+    std::int64_t block[3] = {1, 1, 1};
+    std::int64_t shared_bytes = 0;
 };
 
-/// What launch rules read: parameters, enum names, sizeof(T), n, sm_count, max_threads_per_sm
-/// and shared_memory_per_sm. Throws unless c is in the domain.
-variables launch_variables(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+/// The one text form of a geometry: "GXxGYxGZ/BXxBYxBZ/SHARED", e.g. "4096x1x1/256x1x1/0".
+std::string to_string(const launch_geometry& geometry);
+/// The strict inverse of to_string; every value must be in CUDA's ranges.
+launch_geometry parse_launch_geometry(std::string_view text);
+
+/// What launch rules read: parameters, enum names, sizeof(T), the problem's axes, sm_count,
+/// max_threads_per_sm, shared_memory_per_sm and max_shared_memory_per_block. Throws unless c is
+/// in the domain.
+variables launch_variables(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                            const device_limits& limits);
 
-/// The candidate's launch geometry for n >= 1 elements; throws when the rule gives a block
-/// outside 1..1024 or a grid outside 1..2^31-1.
-launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, std::int64_t n,
+/// The candidate's launch geometry; throws when the rule gives a block outside 1..1024 threads
+/// in all, a grid outside 1..2^31-1 (x) or 1..65535 (y, z), or more shared memory than the
+/// device allows a block.
+launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                                  const device_limits& limits);
 
 /// The reference kernel's launch geometry, with the same checks.
-launch_geometry reference_launch(const kernel_spec& spec, dtype type, std::int64_t n,
+launch_geometry reference_launch(const kernel_spec& spec, dtype type, const problem& shape,
                                  const device_limits& limits);
 
-/// Bytes read + written for n elements.
-std::int64_t bytes_moved(const kernel_spec& spec, dtype type, std::int64_t n);
+/// Bytes read + written for the problem.
+std::int64_t bytes_moved(const kernel_spec& spec, dtype type, const problem& shape);
 
 } // namespace kerntune

@@ -13,14 +13,16 @@ std::string_view to_string(dtype type) {
     case dtype::f32: return "f32";
     case dtype::f16: return "f16";
     case dtype::bf16: return "bf16";
+    case dtype::i32: return "i32";
+    case dtype::i64: return "i64";
     }
     return "?";
 }
 
 dtype parse_dtype(std::string_view text) {
-    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16})
+    for (dtype type : {dtype::f32, dtype::f16, dtype::bf16, dtype::i32, dtype::i64})
         if (text == to_string(type)) return type;
-    throw error("unknown dtype '" + std::string(text) + "': expected f32, f16 or bf16");
+    throw error("unknown dtype '" + std::string(text) + "': expected f32, f16, bf16, i32 or i64");
 }
 
 std::vector<dtype> parse_dtype_list(std::string_view csv) {
@@ -35,13 +37,26 @@ std::vector<dtype> parse_dtype_list(std::string_view csv) {
     return types;
 }
 
-std::size_t dtype_size(dtype type) { return type == dtype::f32 ? 4 : 2; }
+std::size_t dtype_size(dtype type) {
+    switch (type) {
+    case dtype::f16:
+    case dtype::bf16: return 2;
+    case dtype::f32:
+    case dtype::i32: return 4;
+    case dtype::i64: return 8;
+    }
+    return 4;
+}
+
+bool is_floating(dtype type) { return type == dtype::f32 || type == dtype::f16 || type == dtype::bf16; }
 
 std::string_view cuda_type_name(dtype type) {
     switch (type) {
     case dtype::f32: return "float";
     case dtype::f16: return "__half";
     case dtype::bf16: return "__nv_bfloat16";
+    case dtype::i32: return "int";
+    case dtype::i64: return "long long";
     }
     return "?";
 }

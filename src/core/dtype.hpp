@@ -5,13 +5,14 @@
 
 namespace kerntune {
 
-/// Element types a template can be instantiated for.
-enum class dtype { f32, f16, bf16 };
+/// Element types of templates and buffers. Templates are mostly instantiated for the floating
+/// types; i32 and i64 serve fixed-type buffers (indices, counts) and integer templates.
+enum class dtype { f32, f16, bf16, i32, i64 };
 
-/// "f32", "f16", "bf16": the one spelling used in the CLI, the database and logs.
+/// "f32", "f16", "bf16", "i32", "i64": the one spelling used in the CLI, the database and logs.
 std::string_view to_string(dtype type);
 
-/// Parses "f32", "f16" or "bf16"; throws kerntune::error naming the bad text otherwise.
+/// Parses "f32", "f16", "bf16", "i32" or "i64"; throws kerntune::error naming the bad text otherwise.
 dtype parse_dtype(std::string_view text);
 
 /// Parses a comma-separated list ("f32,f16,bf16"); empty items and duplicates are errors.
@@ -20,7 +21,10 @@ std::vector<dtype> parse_dtype_list(std::string_view csv);
 /// Bytes per element.
 std::size_t dtype_size(dtype type);
 
-/// The CUDA C++ type a template is instantiated with: "float", "__half", "__nv_bfloat16".
+/// f32, f16 and bf16.
+bool is_floating(dtype type);
+
+/// The CUDA C++ type a template is instantiated with: "float", "__half", "__nv_bfloat16", "int", "long long".
 std::string_view cuda_type_name(dtype type);
 
 } // namespace kerntune

@@ -31,6 +31,9 @@ public:
     /// by zero, or an overflow. && || and ?: evaluate only the operands they need, like C.
     std::int64_t evaluate(const variables& vars) const;
 
+    /// Whether it was default-constructed rather than parsed.
+    bool empty() const { return m_root < 0; }
+
     /// The text it was parsed from.
     const std::string& text() const { return m_text; }
 

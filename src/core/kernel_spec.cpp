@@ -1,16 +1,35 @@
 #include "core/kernel_spec.hpp"
 
-#include <cstdlib>
+#include <algorithm>
 
 namespace kerntune {
 
-std::filesystem::path default_template_dir() {
-    if (const char* dir = std::getenv("KERNTUNE_TEMPLATES"); dir != nullptr && *dir != '\0') return dir;
-    std::error_code ec;
-    const std::filesystem::path installed =
-        std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "share" / "kerntune" / "templates";
-    if (!ec && std::filesystem::is_directory(installed, ec)) return installed;
-    return KERNTUNE_DEFAULT_TEMPLATE_DIR;
+std::string_view to_string(buffer_access access) {
+    switch (access) {
+    case buffer_access::in: return "in";
+    case buffer_access::out: return "out";
+    case buffer_access::inout: return "inout";
+    }
+    return "in";
+}
+
+std::string_view to_string(scalar_type type) {
+    switch (type) {
+    case scalar_type::i32: return "i32";
+    case scalar_type::i64: return "i64";
+    case scalar_type::f32: return "f32";
+    }
+    return "f32";
+}
+
+int kernel_spec::buffer_count() const {
+    return static_cast<int>(std::count_if(arguments.begin(), arguments.end(),
+                                          [](const kernel_arg& a) { return a.kind == arg_kind::buffer; }));
+}
+
+int kernel_spec::caller_scalar_count() const {
+    return static_cast<int>(
+        std::count_if(arguments.begin(), arguments.end(), [](const kernel_arg& a) { return a.is_caller_scalar(); }));
 }
 
 } // namespace kerntune

@@ -1,6 +1,6 @@
 #pragma once
 #include <cstdint>
-#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -8,6 +8,7 @@
 
 #include "core/dtype.hpp"
 #include "core/expression.hpp"
+#include "core/validation_policy.hpp"
 
 namespace kerntune {
 
@@ -27,20 +28,43 @@ struct param_spec {
     bool is_enum() const { return !enum_names.empty(); }
 };
 
-/// input/output: device buffers of n elements of T; count: n as a 64-bit integer; f32: a float.
-enum class arg_kind { input, output, count, f32 };
+/// A kernel argument is a device buffer or a scalar passed by value.
+enum class arg_kind { buffer, scalar };
 
-/// One argument of the tuned kernel, in call order.
+/// How a kernel uses a buffer: the tuner fills in and inout buffers, poisons out buffers, and
+/// compares out and inout buffers against the reference.
+enum class buffer_access { in, out, inout };
+
+/// The types a scalar argument can have.
+enum class scalar_type { i32, i64, f32 };
+
+std::string_view to_string(buffer_access access);
+std::string_view to_string(scalar_type type);
+
+/// One argument of the tuned kernel and of its reference, in call order.
 struct kernel_arg {
     std::string name;  ///< a C++ identifier
-    arg_kind kind = arg_kind::input;
-    float default_value = 0;  ///< f32 only
+    arg_kind kind = arg_kind::buffer;
+    // buffer
+    buffer_access access = buffer_access::in;
+    std::optional<dtype> element;  ///< a fixed element type; none: the template's T
+    expression extent;             ///< elements, over the problem axes
+    // scalar
+    scalar_type type = scalar_type::f32;
+    expression value;           ///< computed from the problem axes; empty: given by the caller
+    double default_value = 0;   ///< a caller scalar's value when the caller gives none
+
+    bool is_caller_scalar() const { return kind == arg_kind::scalar && value.empty(); }
+    /// The element type of a buffer for a template instantiated with T = `type`.
+    dtype element_type(dtype type) const { return element.value_or(type); }
 };
 
-/// Launch geometry (1-D) as expressions of parameters and problem/device variables.
+/// Launch geometry as expressions of parameters, problem axes and device limits. Empty
+/// dimensions are 1; empty shared memory is 0 bytes.
 struct launch_rule {
-    expression block;  ///< threads per block, 1..1024
-    expression grid;   ///< blocks, 1..2^31-1
+    expression grid[3];
+    expression block[3];
+    expression shared_bytes;  ///< dynamic shared memory per block
 };
 
 /// A constraint on the parameters (and sizeof(T)): configs where it is 0 are not in the space.
@@ -49,28 +73,39 @@ struct named_constraint {
     int line = 0;  ///< 1-based line in the YAML, for messages
 };
 
-/// A kernel template and its tuning space, as loaded from templates/X.yaml and X.cu.
+/// A file a template's source includes, resolved in the template's folder or the support folder.
+struct source_header {
+    std::string name;  ///< as written in the #include
+    std::string text;
+};
+
+/// A kernel template and its tuning space, as loaded from X.yaml and the source it names.
 struct kernel_spec {
     std::string name;         ///< "leaky_relu": the op name
     std::string description;  ///< one line for humans
-    std::filesystem::path yaml_path;
-    std::filesystem::path source_path;  ///< the .cu file, beside the YAML
-    std::string source;                 ///< the .cu text
-    std::string source_hash;       ///< sha256_hex(YAML text + "\n--\n" + .cu text): both define the kernel
+    std::string yaml_path;    ///< where it was loaded from ("<built-in>/leaky_relu.yaml" or a file), for messages
+    std::string source_name;  ///< the source file's name, e.g. "leaky_relu.cu"
+    std::string source;       ///< its text
+    std::vector<source_header> headers;  ///< every header it includes, transitively, besides CUDA's
+    /// sha256 of the YAML text, "\n--\n", the source and, for each header, "\n--\n" + name + "\n" +
+    /// text: everything that defines the kernel, so an edit to any of it retires tuned rows.
+    std::string source_hash;
     std::string kernel;            ///< "kt::leaky_relu": template over T then the template parameters
     std::string reference_kernel;  ///< "kt::leaky_relu_reference": template over T only
-    launch_rule reference_launch;  ///< may read n, the device limits, sizeof(T)
+    launch_rule reference_launch;  ///< may read the axes, the device limits, sizeof(T)
     std::vector<dtype> dtypes;     ///< the element types it can be instantiated for
-    std::vector<kernel_arg> arguments;
-    expression bytes_moved;                     ///< bytes read + written, for GB/s
-    std::vector<param_spec> params;             ///< in declaration order: the order of config values
+    std::vector<std::string> axes = {"n"};  ///< the problem axes, in order
+    std::vector<kernel_arg> arguments;       ///< the kernel signature, in call order
+    validation_policy validation;            ///< how the tuner checks candidates
+    expression bytes_moved;                  ///< bytes read + written, for GB/s
+    std::vector<param_spec> params;          ///< in declaration order: the order of config values
     std::vector<named_constraint> constraints;  ///< all must hold (non-zero) for a config to be in the space
     launch_rule launch;                         ///< the candidate's geometry
     std::vector<std::pair<std::string, expression>> default_values;  ///< per parameter, may use sizeof(T)
-};
 
-/// $KERNTUNE_TEMPLATES if set, else share/kerntune/templates beside an installed kerntune,
-/// else the source tree's templates/ (compiled in).
-std::filesystem::path default_template_dir();
+    /// Buffer arguments, and scalar arguments the caller gives.
+    int buffer_count() const;
+    int caller_scalar_count() const;
+};
 
 } // namespace kerntune

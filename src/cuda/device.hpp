@@ -16,6 +16,7 @@ struct device_info {
     int sm_count = 0;
     int max_threads_per_sm = 0;
     std::int64_t shared_memory_per_sm = 0;
+    std::int64_t max_shared_memory_per_block = 0;  // the opt-in maximum of dynamic shared memory
     std::int64_t l2_bytes = 0;
     std::int64_t memory_clock_khz = 0;
     int bus_width_bits = 0;
@@ -23,7 +24,9 @@ struct device_info {
     int driver_version = 0;  // e.g. 13000
 
     /// What launch rules may read about this GPU.
-    device_limits limits() const { return {sm_count, max_threads_per_sm, shared_memory_per_sm}; }
+    device_limits limits() const {
+        return {sm_count, max_threads_per_sm, shared_memory_per_sm, max_shared_memory_per_block};
+    }
     /// "sm_90": the exact arch NVRTC compiles for.
     std::string arch() const;
     /// name + compute capability + SM count: results are reused only on an identical identity.

@@ -25,7 +25,7 @@ struct driver_api {
     X(cuDeviceGet) X(cuDeviceGetName) X(cuDeviceGetAttribute) X(cuDeviceTotalMem)                  \
     X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease) X(cuCtxSetCurrent) X(cuCtxGetCurrent) \
     X(cuCtxGetDevice) X(cuCtxSynchronize) X(cuModuleLoadData) X(cuModuleUnload)                    \
-    X(cuModuleGetFunction) X(cuFuncGetAttribute) X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree)      \
+    X(cuModuleGetFunction) X(cuFuncGetAttribute) X(cuFuncSetAttribute) X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree)      \
     X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoDAsync) X(cuMemsetD8Async) X(cuMemsetD16Async)    \
     X(cuMemsetD32Async)                                                                            \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                      \
@@ -55,4 +55,14 @@ namespace detail {
         const CUresult kerntune_cu_result = ::kerntune::driver().call;                            \
         if (kerntune_cu_result != CUDA_SUCCESS)                                                   \
             ::kerntune::detail::throw_cuda_error(kerntune_cu_result, #call, __FILE__, __LINE__);  \
+    } while (0)
+
+/// Throws cuda_error unless `result_expression`, a CUresult, is CUDA_SUCCESS (for results of
+/// helpers such as launch_kernel that return the driver's result).
+#define KERNTUNE_CU_RESULT(result_expression)                                                     \
+    do {                                                                                          \
+        const CUresult kerntune_cu_result = (result_expression);                                  \
+        if (kerntune_cu_result != CUDA_SUCCESS)                                                   \
+            ::kerntune::detail::throw_cuda_error(kerntune_cu_result, #result_expression, __FILE__, \
+                                                 __LINE__);                                       \
     } while (0)

@@ -1,5 +1,7 @@
 #include "cuda/nvrtc.hpp"
 
+#include "core/cuda_include_dir.hpp"
+
 #include <nvrtc.h>
 
 #include <chrono>
@@ -36,23 +38,6 @@ std::string program_log(nvrtcProgram program) {
 
 } // namespace
 
-std::string cuda_include_dir() {
-    std::vector<std::string> candidates;
-    const std::pair<const char*, const char*> variables[] = {
-        {"KERNTUNE_CUDA_INCLUDE", ""}, {"CUDA_HOME", "/include"}, {"CUDA_PATH", "/include"}};
-    for (const auto& [variable, suffix] : variables) {
-        const char* value = std::getenv(variable);
-        if (value != nullptr && *value != '\0') candidates.emplace_back(std::string(value) + suffix);
-    }
-    candidates.emplace_back(KERNTUNE_CUDA_INCLUDE_DIR);
-    candidates.emplace_back("/usr/local/cuda/include");
-    for (const std::string& dir : candidates) {
-        std::error_code ec;
-        if (std::filesystem::exists(std::filesystem::path(dir) / "cuda_fp16.h", ec)) return dir;
-    }
-    return {};
-}
-
 std::string nvrtc_version() {
     int major = 0, minor = 0;
     check(nvrtcVersion(&major, &minor), "nvrtcVersion");
@@ -62,8 +47,13 @@ std::string nvrtc_version() {
 compiled_program compile(const compile_request& request) {
     const auto start = std::chrono::steady_clock::now();
     program_handle program(new nvrtcProgram{});
-    check(nvrtcCreateProgram(program.get(), request.source.c_str(), request.source_name.c_str(), 0,
-                             nullptr, nullptr),
+    std::vector<const char*> header_texts, header_names;
+    for (const source_header& header : request.source.headers) {
+        header_texts.push_back(header.text.c_str());
+        header_names.push_back(header.name.c_str());
+    }
+    check(nvrtcCreateProgram(program.get(), request.source.text.c_str(), request.source.name.c_str(),
+                             static_cast<int>(header_texts.size()), header_texts.data(), header_names.data()),
           "nvrtcCreateProgram");
     for (const std::string& expression : request.name_expressions)
         check(nvrtcAddNameExpression(*program, expression.c_str()), "nvrtcAddNameExpression");

@@ -2,13 +2,22 @@
 #include <string>
 #include <vector>
 
+#include "core/cuda_include_dir.hpp"
+#include "core/kernel_spec.hpp"
+
 namespace kerntune {
+
+/// A source and the headers it includes (besides CUDA's, which NVRTC finds on its include path).
+struct program_source {
+    std::string name;  // for messages, e.g. "leaky_relu.cu"
+    std::string text;
+    std::vector<source_header> headers;  // given to NVRTC by the names the #include lines use
+};
 
 /// One NVRTC program: a source and the kernel instantiations wanted from it. Many
 /// instantiations in one program share the cost of parsing the source and its headers.
 struct compile_request {
-    std::string source;
-    std::string source_name;                    // for messages, e.g. "leaky_relu.cu"
+    program_source source;
     std::vector<std::string> name_expressions;  // e.g. "kt::leaky_relu<float, 256, 4, 2>"
     std::string arch;                           // exact device arch, e.g. "sm_90"
 };
@@ -31,9 +40,5 @@ compiled_program compile(const compile_request& request);
 /// "13.0": part of every tuning key, since a new NVRTC can generate different code.
 std::string nvrtc_version();
 
-/// The folder holding the CUDA headers the templates include (cuda_fp16.h, ...):
-/// $KERNTUNE_CUDA_INCLUDE, $CUDA_HOME/include, $CUDA_PATH/include, the toolkit kerntune was
-/// built with, /usr/local/cuda/include: the first that has cuda_fp16.h, else empty.
-std::string cuda_include_dir();
 
 } // namespace kerntune

@@ -3,7 +3,9 @@
 #include <cstring>
 #include <string>
 
+#include "core/kernel_arguments.hpp"
 #include "cuda/driver.hpp"
+#include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
 #include "runtime/runtime_state.hpp"
@@ -16,12 +18,26 @@ dtype to_dtype(kt_dtype type) {
     case KT_F32: return dtype::f32;
     case KT_F16: return dtype::f16;
     case KT_BF16: return dtype::bf16;
+    case KT_I32: return dtype::i32;
+    case KT_I64: return dtype::i64;
     }
     throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "unknown dtype " + std::to_string(static_cast<int>(type)));
 }
 
-void check_size(std::int64_t n) {
-    if (n < 0) throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "n must be >= 0, not " + std::to_string(n));
+/// Checks the extents; false when one is 0 (nothing to launch).
+bool check_extents(const std::int64_t* extents, int num_extents) {
+    if (extents == nullptr || num_extents < 1 || num_extents > static_cast<int>(max_problem_axes))
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "a problem has 1 to " + std::to_string(max_problem_axes) +
+                                                           " extents (got " + std::to_string(num_extents) +
+                                                           (extents == nullptr ? ", extents is NULL" : "") + ")");
+    bool empty = false;
+    for (int i = 0; i < num_extents; ++i) {
+        if (extents[i] < 0)
+            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "extent " + std::to_string(i) + " must be >= 0, not " +
+                                                               std::to_string(extents[i]));
+        empty = empty || extents[i] == 0;
+    }
+    return !empty;
 }
 
 } // namespace
@@ -36,65 +52,68 @@ runtime::runtime(const std::string& db_path) {
 
 runtime::~runtime() = default;
 
-void runtime::leaky_relu(kt_dtype type, const void* x, void* y, std::int64_t n, float negative_slope, CUstream stream) {
-    void* buffers[] = {const_cast<void*>(x), y};  // the kernel only reads x
-    launch("leaky_relu", type, n, buffers, 2, &negative_slope, 1, stream);
-}
-
-void runtime::launch(const std::string& op_name, kt_dtype type, std::int64_t n, void* const* buffers, int num_buffers,
-                     const float* scalars, int num_scalars, CUstream stream) {
+void runtime::add_templates(const std::string& folder) {
     try {
-        const std::size_t op = m_state->op_index(op_name);
-        const kernel_spec& spec = m_state->spec(op);
-        check_size(n);
-        const dtype element = to_dtype(type);
-        int wanted_buffers = 0, wanted_scalars = 0;
-        for (const kernel_arg& argument : spec.arguments) {
-            wanted_buffers += argument.kind == arg_kind::input || argument.kind == arg_kind::output;
-            wanted_scalars += argument.kind == arg_kind::f32;
-        }
-        if (num_buffers != wanted_buffers || (buffers == nullptr && num_buffers > 0))
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op_name + " takes " + std::to_string(wanted_buffers) +
-                                                               " buffers, not " + std::to_string(num_buffers));
-        if (num_scalars != 0 && (num_scalars != wanted_scalars || scalars == nullptr))
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op_name + " takes " + std::to_string(wanted_scalars) +
-                                                               " scalars (or none, for their defaults), not " +
-                                                               std::to_string(num_scalars));
-        if (n == 0) return;
-        constexpr std::size_t max_arguments = 16;
-        if (spec.arguments.size() > max_arguments)
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op_name + " has too many arguments");
-        CUdeviceptr pointers[max_arguments];
-        float floats[max_arguments];
-        void* slots[max_arguments];
-        long long n_arg = n;
-        int buffer = 0, scalar = 0;
-        for (std::size_t i = 0; i < spec.arguments.size(); ++i) {
-            const kernel_arg& argument = spec.arguments[i];
-            if (argument.kind == arg_kind::count) {
-                slots[i] = &n_arg;
-            } else if (argument.kind == arg_kind::f32) {
-                floats[i] = num_scalars == 0 ? argument.default_value : scalars[scalar];
-                ++scalar;
-                slots[i] = &floats[i];
-            } else {
-                if (buffers[buffer] == nullptr)
-                    throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op_name + ": buffer " + argument.name + " is null");
-                pointers[i] = reinterpret_cast<CUdeviceptr>(buffers[buffer++]);
-                slots[i] = &pointers[i];
-            }
-        }
-        const detail::launch_entry& entry = m_state->entry(op, element, n);
-        KERNTUNE_CU(cuLaunchKernel(entry.function, entry.grid, 1, 1, entry.block, 1, 1, 0, stream, slots, nullptr));
+        m_state->add_templates(folder);
     } catch (...) {
         detail::rethrow_as_runtime_error();
     }
 }
 
-launch_choice runtime::query(const std::string& op, kt_dtype type, std::int64_t n) {
+void runtime::leaky_relu(kt_dtype type, const void* x, void* y, std::int64_t n, float negative_slope, CUstream stream) {
+    void* buffers[] = {const_cast<void*>(x), y};  // the kernel only reads x
+    launch("leaky_relu", type, n, buffers, 2, &negative_slope, 1, stream);
+}
+
+void runtime::launch(const std::string& op, kt_dtype type, std::int64_t n, void* const* buffers, int num_buffers,
+                     const float* scalars, int num_scalars, CUstream stream) {
+    double widened[packed_args::max_args];
+    if (num_scalars < 0 || num_scalars > static_cast<int>(packed_args::max_args) || (scalars == nullptr && num_scalars > 0))
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + ": " + std::to_string(num_scalars) + " scalars" +
+                                                           (scalars == nullptr ? " but scalars is NULL" : ""));
+    for (int i = 0; i < num_scalars; ++i) widened[i] = scalars[i];
+    launch_problem(op, type, &n, 1, buffers, num_buffers, num_scalars == 0 ? nullptr : widened, num_scalars, stream);
+}
+
+void runtime::launch_problem(const std::string& op, kt_dtype type, const std::int64_t* extents, int num_extents,
+                             void* const* buffers, int num_buffers, const double* scalars, int num_scalars,
+                             CUstream stream) {
     try {
-        check_size(n);
-        const detail::launch_entry& entry = m_state->entry(m_state->op_index(op), to_dtype(type), n < 1 ? 1 : n);
+        const dtype element = to_dtype(type);
+        if (!check_extents(extents, num_extents)) return;
+        const detail::launch_entry& entry =
+            m_state->entry(op, element, extents, static_cast<std::size_t>(num_extents));
+        if (num_buffers != entry.buffers || buffers == nullptr)
+            throw runtime_error(KT_ERROR_INVALID_ARGUMENT,
+                                op + " takes " + std::to_string(entry.buffers) + " buffers, not " +
+                                    (buffers == nullptr ? "a NULL array" : std::to_string(num_buffers)));
+        if (num_scalars != 0 && (num_scalars != entry.caller_scalars || scalars == nullptr))
+            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + " takes " + std::to_string(entry.caller_scalars) +
+                                                               " scalars (or none, for their defaults), not " +
+                                                               std::to_string(num_scalars));
+        std::uint64_t pointers[packed_args::max_args];
+        for (int i = 0; i < num_buffers; ++i) {
+            if (buffers[i] == nullptr)
+                throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + ": buffer " + std::to_string(i) + " is null");
+            pointers[i] = reinterpret_cast<std::uintptr_t>(buffers[i]);
+        }
+        packed_args args(entry.args, pointers, num_scalars == 0 ? nullptr : scalars);
+        KERNTUNE_CU_RESULT(launch_kernel(entry.function, entry.geometry, stream, args.slots()));
+    } catch (...) {
+        detail::rethrow_as_runtime_error();
+    }
+}
+
+launch_choice runtime::query(const std::string& op, kt_dtype type, std::int64_t n) { return query_problem(op, type, &n, 1); }
+
+launch_choice runtime::query_problem(const std::string& op, kt_dtype type, const std::int64_t* extents, int num_extents) {
+    try {
+        const dtype element = to_dtype(type);
+        check_extents(extents, num_extents);
+        // An empty problem launches nothing; it is answered as the smallest problem would be.
+        std::int64_t at_least_one[max_problem_axes];
+        for (int i = 0; i < num_extents; ++i) at_least_one[i] = extents[i] < 1 ? 1 : extents[i];
+        const detail::launch_entry& entry = m_state->entry(op, element, at_least_one, static_cast<std::size_t>(num_extents));
         return {entry.match, entry.label, entry.binary_source};
     } catch (...) {
         detail::rethrow_as_runtime_error();
@@ -165,15 +184,42 @@ kt_status kt_launch(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, v
     return guarded([&] { rt->runtime.launch(op, dtype, n, buffers, num_buffers, scalars, num_scalars, stream); });
 }
 
+kt_status kt_launch_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents, int num_extents,
+                            void* const* buffers, int num_buffers, const double* scalars, int num_scalars,
+                            CUstream stream) {
+    if (rt == nullptr) return null_runtime();
+    if (op == nullptr) {
+        last_error = "kt_launch_problem: op is NULL";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    return guarded([&] {
+        rt->runtime.launch_problem(op, dtype, extents, num_extents, buffers, num_buffers, scalars, num_scalars, stream);
+    });
+}
+
+kt_status kt_runtime_add_templates(kt_runtime* rt, const char* folder) {
+    if (rt == nullptr) return null_runtime();
+    if (folder == nullptr) {
+        last_error = "kt_runtime_add_templates: folder is NULL";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    return guarded([&] { rt->runtime.add_templates(folder); });
+}
+
 kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt_match* match, char* label,
                    size_t label_size) {
+    return kt_query_problem(rt, op, dtype, &n, 1, match, label, label_size);
+}
+
+kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents, int num_extents,
+                           kt_match* match, char* label, size_t label_size) {
     if (rt == nullptr) return null_runtime();
     if (op == nullptr || match == nullptr) {
         last_error = "kt_query: op and match must not be NULL";
         return KT_ERROR_INVALID_ARGUMENT;
     }
     return guarded([&] {
-        const kerntune::launch_choice choice = rt->runtime.query(op, dtype, n);
+        const kerntune::launch_choice choice = rt->runtime.query_problem(op, dtype, extents, num_extents);
         *match = choice.match;
         if (label != nullptr && label_size > 0) {
             std::strncpy(label, choice.label.c_str(), label_size - 1);

@@ -8,21 +8,12 @@
 #include <filesystem>
 #include <limits>
 
-#include "core/size_lookup.hpp"
-#include "cuda/driver.hpp"
-#include "cuda/nvrtc.hpp"
 #include "build/binary_cache.hpp"
-#include "runtime/embedded_specs.hpp"
+#include "cuda/driver.hpp"
+#include "cuda/launch.hpp"
+#include "cuda/nvrtc.hpp"
 
 namespace kerntune::detail {
-namespace {
-
-const char* match_name(kt_match match) {
-    return match == KT_MATCH_EXACT ? "exact" : match == KT_MATCH_NEAREST ? "nearest" : "default";
-}
-
-} // namespace
-
 [[noreturn]] void rethrow_as_runtime_error() {
     try {
         throw;
@@ -42,9 +33,11 @@ const char* match_name(kt_match match) {
 }
 
 std::size_t runtime_state::launch_key_hash::operator()(const launch_key& key) const noexcept {
-    std::size_t h = std::hash<std::int64_t>()(key.n);
-    h ^= std::hash<const void*>()(key.context) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    h ^= (key.op << 8 | static_cast<std::size_t>(key.type)) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    std::size_t h = std::hash<std::string>()(key.op);
+    auto mix = [&h](std::size_t value) { h ^= value + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+    for (std::size_t i = 0; i < key.axes; ++i) mix(std::hash<std::int64_t>()(key.extents[i]));
+    mix(std::hash<const void*>()(key.context));
+    mix(static_cast<std::size_t>(key.type));
     return h;
 }
 
@@ -57,7 +50,16 @@ runtime_state::runtime_state(const std::string& db_path) {
         }
     }
     if (device_count() == 0) throw runtime_error(KT_ERROR_NO_DEVICE, "no GPU: the CUDA driver sees no device");
-    m_specs = embedded_specs();
+    // Folders named by $KERNTUNE_TEMPLATES: one that fails to load is skipped with a warning,
+    // so that a broken user folder never takes the built-in ops down with it.
+    for (const std::filesystem::path& folder : template_folders_from_environment()) {
+        try {
+            m_catalog.add_folder(folder);
+        } catch (const error& failure) {
+            spdlog::warn("kerntune: ignoring the template folder {} from KERNTUNE_TEMPLATES: {}", folder.string(),
+                         failure.what());
+        }
+    }
     m_nvrtc_version = nvrtc_version();
 
     // The database is optional: without one (or with one we cannot read) every call uses the
@@ -86,12 +88,13 @@ void runtime_state::forget_database(const std::string& why) {
     m_db_writable = false;
 }
 
-std::size_t runtime_state::op_index(const std::string& op) const {
-    for (std::size_t i = 0; i < m_specs.size(); ++i)
-        if (m_specs[i].name == op) return i;
-    std::string known;
-    for (const kernel_spec& spec : m_specs) known += (known.empty() ? "" : ", ") + spec.name;
-    throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "unknown op '" + op + "': known ops are " + known);
+void runtime_state::add_templates(const std::filesystem::path& folder) {
+    std::lock_guard<std::mutex> cold(m_cold_mutex);
+    try {
+        m_catalog.add_folder(folder);
+    } catch (const error& failure) {
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
+    }
 }
 
 CUcontext runtime_state::current_context() {
@@ -126,21 +129,10 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
     } catch (const error& failure) {
         forget_database(failure.what());
     }
-    // Only rows for this GPU, these exact templates and this NVRTC: anything else is stale.
-    // Rows that do not parse are skipped; their configs are checked again before any use.
-    for (const winner& w : winners) {
-        if (w.key.gpu_identity != facts.device.identity() || w.key.nvrtc_version != m_nvrtc_version) continue;
-        for (std::size_t op = 0; op < m_specs.size(); ++op) {
-            if (w.key.template_name != m_specs[op].name || w.key.template_hash != m_specs[op].source_hash) continue;
-            const std::string prefix = "n=";
-            if (w.key.problem_key.rfind(prefix, 0) != 0) continue;
-            char* end = nullptr;
-            const long long n = std::strtoll(w.key.problem_key.c_str() + prefix.size(), &end, 10);
-            if (*end != '\0' || n < 1) continue;
-            for (dtype type : m_specs[op].dtypes)
-                if (to_string(type) == w.key.dtype) facts.tuned[{op, type}].emplace_back(n, w.config);
-        }
-    }
+    // select_config decides which rows apply; here they are only read.
+    for (const winner& w : winners)
+        facts.tuned.push_back({w.key.template_name, w.key.template_hash, w.key.dtype, w.key.problem_key,
+                               w.key.gpu_identity, w.key.nvrtc_version, w.config});
     return facts;
 }
 
@@ -184,42 +176,48 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
     return loaded->second.module.function(loaded->second.lowered_name);
 }
 
-launch_entry runtime_state::make_entry(std::size_t op, dtype type, std::int64_t n, CUcontext context) {
-    const kernel_spec& spec = m_specs[op];
-    context_facts& context_info = facts(context);
+launch_entry runtime_state::make_entry(const launch_key& key) {
     launch_entry entry;
-    config chosen = default_config(spec, type);
-    entry.match = KT_MATCH_DEFAULT;
-    std::vector<tuned_size> tuned;
-    for (const auto& [size, label_text] : context_info.tuned[{op, type}]) tuned.push_back({size, label_text});
-    while (const std::optional<tuned_size> nearest = nearest_tuned_size(n, tuned)) {
-        // A row whose config is outside the template's domain or constraints is never used.
-        try {
-            const config candidate = parse_label(spec, nearest->label);
-            if (!satisfies_constraints(spec, candidate, type)) throw error("violates the template's constraints");
-            chosen = candidate;
-            entry.match = nearest->n == n ? KT_MATCH_EXACT : KT_MATCH_NEAREST;
-            break;
-        } catch (const error& failure) {
-            spdlog::warn("kerntune: ignoring tuned config '{}' for {}: {}", nearest->label, spec.name, failure.what());
-            tuned.erase(std::remove_if(tuned.begin(), tuned.end(),
-                                       [&](const tuned_size& t) { return t.n == nearest->n; }),
-                        tuned.end());
-        }
+    try {
+        entry.spec = m_catalog.at(key.op);
+    } catch (const error& failure) {
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
     }
-    entry.label = label(spec, chosen);
-    entry.function = load_function(spec, chosen, type, context, context_info.device, entry.binary_source);
-    const launch_geometry geometry = candidate_launch(spec, chosen, type, n, context_info.device.limits());
-    entry.grid = static_cast<unsigned>(geometry.grid_x);
-    entry.block = static_cast<unsigned>(geometry.block_x);
-    spdlog::debug("kerntune: {} {} n={} on {}: {} ({} match, binary from {})", spec.name, to_string(type), n,
-                  context_info.device.name, entry.label, match_name(entry.match), entry.binary_source);
+    const kernel_spec& spec = *entry.spec;
+    if (std::find(spec.dtypes.begin(), spec.dtypes.end(), key.type) == spec.dtypes.end())
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + " has no " + std::string(to_string(key.type)) + " kernel");
+    problem shape;
+    try {
+        shape = make_problem(spec.axes, std::vector<std::int64_t>(key.extents.begin(), key.extents.begin() + key.axes));
+        entry.args = bind_arguments(spec, key.type, shape);
+    } catch (const error& failure) {
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + ": " + failure.what());
+    }
+    entry.buffers = spec.buffer_count();
+    entry.caller_scalars = spec.caller_scalar_count();
+    context_facts& context_info = facts(key.context);
+    const selection chosen = select_config(spec, key.type, shape, context_info.device.identity(), m_nvrtc_version,
+                                           context_info.tuned);
+    for (const std::string& refused : chosen.refused) spdlog::warn("kerntune: ignoring tuned config {}", refused);
+    entry.match = chosen.match == config_match::exact     ? KT_MATCH_EXACT
+                  : chosen.match == config_match::nearest ? KT_MATCH_NEAREST
+                                                          : KT_MATCH_DEFAULT;
+    entry.label = chosen.label;
+    entry.function = load_function(spec, chosen.chosen, key.type, key.context, context_info.device, entry.binary_source);
+    entry.geometry = candidate_launch(spec, chosen.chosen, key.type, shape, context_info.device.limits());
+    allow_dynamic_shared_memory(entry.function, entry.geometry.shared_bytes);
+    spdlog::debug("kerntune: {} {} {} on {}: {} ({} match, binary from {})", spec.name, to_string(key.type), shape.key(),
+                  context_info.device.name, entry.label, to_string(chosen.match), entry.binary_source);
     return entry;
 }
 
-const launch_entry& runtime_state::entry(std::size_t op, dtype type, std::int64_t n) {
-    const CUcontext context = current_context();
-    const launch_key key{op, type, n, context};
+const launch_entry& runtime_state::entry(const std::string& op, dtype type, const std::int64_t* extents,
+                                         std::size_t axes) {
+    if (axes < 1 || axes > max_problem_axes)
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "a problem has 1 to " + std::to_string(max_problem_axes) +
+                                                           " extents, not " + std::to_string(axes));
+    launch_key key{op, type, {}, axes, current_context()};
+    std::copy(extents, extents + axes, key.extents.begin());
     {
         std::shared_lock<std::shared_mutex> lock(m_launches_mutex);
         const auto found = m_launches.find(key);
@@ -231,10 +229,10 @@ const launch_entry& runtime_state::entry(std::size_t op, dtype type, std::int64_
         const auto found = m_launches.find(key);
         if (found != m_launches.end()) return found->second;  // another thread made it meanwhile
     }
-    launch_entry made = make_entry(op, type, n, context);
+    launch_entry made = make_entry(key);
     std::unique_lock<std::shared_mutex> lock(m_launches_mutex);
     // unordered_map never moves its elements, so the reference stays valid for later readers.
-    return m_launches.emplace(key, std::move(made)).first->second;
+    return m_launches.emplace(std::move(key), std::move(made)).first->second;
 }
 
 } // namespace kerntune::detail

@@ -1,7 +1,9 @@
 #pragma once
 #include <cuda.h>
 
+#include <array>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,8 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "core/config.hpp"
-#include "core/kernel_spec.hpp"
+#include "core/kernel_arguments.hpp"
+#include "core/select_config.hpp"
 #include "cuda/device.hpp"
 #include "cuda/handles.hpp"
 #include "db/database.hpp"
@@ -22,8 +26,11 @@ namespace kerntune::detail {
 
 /// One cached launch: everything a hot call needs.
 struct launch_entry {
+    std::shared_ptr<const kernel_spec> spec;
     CUfunction function = nullptr;
-    unsigned grid = 1, block = 1;
+    launch_geometry geometry;
+    std::vector<bound_arg> args;  ///< axis scalars computed, caller scalars at their defaults
+    int buffers = 0, caller_scalars = 0;
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;
     std::string binary_source;  ///< where its cubin came from: memory, database or compiled
@@ -34,34 +41,37 @@ class runtime_state {
 public:
     explicit runtime_state(const std::string& db_path);
 
-    /// The template named op (throws runtime_error KT_ERROR_INVALID_ARGUMENT when unknown).
-    std::size_t op_index(const std::string& op) const;
-    const kernel_spec& spec(std::size_t op) const { return m_specs[op]; }
+    /// Adds a folder of templates (catalog::add_folder); throws runtime_error on failure, the
+    /// catalogue unchanged.
+    void add_templates(const std::filesystem::path& folder);
 
-    /// The cached launch for (op, dtype, n) in the current context, made on first use.
-    /// Hot path: a shared lock and a hash lookup.
-    const launch_entry& entry(std::size_t op, dtype type, std::int64_t n);
+    /// The cached launch for (op, dtype, problem extents) in the current context, made on first
+    /// use. Hot path: a shared lock and a hash lookup. Throws runtime_error for an unknown op, a
+    /// dtype it lacks or extents that do not fit its axes.
+    const launch_entry& entry(const std::string& op, dtype type, const std::int64_t* extents, std::size_t axes);
 
 private:
     struct launch_key {
-        std::size_t op;
+        std::string op;
         dtype type;
-        std::int64_t n;
+        std::array<std::int64_t, max_problem_axes> extents;
+        std::size_t axes;
         CUcontext context;
         bool operator==(const launch_key& other) const {
-            return op == other.op && type == other.type && n == other.n && context == other.context;
+            return op == other.op && type == other.type && axes == other.axes && extents == other.extents &&
+                   context == other.context;
         }
     };
     struct launch_key_hash {
         std::size_t operator()(const launch_key& key) const noexcept;
     };
-    /// What a context's device is, and the tuned sizes of each (op, dtype) on it.
+    /// What a context's device is, and the stored winners for it.
     struct context_facts {
         device_info device;
-        std::map<std::pair<std::size_t, dtype>, std::vector<std::pair<std::int64_t, std::string>>> tuned;
+        std::vector<tuned_row> tuned;
     };
 
-    std::vector<kernel_spec> m_specs;
+    catalog m_catalog;  // read and changed under m_cold_mutex
     std::string m_nvrtc_version;
     std::optional<database> m_db;
     bool m_db_writable = false;
@@ -81,7 +91,7 @@ private:
     void forget_database(const std::string& why);
     CUcontext current_context();
     context_facts& facts(CUcontext context);
-    launch_entry make_entry(std::size_t op, dtype type, std::int64_t n, CUcontext context);
+    launch_entry make_entry(const launch_key& key);
     /// The kernel for `chosen` in `context`: already loaded, else from the database's binary
     /// cache (digest checked), else compiled with NVRTC (and cached if the database is writable).
     CUfunction load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,

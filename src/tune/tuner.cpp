@@ -21,7 +21,8 @@
 #include "cuda/nvrtc.hpp"
 #include "build/binary_cache.hpp"
 #include "build/candidate_compiler.hpp"
-#include "tune/validation_source.hpp"
+#include "catalog/template_folder.hpp"
+#include "core/kernel_arguments.hpp"
 #include "tune/worker_client.hpp"
 
 namespace kerntune {
@@ -48,37 +49,36 @@ compiled_space build_space(const kernel_spec& spec, dtype type, const std::strin
         space.kernel_of_config.push_back(it->second);
     }
     space.expressions.push_back(reference_name_expression(spec, type));
-    space.compiled =
-        compile_kernels(spec.source, spec.source_path.filename().string(), space.expressions, arch, cache, compile_in_worker);
+    space.compiled = compile_kernels(source_of(spec), space.expressions, arch, cache, compile_in_worker);
     return space;
 }
 
-std::string bits_type(dtype type) { return dtype_size(type) == 4 ? "unsigned int" : "unsigned short"; }
-
-std::string fill_expression(dtype type) {
-    return "kt_validation::fill_random<" + std::string(cuda_type_name(type)) + ">";
+std::string bits_type(dtype type) {
+    const std::size_t size = dtype_size(type);
+    return size == 2 ? "unsigned short" : size == 4 ? "unsigned int" : "unsigned long long";
 }
 
-std::string compare_expression(dtype type) { return "kt_validation::compare_bits<" + bits_type(type) + ">"; }
+// The validation kernels (templates/support/validation.cu) for one element type under the
+// spec's policy; integer buffers are always filled with random bits and compared bit for bit.
+std::string fill_expression(dtype type, const fill_policy& policy) {
+    const bool finite = policy.kind == fill_policy::finite && is_floating(type);
+    return std::string("kt_validation::") + (finite ? "fill_finite<" : "fill_random<") + std::string(cuda_type_name(type)) + ">";
+}
 
-// Kernel argument kinds as the worker reads them: "input,output,count,f32:0.01".
-std::string argument_kinds(const kernel_spec& spec) {
-    std::string kinds;
-    for (const kernel_arg& argument : spec.arguments) {
-        if (!kinds.empty()) kinds += ",";
-        switch (argument.kind) {
-        case arg_kind::input: kinds += "input"; break;
-        case arg_kind::output: kinds += "output"; break;
-        case arg_kind::count: kinds += "count"; break;
-        case arg_kind::f32: {
-            char value[32];
-            std::snprintf(value, sizeof(value), "f32:%.9g", static_cast<double>(argument.default_value));
-            kinds += value;
-            break;
-        }
-        }
-    }
-    return kinds;
+std::string compare_expression(dtype type, const compare_policy& policy) {
+    if (!is_floating(type) || policy.kind == compare_policy::bits) return "kt_validation::compare_bits<" + bits_type(type) + ">";
+    return std::string("kt_validation::") + (policy.kind == compare_policy::ulp ? "compare_ulp<" : "compare_tolerance<") +
+           std::string(cuda_type_name(type)) + ">";
+}
+
+/// The element types of the spec's buffers when instantiated for `type`, without repeats.
+std::vector<dtype> buffer_types(const kernel_spec& spec, dtype type) {
+    std::vector<dtype> types;
+    for (const kernel_arg& argument : spec.arguments)
+        if (argument.kind == arg_kind::buffer &&
+            std::find(types.begin(), types.end(), argument.element_type(type)) == types.end())
+            types.push_back(argument.element_type(type));
+    return types;
 }
 
 /// A compiled kernel as the worker knows it: a module id and a mangled name.
@@ -91,8 +91,7 @@ void add_launch(worker_message& request, const std::string& prefix, const worker
                 const launch_geometry& geometry) {
     request.fields[prefix + "module"] = std::to_string(kernel.module);
     request.fields[prefix + "function"] = kernel.function;
-    request.fields[prefix + "grid"] = std::to_string(geometry.grid_x);
-    request.fields[prefix + "block"] = std::to_string(geometry.block_x);
+    request.fields[prefix + "geometry"] = to_string(geometry);
 }
 
 /// The device as the worker's hello describes it.
@@ -105,6 +104,7 @@ device_info device_of(const worker_message& hello, int ordinal) {
     info.sm_count = static_cast<int>(hello.integer("sm_count"));
     info.max_threads_per_sm = static_cast<int>(hello.integer("max_threads_per_sm"));
     info.shared_memory_per_sm = hello.integer("shared_memory_per_sm");
+    info.max_shared_memory_per_block = hello.integer("max_shared_memory_per_block");
     info.memory_clock_khz = hello.integer("memory_clock_khz");
     info.bus_width_bits = static_cast<int>(hello.integer("bus_width_bits"));
     info.l2_bytes = hello.integer("l2_bytes");
@@ -192,7 +192,7 @@ struct tune_session {
     worker_client& worker;
     device_record device;
     device_limits limits;
-    std::string arch, nvrtc, kinds;
+    std::string arch, nvrtc;
     std::vector<dtype> validation_types;  // validation.kernels[2i], [2i+1]: fill and compare for type i
     compiled_set validation;
     std::vector<std::int64_t> validation_modules;
@@ -200,11 +200,12 @@ struct tune_session {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     program_cache programs = database_program_cache(db);
 
-    worker_kernel validation_kernel(dtype type, bool compare) const {
+    /// The fill or compare kernel for buffers of `type`, as the worker names it: "MODULE:NAME".
+    std::string validation_kernel(dtype type, bool compare) const {
         std::size_t i = 0;
         while (validation_types[i] != type) ++i;
         const compiled_kernel& kernel = validation.kernels[2 * i + (compare ? 1 : 0)];
-        return {validation_modules.at(static_cast<std::size_t>(kernel.program)), kernel.lowered_name};
+        return std::to_string(validation_modules.at(static_cast<std::size_t>(kernel.program))) + ":" + kernel.lowered_name;
     }
 };
 
@@ -212,26 +213,36 @@ void check_request(const kernel_spec& spec, const tune_options& options, std::in
     for (dtype type : options.dtypes)
         if (std::find(spec.dtypes.begin(), spec.dtypes.end(), type) == spec.dtypes.end())
             throw error("template " + spec.name + " does not support dtype " + std::string(to_string(type)));
-    std::size_t buffers = 0;  // device buffers of n elements the worker allocates
-    for (const kernel_arg& argument : spec.arguments)
-        buffers += argument.kind == arg_kind::input ? 1 : argument.kind == arg_kind::output ? 2 : 0;
     for (const problem& shape : options.problems)
-        for (dtype type : options.dtypes)
-            if (static_cast<double>(shape.numel()) * dtype_size(type) * buffers > 0.9 * static_cast<double>(memory))
+        for (dtype type : options.dtypes) {
+            // The worker holds every buffer once, and a second copy of each out and inout buffer
+            // for the reference.
+            double bytes = 0;
+            for (const bound_arg& arg : bind_arguments(spec, type, shape))
+                if (arg.kind == arg_kind::buffer)
+                    bytes += static_cast<double>(arg.bytes()) * (arg.access == buffer_access::in ? 1 : 2);
+            if (bytes > 0.9 * static_cast<double>(memory))
                 throw error("shape " + shape.to_string() + " in " + std::string(to_string(type)) + " needs " +
-                            std::to_string(buffers) + " buffers of " + std::to_string(shape.numel() * dtype_size(type)) +
-                            " bytes: more than this GPU's memory");
+                            std::to_string(static_cast<std::int64_t>(bytes)) +
+                            " bytes of buffers: more than this GPU's memory");
+        }
 }
 
 void compile_validation(tune_session& session) {
     std::vector<std::string> expressions;
-    for (dtype type : session.options.dtypes) {
-        session.validation_types.push_back(type);
-        expressions.push_back(fill_expression(type));
-        expressions.push_back(compare_expression(type));
-    }
+    for (dtype tuned : session.options.dtypes)
+        for (dtype type : buffer_types(session.spec, tuned)) {
+            if (std::find(session.validation_types.begin(), session.validation_types.end(), type) !=
+                session.validation_types.end())
+                continue;
+            session.validation_types.push_back(type);
+            expressions.push_back(fill_expression(type, session.spec.validation.fill));
+            expressions.push_back(compare_expression(type, session.spec.validation.compare));
+        }
+    const std::optional<std::string> validation_source = template_folder::support().read("validation.cu");
+    if (!validation_source) throw error("this kerntune was built without templates/support/validation.cu");
     session.validation =
-        compile_kernels(validation_source, "validation.cu", expressions, session.arch, &session.programs, compile_in_worker);
+        compile_kernels({"validation.cu", *validation_source, {}}, expressions, session.arch, &session.programs, compile_in_worker);
     for (std::size_t i = 0; i < expressions.size(); ++i)
         if (!session.validation.kernels[i].ok)
             throw error("cannot compile " + expressions[i] + ": " + session.validation.kernels[i].log);
@@ -261,7 +272,6 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                           const progress_callback& progress) {
     const auto started = std::chrono::steady_clock::now();
     const kernel_spec& spec = session.spec;
-    const std::int64_t n = shape.numel();
     const tuning_key key{spec.name, spec.source_hash, std::string(to_string(type)), shape.key(),
                          session.device.identity, session.nvrtc};
     auto kernel_at = [&](std::size_t index) {
@@ -288,23 +298,22 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     }
     outcome.resumed = static_cast<int>(measured.size());
 
-    // The validation kernels use grid-stride loops, so a grid that fills the GPU is enough.
-    const launch_geometry helper_launch{std::int64_t{session.limits.sm_count} * 8, 256};
-    const worker_kernel reference = kernel_at(space.reference()), fill = session.validation_kernel(type, false),
-                        compare = session.validation_kernel(type, true);
+    const worker_kernel reference = kernel_at(space.reference());
     worker_message base;
-    add_launch(base, "ref_", reference, reference_launch(spec, type, n, session.limits));
-    add_launch(base, "fill_", fill, helper_launch);
-    add_launch(base, "compare_", compare, helper_launch);
-    base.fields["dtype"] = std::string(to_string(type));
-    base.fields["n"] = std::to_string(n);
-    base.fields["args"] = session.kinds;
+    add_launch(base, "ref_", reference, reference_launch(spec, type, shape, session.limits));
+    for (dtype element : buffer_types(spec, type)) {
+        base.fields["fill." + std::string(to_string(element))] = session.validation_kernel(element, false);
+        base.fields["compare." + std::string(to_string(element))] = session.validation_kernel(element, true);
+    }
+    base.fields["args"] = to_string(bind_arguments(spec, type, shape));
+    base.fields["fill"] = to_string(spec.validation.fill);
+    base.fields["compare"] = to_string(spec.validation.compare);
     base.fields["min_samples"] = std::to_string(session.options.min_samples);
     base.fields["max_samples"] = std::to_string(session.options.max_samples);
     base.fields["target_noise"] = std::to_string(session.options.target_noise);
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 
-    const double bytes = static_cast<double>(bytes_moved(spec, type, n));
+    const double bytes = static_cast<double>(bytes_moved(spec, type, shape));
     // The default config first, so that a tune cut short by the budget still has the config the
     // runtime would otherwise use measured.
     std::vector<std::size_t> order(space.configs.size());
@@ -330,10 +339,11 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                 request.fields["seed"] = std::to_string(session.seeds() >> 1);
                 request.fields["best_us"] = std::to_string(best_us);
                 const worker_kernel candidate = kernel_at(space.kernel_of_config[c]);
-                add_launch(request, "", candidate, candidate_launch(spec, space.configs[c], type, n, session.limits));
-                const worker_message reply = session.worker.evaluate(
-                    request, {reference.module, fill.module, compare.module, candidate.module},
-                    session.options.candidate_timeout_ms);
+                add_launch(request, "", candidate, candidate_launch(spec, space.configs[c], type, shape, session.limits));
+                std::vector<std::int64_t> used = session.validation_modules;
+                used.push_back(reference.module);
+                used.push_back(candidate.module);
+                const worker_message reply = session.worker.evaluate(request, used, session.options.candidate_timeout_ms);
                 result.status = reply.at("status");
                 result.message = reply.get("message");
                 if (result.status == "ok") {
@@ -406,7 +416,6 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
     session.limits = gpu.limits();
     session.arch = gpu.arch();
     session.nvrtc = nvrtc_version();
-    session.kinds = argument_kinds(spec);
     // The validation kernels compile while the first dtype's space does.
     std::future<void> validation = std::async(std::launch::async, [&session] { compile_validation(session); });
 

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "core/kernel_arguments.hpp"
 #include "core/sample_statistics.hpp"
 #include "core/text.hpp"
 #include "cuda/device.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/handles.hpp"
+#include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
 #include "tune/worker_protocol.hpp"
 
@@ -31,20 +33,27 @@ std::string hex(std::uint64_t value) {
     return text;
 }
 
-// A signalling NaN of each type: arithmetic never produces one, so an element still holding
-// it was not written.
+// A signalling NaN of each floating type: arithmetic never produces one, so an element still
+// holding it was not written. Integer buffers get a pattern that is merely unlikely.
 std::uint32_t sentinel_bits(dtype type) {
     switch (type) {
     case dtype::f32: return 0x7fa5a5a5u;
     case dtype::f16: return 0x7d5au;
     case dtype::bf16: return 0x7f85u;
+    case dtype::i32:
+    case dtype::i64: return 0xa5a5a5a5u;
     }
     return 0;
 }
 
 struct kernel_launch {
     CUfunction function = nullptr;
-    unsigned grid = 1, block = 1;
+    launch_geometry geometry;
+};
+
+/// A validation kernel per element type, as the tuner names them: "fill.f32" = "MODULE:NAME".
+struct validation_kernels {
+    std::map<dtype, CUfunction> fill, compare;
 };
 
 class worker {
@@ -83,10 +92,11 @@ private:
     device_buffer m_flush;    // written before every timed sample, to empty L2
     device_buffer m_compare;  // two counters for compare_bits
 
-    // Buffers for the current problem; reused while n and dtype stay the same.
-    dtype m_type = dtype::f32;
-    std::int64_t m_n = -1;
-    std::vector<device_buffer> m_inputs, m_outputs, m_references;
+    // Buffers for the current problem, one per buffer argument, reused while the bound
+    // arguments stay the same; the reference's copies of out and inout buffers (empty for in).
+    std::string m_args_text;
+    std::vector<bound_arg> m_args;
+    std::vector<device_buffer> m_buffers, m_references;
 
     worker_message hello(const worker_message& request) {
         const int ordinal = static_cast<int>(request.integer("device"));
@@ -98,6 +108,7 @@ private:
                         {"sm_count", std::to_string(m_device.sm_count)},
                         {"max_threads_per_sm", std::to_string(m_device.max_threads_per_sm)},
                         {"shared_memory_per_sm", std::to_string(m_device.shared_memory_per_sm)},
+                        {"max_shared_memory_per_block", std::to_string(m_device.max_shared_memory_per_block)},
                         {"l2_bytes", std::to_string(m_device.l2_bytes)},
                         {"memory_clock_khz", std::to_string(m_device.memory_clock_khz)},
                         {"bus_width_bits", std::to_string(m_device.bus_width_bits)},
@@ -107,7 +118,11 @@ private:
     }
 
     static worker_message compile_program(const worker_message& request) {
-        compile_request compile_job{request.payload, request.at("source_name"), {}, request.at("arch")};
+        compile_request compile_job{{request.at("source_name"), request.payload, {}}, {}, request.at("arch")};
+        const std::int64_t headers = request.integer("header_count");
+        for (std::int64_t i = 0; i < headers; ++i)
+            compile_job.source.headers.push_back(
+                {request.at("header_name." + std::to_string(i)), request.at("header_text." + std::to_string(i))});
         for (std::string_view e : split(request.at("expressions"), '\n')) compile_job.name_expressions.emplace_back(e);
         compiled_program program = compile(compile_job);
         std::string names;
@@ -148,71 +163,70 @@ private:
         return {};
     }
 
+    CUfunction function_named(const std::string& module_text, const std::string& name) {
+        std::int64_t id = -1;
+        try {
+            id = std::stoll(module_text);
+        } catch (const std::exception&) {
+        }
+        const auto module = m_modules.find(id);
+        if (module == m_modules.end()) throw error("worker has no module " + module_text);
+        return module->second.function(name);
+    }
+
     kernel_launch function_of(const worker_message& request, const std::string& prefix) {
         kernel_launch launch;
-        const auto module = m_modules.find(request.integer(prefix + "module"));
-        if (module == m_modules.end()) throw error("worker has no module " + request.at(prefix + "module"));
-        launch.function = module->second.function(request.at(prefix + "function"));
-        launch.grid = static_cast<unsigned>(request.integer(prefix + "grid"));
-        launch.block = static_cast<unsigned>(request.integer(prefix + "block"));
+        launch.function = function_named(request.at(prefix + "module"), request.at(prefix + "function"));
+        launch.geometry = parse_launch_geometry(request.at(prefix + "geometry"));
         return launch;
     }
 
-    void prepare_buffers(dtype type, std::int64_t n, const std::string& kinds) {
-        if (type == m_type && n == m_n) return;
-        m_inputs.clear();
-        m_outputs.clear();
+    // "fill.f32" = "MODULE:NAME" and "compare.f32" likewise, for each element type of the buffers.
+    validation_kernels validation_of(const worker_message& request) {
+        validation_kernels kernels;
+        for (const auto& [key, value] : request.fields) {
+            const bool fill = key.rfind("fill.", 0) == 0, compare = key.rfind("compare.", 0) == 0;
+            if (!fill && !compare) continue;
+            const std::size_t colon = value.find(':');
+            if (colon == std::string::npos) throw error("bad validation kernel '" + value + "'");
+            const dtype type = parse_dtype(key.substr(key.find('.') + 1));
+            (fill ? kernels.fill : kernels.compare)[type] = function_named(value.substr(0, colon), value.substr(colon + 1));
+        }
+        return kernels;
+    }
+
+    void prepare_buffers(const std::string& args_text) {
+        if (args_text == m_args_text) return;
+        m_args.clear();
+        m_buffers.clear();
         m_references.clear();
-        m_n = -1;
-        const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(type);
-        for (std::string_view kind : split(kinds, ',')) {
-            if (kind == "input") m_inputs.emplace_back(bytes);
-            if (kind == "output") {
-                m_outputs.emplace_back(bytes);
-                m_references.emplace_back(bytes);
-            }
+        m_args_text.clear();
+        m_args = parse_bound_args(args_text);
+        for (const bound_arg& arg : m_args) {
+            if (arg.kind != arg_kind::buffer) continue;
+            // Every buffer gets at least one element, so that a pointer is never null.
+            const std::size_t bytes = static_cast<std::size_t>(std::max<std::int64_t>(arg.bytes(), 16));
+            m_buffers.emplace_back(bytes);
+            m_references.emplace_back(arg.access == buffer_access::in ? 0 : bytes);
         }
-        m_type = type;
-        m_n = n;
+        m_args_text = args_text;
     }
 
-    // Kernel arguments in the order the spec declares them; outputs point at `outputs`.
-    struct argument_values {
-        std::vector<CUdeviceptr> pointers;
-        std::vector<float> floats;
-        long long n = 0;
-        std::vector<void*> slots;
-    };
-
-    void bind_arguments(const std::string& kinds, const std::vector<device_buffer>& outputs,
-                        argument_values& values) const {
-        values.n = m_n;
-        const std::vector<std::string_view> list = split(kinds, ',');
-        // Reserve first: slots hold addresses into these vectors.
-        values.pointers.reserve(list.size());
-        values.floats.reserve(list.size());
-        std::size_t input = 0, output = 0;
-        for (std::string_view kind : list) {
-            if (kind == "input") {
-                values.pointers.push_back(m_inputs[input++].get());
-                values.slots.push_back(&values.pointers.back());
-            } else if (kind == "output") {
-                values.pointers.push_back(outputs[output++].get());
-                values.slots.push_back(&values.pointers.back());
-            } else if (kind == "count") {
-                values.slots.push_back(&values.n);
-            } else if (kind.substr(0, 4) == "f32:") {
-                values.floats.push_back(std::stof(std::string(kind.substr(4))));
-                values.slots.push_back(&values.floats.back());
-            } else {
-                throw error("unknown argument kind '" + std::string(kind) + "'");
-            }
+    /// Device pointers of the buffers in argument order: the candidate's, or the reference's
+    /// copies of its out and inout buffers.
+    std::vector<std::uint64_t> pointers(bool reference) const {
+        std::vector<std::uint64_t> out;
+        std::size_t b = 0;
+        for (const bound_arg& arg : m_args) {
+            if (arg.kind != arg_kind::buffer) continue;
+            out.push_back(reference && arg.access != buffer_access::in ? m_references[b].get() : m_buffers[b].get());
+            ++b;
         }
+        return out;
     }
 
-    static void launch(const kernel_launch& kernel, argument_values& values) {
-        const CUresult result = driver().cuLaunchKernel(kernel.function, kernel.grid, 1, 1, kernel.block,
-                                                        1, 1, 0, nullptr, values.slots.data(), nullptr);
+    static void launch(const kernel_launch& kernel, void** params) {
+        const CUresult result = launch_kernel(kernel.function, kernel.geometry, nullptr, params);
         if (result == CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
             throw candidate_failure{"resource_limit", "cuLaunchKernel: too many resources requested"};
         if (result == CUDA_SUCCESS) return;
@@ -224,65 +238,115 @@ private:
         throw candidate_failure{"launch_failed", std::string("cuLaunchKernel: ") + (name != nullptr ? name : "?")};
     }
 
-    void check_resources(const kernel_launch& kernel) const {
+    static void check_resources(const kernel_launch& kernel) {
         int max_threads = 0, registers = 0;
         KERNTUNE_CU(cuFuncGetAttribute(&max_threads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, kernel.function));
         KERNTUNE_CU(cuFuncGetAttribute(&registers, CU_FUNC_ATTRIBUTE_NUM_REGS, kernel.function));
-        if (static_cast<unsigned>(max_threads) < kernel.block)
-            throw candidate_failure{"resource_limit", "block of " + std::to_string(kernel.block) +
+        const std::int64_t threads = kernel.geometry.block[0] * kernel.geometry.block[1] * kernel.geometry.block[2];
+        if (max_threads < threads)
+            throw candidate_failure{"resource_limit", "block of " + std::to_string(threads) +
                                                           " threads exceeds the kernel's limit of " +
                                                           std::to_string(max_threads) + " (" +
                                                           std::to_string(registers) + " registers per thread)"};
-    }
-
-    void poison(const std::vector<device_buffer>& buffers) const {
-        for (const device_buffer& buffer : buffers) {
-            if (dtype_size(m_type) == 4)
-                KERNTUNE_CU(cuMemsetD32Async(buffer.get(), sentinel_bits(m_type), static_cast<std::size_t>(m_n), nullptr));
-            else
-                KERNTUNE_CU(cuMemsetD16Async(buffer.get(), static_cast<unsigned short>(sentinel_bits(m_type)),
-                            static_cast<std::size_t>(m_n), nullptr));
+        try {
+            allow_dynamic_shared_memory(kernel.function, kernel.geometry.shared_bytes);
+        } catch (const cuda_error& failure) {
+            throw candidate_failure{"resource_limit", failure.what()};
         }
     }
 
-    void validate(const worker_message& request, const kernel_launch& candidate, argument_values& candidate_args) {
+    void poison(const device_buffer& buffer, const bound_arg& arg) const {
+        const std::size_t size = dtype_size(arg.element);
+        if (size == 2)
+            KERNTUNE_CU(cuMemsetD16Async(buffer.get(), static_cast<unsigned short>(sentinel_bits(arg.element)),
+                                         buffer.size() / 2, nullptr));
+        else
+            KERNTUNE_CU(cuMemsetD32Async(buffer.get(), sentinel_bits(arg.element), buffer.size() / 4, nullptr));
+    }
+
+    /// The validation kernels use grid-stride loops, so a grid that fills the GPU is enough.
+    launch_geometry helper_geometry() const {
+        launch_geometry geometry;
+        geometry.grid[0] = std::int64_t{m_device.sm_count} * 8;
+        geometry.block[0] = 256;
+        return geometry;
+    }
+
+    void fill(const validation_kernels& kernels, const fill_policy& policy, const bound_arg& arg,
+              const device_buffer& buffer, std::uint64_t seed) {
+        const auto found = kernels.fill.find(arg.element);
+        if (found == kernels.fill.end()) throw error("no fill kernel for " + std::string(to_string(arg.element)));
+        CUdeviceptr pointer = buffer.get();
+        long long n = arg.count;
+        unsigned long long seed_value = seed;
+        int low = policy.min_exponent, high = policy.max_exponent;
+        void* bits_args[] = {&pointer, &n, &seed_value};
+        void* finite_args[] = {&pointer, &n, &seed_value, &low, &high};
+        const bool finite = policy.kind == fill_policy::finite && is_floating(arg.element);
+        KERNTUNE_CU_RESULT(launch_kernel(found->second, helper_geometry(), nullptr, finite ? finite_args : bits_args));
+    }
+
+    // result[0]: mismatches, result[1]: the first mismatching index.
+    void compare(const validation_kernels& kernels, const compare_policy& policy, const bound_arg& arg,
+                 const device_buffer& actual, const device_buffer& expected, std::size_t which) {
+        const auto found = kernels.compare.find(arg.element);
+        if (found == kernels.compare.end()) throw error("no compare kernel for " + std::string(to_string(arg.element)));
+        std::uint64_t counters[2] = {0, static_cast<std::uint64_t>(arg.count)};
+        KERNTUNE_CU(cuMemcpyHtoD(m_compare.get(), counters, sizeof(counters)));
+        CUdeviceptr a = actual.get(), e = expected.get(), result = m_compare.get();
+        long long n = arg.count, max_ulp = policy.max_ulp;
+        double atol = policy.atol, rtol = policy.rtol;
+        void* bits_args[] = {&a, &e, &n, &result};
+        void* ulp_args[] = {&a, &e, &n, &result, &max_ulp};
+        void* tolerance_args[] = {&a, &e, &n, &result, &atol, &rtol};
+        void** params = bits_args;
+        if (is_floating(arg.element) && policy.kind == compare_policy::ulp) params = ulp_args;
+        if (is_floating(arg.element) && policy.kind == compare_policy::tolerance) params = tolerance_args;
+        KERNTUNE_CU_RESULT(launch_kernel(found->second, helper_geometry(), nullptr, params));
+        KERNTUNE_CU(cuMemcpyDtoH(counters, m_compare.get(), sizeof(counters)));
+        if (counters[0] == 0) return;
+        const std::size_t element = dtype_size(arg.element);
+        std::uint64_t got = 0, want = 0;
+        KERNTUNE_CU(cuMemcpyDtoH(&got, a + counters[1] * element, element));
+        KERNTUNE_CU(cuMemcpyDtoH(&want, e + counters[1] * element, element));
+        throw candidate_failure{"wrong_answer", "buffer " + std::to_string(which) + ": " + std::to_string(counters[0]) +
+                                                    " of " + std::to_string(arg.count) +
+                                                    " elements differ from the reference (" + to_string(policy) +
+                                                    "); first at index " + std::to_string(counters[1]) + ": got " +
+                                                    hex(got) + ", expected " + hex(want)};
+    }
+
+    void validate(const worker_message& request, const kernel_launch& candidate) {
         const kernel_launch reference = function_of(request, "ref_");
-        const kernel_launch fill = function_of(request, "fill_");
-        const kernel_launch compare = function_of(request, "compare_");
+        check_resources(reference);
+        const validation_kernels kernels = validation_of(request);
+        const fill_policy fill_with = parse_fill_policy(request.at("fill"));
+        const compare_policy compare_with = parse_compare_policy(request.at("compare"));
         std::uint64_t seed = static_cast<std::uint64_t>(request.integer("seed"));
-        for (const device_buffer& input : m_inputs) {
-            long long n = m_n;
-            CUdeviceptr pointer = input.get();
-            void* fill_args[] = {&pointer, &n, &seed};
-            KERNTUNE_CU(cuLaunchKernel(fill.function, fill.grid, 1, 1, fill.block, 1, 1, 0, nullptr, fill_args, nullptr));
-            ++seed;
+        std::size_t b = 0;
+        for (const bound_arg& arg : m_args) {
+            if (arg.kind != arg_kind::buffer) continue;
+            if (arg.access == buffer_access::out) {
+                poison(m_buffers[b], arg);
+                poison(m_references[b], arg);
+            } else {
+                fill(kernels, fill_with, arg, m_buffers[b], seed++);
+                if (arg.access == buffer_access::inout)
+                    KERNTUNE_CU(cuMemcpyDtoDAsync(m_references[b].get(), m_buffers[b].get(), m_buffers[b].size(), nullptr));
+            }
+            ++b;
         }
-        poison(m_outputs);
-        poison(m_references);
-        argument_values reference_args;
-        bind_arguments(request.at("args"), m_references, reference_args);
-        launch(reference, reference_args);
-        launch(candidate, candidate_args);
+        const std::vector<std::uint64_t> reference_buffers = pointers(true), candidate_buffers = pointers(false);
+        packed_args reference_args(m_args, reference_buffers.data(), nullptr);
+        packed_args candidate_args(m_args, candidate_buffers.data(), nullptr);
+        launch(reference, reference_args.slots());
+        launch(candidate, candidate_args.slots());
         KERNTUNE_CU(cuCtxSynchronize());
-
-        const std::size_t element = dtype_size(m_type);
-        for (std::size_t k = 0; k < m_outputs.size(); ++k) {
-            std::uint64_t counters[2] = {0, static_cast<std::uint64_t>(m_n)};
-            KERNTUNE_CU(cuMemcpyHtoD(m_compare.get(), counters, sizeof(counters)));
-            CUdeviceptr actual = m_outputs[k].get(), expected = m_references[k].get(), result = m_compare.get();
-            long long n = m_n;
-            void* compare_args[] = {&actual, &expected, &n, &result};
-            KERNTUNE_CU(cuLaunchKernel(compare.function, compare.grid, 1, 1, compare.block, 1, 1, 0, nullptr,
-                        compare_args, nullptr));
-            KERNTUNE_CU(cuMemcpyDtoH(counters, m_compare.get(), sizeof(counters)));
-            if (counters[0] == 0) continue;
-            std::uint32_t got = 0, want = 0;
-            KERNTUNE_CU(cuMemcpyDtoH(&got, actual + counters[1] * element, element));
-            KERNTUNE_CU(cuMemcpyDtoH(&want, expected + counters[1] * element, element));
-            throw candidate_failure{"wrong_answer", std::to_string(counters[0]) + " of " + std::to_string(m_n) +
-                                                        " elements differ from the reference; first at index " +
-                                                        std::to_string(counters[1]) + ": got " + hex(got) +
-                                                        ", expected " + hex(want)};
+        b = 0;
+        for (const bound_arg& arg : m_args) {
+            if (arg.kind != arg_kind::buffer) continue;
+            if (arg.access != buffer_access::in) compare(kernels, compare_with, arg, m_buffers[b], m_references[b], b);
+            ++b;
         }
     }
 
@@ -290,19 +354,21 @@ private:
     // the sample cap or time cap, or early when it is clearly slower than the best so far.
     // Each sample is read before the next is queued: samples queued back to back were measured
     // noisier (the flush's write-back overlaps the next kernel), so they took longer to settle.
-    sample_summary time(const worker_message& request, const kernel_launch& candidate, argument_values& args) {
+    sample_summary time(const worker_message& request, const kernel_launch& candidate) {
         const int min_samples = static_cast<int>(request.integer("min_samples"));
         const int max_samples = static_cast<int>(request.integer("max_samples"));
         const double target_noise = request.number("target_noise");
         const double max_seconds = request.number("max_seconds");
         const double best_us = request.number("best_us");
+        const std::vector<std::uint64_t> buffers = pointers(false);
+        packed_args args(m_args, buffers.data(), nullptr);
         event start, stop;  // no warm-up launch: validation has just run the candidate
         std::vector<double> samples;
         const auto began = std::chrono::steady_clock::now();
         while (true) {
             KERNTUNE_CU(cuMemsetD32Async(m_flush.get(), static_cast<unsigned>(samples.size()), m_flush.size() / 4, nullptr));
             KERNTUNE_CU(cuEventRecord(start.get(), nullptr));
-            launch(candidate, args);
+            launch(candidate, args.slots());
             KERNTUNE_CU(cuEventRecord(stop.get(), nullptr));
             samples.push_back(elapsed_ms(start, stop) * 1e3);
             const int count = static_cast<int>(samples.size());
@@ -322,11 +388,9 @@ private:
         try {
             const kernel_launch candidate = function_of(request, "");
             check_resources(candidate);
-            prepare_buffers(parse_dtype(request.at("dtype")), request.integer("n"), request.at("args"));
-            argument_values args;
-            bind_arguments(request.at("args"), m_outputs, args);
-            validate(request, candidate, args);
-            const sample_summary summary = time(request, candidate, args);
+            prepare_buffers(request.at("args"));
+            validate(request, candidate);
+            const sample_summary summary = time(request, candidate);
             reply.fields = {{"status", "ok"},
                             {"median_us", std::to_string(summary.median)},
                             {"noise", std::to_string(summary.noise)},

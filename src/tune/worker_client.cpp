@@ -90,9 +90,13 @@ compiled_program compile_in_worker(const compile_request& request) {
     worker_message message;
     std::string expressions;
     for (const std::string& e : request.name_expressions) expressions += (expressions.empty() ? "" : "\n") + e;
-    message.fields = {{"op", "compile"}, {"source_name", request.source_name}, {"arch", request.arch},
-                      {"expressions", expressions}};
-    message.payload = request.source;
+    message.fields = {{"op", "compile"}, {"source_name", request.source.name}, {"arch", request.arch},
+                      {"expressions", expressions}, {"header_count", std::to_string(request.source.headers.size())}};
+    for (std::size_t i = 0; i < request.source.headers.size(); ++i) {
+        message.fields["header_name." + std::to_string(i)] = request.source.headers[i].name;
+        message.fields["header_text." + std::to_string(i)] = request.source.headers[i].text;
+    }
+    message.payload = request.source.text;
     std::optional<worker_message> reply;
     if (send_message(worker.fd, message)) reply = receive_message(worker.fd, compile_timeout_ms);
     close(worker.fd);  // the worker exits when its connection closes

@@ -9,13 +9,16 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/spec_loader.hpp"
 #include "cuda/device.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/handles.hpp"
 #include "../support/temp_folder.hpp"
 #include "float_bits.hpp"
+#include "build/binary_cache.hpp"
 #include "build/candidate_compiler.hpp"
+#include "core/kernel_arguments.hpp"
+#include "cuda/launch.hpp"
 
 namespace kerntune::testing {
 
@@ -54,7 +57,7 @@ public:
         : m_spec(spec), m_type(type), m_device(query_device(0)), m_context(std::make_unique<primary_context>(0)) {
         m_configs = enumerate_space(spec, type);
         for (const config& c : m_configs) m_expressions.push_back(name_expression(spec, c, type));
-        const compiled_set set = compile_kernels(spec.source, "template.cu", m_expressions, m_device.arch());
+        const compiled_set set = compile_kernels(source_of(spec), m_expressions, m_device.arch());
         for (const compiled_program& program : set.programs) m_modules.emplace_back(program.cubin);
         for (const compiled_kernel& kernel : set.kernels) {
             if (!kernel.ok) throw error("kernel failed to compile: " + kernel.log);
@@ -77,13 +80,12 @@ public:
         const CUdeviceptr y = in_place ? x : y_buffer.get() + static_cast<CUdeviceptr>(y_offset) * size;
         if (!host.empty()) KERNTUNE_CU(cuMemcpyHtoD(x, host.data(), host.size()));
         if (n > 0) {
-            const launch_geometry geometry = candidate_launch(m_spec, m_configs[index], m_type, n,
-                                                              m_device.limits());
-            CUdeviceptr x_arg = x, y_arg = y;
-            long long n_arg = n;
-            void* args[] = {&x_arg, &y_arg, &n_arg, &slope};
-            KERNTUNE_CU(cuLaunchKernel(m_functions[index], static_cast<unsigned>(geometry.grid_x), 1, 1,
-                        static_cast<unsigned>(geometry.block_x), 1, 1, 0, nullptr, args, nullptr));
+            const problem shape = make_problem(m_spec.axes, std::vector<std::int64_t>{n});
+            const launch_geometry geometry = candidate_launch(m_spec, m_configs[index], m_type, shape, m_device.limits());
+            const std::uint64_t buffers[] = {x, y};
+            const double scalars[] = {slope};
+            packed_args args(bind_arguments(m_spec, m_type, shape), buffers, scalars);
+            KERNTUNE_CU_RESULT(launch_kernel(m_functions[index], geometry, nullptr, args.slots()));
             KERNTUNE_CU(cuCtxSynchronize());
             KERNTUNE_CU(cuMemcpyDtoH(host.data(), y, host.size()));
         }

@@ -7,7 +7,7 @@
 
 #include "core/config.hpp"
 #include "kernel_harness.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/spec_loader.hpp"
 #include "tune/tuner.hpp"
 
 namespace kerntune::testing {
@@ -18,7 +18,7 @@ TEST(FaultIsolation, EveryFailureIsRecordedAndAGoodCandidateWins) {
     const kernel_spec spec = load_spec(std::filesystem::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.yaml");
     tune_options options;
     options.dtypes = {dtype::f32};
-    options.problems = {parse_shape("100003")};
+    options.problems = {make_problem({"n"}, parse_shape("100003"))};
     options.candidate_timeout_ms = 3000;  // the spinning candidates are killed after this
     options.max_samples = 10;
     database db = database::open(scratch_path("faults.db"), open_mode::read_write);

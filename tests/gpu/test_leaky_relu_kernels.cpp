@@ -1,12 +1,13 @@
 // gpu label: what the LeakyReLU kernels compute, checked against a host reference.
 #include <gtest/gtest.h>
 
+#include "catalog/catalog.hpp"
 #include "kernel_harness.hpp"
 
 namespace kerntune::testing {
 namespace {
 
-kernel_spec leaky_relu_spec() { return find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu"); }
+kernel_spec leaky_relu_spec() { return *catalog().at("leaky_relu"); }
 
 std::size_t default_index(const kernel_spec& spec, dtype type, const std::vector<config>& configs) {
     const config wanted = default_config(spec, type);

@@ -2,19 +2,22 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cctype>
 #include <fstream>
 #include <iterator>
 #include <filesystem>
 #include <thread>
 
+#include "catalog/catalog.hpp"
 #include "core/config.hpp"
+#include "core/text.hpp"
 #include "cuda/nvrtc.hpp"
 #include "kernel_harness.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
 #include "build/binary_cache.hpp"
-#include "runtime/embedded_specs.hpp"
 #include "tune/tuner.hpp"
+#include "../unit/test_core_support.hpp"
 
 namespace kerntune::testing {
 namespace {
@@ -69,7 +72,7 @@ TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) 
         }
         const launch_choice choice = rt.query("leaky_relu", to_kt(type), 1000003);
         EXPECT_EQ(choice.match, KT_MATCH_DEFAULT);
-        const kernel_spec& spec = embedded_specs().front();
+        const kernel_spec spec = *catalog().at("leaky_relu");
         EXPECT_EQ(choice.label, label(spec, default_config(spec, type)));
     }
     EXPECT_NO_THROW(rt.leaky_relu(KT_F32, nullptr, nullptr, 0, 0.01f));  // n == 0 launches nothing
@@ -98,10 +101,10 @@ TEST_F(RuntimeTest, EdgeSizesAndEveryPairOfOffsetsAreBitExact) {
 
 TEST_F(RuntimeTest, UsesTheTunedWinnerAndItsCachedBinaryAndTreatsStaleRowsAsMisses) {
     const std::filesystem::path path = scratch_path("tuned.db");
-    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    const kernel_spec spec = *catalog().at("leaky_relu");
     tune_options options;
     options.dtypes = {dtype::f32};
-    options.problems = {parse_shape("65537")};
+    options.problems = {make_problem({"n"}, parse_shape("65537"))};
     options.max_samples = 10;
     std::string tuned_label;
     {
@@ -148,20 +151,82 @@ void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
+/// The default config's label for f32 with part `index` replaced by `value`.
+std::string with_part(const kernel_spec& spec, std::size_t index, const std::string& value) {
+    const std::string default_label = label(spec, default_config(spec, dtype::f32));
+    const std::vector<std::string_view> parts = split(default_label, '.');
+    std::string result;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+        result += (i == 0 ? "" : ".") + (i == index ? value : std::string(parts[i]));
+    return result;
+}
+
+/// Labels a tampered database may hold, each with a part count that parse_label accepts and
+/// one bad part, so that each is refused for the value it names: for integer parameters a value
+/// outside the domain, a negative one, a non-integer, another spelling of the default value, an
+/// empty value and a wrong prefix; for enum parameters an unknown name, another case, the index
+/// and an empty part. Pairs of (label, the parameter it breaks).
+std::vector<std::pair<std::string, std::string>> bad_parts(const kernel_spec& spec) {
+    const std::string default_label = label(spec, default_config(spec, dtype::f32));
+    const std::vector<std::string_view> parts = split(default_label, '.');
+    std::vector<std::pair<std::string, std::string>> labels;
+    for (std::size_t i = 0; i < spec.params.size(); ++i) {
+        const param_spec& p = spec.params[i];
+        const std::string part(parts.at(i));
+        std::vector<std::string> values;
+        if (p.is_enum()) {
+            std::string upper = part;
+            for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            values = {"fast", upper, "0", ""};
+        } else {
+            const std::string digits = part.substr(p.short_name.size());
+            values = {p.short_name + "1048576", p.short_name + "-1",   p.short_name + "1e3",
+                      p.short_name + "0" + digits, p.short_name, "x" + digits};
+        }
+        for (const std::string& value : values) labels.emplace_back(with_part(spec, i, value), p.name);
+    }
+    return labels;
+}
+
+/// The default config for f32 with one parameter moved to another value of its domain that
+/// breaks a constraint for f32 (for leaky_relu: VEC 8, 32-byte vectors).
+config constraint_breaking_config(const kernel_spec& spec) {
+    const config base = default_config(spec, dtype::f32);
+    for (std::size_t i = 0; i < spec.params.size(); ++i) {
+        for (std::int64_t value : spec.params[i].values) {
+            config c = base;
+            c.values[i] = value;
+            if (!satisfies_constraints(spec, c, dtype::f32)) return c;
+        }
+    }
+    throw error("no single change to the default config breaks a constraint of " + spec.name);
+}
+
 TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
-    const kernel_spec& spec = embedded_specs().front();
+    const kernel_spec spec = *catalog().at("leaky_relu");
     const device_info gpu = query_device(0);
     const std::filesystem::path tampered = scratch_path("tampered_rows.db");
-    const std::vector<std::string> labels = {"blk1048576.vec4.unr2.tile.w0", "blk-1.vec4.unr2.tile.w0",
-                                             "blk2.5.vec4.unr2.tile.w0", "1);asm(\"trap\");//",
-                                             "'; DROP TABLE winners; --", "blk1024.vec8.unr8.plain.tile.w0"};
+    std::vector<std::string> labels;
+    for (const auto& [bad, parameter] : bad_parts(spec)) {
+        // Refused for the part it breaks, not for its shape.
+        const std::string message = test::error_of([&] { parse_label(spec, bad); });
+        EXPECT_NE(message.find(": " + parameter + " must be one of "), std::string::npos)
+            << bad << ": " << message;
+        labels.push_back(bad);
+    }
+    labels.push_back("1);asm(\"trap\");//");
+    labels.push_back("'; DROP TABLE winners; --");
+    // The last is in the domain but breaks a constraint (for leaky_relu VEC * sizeof(T) <= 16).
+    const config breaking = constraint_breaking_config(spec);
+    ASSERT_TRUE(in_domain(spec, breaking));
+    labels.push_back(label(spec, breaking));
     {
         database db = database::open(tampered, open_mode::read_write);
         db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});
         for (std::size_t i = 0; i < labels.size(); ++i) {
             winner w;
             w.key = {spec.name, spec.source_hash, "f32", "n=" + std::to_string(1000 + i), gpu.identity(), nvrtc_version()};
-            w.config = labels[i];  // the last is in the domain but breaks VEC * sizeof(T) <= 16 for f32
+            w.config = labels[i];
             db.set_winner(w);
         }
     }
@@ -199,7 +264,7 @@ TEST_F(RuntimeTest, TamperedRowsAndBadDatabaseFilesFallBackToCorrectDefaults) {
 
 TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
     const std::filesystem::path path = scratch_path("tampered.db");
-    const kernel_spec& spec = embedded_specs().front();
+    const kernel_spec spec = *catalog().at("leaky_relu");
     const config chosen = default_config(spec, dtype::bf16);
     {
         database db = database::open(path, open_mode::read_write);

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "catalog/catalog.hpp"
 #include "core/config.hpp"
 #include "cuda/nvrtc.hpp"
 #include "kernel_harness.hpp"
@@ -14,10 +15,10 @@ namespace {
 
 TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
     KERNTUNE_REQUIRE_GPU();
-    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    const kernel_spec spec = *catalog().at("leaky_relu");
     tune_options options;
     options.dtypes = {dtype::f32, dtype::bf16};
-    options.problems = {parse_shape("3x65537")};  // odd: exercises heads and tails
+    options.problems = {make_problem({"n"}, parse_shape("3x65537"))};  // odd: exercises heads and tails
     options.max_samples = 20;
     database db = database::open(scratch_path("tune.db"), open_mode::read_write);
 
@@ -57,10 +58,10 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
 
 TEST(TuneEndToEnd, AnExhaustedBudgetMeasuresTheDefaultFirstAndTheRestOnTheNextRun) {
     KERNTUNE_REQUIRE_GPU();
-    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    const kernel_spec spec = *catalog().at("leaky_relu");
     tune_options options;
     options.dtypes = {dtype::f16};
-    options.problems = {parse_shape("65537"), parse_shape("4099")};
+    options.problems = {make_problem({"n"}, parse_shape("65537")), make_problem({"n"}, parse_shape("4099"))};
     options.max_samples = 10;
     options.budget_seconds = 1e-6;  // over before the first candidate
     database db = database::open(scratch_path("budget.db"), open_mode::read_write);
@@ -90,7 +91,7 @@ TEST(TuneEndToEnd, AnExhaustedBudgetMeasuresTheDefaultFirstAndTheRestOnTheNextRu
 
 TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
     KERNTUNE_REQUIRE_GPU();
-    const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    const kernel_spec spec = *catalog().at("leaky_relu");
     const device_info gpu = query_device(0);
     database db = database::open(scratch_path("tampered.db"), open_mode::read_write);
     db.upsert_device({gpu.identity(), gpu.name, gpu.cc_major, gpu.cc_minor, gpu.sm_count});
@@ -104,7 +105,7 @@ TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
 
     tune_options options;
     options.dtypes = {dtype::f32};
-    options.problems = {parse_shape("65537")};
+    options.problems = {make_problem({"n"}, parse_shape("65537"))};
     options.max_samples = 10;
     const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
     ASSERT_EQ(outcomes.size(), 1u);

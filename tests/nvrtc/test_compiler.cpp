@@ -4,7 +4,9 @@
 #include "core/error.hpp"
 #include "cuda/nvrtc.hpp"
 
+#include <atomic>
 #include <map>
+
 #include "build/candidate_compiler.hpp"
 
 namespace kerntune {
@@ -13,7 +15,7 @@ namespace {
 const char* const good_source = "template <int N> __global__ void fill(int* out) { out[threadIdx.x] = N; }\n";
 
 TEST(NvrtcCompile, ProducesACubinAndLoweredNamesForEachExpression) {
-    const compiled_program program = compile({good_source, "fill.cu", {"fill<1>", "fill<2>"}, "sm_90"});
+    const compiled_program program = compile({{"fill.cu", good_source}, {"fill<1>", "fill<2>"}, "sm_90"});
     ASSERT_TRUE(program.ok) << program.log;
     EXPECT_GT(program.cubin.size(), 64u);
     EXPECT_EQ(program.cubin.substr(1, 3), "ELF");  // a cubin, not PTX
@@ -23,13 +25,13 @@ TEST(NvrtcCompile, ProducesACubinAndLoweredNamesForEachExpression) {
 }
 
 TEST(NvrtcCompile, ReportsTheLogOfASyntaxError) {
-    const compiled_program program = compile({"__global__ void broken( {}", "broken.cu", {}, "sm_90"});
+    const compiled_program program = compile({{"broken.cu", "__global__ void broken( {}"}, {}, "sm_90"});
     EXPECT_FALSE(program.ok);
     EXPECT_NE(program.log.find("broken.cu"), std::string::npos) << program.log;
 }
 
 TEST(NvrtcCompile, RejectsAnUnknownArchWithAnError) {
-    EXPECT_THROW(compile({good_source, "fill.cu", {"fill<1>"}, "sm_1"}), error);
+    EXPECT_THROW(compile({{"fill.cu", good_source}, {"fill<1>"}, "sm_1"}), error);
 }
 
 TEST(NvrtcVersion, IsMajorDotMinor) {
@@ -41,7 +43,7 @@ TEST(CandidateCompiler, PinsAFailureOnTheInstantiationThatCausedIt) {
     // fill<0> fails a static_assert; its batch-mates must still compile.
     const std::string source = "template <int N> __global__ void fill(int* out) { static_assert(N != 0, \"N is zero\"); "
                                "out[threadIdx.x] = N; }\n";
-    const compiled_set set = compile_kernels(source, "fill.cu", {"fill<1>", "fill<0>", "fill<2>", "fill<3>"}, "sm_90");
+    const compiled_set set = compile_kernels({"fill.cu", source}, {"fill<1>", "fill<0>", "fill<2>", "fill<3>"}, "sm_90");
     ASSERT_EQ(set.kernels.size(), 4u);
     EXPECT_TRUE(set.kernels[0].ok);
     EXPECT_FALSE(set.kernels[1].ok);
@@ -57,6 +59,7 @@ TEST(CandidateCompiler, PinsAFailureOnTheInstantiationThatCausedIt) {
 TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
     std::map<std::string, compiled_program> stored;
     int finds = 0;
+    int stores = 0;
     program_cache cache;
     cache.find = [&](const std::string& key) -> std::optional<compiled_program> {
         ++finds;
@@ -64,25 +67,40 @@ TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
         if (found == stored.end()) return std::nullopt;
         return found->second;
     };
-    cache.store = [&](const std::string& key, const compiled_program& program) { stored[key] = program; };
+    cache.store = [&](const std::string& key, const compiled_program& program) {
+        ++stores;
+        stored[key] = program;
+    };
+    // Counts the compiles compile_kernels asks for (from its threads, hence atomic).
+    std::atomic<int> compiles{0};
+    const compile_function counting = [&](const compile_request& request) {
+        ++compiles;
+        return compile(request);
+    };
     const std::vector<std::string> expressions = {"fill<1>", "fill<2>", "fill<3>"};
-    const compiled_set first = compile_kernels(good_source, "fill.cu", expressions, "sm_90", &cache);
+    const compiled_set first =
+        compile_kernels({"fill.cu", good_source}, expressions, "sm_90", &cache, counting);
+    EXPECT_GE(compiles.load(), 1);
     ASSERT_FALSE(stored.empty());
-    const std::size_t programs_stored = stored.size();
-    const compiled_set second = compile_kernels(good_source, "fill.cu", expressions, "sm_90", &cache);
-    EXPECT_EQ(stored.size(), programs_stored) << "nothing new to store";
+    compiles = 0;
+    stores = 0;
+    const compiled_set second =
+        compile_kernels({"fill.cu", good_source}, expressions, "sm_90", &cache, counting);
+    EXPECT_EQ(compiles.load(), 0) << "every batch is in the cache: nothing to compile";
+    EXPECT_EQ(stores, 0) << "nothing new to store";
     ASSERT_EQ(second.kernels.size(), expressions.size());
     for (std::size_t i = 0; i < expressions.size(); ++i) {
         EXPECT_TRUE(second.kernels[i].ok);
         EXPECT_EQ(second.kernels[i].lowered_name, first.kernels[i].lowered_name);
     }
-    EXPECT_NE(compile_kernels(good_source, "fill.cu", expressions, "sm_80", &cache).programs.front().cubin,
-              second.programs.front().cubin)
-        << "another arch is another key";
+    const compiled_set other_arch =
+        compile_kernels({"fill.cu", good_source}, expressions, "sm_80", &cache, counting);
+    EXPECT_NE(other_arch.programs.front().cubin, second.programs.front().cubin) << "another arch is another key";
+    EXPECT_GE(compiles.load(), 1) << "another arch is compiled, not taken from the cache";
 
     stored.clear();
     const std::string failing = "template <int N> __global__ void fill(int* out) { static_assert(N != 0, \"zero\"); }\n";
-    compile_kernels(failing, "fill.cu", {"fill<0>"}, "sm_90", &cache);
+    compile_kernels({"fill.cu", failing}, {"fill<0>"}, "sm_90", &cache);
     EXPECT_TRUE(stored.empty()) << "a batch that failed is never cached";
     EXPECT_GT(finds, 0);
 }

@@ -1,9 +1,10 @@
-// nvrtc label: compile failures are pinned on exactly the candidates that cause them.
+// nvrtc label: compile failures are pinned on exactly the candidates that cause them, and the
+// fixture spec of the loader's tests is a template that compiles.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "spec/spec_loader.hpp"
+#include "catalog/spec_loader.hpp"
 #include "tune/tuner.hpp"
 
 namespace kerntune {
@@ -18,6 +19,15 @@ TEST(FixtureCompile, OnlyTheBrokenCandidatesFailWithTheirOwnLog) {
     for (const std::string& failure : outcomes[0].failures) {
         EXPECT_NE(failure.find("kt_fixture::faulty<float, 4, "), std::string::npos) << failure;
         EXPECT_NE(failure.find("fails to compile on purpose"), std::string::npos) << failure;
+    }
+}
+
+TEST(FixtureCompile, TheLoaderFixtureSpecCompilesForEveryDtype) {
+    const kernel_spec spec = load_spec(std::filesystem::path(KERNTUNE_TEST_FIXTURE_DIR) / "spec_fields.yaml");
+    for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, "sm_90")) {
+        SCOPED_TRACE(to_string(outcome.type));
+        EXPECT_GT(outcome.kernels, 0);
+        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
     }
 }
 

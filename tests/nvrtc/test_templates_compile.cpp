@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/catalog.hpp"
 #include "tune/tuner.hpp"
 
 namespace kerntune {
@@ -13,9 +13,10 @@ class EveryTemplateCompiles : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EveryTemplateCompiles, ForEveryDtypeWithoutFailures) {
     const std::string arch = GetParam();
-    const std::vector<kernel_spec> specs = load_specs(KERNTUNE_TEST_TEMPLATE_DIR);
-    ASSERT_FALSE(specs.empty());
-    for (const kernel_spec& spec : specs) {
+    const catalog builtin;
+    ASSERT_FALSE(builtin.specs().empty());
+    for (const auto& listed : builtin.specs()) {
+        const kernel_spec& spec = *listed;
         for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, arch)) {
             SCOPED_TRACE(spec.name + " " + std::string(to_string(outcome.type)) + " " + arch);
             EXPECT_EQ(outcome.candidates, static_cast<int>(enumerate_space(spec, outcome.type).size()));

@@ -9,7 +9,7 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/spec_loader.hpp"
 #include "test_core_support.hpp"
 
 namespace kerntune {
@@ -27,6 +27,9 @@ const kernel_spec& leaky_relu() {
 
 // Values in declaration order: BLOCK, VEC, UNROLL, LOAD (0 plain, 1 bulk), GRID (0 tile, 1 stride), WAVES.
 config make(std::vector<std::int64_t> values) { return {std::move(values)}; }
+
+// The problem of n elements, leaky_relu's one axis.
+problem n_problem(std::int64_t n) { return make_problem({"n"}, std::vector<std::int64_t>{n}); }
 
 TEST(CoreConfig, LeakyReluSpaceHas174ConfigsPerDtype) {
     // plain: 4 BLOCK x 3 VEC (16 >= VEC * sizeof(T) >= 4) x 4 UNROLL x 3 (tile + WAVES 0, stride +
@@ -170,8 +173,8 @@ TEST(CoreConfig, ConfigsOutsideTheDomainNeverReachSourceLabelsOrLaunches) {
                               make({256, 4, 2, 0}), make({256, 4, 2, 0, 0, 7}), make({})}) {
         EXPECT_THROW(name_expression(leaky_relu(), bad, dtype::f32), error);
         EXPECT_THROW(label(leaky_relu(), bad), error);
-        EXPECT_THROW(launch_variables(leaky_relu(), bad, dtype::f32, 1024, limits), error);
-        EXPECT_THROW(candidate_launch(leaky_relu(), bad, dtype::f32, 1024, limits), error);
+        EXPECT_THROW(launch_variables(leaky_relu(), bad, dtype::f32, n_problem(1024), limits), error);
+        EXPECT_THROW(candidate_launch(leaky_relu(), bad, dtype::f32, n_problem(1024), limits), error);
     }
 }
 
@@ -216,59 +219,59 @@ TEST(CoreConfig, DefaultOutsideTheDomainOrTheConstraintsIsAnError) {
 TEST(CoreConfig, TilePolicyLaunchesOneBlockPerTile) {
     const device_limits h100{132, 2048, 233472};
     const launch_geometry g =
-        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, 1 << 20, h100);
-    EXPECT_EQ(g.block_x, 256);
-    EXPECT_EQ(g.grid_x, (1 << 20) / (256 * 4 * 2));
+        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, n_problem(1 << 20), h100);
+    EXPECT_EQ(g.block[0], 256);
+    EXPECT_EQ(g.grid[0], (1 << 20) / (256 * 4 * 2));
     // A partial last tile still gets a block; one element gets one block.
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, 2049, h100).grid_x, 2);
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 8, 8, 0, 0, 0}), dtype::f16, 1, h100).grid_x, 1);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32, n_problem(2049), h100).grid[0], 2);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 8, 8, 0, 0, 0}), dtype::f16, n_problem(1), h100).grid[0], 1);
 }
 
 TEST(CoreConfig, StridePolicyCapsTheGridAtWavesOfResidentBlocks) {
     const device_limits h100{132, 2048, 233472};
     // 4 waves x 132 SMs x (2048 / 256) blocks per SM = 4224 < cdiv(2^30, 2048) = 524288.
     const launch_geometry capped =
-        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 1 << 30, h100);
-    EXPECT_EQ(capped.block_x, 256);
-    EXPECT_EQ(capped.grid_x, 4224);
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 4, 1, 0, 1, 1}), dtype::f32, 1 << 30, h100).grid_x,
+        candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, n_problem(1 << 30), h100);
+    EXPECT_EQ(capped.block[0], 256);
+    EXPECT_EQ(capped.grid[0], 4224);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({1024, 4, 1, 0, 1, 1}), dtype::f32, n_problem(1 << 30), h100).grid[0],
               264);
     // bulk: shared memory fits 233472 / (32 * 128 * 4 + 1152) = 13 blocks of 128 threads, not 16.
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({128, 8, 4, 1, 1, 1}), dtype::f16, 1 << 30, h100).grid_x, 13 * 132);
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 8, 2, 1, 1, 1}), dtype::f16, 1 << 30, h100).grid_x, 8 * 132);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({128, 8, 4, 1, 1, 1}), dtype::f16, n_problem(1 << 30), h100).grid[0], 13 * 132);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 8, 2, 1, 1, 1}), dtype::f16, n_problem(1 << 30), h100).grid[0], 8 * 132);
     // Below the cap the grid is the tile count.
-    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 10000, h100).grid_x, 5);
+    EXPECT_EQ(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, n_problem(10000), h100).grid[0], 5);
 }
 
 TEST(CoreConfig, ReferenceLaunchUsesOneElementPerThread) {
-    const launch_geometry g = reference_launch(leaky_relu(), dtype::bf16, 1000, {132, 2048, 233472});
-    EXPECT_EQ(g.block_x, 256);
-    EXPECT_EQ(g.grid_x, 4);
+    const launch_geometry g = reference_launch(leaky_relu(), dtype::bf16, n_problem(1000), {132, 2048, 233472});
+    EXPECT_EQ(g.block[0], 256);
+    EXPECT_EQ(g.grid[0], 4);
 }
 
 TEST(CoreConfig, LaunchOutsideCudaLimitsIsAnError) {
     const device_limits h100{132, 2048, 233472};
     // cdiv(2^40, 256) = 2^32 blocks: more than a grid may have.
     const std::string too_many =
-        error_of([&] { reference_launch(leaky_relu(), dtype::f32, 1LL << 40, h100); });
-    EXPECT_TRUE(contains(too_many, "grid of 4294967296 blocks")) << too_many;
-    EXPECT_EQ(reference_launch(leaky_relu(), dtype::f32, 2147483647LL * 256, h100).grid_x, 2147483647);
+        error_of([&] { reference_launch(leaky_relu(), dtype::f32, n_problem(1LL << 40), h100); });
+    EXPECT_TRUE(contains(too_many, "grid dimension x of 4294967296 blocks")) << too_many;
+    EXPECT_EQ(reference_launch(leaky_relu(), dtype::f32, n_problem(2147483647LL * 256), h100).grid[0], 2147483647);
 
     kernel_spec spec = leaky_relu();
-    spec.launch.block = expression::parse("BLOCK * 2");
+    spec.launch.block[0] = expression::parse("BLOCK * 2");
     const config big = make({1024, 4, 2, 0, 0, 0});
-    const std::string wide = error_of([&] { candidate_launch(spec, big, dtype::f32, 4096, h100); });
-    EXPECT_TRUE(contains(wide, "block of 2048 threads")) << wide;
+    const std::string wide = error_of([&] { candidate_launch(spec, big, dtype::f32, n_problem(4096), h100); });
+    EXPECT_TRUE(contains(wide, "block of 2048x1x1 threads")) << wide;
     EXPECT_TRUE(contains(wide, "blk1024.vec4.unr2.plain.tile.w0")) << wide;
-    spec.launch.block = expression::parse("BLOCK - BLOCK");
-    EXPECT_THROW(candidate_launch(spec, big, dtype::f32, 4096, h100), error);
+    spec.launch.block[0] = expression::parse("BLOCK - BLOCK");
+    EXPECT_THROW(candidate_launch(spec, big, dtype::f32, n_problem(4096), h100), error);
     // Stride with a device that reports nothing: WAVES * 0 gives an empty grid.
-    EXPECT_THROW(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, 4096, {0, 0}), error);
+    EXPECT_THROW(candidate_launch(leaky_relu(), make({256, 4, 2, 0, 1, 4}), dtype::f32, n_problem(4096), {0, 0}), error);
 }
 
 TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
     const variables vars =
-        launch_variables(leaky_relu(), make({512, 8, 4, 0, 1, 4}), dtype::f16, 12345, {132, 2048, 233472});
+        launch_variables(leaky_relu(), make({512, 8, 4, 0, 1, 4}), dtype::f16, n_problem(12345), {132, 2048, 233472, 232448});
     const variables expected = {{"BLOCK", 512},
                                 {"VEC", 8},
                                 {"UNROLL", 4},
@@ -283,14 +286,15 @@ TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
                                 {"n", 12345},
                                 {"sm_count", 132},
                                 {"max_threads_per_sm", 2048},
-                                {"shared_memory_per_sm", 233472}};
+                                {"shared_memory_per_sm", 233472},
+                                {"max_shared_memory_per_block", 232448}};
     EXPECT_EQ(vars, expected);
 }
 
 TEST(CoreConfig, BytesMovedCountsReadsAndWrites) {
-    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::f32, 1000), 8000);
-    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::f16, 1000), 4000);
-    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::bf16, 1610612736), 6442450944);
+    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::f32, n_problem(1000)), 8000);
+    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::f16, n_problem(1000)), 4000);
+    EXPECT_EQ(bytes_moved(leaky_relu(), dtype::bf16, n_problem(1610612736)), 6442450944);
 }
 
 } // namespace

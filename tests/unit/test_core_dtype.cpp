@@ -23,7 +23,7 @@ TEST(CoreDtype, NamesRoundTripAndMapToCudaTypes) {
 }
 
 TEST(CoreDtype, UnknownNameErrorListsTheKnownOnes) {
-    EXPECT_EQ(error_of([] { parse_dtype("f64"); }), "unknown dtype 'f64': expected f32, f16 or bf16");
+    EXPECT_EQ(error_of([] { parse_dtype("f64"); }), "unknown dtype 'f64': expected f32, f16, bf16, i32 or i64");
     EXPECT_THROW(parse_dtype("F32"), error);
     EXPECT_THROW(parse_dtype(""), error);
     EXPECT_THROW(parse_dtype("f32 "), error);

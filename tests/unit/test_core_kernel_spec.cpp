@@ -1,5 +1,6 @@
-// Loading kernel specs from YAML (spec/spec_loader.hpp fills core's kernel_spec): the real
-// template, and every kind of mistake in small specs written to a temporary folder.
+// Loading kernel specs from YAML (spec/spec_loader.hpp fills core's kernel_spec): the shipped
+// template, a fixture spec with every field, and every kind of mistake in small specs written to
+// a temporary folder.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,7 +13,8 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/spec_loader.hpp"
 #include "test_core_support.hpp"
 
 namespace kerntune {
@@ -29,54 +31,100 @@ std::string read_file(const fs::path& path) {
     return text.str();
 }
 
-TEST(CoreSpec, LoadsTheLeakyReluTemplate) {
+// The shipped template loads; only what its name and files determine is checked here, so that
+// editing its content cannot break this test (tests/nvrtc compiles its whole space).
+TEST(CoreSpec, LoadsTheShippedLeakyReluTemplate) {
     const fs::path yaml = fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / "leaky_relu.yaml";
     const kernel_spec spec = load_spec(yaml);
     EXPECT_EQ(spec.name, "leaky_relu");
-    EXPECT_EQ(spec.kernel, "kt::leaky_relu");
-    EXPECT_EQ(spec.reference_kernel, "kt::leaky_relu_reference");
-    EXPECT_EQ(spec.yaml_path, yaml);
-    EXPECT_EQ(spec.source_path, yaml.parent_path() / "leaky_relu.cu");
-    EXPECT_EQ(spec.source, read_file(spec.source_path));
+    EXPECT_EQ(spec.yaml_path, yaml.string());
+    EXPECT_EQ(spec.source, read_file(yaml.parent_path() / spec.source_name));
+    EXPECT_EQ(spec.source_hash, sha256_hex(read_file(yaml) + "\n--\n" + spec.source));
+}
+
+// Every field, from a fixture spec written for this test (tests/fixtures/templates/spec_fields.yaml):
+// the line numbers below are that file's.
+TEST(CoreSpec, LoadsEveryFieldOfTheFixtureSpec) {
+    const fs::path yaml = fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "spec_fields.yaml";
+    const kernel_spec spec = load_spec(yaml);
+    EXPECT_EQ(spec.name, "spec_fields");
+    EXPECT_EQ(spec.description, "Loader fixture: y = x * factor, with every kind of field and parameter");
+    EXPECT_EQ(spec.kernel, "kt_fixture::scale");
+    EXPECT_EQ(spec.reference_kernel, "kt_fixture::scale_reference");
+    EXPECT_EQ(spec.reference_launch.block[0].text(), "128");
+    EXPECT_EQ(spec.reference_launch.grid[0].text(), "cdiv(n, 128)");
+    EXPECT_TRUE(spec.reference_launch.block[1].empty());
+    EXPECT_EQ(spec.yaml_path, yaml.string());
+    EXPECT_EQ(spec.source_name, "spec_fields.cu");
+    EXPECT_EQ(spec.source, read_file(yaml.parent_path() / "spec_fields.cu"));
+    EXPECT_TRUE(spec.headers.empty());
+    EXPECT_EQ(spec.axes, (std::vector<std::string>{"n"}));
     EXPECT_EQ(spec.source_hash, sha256_hex(read_file(yaml) + "\n--\n" + spec.source));
     EXPECT_EQ(spec.dtypes, (std::vector<dtype>{dtype::f32, dtype::f16, dtype::bf16}));
 
     ASSERT_EQ(spec.arguments.size(), 4u);
-    EXPECT_EQ(spec.arguments[0].kind, arg_kind::input);
-    EXPECT_EQ(spec.arguments[1].kind, arg_kind::output);
-    EXPECT_EQ(spec.arguments[2].kind, arg_kind::count);
-    EXPECT_EQ(spec.arguments[3].name, "negative_slope");
-    EXPECT_EQ(spec.arguments[3].kind, arg_kind::f32);
-    EXPECT_FLOAT_EQ(spec.arguments[3].default_value, 0.01f);
+    EXPECT_EQ(spec.arguments[0].name, "x");
+    // The elementwise shorthand: input and output are buffers of n elements of T, count is n
+    // as an i64, f32 a caller scalar with its default.
+    EXPECT_EQ(spec.arguments[0].kind, arg_kind::buffer);
+    EXPECT_EQ(spec.arguments[0].access, buffer_access::in);
+    EXPECT_FALSE(spec.arguments[0].element.has_value());
+    EXPECT_EQ(spec.arguments[0].extent.text(), "n");
+    EXPECT_EQ(spec.arguments[1].kind, arg_kind::buffer);
+    EXPECT_EQ(spec.arguments[1].access, buffer_access::out);
+    EXPECT_EQ(spec.arguments[2].kind, arg_kind::scalar);
+    EXPECT_EQ(spec.arguments[2].type, scalar_type::i64);
+    EXPECT_EQ(spec.arguments[2].value.text(), "n");
+    EXPECT_EQ(spec.arguments[3].name, "factor");
+    EXPECT_TRUE(spec.arguments[3].is_caller_scalar());
+    EXPECT_EQ(spec.arguments[3].type, scalar_type::f32);
+    EXPECT_EQ(spec.arguments[3].default_value, 0.5);
+    EXPECT_EQ(spec.validation.fill.kind, fill_policy::bits);
+    EXPECT_EQ(spec.validation.compare.kind, compare_policy::bits);
+    EXPECT_EQ(spec.bytes_moved.text(), "2 * n * sizeof(T)");
 
-    ASSERT_EQ(spec.params.size(), 6u);
+    ASSERT_EQ(spec.params.size(), 5u);
     EXPECT_EQ(spec.params[0].name, "BLOCK");
     EXPECT_EQ(spec.params[0].short_name, "blk");
     EXPECT_EQ(spec.params[0].kind, param_kind::template_arg);
-    EXPECT_EQ(spec.params[0].values, (std::vector<std::int64_t>{128, 256, 512, 1024}));
+    EXPECT_EQ(spec.params[0].values, (std::vector<std::int64_t>{64, 128, 256}));
     EXPECT_FALSE(spec.params[0].is_enum());
     EXPECT_EQ(spec.params[0].doc, "threads per block");
-    EXPECT_EQ(spec.params[3].name, "LOAD");
-    EXPECT_EQ(spec.params[3].kind, param_kind::template_arg);
-    EXPECT_EQ(spec.params[3].enum_names, (std::vector<std::string>{"plain", "bulk"}));
-    EXPECT_EQ(spec.params[4].name, "GRID");
+    EXPECT_EQ(spec.params[2].name, "ORDER");
+    EXPECT_EQ(spec.params[2].kind, param_kind::template_arg);
+    EXPECT_EQ(spec.params[2].enum_names, (std::vector<std::string>{"forward", "backward"}));
+    EXPECT_EQ(spec.params[2].values, (std::vector<std::int64_t>{0, 1}));
+    EXPECT_EQ(spec.params[2].doc, "the order of a thread's elements");
+    EXPECT_EQ(spec.params[3].name, "GRID");
+    EXPECT_EQ(spec.params[3].kind, param_kind::launch);
+    EXPECT_TRUE(spec.params[3].is_enum());
+    EXPECT_EQ(spec.params[3].enum_names, (std::vector<std::string>{"tile", "stride"}));
+    EXPECT_EQ(spec.params[4].name, "WAVES");
+    EXPECT_EQ(spec.params[4].short_name, "w");
     EXPECT_EQ(spec.params[4].kind, param_kind::launch);
-    EXPECT_TRUE(spec.params[4].is_enum());
-    EXPECT_EQ(spec.params[4].enum_names, (std::vector<std::string>{"tile", "stride"}));
-    EXPECT_EQ(spec.params[4].values, (std::vector<std::int64_t>{0, 1}));
-    EXPECT_EQ(spec.params[5].short_name, "w");
+    EXPECT_FALSE(spec.params[4].is_enum());
+    EXPECT_EQ(spec.params[4].values, (std::vector<std::int64_t>{0, 2}));
 
-    ASSERT_EQ(spec.constraints.size(), 5u);
-    EXPECT_EQ(spec.constraints[0].expr.text(), "VEC * sizeof(T) <= 16");
-    EXPECT_EQ(spec.constraints[0].line, 42);
-    EXPECT_EQ(spec.constraints[2].line, 44);
-    EXPECT_EQ(spec.constraints[4].expr.text(), "LOAD == plain || BLOCK * UNROLL <= 1024");
-    EXPECT_EQ(spec.bytes_moved.text(), "2 * n * sizeof(T)");
-    EXPECT_EQ(spec.launch.block.text(), "BLOCK");
-    EXPECT_EQ(spec.reference_launch.grid.text(), "cdiv(n, 256)");
-    ASSERT_EQ(spec.default_values.size(), 6u);
+    ASSERT_EQ(spec.constraints.size(), 3u);
+    EXPECT_EQ(spec.constraints[0].expr.text(), "VEC * sizeof(T) <= 8");
+    EXPECT_EQ(spec.constraints[0].line, 26);
+    EXPECT_EQ(spec.constraints[1].expr.text(), "(GRID == stride) == (WAVES > 0)");
+    EXPECT_EQ(spec.constraints[1].line, 28) << "the comment line above it counts";
+    EXPECT_EQ(spec.constraints[2].expr.text(), "ORDER == forward || VEC > 1");
+    EXPECT_EQ(spec.constraints[2].line, 29);
+    EXPECT_EQ(spec.launch.block[0].text(), "BLOCK");
+    EXPECT_EQ(spec.launch.grid[0].text(),
+              "GRID == tile ? cdiv(n, BLOCK * VEC) : min(cdiv(n, BLOCK * VEC), WAVES * sm_count)");
+
+    ASSERT_EQ(spec.default_values.size(), 5u);
     EXPECT_EQ(spec.default_values[1].first, "VEC");
-    EXPECT_EQ(spec.default_values[1].second.text(), "16 / sizeof(T)");
+    EXPECT_EQ(spec.default_values[1].second.text(), "4 / sizeof(T)");
+    EXPECT_EQ(default_config(spec, dtype::f32).values, (std::vector<std::int64_t>{128, 1, 0, 0, 0}));
+    EXPECT_EQ(default_config(spec, dtype::f16).values, (std::vector<std::int64_t>{128, 2, 0, 0, 0}));
+    // 3 blocks x (VEC, ORDER) pairs allowed x 2 (GRID, WAVES) pairs: VEC 1 only forward, and
+    // VEC 4 only for 2-byte types.
+    EXPECT_EQ(enumerate_space(spec, dtype::f32).size(), 3u * (1u + 2u) * 2u);
+    EXPECT_EQ(enumerate_space(spec, dtype::bf16).size(), 3u * (1u + 2u + 2u) * 2u);
 }
 
 // A small valid spec; tests break one line at a time. The line numbers matter: see expect_error.
@@ -141,7 +189,7 @@ protected:
 TEST_F(CoreSpecFile, TinySpecLoadsAndItsSourceIsRelativeToTheYaml) {
     const kernel_spec spec = load_spec(write("tiny.yaml", tiny_yaml));
     EXPECT_EQ(spec.source, "// tiny kernel\n");
-    EXPECT_EQ(spec.source_path, m_dir / "tiny.cu");
+    EXPECT_EQ(spec.source_name, "tiny.cu");
     EXPECT_EQ(spec.constraints.at(0).line, 16);
     EXPECT_EQ(enumerate_space(spec, dtype::f32).size(), 2u * 2u * 2u);  // VEC 1, 2
     EXPECT_EQ(enumerate_space(spec, dtype::f16).size(), 2u * 3u * 2u);  // VEC 1, 2, 4
@@ -225,35 +273,91 @@ TEST_F(CoreSpecFile, MissingSourceFileIsAnError) {
     expect_error(tiny_with("source: tiny.cu", "source: missing.cu"), 2, "missing.cu");
 }
 
-TEST_F(CoreSpecFile, LoadSpecsReadsEveryYamlSortedByName) {
+TEST_F(CoreSpecFile, AFolderAddsEveryYamlSortedByNameAfterTheBuiltIns) {
     write("zeta.yaml", tiny_with("name: tiny", "name: zeta"));
     write("alpha.yaml", tiny_with("name: tiny", "name: alpha"));
     write("notes.txt", "not a spec");
-    const std::vector<kernel_spec> specs = load_specs(m_dir);
-    ASSERT_EQ(specs.size(), 2u);
-    EXPECT_EQ(specs[0].name, "alpha");
-    EXPECT_EQ(specs[1].name, "zeta");
+    catalog templates;
+    const std::size_t builtins = templates.specs().size();
+    ASSERT_GE(builtins, 1u);
+    EXPECT_EQ(templates.specs().front()->name, "leaky_relu");
+    templates.add_folder(m_dir);
+    ASSERT_EQ(templates.specs().size(), builtins + 2);
+    EXPECT_EQ(templates.specs()[builtins]->name, "alpha");
+    EXPECT_EQ(templates.specs()[builtins + 1]->name, "zeta");
+    EXPECT_EQ(templates.at("zeta")->name, "zeta");
+    const std::string message = error_of([&] { templates.at("gelu"); });
+    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are leaky_relu, alpha, zeta")) << message;
+    EXPECT_THROW(templates.at("../zeta"), error);
 }
 
-TEST_F(CoreSpecFile, FindSpecLoadsAnOpOrListsTheKnownOnes) {
-    write("zeta.yaml", tiny_with("name: tiny", "name: zeta"));
+TEST_F(CoreSpecFile, ANameTakenTwiceNamesBothFilesAndAddsNothing) {
     write("alpha.yaml", tiny_with("name: tiny", "name: alpha"));
-    EXPECT_EQ(find_spec(m_dir, "zeta").name, "zeta");
-    const std::string message = error_of([&] { find_spec(m_dir, "gelu"); });
-    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are ")) << message;
-    EXPECT_TRUE(contains(message, "alpha")) << message;
-    EXPECT_TRUE(contains(message, "zeta")) << message;
-    EXPECT_THROW(find_spec(m_dir, "../zeta"), error);
+    write("beta.yaml", tiny_with("name: tiny", "name: leaky_relu"));
+    catalog templates;
+    const std::size_t before = templates.specs().size();
+    const std::string message = error_of([&] { templates.add_folder(m_dir); });
+    EXPECT_TRUE(contains(message, (m_dir / "beta.yaml").string() + ": template 'leaky_relu' is already defined by <built-in>/leaky_relu.yaml"))
+        << message;
+    EXPECT_EQ(templates.specs().size(), before) << "all or nothing: alpha is not added either";
+    EXPECT_FALSE(templates.find("alpha"));
+
+    fs::remove(m_dir / "beta.yaml");
+    templates.add_folder(m_dir);
+    const std::string twice = error_of([&] { templates.add_folder(m_dir); });
+    EXPECT_TRUE(contains(twice, "template 'alpha' is already defined by " + (m_dir / "alpha.yaml").string())) << twice;
 }
 
-TEST(CoreSpec, DefaultTemplateDirHonoursKerntuneTemplates) {
+TEST_F(CoreSpecFile, AMissingOrBrokenFolderIsOneLineAndChangesNothing) {
+    catalog templates;
+    const std::size_t before = templates.specs().size();
+    const std::string missing = error_of([&] { templates.add_folder(m_dir / "nope"); });
+    EXPECT_TRUE(contains(missing, "no template folder at " + (m_dir / "nope").string())) << missing;
+    write("broken.yaml", tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f99]"));
+    const std::string broken = error_of([&] { templates.add_folder(m_dir); });
+    EXPECT_TRUE(contains(broken, (m_dir / "broken.yaml").string() + ":")) << broken;
+    EXPECT_EQ(templates.specs().size(), before);
+}
+
+TEST_F(CoreSpecFile, TheBuiltInTemplatesHashAsTheirFilesDo) {
+    // The tuner and libkerntune both load the compiled-in text; a tune from the source tree's
+    // folder must give the same keys, and so must every earlier kerntune (the hash of
+    // leaky_relu is that of 662010a, whose databases must keep serving their winners).
+    const kernel_spec builtin = *catalog().at("leaky_relu");
+    const kernel_spec on_disk = load_spec(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / "leaky_relu.yaml");
+    EXPECT_EQ(builtin.source_hash, on_disk.source_hash);
+    EXPECT_EQ(builtin.yaml_path, "<built-in>/leaky_relu.yaml");
+}
+
+TEST_F(CoreSpecFile, IncludesResolveInTheFolderThenSupportAndJoinTheHash) {
+    write("helper.cuh", "#pragma once\n#include <cuda_fp16.h>\n#include \"deeper.cuh\"\n");
+    write("deeper.cuh", "// deeper\n");
+    write("tiny.cu", "// tiny kernel\n#include \"helper.cuh\"\n#include <cuda_bf16.h>\n");
+    const kernel_spec spec = load_spec(write("tiny.yaml", tiny_yaml));
+    ASSERT_EQ(spec.headers.size(), 2u);
+    EXPECT_EQ(spec.headers[0].name, "helper.cuh");
+    EXPECT_EQ(spec.headers[1].name, "deeper.cuh");
+    EXPECT_EQ(spec.source_hash, sha256_hex(std::string(tiny_yaml) + "\n--\n" + spec.source + "\n--\nhelper.cuh\n" +
+                                           spec.headers[0].text + "\n--\ndeeper.cuh\n" + spec.headers[1].text));
+    write("deeper.cuh", "// deeper, edited\n");
+    EXPECT_NE(load_spec(m_dir / "tiny.yaml").source_hash, spec.source_hash) << "editing a header retires tuned rows";
+}
+
+TEST_F(CoreSpecFile, IncludesThatEscapeOrDoNotExistAreRefused) {
+    for (const std::string& name : {"/etc/passwd", "../outside.cuh", "sub/../../x.cuh", "nowhere.cuh"}) {
+        write("tiny.cu", "// tiny\n\n#include \"" + name + "\"\n");
+        const std::string message = error_of([&] { load_spec(write("tiny.yaml", tiny_yaml)); });
+        EXPECT_TRUE(contains(message, (m_dir / "tiny.cu").string() + ":3: include '" + name + "'")) << message;
+    }
+}
+
+TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
     const char* saved = std::getenv("KERNTUNE_TEMPLATES");
     const std::string previous = saved ? saved : "";
-    ::setenv("KERNTUNE_TEMPLATES", "/somewhere/templates", 1);
-    EXPECT_EQ(default_template_dir(), fs::path("/somewhere/templates"));
+    ::setenv("KERNTUNE_TEMPLATES", "/a/templates::/b", 1);
+    EXPECT_EQ(template_folders_from_environment(), (std::vector<fs::path>{"/a/templates", "/b"}));
     ::unsetenv("KERNTUNE_TEMPLATES");
-    // The test binary is not installed, so the source tree's folder is compiled in.
-    EXPECT_EQ(default_template_dir(), fs::path(KERNTUNE_TEST_TEMPLATE_DIR));
+    EXPECT_TRUE(template_folders_from_environment().empty());
     if (saved) ::setenv("KERNTUNE_TEMPLATES", previous.c_str(), 1);
 }
 

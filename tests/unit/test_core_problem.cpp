@@ -1,7 +1,10 @@
+// Shapes as users write them, problems over a spec's axes, and problem keys: one spelling, parsed
+// back strictly.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/problem.hpp"
@@ -13,15 +16,17 @@ namespace {
 using test::contains;
 using test::error_of;
 
-TEST(CoreProblem, ParsesShapesAndKeysThemByElementCount) {
-    const problem p = parse_shape("4096x393216");
-    EXPECT_EQ(p.shape, (std::vector<std::int64_t>{4096, 393216}));
-    EXPECT_EQ(p.numel(), 1610612736);
-    EXPECT_EQ(p.key(), "n=1610612736");
-    EXPECT_EQ(p.to_string(), "4096x393216");
-    const problem flat = parse_shape("1610612736");
-    EXPECT_EQ(flat.shape.size(), 1u);
-    EXPECT_EQ(flat.key(), p.key());
+using extents = std::vector<std::int64_t>;
+const std::vector<std::string> n_axes = {"n"};
+const std::vector<std::string> grid_axes = {"rows", "cols"};
+const std::vector<std::string> reduce_axes = {"outer", "reduce", "inner"};
+
+TEST(CoreProblem, ParsesShapes) {
+    const tensor_shape shape = parse_shape("4096x393216");
+    EXPECT_EQ(shape.dims, (extents{4096, 393216}));
+    EXPECT_EQ(shape.numel(), 1610612736);
+    EXPECT_EQ(shape.to_string(), "4096x393216");
+    EXPECT_EQ(parse_shape("1610612736").dims, (extents{1610612736}));
     EXPECT_EQ(parse_shape("2x3x5").numel(), 30);
 }
 
@@ -61,12 +66,130 @@ TEST(CoreProblem, RejectsEveryMalformedShapeQuotingIt) {
 }
 
 TEST(CoreProblem, ParsesListsAndRejectsEmptyItems) {
-    const std::vector<problem> list = parse_shape_list("4096x393216,1048576");
+    const std::vector<tensor_shape> list = parse_shape_list("4096x393216,1048576");
     ASSERT_EQ(list.size(), 2u);
     EXPECT_EQ(list[0].to_string(), "4096x393216");
     EXPECT_EQ(list[1].numel(), 1048576);
     for (const char* bad : {"", ",", "1024,", ",1024", "1024,,2048", "1024,0"})
         EXPECT_THROW(parse_shape_list(bad), error) << "accepted '" << bad << "'";
+}
+
+TEST(CoreProblem, OneAxisProblemsAreKeyedByElementCount) {
+    // An elementwise op depends only on the element count: both shapes are one problem.
+    const problem p = make_problem(n_axes, parse_shape("4096x393216"));
+    EXPECT_EQ(p.axes, n_axes);
+    EXPECT_EQ(p.extents, (extents{1610612736}));
+    EXPECT_EQ(p.key(), "n=1610612736");
+    EXPECT_EQ(p.to_string(), "4096x393216");
+    EXPECT_EQ(p.numel(), 1610612736);
+    const problem flat = make_problem(n_axes, parse_shape("1610612736"));
+    EXPECT_EQ(flat.key(), p.key());
+    EXPECT_EQ(flat.to_string(), "1610612736");
+}
+
+TEST(CoreProblem, SeveralAxesTakeOneDimensionEach) {
+    const problem grid = make_problem(grid_axes, parse_shape("4096x393216"));
+    EXPECT_EQ(grid.extents, (extents{4096, 393216}));
+    EXPECT_EQ(grid.key(), "rows=4096.cols=393216");
+    EXPECT_EQ(grid.numel(), 1610612736);
+    EXPECT_EQ(grid.extent("rows"), 4096);
+    EXPECT_EQ(grid.extent("cols"), 393216);
+    const problem reduction = make_problem(reduce_axes, extents{16, 4194304, 1});
+    EXPECT_EQ(reduction.key(), "outer=16.reduce=4194304.inner=1");
+    EXPECT_EQ(reduction.to_string(), "16x4194304x1");  // nothing shown: the extents
+    for (const char* shape : {"4096", "2x3x4"}) {
+        const std::string message = error_of([&] { make_problem(grid_axes, parse_shape(shape)); });
+        EXPECT_TRUE(contains(message, "[rows, cols]")) << message;
+    }
+}
+
+TEST(CoreProblem, ExtentOfAnUnknownAxisIsAnError) {
+    const problem grid = make_problem(grid_axes, extents{4, 8});
+    EXPECT_TRUE(contains(error_of([&] { grid.extent("n"); }), "no axis 'n'"));
+}
+
+TEST(CoreProblem, BindAddsEveryAxis) {
+    variables vars{{"sm_count", 132}};
+    make_problem(reduce_axes, extents{16, 4194304, 1}).bind(vars);
+    EXPECT_EQ(vars, (variables{{"sm_count", 132}, {"outer", 16}, {"reduce", 4194304}, {"inner", 1}}));
+}
+
+TEST(CoreProblem, MakeProblemRefusesWhatNoSpecCanMean) {
+    EXPECT_EQ(make_problem(n_axes, extents{INT64_MAX}).numel(), INT64_MAX);
+    EXPECT_TRUE(contains(error_of([] { make_problem(n_axes, extents{0}); }), "must be >= 1"));
+    EXPECT_TRUE(contains(error_of([] { make_problem(grid_axes, extents{4, -8}); }), "cols must be >= 1"));
+    EXPECT_TRUE(contains(error_of([] { make_problem(grid_axes, extents{4}); }), "[rows, cols]"));
+    EXPECT_TRUE(contains(error_of([] { make_problem(n_axes, extents{4, 8}); }), "[n]"));
+    EXPECT_TRUE(contains(error_of([] { make_problem({}, extents{}); }), "1 to 4 axes"));
+    EXPECT_TRUE(contains(error_of([] {
+                             make_problem({"a", "b", "c", "d", "e"}, extents{1, 1, 1, 1, 1});
+                         }),
+                         "not 5"));
+    EXPECT_TRUE(contains(error_of([] { make_problem(grid_axes, extents{4294967296, 4294967296}); }), "2^63"));
+    // A key must parse back and an axis is a variable: no '.', '=', spaces, empty or repeated names.
+    for (const char* bad : {"a.b", "n=1", "", "two words", "1n", "n-1"})
+        EXPECT_TRUE(contains(error_of([&] { make_problem({bad}, extents{4}); }), "not an identifier")) << bad;
+    EXPECT_TRUE(contains(error_of([] { make_problem({"n", "n"}, extents{4, 8}); }), "twice"));
+    EXPECT_EQ(make_problem({"_batch2", "n"}, extents{4, 8}).key(), "_batch2=4.n=8");
+}
+
+TEST(CoreProblem, HandBuiltShapesAreCheckedToo) {
+    // Negative dimensions multiply to a positive count; an empty shape has no elements.
+    EXPECT_THROW(make_problem(n_axes, tensor_shape{{-2, -3}}), error);
+    EXPECT_THROW(make_problem(n_axes, tensor_shape{{}}), error);
+    EXPECT_THROW(make_problem(grid_axes, tensor_shape{{-2, -3}}), error);
+    EXPECT_TRUE(contains(error_of([] { tensor_shape{{4294967296, 4294967296}}.numel(); }), "2^63"));
+    EXPECT_THROW(make_problem(n_axes, tensor_shape{{4294967296, 4294967296}}), error);
+}
+
+TEST(CoreProblem, KeysParseBackToTheSameProblem) {
+    for (const problem& p :
+         {make_problem(n_axes, extents{1}), make_problem(n_axes, extents{1610612736}),
+          make_problem(n_axes, extents{INT64_MAX}), make_problem(grid_axes, extents{4, 8}),
+          make_problem(grid_axes, extents{8, 4}), make_problem(reduce_axes, extents{16, 4194304, 1})}) {
+        const problem parsed = parse_problem_key(p.axes, p.key());
+        EXPECT_EQ(parsed.axes, p.axes) << p.key();
+        EXPECT_EQ(parsed.extents, p.extents) << p.key();
+        EXPECT_EQ(parsed.key(), p.key());
+    }
+}
+
+TEST(CoreProblem, ParseProblemKeyRefusesEveryOtherSpellingQuotingIt) {
+    for (const char* bad : {"n=0",
+                            "n=-1",
+                            "n=01",
+                            "n=1x",
+                            "n=+1",
+                            "n= 1",
+                            "n=1 ",
+                            " n=1",
+                            "N=1",
+                            "n:1",
+                            "n=",
+                            "=1",
+                            "n",
+                            "1",
+                            "n=1.",
+                            ".n=1",
+                            "n=1.n=1",
+                            "n==1",
+                            "n=1.5",
+                            "rows=4",
+                            "n=9223372036854775808",
+                            "n=99999999999999999999",
+                            "n=0x10",
+                            ""}) {
+        const std::string message = error_of([&] { parse_problem_key(n_axes, bad); });
+        EXPECT_TRUE(contains(message, "'" + std::string(bad) + "'")) << message;
+    }
+    for (const char* bad :
+         {"rows=4", "cols=8", "cols=8.rows=4", "rows=4.cols=8.n=1", "rows=4.cols=0", "rows=4.cols=08",
+          "rows=4,cols=8", "rows=4..cols=8", "rows=4.cols=8.", "n=32", ""})
+        EXPECT_THROW(parse_problem_key(grid_axes, bad), error) << "accepted '" << bad << "'";
+    // Each value fits, the product does not.
+    EXPECT_TRUE(
+        contains(error_of([] { parse_problem_key(grid_axes, "rows=4294967296.cols=4294967296"); }), "2^63"));
+    EXPECT_THROW(parse_problem_key({}, "n=1"), error);
 }
 
 } // namespace

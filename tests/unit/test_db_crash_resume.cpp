@@ -28,7 +28,8 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "../support/temp_folder.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/spec_loader.hpp"
 
 namespace kerntune {
 namespace {
@@ -65,7 +66,7 @@ constexpr std::size_t max_candidates = 144;
 /// share keys unless meant to).
 std::vector<simulated_key> plan(const std::string& template_hash, const std::vector<dtype>& dtypes,
                                 const std::vector<std::string>& problems) {
-    static const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    static const kernel_spec spec = *catalog().at("leaky_relu");
     std::vector<simulated_key> keys;
     for (const dtype type : dtypes)
         for (const std::string& problem : problems) {

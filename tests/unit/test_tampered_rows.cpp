@@ -23,7 +23,8 @@
 #include "db/database.hpp"
 #include "../support/temp_folder.hpp"
 #include "build/binary_cache.hpp"
-#include "spec/spec_loader.hpp"
+#include "catalog/catalog.hpp"
+#include "catalog/spec_loader.hpp"
 
 namespace kerntune {
 namespace {
@@ -33,7 +34,7 @@ namespace fs = std::filesystem;
 const std::string gpu = "NVIDIA H100 80GB HBM3|sm_90|132 SMs";
 
 const kernel_spec& leaky_relu() {
-    static const kernel_spec spec = find_spec(KERNTUNE_TEST_TEMPLATE_DIR, "leaky_relu");
+    static const kernel_spec spec = *catalog().at("leaky_relu");
     return spec;
 }
 

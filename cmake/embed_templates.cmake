@@ -1,0 +1,27 @@
+# Writes a C++ file holding the text of every file of a templates/ folder and its support/
+# folder (src/catalog/builtin_files.hpp), so that programs carry their built-in templates.
+#   cmake -DTEMPLATE_DIR=... -DOUTPUT=... -P embed_templates.cmake
+file(GLOB top RELATIVE ${TEMPLATE_DIR} ${TEMPLATE_DIR}/*.yaml ${TEMPLATE_DIR}/*.cu ${TEMPLATE_DIR}/*.cuh)
+file(GLOB support RELATIVE ${TEMPLATE_DIR} ${TEMPLATE_DIR}/support/*.cu ${TEMPLATE_DIR}/support/*.cuh)
+set(files ${top} ${support})
+list(SORT files)
+set(code "// Generated from templates/ by cmake/embed_templates.cmake: do not edit.\n")
+string(APPEND code "#include \"catalog/builtin_files.hpp\"\n\nnamespace kerntune::detail {\n\n")
+string(APPEND code "const std::vector<std::pair<std::string_view, std::string_view>>& builtin_files() {\n")
+string(APPEND code "    static const std::vector<std::pair<std::string_view, std::string_view>> files = {\n")
+foreach(name IN LISTS files)
+  file(READ ${TEMPLATE_DIR}/${name} text)
+  string(FIND "${text}" ")kt_embed\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${TEMPLATE_DIR}/${name} contains the raw-string delimiter )kt_embed\"")
+  endif()
+  string(APPEND code "        {\"${name}\", R\"kt_embed(${text})kt_embed\"},\n")
+endforeach()
+string(APPEND code "    };\n    return files;\n}\n\n} // namespace kerntune::detail\n")
+# Write only on change, so that an unchanged template rebuilds nothing.
+if(EXISTS ${OUTPUT})
+  file(READ ${OUTPUT} old)
+endif()
+if(NOT "${old}" STREQUAL "${code}")
+  file(WRITE ${OUTPUT} "${code}")
+endif()

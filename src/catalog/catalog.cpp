@@ -1,0 +1,60 @@
+#include "catalog/catalog.hpp"
+
+#include <cstdlib>
+
+#include "catalog/spec_loader.hpp"
+#include "catalog/template_folder.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace kerntune {
+namespace {
+
+std::vector<kernel_spec> load_folder(const template_folder& folder) {
+    std::vector<kernel_spec> specs;
+    for (const std::string& file : folder.spec_files()) specs.push_back(load_spec(folder, file));
+    return specs;
+}
+
+} // namespace
+
+catalog::catalog() { add(load_folder(template_folder::builtin())); }
+
+void catalog::add_folder(const std::filesystem::path& dir) { add(load_folder(template_folder::on_disk(dir))); }
+
+void catalog::add(const std::vector<kernel_spec>& specs) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        std::string earlier;
+        if (const auto taken = find(specs[i].name)) earlier = taken->yaml_path;
+        for (std::size_t j = 0; j < i; ++j)
+            if (specs[j].name == specs[i].name) earlier = specs[j].yaml_path;
+        if (!earlier.empty())
+            throw error(specs[i].yaml_path + ": template '" + specs[i].name + "' is already defined by " + earlier);
+    }
+    for (const kernel_spec& spec : specs) m_specs.push_back(std::make_shared<const kernel_spec>(spec));
+}
+
+std::shared_ptr<const kernel_spec> catalog::find(std::string_view op) const {
+    for (const auto& spec : m_specs)
+        if (spec->name == op) return spec;
+    return nullptr;
+}
+
+std::shared_ptr<const kernel_spec> catalog::at(std::string_view op) const {
+    if (auto spec = find(op)) return spec;
+    std::string known;
+    for (const auto& spec : m_specs) known += (known.empty() ? "" : ", ") + spec->name;
+    throw error("unknown op '" + std::string(op) + "': known ops are " + known +
+                " (add a template folder with KERNTUNE_TEMPLATES)");
+}
+
+std::vector<std::filesystem::path> template_folders_from_environment() {
+    std::vector<std::filesystem::path> folders;
+    const char* list = std::getenv("KERNTUNE_TEMPLATES");
+    if (list == nullptr) return folders;
+    for (std::string_view item : split(list, ':'))
+        if (!item.empty()) folders.emplace_back(std::string(item));
+    return folders;
+}
+
+} // namespace kerntune

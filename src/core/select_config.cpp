@@ -1,0 +1,156 @@
+#include "core/select_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+namespace kerntune {
+namespace {
+
+// Every applicable row of one tuned problem.
+struct candidate {
+    std::vector<std::int64_t> extents;
+    std::string key;
+    std::int64_t numel = 0;
+    bool exact = false;
+    double distance = 0;
+    std::vector<const std::string*> labels;  // one per row, sorted before use
+};
+
+// Sum over axes of (ln a - ln b)^2. Each term is ln(larger / smaller), so a 2x bigger extent and a
+// 2x smaller one give bit-identical terms; the terms are summed in ascending order so that
+// problems that mirror each other across axes ((2, 16) and (16, 2) around (4, 4)) give
+// bit-identical sums too, and the documented tie rules, not rounding, decide between them.
+double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+    std::vector<double> terms;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const double hi = static_cast<double>(std::max(a[i], b[i]));
+        const double lo = static_cast<double>(std::min(a[i], b[i]));
+        const double log_ratio = std::log(hi / lo);
+        terms.push_back(log_ratio * log_ratio);
+    }
+    std::sort(terms.begin(), terms.end());
+    double sum = 0;
+    for (double term : terms) sum += term;
+    return sum;
+}
+
+// The order candidates are tried in: exact first (tested on the extents, not on a distance of 0,
+// which rounding also gives to neighbours past 2^53), then nearest, then the problem with more
+// elements, whose config was chosen for more work in flight, then the larger extents in axis
+// order, so that distinct candidates never compare equal and the row order never matters.
+bool tried_before(const candidate& a, const candidate& b) {
+    if (a.exact != b.exact) return a.exact;
+    if (a.distance != b.distance) return a.distance < b.distance;
+    if (a.numel != b.numel) return a.numel > b.numel;
+    return a.extents > b.extents;
+}
+
+// Why `text` is not a usable config for `type`, or nothing when it is.
+std::optional<std::string> refusal(const kernel_spec& spec, const std::string& text, dtype type) {
+    try {
+        const config parsed = parse_label(spec, text);
+        if (!satisfies_constraints(spec, parsed, type))
+            return "violates the constraints of " + spec.name + " for " + std::string(to_string(type));
+        return std::nullopt;
+    } catch (const error& failure) {
+        // parse_label quotes the label raw; the line quotes it escaped already, so keep only the
+        // reason. Anything else is escaped whole: a tampered label may hold control characters.
+        const std::string message = failure.what();
+        const std::string prefix = "'" + text + "' is not a config of " + spec.name + ": ";
+        if (message.compare(0, prefix.size(), prefix) == 0) return message.substr(prefix.size());
+        const std::string escaped = json_string(message);
+        return escaped.substr(1, escaped.size() - 2);
+    }
+}
+
+std::string refused_line(const candidate& c, const std::string& text, const std::string& why) {
+    return c.key + " " + json_string(text) + " refused: " + why;
+}
+
+} // namespace
+
+std::string_view to_string(config_match match) {
+    switch (match) {
+        case config_match::exact:
+            return "exact";
+        case config_match::nearest:
+            return "nearest";
+        case config_match::default_config:
+            return "default";
+    }
+    return "?";
+}
+
+selection select_config(const kernel_spec& spec, dtype type, const problem& wanted,
+                        std::string_view gpu_identity, std::string_view nvrtc_version,
+                        const std::vector<tuned_row>& rows) {
+    // A malformed request is the caller's bug, not a miss: make_problem says what is wrong with it.
+    const problem target = make_problem(wanted.axes, wanted.extents);
+    const std::string_view type_name = to_string(type);
+
+    // Group the applicable rows by tuned problem; a std::map keyed by extents makes the
+    // grouping independent of the row order.
+    std::map<std::vector<std::int64_t>, candidate> by_problem;
+    for (const tuned_row& row : rows) {
+        if (row.template_name != spec.name || row.template_hash != spec.source_hash ||
+            row.dtype != type_name || row.gpu_identity != gpu_identity || row.nvrtc_version != nvrtc_version)
+            continue;  // stale or foreign: a miss, never an error
+        problem tuned;
+        try {
+            tuned = parse_problem_key(target.axes, row.problem_key);
+        } catch (const error&) {
+            continue;  // not a problem of these axes: it cannot be near anything
+        }
+        candidate& c = by_problem[tuned.extents];
+        if (c.labels.empty()) {
+            c.extents = tuned.extents;
+            c.key = tuned.key();
+            c.numel = tuned.numel();
+            c.exact = tuned.extents == target.extents;
+            c.distance = log_distance(tuned.extents, target.extents);
+        }
+        c.labels.push_back(&row.label);
+    }
+    std::vector<candidate> order;
+    for (auto& entry : by_problem) order.push_back(std::move(entry.second));
+    std::sort(order.begin(), order.end(), tried_before);
+
+    selection result;
+    for (candidate& c : order) {
+        std::sort(c.labels.begin(), c.labels.end(),
+                  [](const std::string* a, const std::string* b) { return *a < *b; });
+        std::vector<std::optional<std::string>> why;  // parallel to c.labels
+        std::vector<std::string> valid;               // distinct valid labels, sorted
+        for (const std::string* text : c.labels) {
+            why.push_back(refusal(spec, *text, type));
+            if (!why.back() && (valid.empty() || valid.back() != *text)) valid.push_back(*text);
+        }
+        for (std::size_t i = 0; i < c.labels.size(); ++i) {
+            if (!why[i] && valid.size() > 1) {
+                std::string others;
+                for (const std::string& other : valid)
+                    if (other != *c.labels[i]) others += (others.empty() ? "" : ", ") + json_string(other);
+                why[i] = "other rows for " + c.key + " say " + others;
+            }
+            if (why[i]) result.refused.push_back(refused_line(c, *c.labels[i], *why[i]));
+        }
+        if (valid.size() == 1) {
+            result.chosen = parse_label(spec, valid.front());
+            result.match = c.exact ? config_match::exact : config_match::nearest;
+            result.label = valid.front();  // parse_label is strict, so this is label(spec, chosen)
+            return result;
+        }
+    }
+    result.chosen = default_config(spec, type);
+    result.match = config_match::default_config;
+    result.label = label(spec, result.chosen);
+    return result;
+}
+
+} // namespace kerntune

@@ -1,0 +1,60 @@
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/dtype.hpp"
+#include "core/kernel_spec.hpp"
+#include "core/problem.hpp"
+
+namespace kerntune {
+
+/// How the config used for a call was found.
+enum class config_match { exact, nearest, default_config };
+
+/// "exact", "nearest", "default": the one spelling in logs, reports and APIs.
+std::string_view to_string(config_match match);
+
+/// One stored winner as read back from a database: every field may have been tampered with.
+struct tuned_row {
+    std::string template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, label;
+};
+
+/// The config a call uses and why.
+struct selection {
+    config chosen;
+    config_match match = config_match::default_config;
+    std::string label;                 ///< label(spec, chosen)
+    std::vector<std::string> refused;  ///< one line per row that applied but was refused, saying why
+};
+
+/// The lookup chain, as a pure function of its arguments:
+/// exact (same template name and source hash, dtype, problem key, GPU identity and NVRTC
+/// version), else the nearest tuned problem of the same template, dtype, GPU and NVRTC in log
+/// space, else the spec's default config for the dtype.
+///
+/// - A row applies when its template name and hash, dtype, GPU identity and NVRTC version are
+///   the caller's and its problem key parses for wanted.axes (parse_problem_key); other rows are
+///   stale or foreign and are skipped silently (never an error, never in `refused`).
+/// - Distance is the sum over axes of (ln tuned - ln wanted)^2, so a 2x bigger problem is as far
+///   as a 2x smaller one (bandwidth behaviour changes with the ratio, not the difference). Ties
+///   go to the problem with more elements, whose config was chosen for more work in flight, then
+///   to the larger extents in axis order.
+/// - Candidates are tried exact first, then by distance: a row whose label does not parse
+///   (parse_label) or violates the constraints for `type` is refused with a line in `refused`
+///   (`n=1048576 "blk300.vec4" refused: BLOCK must be one of 128, 256`, the label escaped as a
+///   JSON string), and the next candidate is tried. Rows farther than the one chosen are not examined.
+/// - Several rows with the same problem key (a database's primary key forbids them, so they come
+///   from tampering or from a caller that merged databases): those that agree count as one; when
+///   the valid ones disagree, all of them are refused, because nothing says which one the tuner
+///   chose, and the next candidate is tried.
+/// - The result depends on the set of rows, not on their order, `refused` included.
+///
+/// Throws kerntune::error when `wanted` is not a valid problem (see make_problem) or the spec's
+/// default is invalid (see default_config); never because of a row.
+selection select_config(const kernel_spec& spec, dtype type, const problem& wanted,
+                        std::string_view gpu_identity, std::string_view nvrtc_version,
+                        const std::vector<tuned_row>& rows);
+
+} // namespace kerntune
