@@ -284,7 +284,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     double best_us = 0;
     for (const measurement& earlier : stored_rows()) {
         measured.insert(earlier.config);
-        if (earlier.status == "ok" && (best_us == 0 || earlier.median_us < best_us)) best_us = earlier.median_us;
+        if (earlier.status == candidate_status::ok && (best_us == 0 || earlier.median_us < best_us))
+            best_us = earlier.median_us;
     }
     outcome.resumed = static_cast<int>(measured.size());
 
@@ -322,7 +323,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
             break;
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
         if (!kernel.ok) {
-            result.status = "compile_failed";
+            result.status = candidate_status::compile_failed;
             result.message = kernel.log;
         } else {
             try {
@@ -334,9 +335,9 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                 const worker_message reply = session.worker.evaluate(
                     request, {reference.module, fill.module, compare.module, candidate.module},
                     session.options.candidate_timeout_ms);
-                result.status = reply.at("status");
+                result.status = parse_candidate_status(reply.at("status"));
                 result.message = reply.get("message");
-                if (result.status == "ok") {
+                if (result.status == candidate_status::ok) {
                     result.median_us = reply.number("median_us");
                     result.noise = reply.number("noise");
                     result.samples = static_cast<int>(reply.integer("samples"));
@@ -344,13 +345,13 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                     if (best_us == 0 || result.median_us < best_us) best_us = result.median_us;
                 }
             } catch (const error& failure) {  // e.g. a grid the launch rule cannot give
-                result.status = "launch_failed";
+                result.status = candidate_status::launch_failed;
                 result.message = failure.what();
             }
         }
-        spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config, result.status,
-                      result.median_us, result.message);
-        (result.status == "ok" ? outcome.ok : outcome.failed) += 1;
+        spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config,
+                      to_string(result.status), result.median_us, result.message);
+        (result.status == candidate_status::ok ? outcome.ok : outcome.failed) += 1;
         session.db.record_measurement(result);
         if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(space.configs.size()), result.config});
     }
@@ -362,7 +363,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
     for (const measurement& m : stored_rows()) {
-        if (m.status != "ok") {
+        if (m.status != candidate_status::ok) {
             ++failed;
             continue;
         }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/candidate_status.hpp"
 #include "core/dtype.hpp"
 #include "core/sample_statistics.hpp"
 #include "core/text.hpp"
@@ -21,7 +22,7 @@ namespace {
 /// Thrown for a candidate's own failure (wrong_answer, resource_limit, launch_failed): the
 /// context is still fine and the worker carries on.
 struct candidate_failure {
-    std::string status;
+    candidate_status status;
     std::string message;
 };
 
@@ -214,14 +215,16 @@ private:
         const CUresult result = driver().cuLaunchKernel(kernel.function, kernel.grid, 1, 1, kernel.block,
                                                         1, 1, 0, nullptr, values.slots.data(), nullptr);
         if (result == CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
-            throw candidate_failure{"resource_limit", "cuLaunchKernel: too many resources requested"};
+            throw candidate_failure{candidate_status::resource_limit,
+                                    "cuLaunchKernel: too many resources requested"};
         if (result == CUDA_SUCCESS) return;
         // A launch the driver refuses leaves the context usable; if it does not (an earlier
         // fault surfacing here), the synchronisation throws and the worker restarts.
         KERNTUNE_CU(cuCtxSynchronize());
         const char* name = nullptr;
         driver().cuGetErrorName(result, &name);
-        throw candidate_failure{"launch_failed", std::string("cuLaunchKernel: ") + (name != nullptr ? name : "?")};
+        throw candidate_failure{candidate_status::launch_failed,
+                                std::string("cuLaunchKernel: ") + (name != nullptr ? name : "?")};
     }
 
     void check_resources(const kernel_launch& kernel) const {
@@ -229,10 +232,10 @@ private:
         KERNTUNE_CU(cuFuncGetAttribute(&max_threads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, kernel.function));
         KERNTUNE_CU(cuFuncGetAttribute(&registers, CU_FUNC_ATTRIBUTE_NUM_REGS, kernel.function));
         if (static_cast<unsigned>(max_threads) < kernel.block)
-            throw candidate_failure{"resource_limit", "block of " + std::to_string(kernel.block) +
-                                                          " threads exceeds the kernel's limit of " +
-                                                          std::to_string(max_threads) + " (" +
-                                                          std::to_string(registers) + " registers per thread)"};
+            throw candidate_failure{candidate_status::resource_limit,
+                                    "block of " + std::to_string(kernel.block) +
+                                        " threads exceeds the kernel's limit of " + std::to_string(max_threads) +
+                                        " (" + std::to_string(registers) + " registers per thread)"};
     }
 
     void poison(const std::vector<device_buffer>& buffers) const {
@@ -279,10 +282,11 @@ private:
             std::uint32_t got = 0, want = 0;
             KERNTUNE_CU(cuMemcpyDtoH(&got, actual + counters[1] * element, element));
             KERNTUNE_CU(cuMemcpyDtoH(&want, expected + counters[1] * element, element));
-            throw candidate_failure{"wrong_answer", std::to_string(counters[0]) + " of " + std::to_string(m_n) +
-                                                        " elements differ from the reference; first at index " +
-                                                        std::to_string(counters[1]) + ": got " + hex(got) +
-                                                        ", expected " + hex(want)};
+            throw candidate_failure{candidate_status::wrong_answer,
+                                    std::to_string(counters[0]) + " of " + std::to_string(m_n) +
+                                        " elements differ from the reference; first at index " +
+                                        std::to_string(counters[1]) + ": got " + hex(got) + ", expected " +
+                                        hex(want)};
         }
     }
 
@@ -327,12 +331,12 @@ private:
             bind_arguments(request.at("args"), m_outputs, args);
             validate(request, candidate, args);
             const sample_summary summary = time(request, candidate, args);
-            reply.fields = {{"status", "ok"},
+            reply.fields = {{"status", std::string(to_string(candidate_status::ok))},
                             {"median_us", std::to_string(summary.median)},
                             {"noise", std::to_string(summary.noise)},
                             {"samples", std::to_string(summary.count)}};
         } catch (const candidate_failure& failure) {
-            reply.fields = {{"status", failure.status}, {"message", failure.message}};
+            reply.fields = {{"status", std::string(to_string(failure.status))}, {"message", failure.message}};
         }
         return reply;
     }
@@ -350,7 +354,8 @@ int run_worker(int fd) {
         } catch (const cuda_error& failure) {
             // A fault poisons the context for the life of this process: report and exit, the
             // tuner starts a fresh worker.
-            reply.fields = {{"status", "runtime_fault"}, {"message", failure.what()}};
+            reply.fields = {{"status", std::string(to_string(candidate_status::runtime_fault))},
+                            {"message", failure.what()}};
             fatal = true;
         } catch (const std::exception& failure) {
             reply.fields = {{"error", failure.what()}};
