@@ -99,6 +99,7 @@ private:
                         {"sm_count", std::to_string(m_device.sm_count)},
                         {"max_threads_per_sm", std::to_string(m_device.max_threads_per_sm)},
                         {"shared_memory_per_sm", std::to_string(m_device.shared_memory_per_sm)},
+                        {"max_shared_memory_per_block", std::to_string(m_device.max_shared_memory_per_block)},
                         {"l2_bytes", std::to_string(m_device.l2_bytes)},
                         {"memory_clock_khz", std::to_string(m_device.memory_clock_khz)},
                         {"bus_width_bits", std::to_string(m_device.bus_width_bits)},
