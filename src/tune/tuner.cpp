@@ -95,23 +95,6 @@ void add_launch(worker_message& request, const std::string& prefix, const worker
     request.fields[prefix + "block"] = std::to_string(geometry.block_x);
 }
 
-/// The device as the worker's hello describes it.
-device_info device_of(const worker_message& hello, int ordinal) {
-    device_info info;
-    info.ordinal = ordinal;
-    info.name = hello.at("name");
-    info.cc_major = static_cast<int>(hello.integer("cc_major"));
-    info.cc_minor = static_cast<int>(hello.integer("cc_minor"));
-    info.sm_count = static_cast<int>(hello.integer("sm_count"));
-    info.max_threads_per_sm = static_cast<int>(hello.integer("max_threads_per_sm"));
-    info.shared_memory_per_sm = hello.integer("shared_memory_per_sm");
-    info.memory_clock_khz = hello.integer("memory_clock_khz");
-    info.bus_width_bits = static_cast<int>(hello.integer("bus_width_bits"));
-    info.l2_bytes = hello.integer("l2_bytes");
-    info.driver_version = static_cast<int>(hello.integer("driver_version"));
-    return info;
-}
-
 device_record record_of(const device_info& info, double copy_gbps) {
     device_record record;
     record.identity = info.identity();
@@ -131,7 +114,7 @@ device_record record_of(const device_info& info, double copy_gbps) {
 } // namespace
 
 device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps) {
-    return record_of(device_of(hello, ordinal), copy_gbps);
+    return record_of(decode_hello(hello, ordinal), copy_gbps);
 }
 
 std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
@@ -332,15 +315,15 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                 request.fields["best_us"] = std::to_string(best_us);
                 const worker_kernel candidate = kernel_at(space.kernel_of_config[c]);
                 add_launch(request, "", candidate, candidate_launch(spec, space.configs[c], type, n, session.limits));
-                const worker_message reply = session.worker.evaluate(
+                const evaluation reply = session.worker.evaluate(
                     request, {reference.module, fill.module, compare.module, candidate.module},
                     session.options.candidate_timeout_ms);
-                result.status = parse_candidate_status(reply.at("status"));
-                result.message = reply.get("message");
+                result.status = reply.status;
+                result.message = reply.message;
                 if (result.status == candidate_status::ok) {
-                    result.median_us = reply.number("median_us");
-                    result.noise = reply.number("noise");
-                    result.samples = static_cast<int>(reply.integer("samples"));
+                    result.median_us = reply.median_us;
+                    result.noise = reply.noise;
+                    result.samples = reply.samples;
                     result.gbps = bytes / (result.median_us * 1e-6) / 1e9;
                     if (best_us == 0 || result.median_us < best_us) best_us = result.median_us;
                 }
@@ -402,7 +385,7 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
                                std::chrono::duration<double>(options.budget_seconds));
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
-    const device_info gpu = device_of(facts, options.device);
+    const device_info gpu = decode_hello(facts, options.device);
     session.device = record_of(gpu, 0);
     session.limits = gpu.limits();
     session.arch = gpu.arch();
