@@ -16,7 +16,10 @@ struct device_info {
     int sm_count = 0;
     int max_threads_per_sm = 0;
     std::int64_t shared_memory_per_sm = 0;
-    std::int64_t max_shared_memory_per_block = 0;  // the opt-in maximum of dynamic shared memory
+    /// The most dynamic shared memory one block may opt in to (cuFuncSetAttribute with
+    /// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES); more than the 48 KiB a block gets
+    /// without opting in on every GPU since Volta.
+    std::int64_t max_shared_memory_per_block = 0;
     std::int64_t l2_bytes = 0;
     std::int64_t memory_clock_khz = 0;
     int bus_width_bits = 0;

@@ -230,7 +230,7 @@ void insert(const connection& db, const device_record& d) {
 
 void insert(const connection& db, const measurement& m) {
     statement(db, "record measurement", replace_sql("measurements", measurement_columns))
-        .bind(m.key, m.config, m.status, m.median_us, m.noise, m.gbps, m.samples, m.message)
+        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message)
         .step();
 }
 
@@ -260,9 +260,19 @@ device_record read_device(const statement& row) {
             row.int32(6), row.int64(7), row.real(8),  row.real(9),  row.text(10)};
 }
 
-measurement read_measurement(const statement& row) {
-    return {read_key(row, 0), row.text(6),   row.text(7),  row.real(8), row.real(9),
-            row.real(10),     row.int32(11), row.text(12), row.text(13)};
+/// A status that does not parse (a file edited by hand, or written by a kerntune with more
+/// statuses) is an error naming the file (`label`) and the row.
+measurement read_measurement(const statement& row, const std::string& label) {
+    measurement m{read_key(row, 0), row.text(6),   candidate_status::ok, row.real(8), row.real(9),
+                  row.real(10),     row.int32(11), row.text(12),         row.text(13)};
+    try {
+        m.status = parse_candidate_status(row.text(7));
+    } catch (const error& failure) {
+        throw error(label + ": measurement of " + m.key.template_name + " " + m.key.dtype + " " +
+                    m.key.problem_key + " config " + m.config + " on " + m.key.gpu_identity + ": " +
+                    failure.what());
+    }
+    return m;
 }
 
 winner read_winner(const statement& row) {
@@ -446,7 +456,8 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
                     "SELECT " + measurement_columns + ", measured_at FROM measurements WHERE " +
                         matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
-    return read_all(query.bind(key), read_measurement);
+    const std::string& label = m_impl->db.label();
+    return read_all(query.bind(key), [&label](const statement& row) { return read_measurement(row, label); });
 }
 
 void database::set_winner(const winner& best) {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/candidate_status.hpp"
+
 namespace kerntune {
 
 /// A GPU as the tuner saw it. identity = name + compute capability + SM count; results are only
@@ -35,12 +37,12 @@ struct tuning_key {
     std::string nvrtc_version;  ///< the NVRTC that compiled the candidates
 };
 
-/// One candidate's outcome. status is one of: ok, compile_failed, resource_limit, launch_failed,
-/// runtime_fault, timeout, wrong_answer.
+/// One candidate's outcome. The status is stored as its text (to_string(candidate_status)), so
+/// files written before the enum read the same.
 struct measurement {
     tuning_key key;           ///< what was tuned
     std::string config;       ///< canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
-    std::string status;       ///< one of the seven statuses above
+    candidate_status status = candidate_status::ok;  ///< what became of the candidate
     double median_us = 0;     ///< median time of the samples (ok only)
     double noise = 0;         ///< relative spread of the samples
     double gbps = 0;          ///< bytes moved / median time

@@ -94,24 +94,6 @@ void add_launch(worker_message& request, const std::string& prefix, const worker
     request.fields[prefix + "geometry"] = to_string(geometry);
 }
 
-/// The device as the worker's hello describes it.
-device_info device_of(const worker_message& hello, int ordinal) {
-    device_info info;
-    info.ordinal = ordinal;
-    info.name = hello.at("name");
-    info.cc_major = static_cast<int>(hello.integer("cc_major"));
-    info.cc_minor = static_cast<int>(hello.integer("cc_minor"));
-    info.sm_count = static_cast<int>(hello.integer("sm_count"));
-    info.max_threads_per_sm = static_cast<int>(hello.integer("max_threads_per_sm"));
-    info.shared_memory_per_sm = hello.integer("shared_memory_per_sm");
-    info.max_shared_memory_per_block = hello.integer("max_shared_memory_per_block");
-    info.memory_clock_khz = hello.integer("memory_clock_khz");
-    info.bus_width_bits = static_cast<int>(hello.integer("bus_width_bits"));
-    info.l2_bytes = hello.integer("l2_bytes");
-    info.driver_version = static_cast<int>(hello.integer("driver_version"));
-    return info;
-}
-
 device_record record_of(const device_info& info, double copy_gbps) {
     device_record record;
     record.identity = info.identity();
@@ -131,7 +113,7 @@ device_record record_of(const device_info& info, double copy_gbps) {
 } // namespace
 
 device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps) {
-    return record_of(device_of(hello, ordinal), copy_gbps);
+    return record_of(decode_hello(hello, ordinal), copy_gbps);
 }
 
 std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
@@ -294,7 +276,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     double best_us = 0;
     for (const measurement& earlier : stored_rows()) {
         measured.insert(earlier.config);
-        if (earlier.status == "ok" && (best_us == 0 || earlier.median_us < best_us)) best_us = earlier.median_us;
+        if (earlier.status == candidate_status::ok && (best_us == 0 || earlier.median_us < best_us))
+            best_us = earlier.median_us;
     }
     outcome.resumed = static_cast<int>(measured.size());
 
@@ -331,7 +314,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
             break;
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
         if (!kernel.ok) {
-            result.status = "compile_failed";
+            result.status = candidate_status::compile_failed;
             result.message = kernel.log;
         } else {
             try {
@@ -343,24 +326,24 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                 std::vector<std::int64_t> used = session.validation_modules;
                 used.push_back(reference.module);
                 used.push_back(candidate.module);
-                const worker_message reply = session.worker.evaluate(request, used, session.options.candidate_timeout_ms);
-                result.status = reply.at("status");
-                result.message = reply.get("message");
-                if (result.status == "ok") {
-                    result.median_us = reply.number("median_us");
-                    result.noise = reply.number("noise");
-                    result.samples = static_cast<int>(reply.integer("samples"));
+                const evaluation reply = session.worker.evaluate(request, used, session.options.candidate_timeout_ms);
+                result.status = reply.status;
+                result.message = reply.message;
+                if (result.status == candidate_status::ok) {
+                    result.median_us = reply.median_us;
+                    result.noise = reply.noise;
+                    result.samples = reply.samples;
                     result.gbps = bytes / (result.median_us * 1e-6) / 1e9;
                     if (best_us == 0 || result.median_us < best_us) best_us = result.median_us;
                 }
             } catch (const error& failure) {  // e.g. a grid the launch rule cannot give
-                result.status = "launch_failed";
+                result.status = candidate_status::launch_failed;
                 result.message = failure.what();
             }
         }
-        spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config, result.status,
-                      result.median_us, result.message);
-        (result.status == "ok" ? outcome.ok : outcome.failed) += 1;
+        spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config,
+                      to_string(result.status), result.median_us, result.message);
+        (result.status == candidate_status::ok ? outcome.ok : outcome.failed) += 1;
         session.db.record_measurement(result);
         if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(space.configs.size()), result.config});
     }
@@ -372,7 +355,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
     for (const measurement& m : stored_rows()) {
-        if (m.status != "ok") {
+        if (m.status != candidate_status::ok) {
             ++failed;
             continue;
         }
@@ -411,7 +394,7 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
                                std::chrono::duration<double>(options.budget_seconds));
     const worker_message& facts = session.worker.device_facts();
     check_request(spec, options, facts.integer("total_memory_bytes"));
-    const device_info gpu = device_of(facts, options.device);
+    const device_info gpu = decode_hello(facts, options.device);
     session.device = record_of(gpu, 0);
     session.limits = gpu.limits();
     session.arch = gpu.arch();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/candidate_status.hpp"
 #include "core/dtype.hpp"
 #include "core/kernel_arguments.hpp"
 #include "core/sample_statistics.hpp"
@@ -23,7 +24,7 @@ namespace {
 /// Thrown for a candidate's own failure (wrong_answer, resource_limit, launch_failed): the
 /// context is still fine and the worker carries on.
 struct candidate_failure {
-    std::string status;
+    candidate_status status;
     std::string message;
 };
 
@@ -228,14 +229,16 @@ private:
     static void launch(const kernel_launch& kernel, void** params) {
         const CUresult result = launch_kernel(kernel.function, kernel.geometry, nullptr, params);
         if (result == CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
-            throw candidate_failure{"resource_limit", "cuLaunchKernel: too many resources requested"};
+            throw candidate_failure{candidate_status::resource_limit,
+                                    "cuLaunchKernel: too many resources requested"};
         if (result == CUDA_SUCCESS) return;
         // A launch the driver refuses leaves the context usable; if it does not (an earlier
         // fault surfacing here), the synchronisation throws and the worker restarts.
         KERNTUNE_CU(cuCtxSynchronize());
         const char* name = nullptr;
         driver().cuGetErrorName(result, &name);
-        throw candidate_failure{"launch_failed", std::string("cuLaunchKernel: ") + (name != nullptr ? name : "?")};
+        throw candidate_failure{candidate_status::launch_failed,
+                                std::string("cuLaunchKernel: ") + (name != nullptr ? name : "?")};
     }
 
     static void check_resources(const kernel_launch& kernel) {
@@ -244,14 +247,14 @@ private:
         KERNTUNE_CU(cuFuncGetAttribute(&registers, CU_FUNC_ATTRIBUTE_NUM_REGS, kernel.function));
         const std::int64_t threads = kernel.geometry.block[0] * kernel.geometry.block[1] * kernel.geometry.block[2];
         if (max_threads < threads)
-            throw candidate_failure{"resource_limit", "block of " + std::to_string(threads) +
+            throw candidate_failure{candidate_status::resource_limit, "block of " + std::to_string(threads) +
                                                           " threads exceeds the kernel's limit of " +
                                                           std::to_string(max_threads) + " (" +
                                                           std::to_string(registers) + " registers per thread)"};
         try {
             allow_dynamic_shared_memory(kernel.function, kernel.geometry.shared_bytes);
         } catch (const cuda_error& failure) {
-            throw candidate_failure{"resource_limit", failure.what()};
+            throw candidate_failure{candidate_status::resource_limit, failure.what()};
         }
     }
 
@@ -309,7 +312,7 @@ private:
         std::uint64_t got = 0, want = 0;
         KERNTUNE_CU(cuMemcpyDtoH(&got, a + counters[1] * element, element));
         KERNTUNE_CU(cuMemcpyDtoH(&want, e + counters[1] * element, element));
-        throw candidate_failure{"wrong_answer", "buffer " + std::to_string(which) + ": " + std::to_string(counters[0]) +
+        throw candidate_failure{candidate_status::wrong_answer, "buffer " + std::to_string(which) + ": " + std::to_string(counters[0]) +
                                                     " of " + std::to_string(arg.count) +
                                                     " elements differ from the reference (" + to_string(policy) +
                                                     "); first at index " + std::to_string(counters[1]) + ": got " +
@@ -391,12 +394,12 @@ private:
             prepare_buffers(request.at("args"));
             validate(request, candidate);
             const sample_summary summary = time(request, candidate);
-            reply.fields = {{"status", "ok"},
+            reply.fields = {{"status", std::string(to_string(candidate_status::ok))},
                             {"median_us", std::to_string(summary.median)},
                             {"noise", std::to_string(summary.noise)},
                             {"samples", std::to_string(summary.count)}};
         } catch (const candidate_failure& failure) {
-            reply.fields = {{"status", failure.status}, {"message", failure.message}};
+            reply.fields = {{"status", std::string(to_string(failure.status))}, {"message", failure.message}};
         }
         return reply;
     }
@@ -414,7 +417,8 @@ int run_worker(int fd) {
         } catch (const cuda_error& failure) {
             // A fault poisons the context for the life of this process: report and exit, the
             // tuner starts a fresh worker.
-            reply.fields = {{"status", "runtime_fault"}, {"message", failure.what()}};
+            reply.fields = {{"status", std::string(to_string(candidate_status::runtime_fault))},
+                            {"message", failure.what()}};
             fatal = true;
         } catch (const std::exception& failure) {
             reply.fields = {{"error", failure.what()}};

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -97,13 +98,17 @@ compiled_program compile_in_worker(const compile_request& request) {
         message.fields["header_text." + std::to_string(i)] = request.source.headers[i].text;
     }
     message.payload = request.source.text;
-    std::optional<worker_message> reply;
-    if (send_message(worker.fd, message)) reply = receive_message(worker.fd, compile_timeout_ms);
+    received_message received;
+    if (send_message(worker.fd, message)) received = receive_worker_message(worker.fd, compile_timeout_ms);
     close(worker.fd);  // the worker exits when its connection closes
     int status = 0;
-    if (!reply) kill(worker.pid, SIGKILL);
+    const bool answered = received.status == receive_status::ok;
+    if (!answered) kill(worker.pid, SIGKILL);
     waitpid(worker.pid, &status, 0);
-    if (!reply) throw error("the compile worker gave no answer (" + describe_exit(status) + ")");
+    if (received.status == receive_status::malformed)
+        throw error("malformed reply from the compile worker: " + received.problem);
+    if (!answered) throw error("the compile worker gave no answer (" + describe_exit(status) + ")");
+    worker_message* reply = &received.message;
     if (reply->fields.count("error")) throw error(reply->at("error"));
     compiled_program program;
     program.ok = reply->at("ok") == "1";
@@ -126,10 +131,19 @@ void worker_client::start() {
     worker_message hello;
     hello.fields = {{"op", "hello"}, {"device", std::to_string(m_device)}};
     worker_message reply = request(hello, hello_timeout_ms);
-    if (reply.fields.count("error") || reply.fields.count("status")) {
-        const std::string why = reply.get("error", reply.get("message"));
+    if (reply.fields.count("error")) {  // the worker's own words, e.g. no such GPU
         stop(true);
-        throw error(why);
+        throw error(reply.at("error"));
+    }
+    if (reply.fields.count("status")) {  // it died, timed out or answered nonsense: reaped already
+        stop(true);
+        throw error("the worker " + m_executable.string() + " gave no hello: " + reply.get("message"));
+    }
+    try {
+        decode_hello(reply, m_device);
+    } catch (const error& failure) {
+        stop(true);
+        throw error("malformed hello from the worker " + m_executable.string() + ": " + failure.what());
     }
     spdlog::debug("worker {} up: driver initialised in {:.3f} s", m_pid,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -148,25 +162,56 @@ int worker_client::stop(bool kill_first) {
     return status;
 }
 
-// Sends one request and waits for its answer. A worker that dies or times out is reaped, and
-// the answer says so in "status" (runtime_fault or timeout).
+// Sends one request and waits for its answer. A worker that dies, times out or sends a
+// malformed message is reaped (killed first unless it exited by itself), and the answer says
+// so in "status" (runtime_fault or timeout) and "message".
 worker_message worker_client::request(const worker_message& message, int timeout_ms) {
-    bool timed_out = false;
-    std::optional<worker_message> reply;
-    if (send_message(m_fd, message)) reply = receive_message(m_fd, timeout_ms, &timed_out);
-    if (reply) {
-        if (reply->get("status") == "runtime_fault") stop(false);  // the worker exits after a fault
-        return *reply;
+    received_message received;
+    if (send_message(m_fd, message)) received = receive_worker_message(m_fd, timeout_ms);
+    if (received.status == receive_status::ok) {
+        // The worker exits after a fault.
+        if (received.message.get("status") == to_string(candidate_status::runtime_fault)) stop(false);
+        return std::move(received.message);
     }
     worker_message failure;
-    if (timed_out) {
+    switch (received.status) {
+    case receive_status::timed_out:
         stop(true);
-        failure.fields = {{"status", "timeout"},
+        failure.fields = {{"status", std::string(to_string(candidate_status::timeout))},
                           {"message", "no answer within " + std::to_string(timeout_ms) + " ms; worker killed"}};
-        return failure;
+        break;
+    case receive_status::malformed:
+        // What it sends next cannot be trusted to start at a message boundary.
+        stop(true);
+        failure.fields = {{"status", std::string(to_string(candidate_status::runtime_fault))},
+                          {"message", "malformed worker reply: " + received.problem}};
+        break;
+    default:
+        failure.fields = {{"status", std::string(to_string(candidate_status::runtime_fault))},
+                          {"message", "worker " + describe_exit(stop(false))}};
+        break;
     }
-    failure.fields = {{"status", "runtime_fault"}, {"message", "worker " + describe_exit(stop(false))}};
     return failure;
+}
+
+// A reply as what became of the candidate: the worker's "error" (it caught the failure) is
+// launch_failed; a reply that does not decode is malformed, and the worker is killed.
+evaluation worker_client::outcome_of(const worker_message& reply) {
+    if (reply.fields.count("error")) {  // the worker caught it; its context is fine
+        evaluation failed;
+        failed.status = candidate_status::launch_failed;
+        failed.message = reply.at("error");
+        return failed;
+    }
+    try {
+        return decode_evaluation(reply);
+    } catch (const error& failure) {
+        stop(true);
+        evaluation failed;
+        failed.status = candidate_status::runtime_fault;
+        failed.message = std::string("malformed worker reply: ") + failure.what();
+        return failed;
+    }
 }
 
 double worker_client::measure_copy_gbps() {
@@ -174,8 +219,17 @@ double worker_client::measure_copy_gbps() {
     worker_message measure;
     measure.fields = {{"op", "measure_copy"}};
     const worker_message reply = request(measure, hello_timeout_ms);
-    if (!reply.fields.count("copy_gbps")) throw error("measuring copy bandwidth failed: " + reply.get("error", reply.get("message")));
-    return reply.number("copy_gbps");
+    if (!reply.fields.count("copy_gbps"))
+        throw error("measuring copy bandwidth failed: " + reply.get("error", reply.get("message")));
+    try {
+        const double gbps = reply.number("copy_gbps");
+        if (!std::isfinite(gbps) || gbps <= 0) throw error("copy_gbps is " + reply.at("copy_gbps"));
+        return gbps;
+    } catch (const error& failure) {
+        stop(true);
+        throw error(std::string("measuring copy bandwidth failed: malformed worker reply: ") +
+                    failure.what());
+    }
 }
 
 std::int64_t worker_client::add_module(std::string cubin) {
@@ -183,25 +237,29 @@ std::int64_t worker_client::add_module(std::string cubin) {
     return static_cast<std::int64_t>(m_cubins.size()) - 1;
 }
 
-worker_message worker_client::evaluate(worker_message message, const std::vector<std::int64_t>& modules,
-                                       int timeout_ms) {
+evaluation worker_client::evaluate(worker_message message, const std::vector<std::int64_t>& modules,
+                                   int timeout_ms) {
     if (m_pid < 0) start();
     for (std::int64_t module : modules) {
         if (m_loaded.count(module)) continue;
         worker_message load;
         load.fields = {{"op", "load"}, {"module", std::to_string(module)}};
         load.payload = m_cubins.at(static_cast<std::size_t>(module));
-        worker_message reply = request(load, load_timeout_ms);
-        if (reply.fields.count("status") || reply.fields.count("error")) {
-            if (reply.fields.count("error")) reply.fields = {{"status", "launch_failed"}, {"message", reply.at("error")}};
-            return reply;
+        const worker_message reply = request(load, load_timeout_ms);
+        // A loaded module is answered with no fields at all.
+        if (!reply.fields.empty()) {
+            evaluation failed = outcome_of(reply);
+            if (failed.status == candidate_status::ok) {  // "ok" is no answer to a load
+                stop(true);
+                failed = {candidate_status::runtime_fault, 0, 0, 0,
+                          "malformed worker reply: status ok to a load request"};
+            }
+            return failed;
         }
         m_loaded.insert(module);
     }
     message.fields["op"] = "evaluate";
-    worker_message reply = request(message, timeout_ms);
-    if (reply.fields.count("error")) reply.fields = {{"status", "launch_failed"}, {"message", reply.at("error")}};
-    return reply;
+    return outcome_of(request(message, timeout_ms));
 }
 
 } // namespace kerntune

@@ -14,19 +14,21 @@ namespace kerntune {
 
 /// The tuner's handle on its GPU worker process (worker.hpp). Starts the worker, keeps the
 /// cubins it was given so that a fresh worker can be loaded again, and turns a worker that
-/// dies (runtime_fault) or stops answering (timeout: it is killed) into a status for the
-/// candidate in flight, after which the next request starts a fresh worker.
+/// dies or answers with a malformed message (runtime_fault; it is killed) or stops answering
+/// (timeout: it is killed) into a status for the candidate in flight, after which the next
+/// request starts a fresh worker.
 class worker_client {
 public:
     /// Starts a worker on GPU `device` and waits for its hello (the device's facts); the worker
     /// then opens its context while the caller goes on (compiling, typically). Throws
-    /// kerntune::error when it cannot start or the GPU is unusable.
+    /// kerntune::error when it cannot start, the GPU is unusable or the hello is malformed
+    /// (see decode_hello).
     worker_client(std::filesystem::path executable, int device);
     ~worker_client();
     worker_client(const worker_client&) = delete;
     worker_client& operator=(const worker_client&) = delete;
 
-    /// The first worker's hello reply.
+    /// The first worker's hello reply (decode_hello has accepted it).
     const worker_message& device_facts() const { return m_hello; }
 
     /// A device-to-device copy's bandwidth (GB/s, bytes read + written), measured by the worker.
@@ -35,11 +37,14 @@ public:
     /// Registers a cubin; the returned id names it in requests (field "...module").
     std::int64_t add_module(std::string cubin);
 
-    /// Sends an evaluate request that uses `modules`; the reply always has a "status". Waits at
-    /// most timeout_ms for the answer.
-    worker_message evaluate(worker_message request, const std::vector<std::int64_t>& modules, int timeout_ms);
+    /// Sends an evaluate request that uses `modules`, loading those the worker lacks, and waits
+    /// at most timeout_ms for the answer. A reply that is malformed or fails decode_evaluation
+    /// is runtime_fault with the message "malformed worker reply: <what>", and the worker is
+    /// killed. Throws kerntune::error only when a fresh worker is needed and cannot be started
+    /// (as the constructor does).
+    evaluation evaluate(worker_message request, const std::vector<std::int64_t>& modules, int timeout_ms);
 
-    /// How many workers were started (1 + restarts after faults and timeouts).
+    /// How many workers were started (1 + restarts after faults, malformed replies and timeouts).
     int starts() const { return m_starts; }
 
 private:
@@ -55,6 +60,7 @@ private:
     void start();
     int stop(bool kill_first);  // returns the wait status
     worker_message request(const worker_message& message, int timeout_ms);
+    evaluation outcome_of(const worker_message& reply);
 };
 
 /// The worker program: $KERNTUNE_WORKER, else kerntune-worker beside the running program,

@@ -38,10 +38,11 @@ TEST(FaultIsolation, EveryFailureIsRecordedAndAGoodCandidateWins) {
     ASSERT_EQ(rows.size(), 14u);
     for (const measurement& row : rows) {
         const std::string mode = row.config.substr(0, row.config.find('.'));
-        EXPECT_EQ(row.status, expected.at(mode)) << row.config << ": " << row.message;
-        EXPECT_EQ(row.message.empty(), row.status == "ok") << row.config << ": a failure must say why";
+        EXPECT_EQ(to_string(row.status), expected.at(mode)) << row.config << ": " << row.message;
+        EXPECT_EQ(row.message.empty(), row.status == candidate_status::ok)
+            << row.config << ": a failure must say why";
         const bool has_log = row.message.find("fails to compile on purpose") != std::string::npos;
-        EXPECT_EQ(has_log, row.status == "compile_failed") << row.config;
+        EXPECT_EQ(has_log, row.status == candidate_status::compile_failed) << row.config;
     }
     EXPECT_EQ(db.integrity_check(), "ok");
 }

@@ -38,7 +38,7 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
         const std::vector<measurement> rows = db.measurements(outcome.best->key);
         EXPECT_EQ(static_cast<int>(rows.size()), space);
         for (const measurement& row : rows) {
-            EXPECT_EQ(row.status, "ok") << row.config << ": " << row.message;
+            EXPECT_EQ(row.status, candidate_status::ok) << row.config << ": " << row.message;
             EXPECT_GE(row.samples, options.min_samples);
             EXPECT_GE(row.median_us, stored->median_us);
         }
@@ -98,7 +98,7 @@ TEST(TuneEndToEnd, TamperedStoredRowsAreNeitherResumedNorWinners) {
     measurement tampered;
     tampered.key = {spec.name, spec.source_hash, "f32", "n=65537", gpu.identity(), nvrtc_version()};
     tampered.config = "1);asm(\"trap\");//";
-    tampered.status = "ok";
+    tampered.status = candidate_status::ok;
     tampered.median_us = 0.001;  // would win if it were believed
     tampered.samples = 10;
     db.record_measurement(tampered);

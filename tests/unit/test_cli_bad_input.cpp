@@ -117,8 +117,8 @@ protected:
             const tuning_key key{"leaky_relu", "3f2a9c", "f32", "n=" + std::to_string(1024 * (k + 1)),
                                  gpu,          "12.4.99"};
             for (int c = 0; c < 10; ++c)
-                db.record_measurement({key, "blk256.vec4.unr" + std::to_string(c), "ok", 5.0 + c, 0.01, 1500,
-                                       30, std::string(200, 'm'), ""});
+                db.record_measurement({key, "blk256.vec4.unr" + std::to_string(c), candidate_status::ok, 5.0 + c,
+                                       0.01, 1500, 30, std::string(200, 'm'), ""});
             db.set_winner({key, "blk256.vec4.unr0", 5.0, 1500, 45, 52, 10, 0, 3.5, ""});
         }
         db.store_binary({{"3f2a9c", "blk256.vec4.unr2.tile.w0", "f32", "sm_90", "12.4.99"},

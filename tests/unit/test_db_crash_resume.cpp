@@ -83,12 +83,13 @@ std::vector<simulated_key> plan(const std::string& template_hash, const std::vec
 /// others fail in one of the ways a real candidate can.
 measurement simulated_result(const tuning_key& key, const std::string& config) {
     const std::uint64_t h = stable_hash(key.template_hash + key.dtype + key.problem_key + config);
-    measurement m{key, config, "ok", 0, 0, 0, 0, "", ""};
-    static const char* const failures[] = {"compile_failed", "resource_limit", "runtime_fault", "timeout",
-                                           "wrong_answer"};
+    measurement m{key, config, candidate_status::ok, 0, 0, 0, 0, "", ""};
+    static const candidate_status failures[] = {candidate_status::compile_failed, candidate_status::resource_limit,
+                                                candidate_status::runtime_fault, candidate_status::timeout,
+                                                candidate_status::wrong_answer};
     if (h % 6 == 0) {
         m.status = failures[(h >> 8) % 5];
-        m.message = "simulated " + m.status + " of " + config;
+        m.message = "simulated " + std::string(to_string(m.status)) + " of " + config;
         return m;
     }
     m.median_us = 10.0 + static_cast<double>(h % 1'000'003) / 1000.0;
@@ -118,8 +119,8 @@ std::string describe(const measurement& m) {
     char figures[160];
     std::snprintf(figures, sizeof(figures), "%.17g %.17g %.17g %d", m.median_us, m.noise, m.gbps, m.samples);
     return m.key.template_name + "|" + m.key.template_hash + "|" + m.key.dtype + "|" + m.key.problem_key +
-           "|" + m.key.gpu_identity + "|" + m.key.nvrtc_version + "|" + m.config + "|" + m.status + "|" +
-           figures + "|" + m.message;
+           "|" + m.key.gpu_identity + "|" + m.key.nvrtc_version + "|" + m.config + "|" +
+           std::string(to_string(m.status)) + "|" + figures + "|" + m.message;
 }
 
 /// Every field of a winner but the time it was written.
@@ -137,7 +138,7 @@ std::optional<winner> winner_of(const std::vector<measurement>& rows, const devi
     int ok = 0, failed = 0;
     std::optional<measurement> fastest;
     for (const measurement& m : rows) {
-        if (m.status != "ok") {
+        if (m.status != candidate_status::ok) {
             ++failed;
             continue;
         }
@@ -214,7 +215,7 @@ std::size_t expect_consistent(const database& db, const simulated_key& k, bool c
         EXPECT_EQ(describe(*best), describe(expected_winner(k)));
         EXPECT_TRUE(is_utc_time(best->tuned_at)) << best->tuned_at;
         const bool found_ok = std::any_of(rows.begin(), rows.end(), [&](const measurement& m) {
-            return m.config == best->config && m.status == "ok";
+            return m.config == best->config && m.status == candidate_status::ok;
         });
         EXPECT_TRUE(found_ok) << "the winner " << best->config << " has no ok measurement";
         const std::optional<kernel_binary> binary = db.find_binary(binary_key_of(*best));

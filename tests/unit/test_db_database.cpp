@@ -66,9 +66,9 @@ tuning_key sample_key(const std::string& problem = "n=1048576") {
     return {"saxpy", "3f2a9c", "f32", problem, gpu, "12.4.99"};
 }
 
-measurement sample_measurement(const std::string& config, const std::string& status, double median_us,
+measurement sample_measurement(const std::string& config, candidate_status status, double median_us,
                                const tuning_key& key = sample_key()) {
-    const std::string message = status == "ok" ? "" : "ptxas: too many registers";
+    const std::string message = status == candidate_status::ok ? "" : "ptxas: too many registers";
     return {key, config, status, median_us, 0.012, 1500.25, 40, message, ""};
 }
 
@@ -101,7 +101,7 @@ protected:
     fs::path create_database(const std::string& name = "tuning.db") const {
         database db = database::open(file(name), open_mode::read_write);
         db.upsert_device(sample_device());
-        db.record_measurement(sample_measurement("blk256.vec4", "ok", 9.5));
+        db.record_measurement(sample_measurement("blk256.vec4", candidate_status::ok, 9.5));
         db.set_winner(sample_winner("blk256.vec4"));
         return file(name);
     }
@@ -159,7 +159,7 @@ TEST_F(DbRecords, UpsertDeviceReplacesTheSameIdentityAndKeepsItsResults) {
     database db = database::open(file(), open_mode::read_write);
     device_record device = sample_device();
     db.upsert_device(device);
-    db.record_measurement(sample_measurement("blk256", "ok", 9.5));
+    db.record_measurement(sample_measurement("blk256", candidate_status::ok, 9.5));
     device.driver_version = "12.6";
     device.copy_gbps = 2950;
     db.upsert_device(device);
@@ -176,7 +176,7 @@ TEST_F(DbRecords, UpsertDeviceReplacesTheSameIdentityAndKeepsItsResults) {
 TEST_F(DbRecords, MeasurementRoundTripsEveryFieldAndIsStamped) {
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
-    const measurement written = sample_measurement("blk128.vec2", "resource_limit", 0);
+    const measurement written = sample_measurement("blk128.vec2", candidate_status::resource_limit, 0);
     db.record_measurement(written);
 
     const std::vector<measurement> rows = db.measurements(sample_key());
@@ -189,7 +189,7 @@ TEST_F(DbRecords, MeasurementRoundTripsEveryFieldAndIsStamped) {
     EXPECT_EQ(read.key.gpu_identity, gpu);
     EXPECT_EQ(read.key.nvrtc_version, "12.4.99");
     EXPECT_EQ(read.config, written.config);
-    EXPECT_EQ(read.status, "resource_limit");
+    EXPECT_EQ(read.status, candidate_status::resource_limit);
     EXPECT_DOUBLE_EQ(read.median_us, 0);
     EXPECT_DOUBLE_EQ(read.noise, 0.012);
     EXPECT_DOUBLE_EQ(read.gbps, 1500.25);
@@ -201,23 +201,23 @@ TEST_F(DbRecords, MeasurementRoundTripsEveryFieldAndIsStamped) {
 TEST_F(DbRecords, RecordingTheSameConfigAgainReplacesIt) {
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
-    db.record_measurement(sample_measurement("blk256", "timeout", 0));
-    db.record_measurement(sample_measurement("blk256", "ok", 7.25));
+    db.record_measurement(sample_measurement("blk256", candidate_status::timeout, 0));
+    db.record_measurement(sample_measurement("blk256", candidate_status::ok, 7.25));
 
     const std::vector<measurement> rows = db.measurements(sample_key());
     ASSERT_EQ(rows.size(), 1u);
-    EXPECT_EQ(rows[0].status, "ok");
+    EXPECT_EQ(rows[0].status, candidate_status::ok);
     EXPECT_DOUBLE_EQ(rows[0].median_us, 7.25);
 }
 
 TEST_F(DbRecords, MeasurementsListOkFastestFirstThenTheRestByConfig) {
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
-    db.record_measurement(sample_measurement("c", "ok", 3.0));
-    db.record_measurement(sample_measurement("b", "compile_failed", 0));
-    db.record_measurement(sample_measurement("z", "ok", 1.0));
-    db.record_measurement(sample_measurement("a", "timeout", 0));
-    db.record_measurement(sample_measurement("x", "ok", 2.0));
+    db.record_measurement(sample_measurement("c", candidate_status::ok, 3.0));
+    db.record_measurement(sample_measurement("b", candidate_status::compile_failed, 0));
+    db.record_measurement(sample_measurement("z", candidate_status::ok, 1.0));
+    db.record_measurement(sample_measurement("a", candidate_status::timeout, 0));
+    db.record_measurement(sample_measurement("x", candidate_status::ok, 2.0));
 
     std::vector<std::string> order;
     for (const measurement& m : db.measurements(sample_key())) order.push_back(m.config);
@@ -229,8 +229,8 @@ TEST_F(DbRecords, MeasurementsAreOnlyThoseOfTheExactKey) {
     db.upsert_device(sample_device());
     tuning_key other_nvrtc = sample_key();
     other_nvrtc.nvrtc_version = "12.6.20";
-    db.record_measurement(sample_measurement("blk256", "ok", 9.0));
-    db.record_measurement(sample_measurement("blk512", "ok", 8.0, other_nvrtc));
+    db.record_measurement(sample_measurement("blk256", candidate_status::ok, 9.0));
+    db.record_measurement(sample_measurement("blk512", candidate_status::ok, 8.0, other_nvrtc));
 
     const std::vector<measurement> rows = db.measurements(sample_key());
     ASSERT_EQ(rows.size(), 1u);
@@ -238,20 +238,55 @@ TEST_F(DbRecords, MeasurementsAreOnlyThoseOfTheExactKey) {
     EXPECT_TRUE(db.measurements(sample_key("n=4096")).empty());
 }
 
+/// Runs `sql` on the closed database `path` directly, as another program or a hand edit would;
+/// returns SQLite's error message, "" when it succeeded.
+std::string run_sql(const fs::path& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    char* message = nullptr;
+    sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    const std::string text = message != nullptr ? message : "";
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return text;
+}
+
+// candidate_status can only write the seven statuses; the schema's CHECK still guards the
+// column against other writers.
 TEST_F(DbRecords, UnknownStatusIsRejectedByTheCheck) {
-    database db = database::open(file(), open_mode::read_write);
-    db.upsert_device(sample_device());
-    const std::string message =
-        error_of([&] { db.record_measurement(sample_measurement("blk256", "exploded", 0)); });
+    {
+        database db = database::open(file(), open_mode::read_write);
+        db.upsert_device(sample_device());
+        db.record_measurement(sample_measurement("blk256", candidate_status::timeout, 0));
+    }
+    const std::string message = run_sql(file(), "UPDATE measurements SET status = 'exploded'");
     EXPECT_TRUE(contains(message, "CHECK constraint failed")) << message;
+    EXPECT_EQ(database::open(file(), open_mode::read_only).measurements(sample_key()).at(0).status,
+              candidate_status::timeout);
+}
+
+// A status text this build does not know (a file edited with the CHECK switched off, or written
+// by a kerntune with more statuses) is an error naming the file and the row, not a guess.
+TEST_F(DbRecords, RowWithAnUnknownStatusIsAnErrorNamingTheFileAndTheRow) {
+    {
+        database db = database::open(file(), open_mode::read_write);
+        db.upsert_device(sample_device());
+        db.record_measurement(sample_measurement("blk256.vec4", candidate_status::ok, 9.5));
+    }
+    ASSERT_EQ(run_sql(file(), "PRAGMA ignore_check_constraints = ON; UPDATE measurements SET status = 'exploded'"),
+              "");
+    const database db = database::open(file(), open_mode::read_only);
+    const std::string message = error_of([&] { db.measurements(sample_key()); });
     EXPECT_TRUE(contains(message, file().string())) << message;
-    EXPECT_TRUE(db.measurements(sample_key()).empty());
+    EXPECT_TRUE(contains(message, "blk256.vec4")) << message;
+    EXPECT_TRUE(contains(message, "n=1048576")) << message;
+    EXPECT_TRUE(contains(message, "unknown candidate status 'exploded'")) << message;
 }
 
 TEST_F(DbRecords, ResultsForAnUnrecordedGpuAreRejected) {
     database db = database::open(file(), open_mode::read_write);
     const std::string message =
-        error_of([&] { db.record_measurement(sample_measurement("blk256", "ok", 1.0)); });
+        error_of([&] { db.record_measurement(sample_measurement("blk256", candidate_status::ok, 1.0)); });
     EXPECT_TRUE(contains(message, "FOREIGN KEY constraint failed")) << message;
     EXPECT_FALSE(error_of([&] { db.set_winner(sample_winner("blk256")); }).empty());
 }
@@ -312,7 +347,8 @@ TEST_F(DbRecords, WinnersAreOrderedByTemplateDtypeAndProblem) {
 TEST_F(DbRecords, BatchStoresMeasurementsAndWinnerTogether) {
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
-    db.record_measurements({sample_measurement("a", "ok", 2.0), sample_measurement("b", "wrong_answer", 0)},
+    db.record_measurements({sample_measurement("a", candidate_status::ok, 2.0),
+                            sample_measurement("b", candidate_status::wrong_answer, 0)},
                            sample_winner("a"));
 
     EXPECT_EQ(db.measurements(sample_key()).size(), 2u);
@@ -323,14 +359,15 @@ TEST_F(DbRecords, BatchStoresMeasurementsAndWinnerTogether) {
 TEST_F(DbRecords, FailedBatchStoresNothing) {
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
-    const std::vector<measurement> batch = {sample_measurement("a", "ok", 2.0),
-                                            sample_measurement("b", "exploded", 0),
-                                            sample_measurement("c", "ok", 3.0)};
+    const std::vector<measurement> batch = {sample_measurement("a", candidate_status::ok, 2.0),
+                                            sample_measurement("b", candidate_status::ok, -1.0),  // CHECK fails
+                                            sample_measurement("c", candidate_status::ok, 3.0)};
     EXPECT_FALSE(error_of([&] { db.record_measurements(batch, sample_winner("a")); }).empty());
 
     EXPECT_TRUE(db.measurements(sample_key()).empty());
     EXPECT_FALSE(db.find_winner(sample_key()).has_value());
-    db.record_measurement(sample_measurement("d", "ok", 1.0));  // the connection is usable afterwards
+    // The connection is usable afterwards.
+    db.record_measurement(sample_measurement("d", candidate_status::ok, 1.0));
     EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
 }
 
@@ -466,8 +503,8 @@ TEST_F(DbReadOnly, WritesAreRefused) {
     database db = database::open(file(), open_mode::read_only);
     const std::vector<std::string> messages = {
         error_of([&] { db.upsert_device(sample_device()); }),
-        error_of([&] { db.record_measurement(sample_measurement("blk512", "ok", 1.0)); }),
-        error_of([&] { db.record_measurements({sample_measurement("blk512", "ok", 1.0)}); }),
+        error_of([&] { db.record_measurement(sample_measurement("blk512", candidate_status::ok, 1.0)); }),
+        error_of([&] { db.record_measurements({sample_measurement("blk512", candidate_status::ok, 1.0)}); }),
         error_of([&] { db.set_winner(sample_winner("blk512")); }),
         error_of([&] {
             db.store_binary({{"h", "c", "f32", "sm_90", "12.4"}, "k", "d", "bytes"});
@@ -544,7 +581,8 @@ TEST_F(DbConcurrency, EightProcessesWritingAtOnceLoseNothing) {
                     const bool ok = i % 5 != 0;
                     db.record_measurement(
                         sample_measurement("w" + std::to_string(w) + ".c" + std::to_string(i),
-                                           ok ? "ok" : "runtime_fault", ok ? 1.0 + i : 0));
+                                           ok ? candidate_status::ok : candidate_status::runtime_fault,
+                                           ok ? 1.0 + i : 0));
                 }
             } catch (const error& failure) {
                 std::fprintf(stderr, "writer %d: %s\n", w, failure.what());

@@ -124,7 +124,7 @@ TEST_F(ReliabilityTamperedRows, LabelsOutsideTheDeclaredDomainComeBackVerbatimAn
         for (std::size_t i = 0; i < tampered.size(); ++i) {
             tuning_key k = key;
             k.problem_key = "n=" + std::to_string(1024 + i);
-            db.record_measurement({k, tampered[i], "ok", 1.0, 0.01, 3000, 30, "", ""});
+            db.record_measurement({k, tampered[i], candidate_status::ok, 1.0, 0.01, 3000, 30, "", ""});
             db.set_winner({k, tampered[i], 1.0, 3000, 90, 95, 1, 0, 2.0, ""});
         }
         db.set_winner({key, control, 5.0, 3000, 90, 95, 1, 0, 2.0, ""});
@@ -200,7 +200,8 @@ TEST_F(ReliabilityTamperedRows,
     {
         database db = open();
         db.upsert_device(device_named(gpu));
-        db.record_measurement({plain, "blk256.vec4.unr2.plain.tile.w0", "ok", 2.0, 0.01, 3000, 30, "", ""});
+        db.record_measurement(
+            {plain, "blk256.vec4.unr2.plain.tile.w0", candidate_status::ok, 2.0, 0.01, 3000, 30, "", ""});
         db.set_winner({plain, "blk256.vec4.unr2.plain.tile.w0", 2.0, 3000, 90, 95, 1, 0, 2.0, ""});
         for (const std::string& text : hostile) {
             device_record device = device_named(text);
@@ -208,8 +209,8 @@ TEST_F(ReliabilityTamperedRows,
             device.driver_version = text;
             db.upsert_device(device);
             const tuning_key key = key_for(text);
-            db.record_measurement({key, text, "wrong_answer", 0, 0, 0, 0, text, ""});
-            db.record_measurements({{key, text + "2", "ok", 1.5, 0.01, 3000, 30, text, ""}},
+            db.record_measurement({key, text, candidate_status::wrong_answer, 0, 0, 0, 0, text, ""});
+            db.record_measurements({{key, text + "2", candidate_status::ok, 1.5, 0.01, 3000, 30, text, ""}},
                                    winner{key, text + "2", 1.5, 3000, 90, 95, 1, 1, 2.0, ""});
             db.store_binary(binary_for(text));
             db.store_program({text + "k", text + "\n" + text, text + "g", text + "cubin"});

@@ -1,0 +1,172 @@
+// nvrtc label (links kerntune_tune), no GPU: a worker that answers with a malformed message
+// (tests/fixtures/fake_worker.cpp plays one) costs the candidate in flight a runtime_fault and
+// the worker its life; the tuner carries on with a fresh one and never crashes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../support/peak_memory.hpp"
+#include "../support/temp_folder.hpp"
+#include "core/error.hpp"
+#include "core/problem.hpp"
+#include "catalog/spec_loader.hpp"
+#include "tune/tuner.hpp"
+#include "tune/worker_client.hpp"
+
+namespace kerntune {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+/// Runs the fake worker in a mode; each worker it starts records its pid in m_folder/pids.
+class fake_worker_test : public testing::temp_folder_test {
+protected:
+    void use_mode(const std::string& mode) {
+        setenv("KERNTUNE_FAKE_WORKER_MODE", mode.c_str(), 1);
+        setenv("KERNTUNE_FAKE_WORKER_PIDS", pids_file().c_str(), 1);
+    }
+    void TearDown() override {
+        unsetenv("KERNTUNE_FAKE_WORKER_MODE");
+        unsetenv("KERNTUNE_FAKE_WORKER_PIDS");
+        temp_folder_test::TearDown();
+    }
+    fs::path pids_file() const { return m_folder / "pids"; }
+    /// The pids of the workers started so far, in order.
+    std::vector<pid_t> started_pids() const {
+        std::vector<pid_t> pids;
+        std::ifstream in(pids_file());
+        for (pid_t pid = 0; in >> pid;) pids.push_back(pid);
+        return pids;
+    }
+    static bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno != ESRCH; }
+};
+
+class FakeWorker : public fake_worker_test {};
+
+worker_message some_request() {
+    worker_message request;
+    request.fields = {{"module", "0"}, {"function", "_Z6kernelv"}, {"grid", "1"}, {"block", "256"}};
+    return request;
+}
+
+constexpr int timeout_ms = 10'000;  // the fake answers at once; this only bounds a broken test
+
+TEST_F(FakeWorker, WellFormedRepliesDecodeAndKeepTheWorker) {
+    use_mode("good");
+    worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    EXPECT_EQ(worker.device_facts().at("name"), "NVIDIA H100 80GB HBM3 (fake)");
+    const std::int64_t module = worker.add_module("not really a cubin");
+    for (int i = 0; i < 2; ++i) {
+        const evaluation result = worker.evaluate(some_request(), {module}, timeout_ms);
+        EXPECT_EQ(result.status, candidate_status::ok) << result.message;
+        EXPECT_EQ(result.median_us, 12.5);
+        EXPECT_EQ(result.samples, 7);
+    }
+    EXPECT_EQ(worker.starts(), 1);
+    EXPECT_DOUBLE_EQ(worker.measure_copy_gbps(), 2890.5);
+    ASSERT_EQ(started_pids().size(), 1u);
+    EXPECT_TRUE(alive(started_pids()[0]));
+}
+
+struct malformed_case {
+    const char* mode;
+    const char* problem;  ///< what the stored message must say after "malformed worker reply: "
+};
+
+/// Names the case in gtest's output.
+void PrintTo(const malformed_case& c, std::ostream* out) { *out << c.mode; }
+
+class FakeWorkerMalformedReply : public fake_worker_test,
+                                 public ::testing::WithParamInterface<malformed_case> {};
+
+TEST_P(FakeWorkerMalformedReply, IsARuntimeFaultAndTheNextRequestStartsAFreshWorker) {
+    use_mode(GetParam().mode);
+    const std::int64_t before = testing::start_peak_measurement();
+    worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    const std::int64_t module = worker.add_module("not really a cubin");
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+        const evaluation result = worker.evaluate(some_request(), {module}, timeout_ms);
+        EXPECT_EQ(result.status, candidate_status::runtime_fault) << result.message;
+        EXPECT_EQ(result.message.rfind("malformed worker reply: ", 0), 0u) << result.message;
+        EXPECT_TRUE(contains(result.message, GetParam().problem)) << result.message;
+        EXPECT_EQ(worker.starts(), attempt) << "each evaluate after a malformed reply needs a fresh worker";
+        const std::vector<pid_t> pids = started_pids();
+        ASSERT_EQ(pids.size(), static_cast<std::size_t>(attempt));
+        EXPECT_FALSE(alive(pids.back())) << "the worker that sent it was left running";
+    }
+    // The claims go up to 4 GiB; the test's own use is a few MiB.
+    EXPECT_LT(testing::peak_rss_bytes() - before, std::int64_t{64} << 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Modes, FakeWorkerMalformedReply,
+    ::testing::Values(malformed_case{"bad_number",
+                                     "worker message field 'median_us' is not a number: 'fast'"},
+                      malformed_case{"no_status", "worker message lacks field 'status'"},
+                      malformed_case{"truncated", "closed after 20 of the 268435520 bytes the header claims"},
+                      malformed_case{"huge_payload", "4294967295 bytes of payload, over the bound"},
+                      malformed_case{"huge_fields", "67108865 bytes of fields, over the bound"}),
+    [](const ::testing::TestParamInfo<malformed_case>& info) { return std::string(info.param.mode); });
+
+TEST_F(FakeWorker, MalformedHelloIsAnErrorFromTheConstructor) {
+    use_mode("bad_hello");
+    std::string message;
+    try {
+        worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    } catch (const error& failure) {
+        message = failure.what();
+    }
+    EXPECT_TRUE(contains(message, "malformed hello from the worker")) << message;
+    EXPECT_TRUE(contains(message, "field 'sm_count' is not an integer: 'lots'")) << message;
+    ASSERT_EQ(started_pids().size(), 1u);
+    EXPECT_FALSE(alive(started_pids()[0]));
+}
+
+// The whole tune: every candidate that compiles gets a malformed reply. Each is stored as a
+// runtime_fault, each costs one worker, and the tune finishes with no winner.
+TEST_F(FakeWorker, TuneStoresMalformedRepliesAsRuntimeFaultsAndFinishes) {
+    use_mode("bad_number");
+    const kernel_spec spec = load_spec(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.yaml");
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems = {make_problem({"n"}, parse_shape("100003"))};
+    database db = database::open(m_folder / "tune.db", open_mode::read_write);
+    worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    const std::vector<tune_outcome> outcomes = tune(spec, options, worker, db, nullptr);
+    ASSERT_EQ(outcomes.size(), 1u);
+    EXPECT_FALSE(outcomes[0].best.has_value());
+    EXPECT_EQ(outcomes[0].ok, 0);
+    EXPECT_EQ(outcomes[0].failed, 14);
+
+    const tuning_key key{spec.name,
+                         spec.source_hash,
+                         "f32",
+                         options.problems[0].key(),
+                         decode_hello(worker.device_facts(), 0).identity(),
+                         nvrtc_version()};
+    const std::vector<measurement> rows = db.measurements(key);
+    ASSERT_EQ(rows.size(), 14u);
+    int faults = 0;
+    for (const measurement& row : rows) {
+        if (row.status == candidate_status::compile_failed) continue;  // MODE no_compile
+        EXPECT_EQ(row.status, candidate_status::runtime_fault) << row.config << ": " << row.message;
+        EXPECT_TRUE(contains(row.message, "malformed worker reply: ")) << row.config << ": " << row.message;
+        ++faults;
+    }
+    EXPECT_EQ(faults, 12);
+    // The first worker answers the first candidate; every later one needs a fresh worker.
+    EXPECT_EQ(worker.starts(), faults) << "each malformed reply must cost its worker";
+}
+
+}  // namespace
+}  // namespace kerntune
