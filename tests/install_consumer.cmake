@@ -1,5 +1,5 @@
 # Installs kerntune from BUILD_DIR into a fresh prefix, then configures, builds and runs the
-# consumer projects (tests/consumer in C99, examples/cpp in C++) against that install tree only.
+# consumer projects (tests/consumer in C99, examples/cpp and examples/templates/app in C++) against that install tree only.
 file(REMOVE_RECURSE "${WORK_DIR}")
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -9,7 +9,7 @@ function(run)
   message(STATUS "${out}")
 endfunction()
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-foreach(project consumer:${SOURCE_DIR}/tests/consumer example:${SOURCE_DIR}/examples/cpp)
+foreach(project consumer:${SOURCE_DIR}/tests/consumer example:${SOURCE_DIR}/examples/cpp templates_app:${SOURCE_DIR}/examples/templates/app)
   string(REPLACE ":" ";" parts "${project}")
   list(GET parts 0 name)
   list(GET parts 1 dir)

@@ -209,8 +209,8 @@ const std::set<std::string> common_flags = {"json", "verbose", "help"};
 catalog load_catalog(const arguments& args) {
     catalog templates;
     for (const std::filesystem::path& folder : template_folders_from_environment()) templates.add_folder(folder);
-    if (args.has("templates"))
-        for (std::string_view folder : split(args.get("templates"), ':'))
+    const std::string folders = args.has("templates") ? args.get("templates") : "";
+    for (std::string_view folder : split(folders, ':'))
             if (!folder.empty()) templates.add_folder(std::string(folder));
     return templates;
 }

@@ -23,15 +23,22 @@ catalog::catalog() { add(load_folder(template_folder::builtin())); }
 void catalog::add_folder(const std::filesystem::path& dir) { add(load_folder(template_folder::on_disk(dir))); }
 
 void catalog::add(const std::vector<kernel_spec>& specs) {
+    std::vector<const kernel_spec*> added;
     for (std::size_t i = 0; i < specs.size(); ++i) {
         std::string earlier;
-        if (const auto taken = find(specs[i].name)) earlier = taken->yaml_path;
+        if (const auto taken = find(specs[i].name)) {
+            // The same file with the same content again (a folder in $KERNTUNE_TEMPLATES that an
+            // application also adds) is already there: nothing to add, nothing to refuse.
+            if (taken->yaml_path == specs[i].yaml_path && taken->source_hash == specs[i].source_hash) continue;
+            earlier = taken->yaml_path;
+        }
         for (std::size_t j = 0; j < i; ++j)
             if (specs[j].name == specs[i].name) earlier = specs[j].yaml_path;
         if (!earlier.empty())
             throw error(specs[i].yaml_path + ": template '" + specs[i].name + "' is already defined by " + earlier);
+        added.push_back(&specs[i]);
     }
-    for (const kernel_spec& spec : specs) m_specs.push_back(std::make_shared<const kernel_spec>(spec));
+    for (const kernel_spec* spec : added) m_specs.push_back(std::make_shared<const kernel_spec>(*spec));
 }
 
 std::shared_ptr<const kernel_spec> catalog::find(std::string_view op) const {

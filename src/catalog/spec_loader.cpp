@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/config.hpp"
+#include "core/kernel_arguments.hpp"
 #include "core/error.hpp"
 #include "core/problem.hpp"
 #include "core/sha256.hpp"
@@ -296,6 +297,8 @@ private:
             } catch (const error& failure) {
                 fail(item, failure.what());
             }
+            if (std::count(spec.dtypes.begin(), spec.dtypes.end(), spec.dtypes.back()) > 1)
+                fail(item, "dtype " + scalar(item) + " is listed twice");
         }
     }
 
@@ -372,8 +375,16 @@ private:
         else if (type == "f32") argument.type = scalar_type::f32;
         else fail(item["scalar"], "scalar type '" + type + "' is not one of i32, i64, f32");
         if (item["value"] && item["default"]) fail(item, "a scalar has a 'value' (from the axes) or a 'default' (given by the caller), not both");
-        if (item["value"]) argument.value = parse(item["value"], axes);
-        else argument.default_value = number(required(item, "default"));
+        if (item["value"]) {
+            argument.value = parse(item["value"], axes);
+        } else {
+            argument.default_value = number(required(item, "default"));
+            try {
+                scalar_bits(argument.type, argument.default_value);
+            } catch (const error& failure) {
+                fail(item["default"], std::string("default of ") + argument.name + ": " + failure.what());
+            }
+        }
         return argument;
     }
 

@@ -28,8 +28,10 @@ template_folder template_folder::on_disk(const std::filesystem::path& dir) {
     std::filesystem::directory_iterator probe(dir, ec);
     if (ec) throw error("cannot read the template folder " + dir.string() + ": " + ec.message());
     template_folder folder;
-    folder.m_origin = dir.string();
-    folder.m_dir = dir;
+    // Absolute, so that one folder named two ways (relative and absolute) is one origin.
+    const std::filesystem::path absolute = std::filesystem::weakly_canonical(dir, ec);
+    folder.m_dir = ec ? dir : absolute;
+    folder.m_origin = folder.m_dir->string();
     return folder;
 }
 

@@ -31,5 +31,15 @@ TEST(FixtureCompile, TheLoaderFixtureSpecCompilesForEveryDtype) {
     }
 }
 
+TEST(FixtureCompile, TheTwoAxisRowSumFixtureCompilesForEveryDtype) {
+    const kernel_spec spec = load_spec(std::filesystem::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.yaml");
+    for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, "sm_90")) {
+        SCOPED_TRACE(to_string(outcome.type));
+        EXPECT_EQ(outcome.candidates, 12);  // ROWS 3 x LANES 2 x PAD 2
+        EXPECT_EQ(outcome.kernels, 6);      // PAD only changes the launch
+        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+    }
+}
+
 } // namespace
 } // namespace kerntune
