@@ -4,7 +4,9 @@
 #include "core/error.hpp"
 #include "cuda/nvrtc.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <map>
 
 #include "build/candidate_compiler.hpp"
@@ -103,6 +105,24 @@ TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
     compile_kernels({"fill.cu", failing}, {"fill<0>"}, "sm_90", &cache);
     EXPECT_TRUE(stored.empty()) << "a batch that failed is never cached";
     EXPECT_GT(finds, 0);
+}
+
+TEST(BatchCompiler, BatchesAreTheSameOnEveryMachine) {
+    // 20 expressions make 16 batches whatever the core count (2 here, 16 on the GPU machine), so a
+    // program cached on one machine is found on another: the batches are the cache keys.
+    std::vector<std::string> expressions;
+    for (int i = 1; i <= 20; ++i) expressions.push_back("fill<" + std::to_string(i) + ">");
+    std::vector<std::size_t> batch_sizes;
+    std::mutex sizes;
+    const compile_function recording = [&](const compile_request& request) {
+        std::lock_guard<std::mutex> lock(sizes);
+        batch_sizes.push_back(request.name_expressions.size());
+        return compile(request);
+    };
+    const compiled_set set = compile_kernels({"fill.cu", good_source}, expressions, "sm_90", nullptr, recording);
+    EXPECT_EQ(set.programs.size(), 16u);
+    std::sort(batch_sizes.begin(), batch_sizes.end());
+    EXPECT_EQ(batch_sizes, (std::vector<std::size_t>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2}));
 }
 
 } // namespace
