@@ -11,21 +11,14 @@
 // boundary, runs the vector body and finishes a tail; when they do not, vector accesses would be
 // misaligned, so every element takes the scalar path. Each element is read and written by one
 // thread, reads first, so y may also be x or z (in place).
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+// kt_convert.cuh comes from kerntune's support folder (templates/support), on every template's
+// include path: to_float and from_float<T>.
+#include "kt_convert.cuh"
 
 namespace kt_example {
 
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <typename T> __device__ __forceinline__ T from_float(float v);
-template <> __device__ __forceinline__ float from_float<float>(float v) { return v; }
-template <> __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
-template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-    return __float2bfloat16_rn(v);
-}
+using kt::from_float;
+using kt::to_float;
 
 /// The per-element function, shared by the tuned kernel and the reference.
 template <typename T> __device__ __forceinline__ T axpby_element(T x, T z, float a, float b) {

@@ -155,25 +155,6 @@ __global__ void fill_finite(T* data, long long n, unsigned long long seed, int m
     }
 }
 
-// result[0]: number of differing elements; result[1]: lowest differing index (or n).
-template <typename Bits>
-__global__ void compare_bits(const Bits* actual, const Bits* expected, long long n,
-                             unsigned long long* result) {
-    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
-    unsigned long long mismatches = 0;
-    unsigned long long first = static_cast<unsigned long long>(n);
-    for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-        if (actual[i] != expected[i]) {
-            ++mismatches;
-            if (static_cast<unsigned long long>(i) < first) first = static_cast<unsigned long long>(i);
-        }
-    }
-    if (mismatches != 0) {
-        atomicAdd(&result[0], mismatches);
-        atomicMin(&result[1], first);
-    }
-}
-
 // The grid-stride loop of the comparisons: adds the number of indices i < n where same(i) is
 // false to result[0] and lowers result[1] to the first of them, one atomic each per thread.
 template <typename Same>
@@ -191,6 +172,13 @@ __device__ __forceinline__ void count_mismatches(long long n, unsigned long long
         atomicAdd(&result[0], mismatches);
         atomicMin(&result[1], first);
     }
+}
+
+// result[0]: number of differing elements; result[1]: lowest differing index (or n).
+template <typename Bits>
+__global__ void compare_bits(const Bits* actual, const Bits* expected, long long n,
+                             unsigned long long* result) {
+    count_mismatches(n, result, [&](long long i) { return actual[i] == expected[i]; });
 }
 
 // Equal when both are NaN (any payload or sign), when both are the same infinity, or when both

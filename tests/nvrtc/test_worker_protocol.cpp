@@ -12,28 +12,15 @@
 #include <thread>
 
 #include "../support/peak_memory.hpp"
+#include "../unit/test_core_support.hpp"
 #include "core/error.hpp"
 #include "tune/worker_protocol.hpp"
 
 namespace kerntune {
 namespace {
 
-/// The message of the kerntune::error that `action` throws; a test failure and "" when it
-/// throws none (or throws something else, which escapes).
-template <typename Action>
-std::string error_of(Action action) {
-    try {
-        action();
-    } catch (const error& failure) {
-        return failure.what();
-    }
-    ADD_FAILURE() << "no kerntune::error thrown";
-    return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using test::contains;
+using test::error_of;
 
 worker_message with_field(const std::string& key, const std::string& value) {
     worker_message message;
