@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine over a Release build made elsewhere (see shared/GPU.md: the build
-# tree travels and lands at the same path): the gpu tests, a tune into a fresh database, the
-# runtime's cold start and per-call overhead, and the Python example against PyTorch.
+# tree travels and lands at the same path): the gpu tests (every example among them:
+# Examples.RunOnTheGpuAndCheckTheirResults), a tune into a fresh database, the runtime's cold
+# start and per-call overhead, and the Python example against PyTorch.
 # Usage: tools/gpu_checks.sh [BUILD_DIR]   logs under $OUT (default gpu-out/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
