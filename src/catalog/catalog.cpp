@@ -27,9 +27,11 @@ void catalog::add(const std::vector<kernel_spec>& specs) {
     for (std::size_t i = 0; i < specs.size(); ++i) {
         std::string earlier;
         if (const auto taken = find(specs[i].name)) {
-            // The same file with the same content again (a folder in $KERNTUNE_TEMPLATES that an
-            // application also adds) is already there: nothing to add, nothing to refuse.
-            if (taken->yaml_path == specs[i].yaml_path && taken->source_hash == specs[i].source_hash) continue;
+            // The same template again (a folder in $KERNTUNE_TEMPLATES that an application also
+            // adds, or a copy of the built-in templates/ folder, which KERNTUNE_TEMPLATES named
+            // before the catalogue): same name and source hash, so the same kernels and tuned
+            // rows. Nothing to add, nothing to refuse; only a different definition is a conflict.
+            if (taken->source_hash == specs[i].source_hash) continue;
             earlier = taken->yaml_path;
         }
         for (std::size_t j = 0; j < i; ++j)

@@ -18,8 +18,9 @@ public:
     catalog();
 
     /// Adds every spec (*.yaml) of `dir`. All or nothing: on any error (a missing or unreadable
-    /// folder, a spec that fails to load, a name already taken, which names both files) the
-    /// catalog is left as it was and kerntune::error says what failed.
+    /// folder, a spec that fails to load, a name already taken by another definition, which names
+    /// both files) the catalog is left as it was and kerntune::error says what failed. A spec
+    /// identical to one already there (same name and source hash) is skipped.
     void add_folder(const std::filesystem::path& dir);
 
     /// Every spec, built-ins first, then in the order folders were added (each sorted by file).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -157,7 +158,7 @@ TEST(ExampleTemplate, JoinsTheBuiltInsInACatalog) {
         << "the catalogue and load_spec read the same files";
 }
 
-TEST(ExampleTemplate, TheSameFolderTwiceIsOnceAndACopyIsADuplicateNamingBothFiles) {
+TEST(ExampleTemplate, TheSameTemplateTwiceIsOnceAndAnotherDefinitionIsADuplicateNamingBothFiles) {
     const std::string original = (example_folder() / "axpby.yaml").string();
     catalog templates;
     templates.add_folder(example_folder());
@@ -166,10 +167,14 @@ TEST(ExampleTemplate, TheSameFolderTwiceIsOnceAndACopyIsADuplicateNamingBothFile
     EXPECT_NO_THROW(templates.add_folder(example_folder()));
     EXPECT_EQ(templates.specs().size(), before) << "nothing added twice";
 
-    // A copy in another folder: the message names the copy and the original.
+    // An identical copy in another folder is the same template: nothing is added. An edited copy
+    // is another definition under a name already taken: the message names the copy and the original.
     const std::filesystem::path copy = testing::make_temp_folder("kerntune-axpby-copy");
     std::filesystem::copy_file(example_folder() / "axpby.yaml", copy / "axpby.yaml");
     std::filesystem::copy_file(example_folder() / "axpby.cu", copy / "axpby.cu");
+    EXPECT_NO_THROW(templates.add_folder(copy));
+    EXPECT_EQ(templates.specs().size(), before);
+    std::ofstream(copy / "axpby.yaml", std::ios::app) << "# edited\n";
     try {
         templates.add_folder(copy);
         ADD_FAILURE() << "a second folder defining axpby was accepted";

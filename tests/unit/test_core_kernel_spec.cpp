@@ -322,6 +322,16 @@ TEST_F(CoreSpecFile, AMissingOrBrokenFolderIsOneLineAndChangesNothing) {
     EXPECT_EQ(templates.specs().size(), before);
 }
 
+TEST_F(CoreSpecFile, TheSourceTreesTemplatesFolderAddsNothingToTheBuiltIns) {
+    // Before the catalogue, KERNTUNE_TEMPLATES named a copy of templates/ to use instead of the
+    // built-ins; such a folder still works: its specs are the built-ins, so nothing is added.
+    catalog templates;
+    const std::size_t before = templates.specs().size();
+    EXPECT_NO_THROW(templates.add_folder(KERNTUNE_TEST_TEMPLATE_DIR));
+    EXPECT_EQ(templates.specs().size(), before);
+    EXPECT_EQ(templates.at("leaky_relu")->yaml_path, "<built-in>/leaky_relu.yaml");
+}
+
 TEST_F(CoreSpecFile, TheBuiltInTemplatesHashAsTheirFilesDo) {
     // The tuner and libkerntune both load the compiled-in text; a tune from the source tree's
     // folder must give the same keys, and so must every earlier kerntune (the hash of
