@@ -41,6 +41,17 @@ std::size_t runtime_state::launch_key_hash::operator()(const launch_key& key) co
 }
 
 runtime_state::runtime_state(const std::string& db_path) {
+    // Folders named by $KERNTUNE_TEMPLATES: one that fails to load is skipped with a warning,
+    // so that a broken user folder never takes the built-in ops down with it. Read before the
+    // device is looked for, like the built-in catalogue (m_catalog), which needs no GPU either:
+    // a broken folder is reported on every machine, with or without a GPU.
+    for (const std::filesystem::path& folder : template_folders_from_environment()) {
+        try {
+            m_catalog.add_folder(folder);
+        } catch (const error& failure) {
+            log_warn("ignoring the template folder ", folder.string(), " from KERNTUNE_TEMPLATES: ", failure.what());
+        }
+    }
     if (!driver_available()) {
         try {
             driver();
@@ -49,15 +60,6 @@ runtime_state::runtime_state(const std::string& db_path) {
         }
     }
     if (device_count() == 0) throw runtime_error(KT_ERROR_NO_DEVICE, "no GPU: the CUDA driver sees no device");
-    // Folders named by $KERNTUNE_TEMPLATES: one that fails to load is skipped with a warning,
-    // so that a broken user folder never takes the built-in ops down with it.
-    for (const std::filesystem::path& folder : template_folders_from_environment()) {
-        try {
-            m_catalog.add_folder(folder);
-        } catch (const error& failure) {
-            log_warn("ignoring the template folder ", folder.string(), " from KERNTUNE_TEMPLATES: ", failure.what());
-        }
-    }
     m_nvrtc_version = nvrtc_version();
 
     // The database is optional: without one (or with one we cannot read) every call uses the
