@@ -66,7 +66,8 @@ static void check_callback(int then_null) {
     CHECK(got.level == KT_LOG_WARN);
     CHECK(strstr(got.message, "ignoring the template folder /nonexistent from KERNTUNE_TEMPLATES") != NULL);
     CHECK(strncmp(got.message, "kerntune", 8) != 0); /* the prefix is stderr's, not the callback's */
-    if (failures > 0) fprintf(stderr, "log_consumer: the callback got %d messages, the last: '%s'\n", got.count, got.message);
+    if (failures > 0)
+        fprintf(stderr, "log_consumer: the callback got %d messages, the last: '%s'\n", got.count, got.message);
     if (then_null) {
         CHECK(kt_set_log_callback(NULL, NULL) == KT_OK);
         create_runtime(); /* this warning goes to stderr again */

@@ -98,7 +98,8 @@ TEST_F(RuntimeLog, TheCppCallbackGetsMessagesAndAnEmptyOneRestoresStderr) {
 }
 
 TEST_F(RuntimeLog, AnExceptionFromACppCallbackStaysInside) {
-    kerntune::set_log_callback([](kt_log_level, const std::string&) { throw std::runtime_error("from the callback"); });
+    kerntune::set_log_callback(
+        [](kt_log_level, const std::string&) { throw std::runtime_error("from the callback"); });
     EXPECT_NO_THROW(log_warn("a message"));
 }
 
@@ -162,8 +163,8 @@ TEST_F(RuntimeLog, ABrokenTemplateFolderIsReportedToTheCallbackWithOrWithoutAGpu
     kt_runtime_destroy(rt);
     ASSERT_EQ(got.messages.size(), 1u);
     EXPECT_EQ(got.messages[0].first, KT_LOG_WARN);
-    EXPECT_EQ(got.messages[0].second.rfind("ignoring the template folder /nonexistent from KERNTUNE_TEMPLATES: ", 0), 0u)
-        << got.messages[0].second;
+    const std::string expected = "ignoring the template folder /nonexistent from KERNTUNE_TEMPLATES: ";
+    EXPECT_EQ(got.messages[0].second.rfind(expected, 0), 0u) << got.messages[0].second;
 }
 
 } // namespace
