@@ -3,8 +3,15 @@ execute_process(COMMAND nm -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE symbol
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIBRARY}")
 endif()
-foreach(name kt_runtime_create kt_runtime_destroy kt_leaky_relu kt_launch kt_query kt_last_error)
+foreach(name kt_runtime_create kt_runtime_destroy kt_leaky_relu kt_launch kt_query kt_last_error
+             kt_set_log_callback kt_set_log_level)
   if(NOT symbols MATCHES " T ${name}\n")
+    message(FATAL_ERROR "${LIBRARY} does not export ${name}")
+  endif()
+endforeach()
+# The C++ logging setters of kerntune.hpp (mangled: kerntune::set_log_level(kt_log_level), ...).
+foreach(name _ZN8kerntune13set_log_levelE12kt_log_level _ZN8kerntune16set_log_callbackESt8function)
+  if(NOT symbols MATCHES " T ${name}")
     message(FATAL_ERROR "${LIBRARY} does not export ${name}")
   endif()
 endforeach()

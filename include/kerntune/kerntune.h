@@ -1,7 +1,8 @@
 /* kerntune C ABI: launch the kernel tuned for this GPU, op, dtype and size.
  *
  * Compiles as C99. Every function returns a status; on a non-OK status, kt_last_error() gives
- * the message for the calling thread. No function aborts or throws.
+ * the message for the calling thread. No function aborts or throws, and none writes to stdout
+ * (warnings go to stderr or a callback: see Logging below).
  *
  *   kt_runtime* rt = NULL;
  *   if (kt_runtime_create(NULL, &rt) != KT_OK) { fprintf(stderr, "%s\n", kt_last_error()); ... }
@@ -88,6 +89,42 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
 
 /** The message for the calling thread's last non-OK status ("" if none). */
 const char* kt_last_error(void);
+
+/* ---- Logging ---------------------------------------------------------------------------------
+ * kerntune never writes to stdout. What it has to say (a $KERNTUNE_TEMPLATES folder that does
+ * not load, an unusable tuning database, a tuned row it refuses; at debug, which config each key
+ * uses) goes by default to stderr, warnings and errors only, one line each:
+ *   kerntune: warning: ignoring the tuning database: ...; using default configs
+ * $KERNTUNE_LOG_LEVEL (off, error, warn, info or debug, in any case; read once, at kerntune's
+ * first message or logging call) sets the level; an unknown value is reported once on stderr and
+ * the default kept. The setters below are process-wide and thread-safe. */
+
+/** Log levels, from silent to the most detailed. A level logs its own messages and those of the
+ *  levels before it (KT_LOG_WARN: warnings and errors). */
+typedef enum kt_log_level {
+    KT_LOG_OFF = 0,   /**< nothing at all */
+    KT_LOG_ERROR = 1, /**< failures kerntune cannot work around */
+    KT_LOG_WARN = 2,  /**< the default: something was ignored and kerntune carried on (a broken
+                           template folder, an unusable database, a refused tuned row) */
+    KT_LOG_INFO = 3,  /**< notable events */
+    KT_LOG_DEBUG = 4  /**< what each call chose and why */
+} kt_log_level;
+
+/** Receives one message: its level and its text (one line, without the "kerntune: " prefix or a
+ *  newline; valid only during the call). user_data is the pointer given to kt_set_log_callback. */
+typedef void (*kt_log_callback)(kt_log_level level, const char* message, void* user_data);
+
+/** Sends every message the log level admits to `callback` instead of stderr; NULL restores
+ *  stderr. The callback may be called from any thread that calls into kerntune, one call at a
+ *  time (kerntune holds a lock meanwhile), so it must be quick and must not call
+ *  kt_set_log_callback or kt_set_log_level (they return KT_ERROR_INVALID_ARGUMENT there);
+ *  messages kerntune would log from inside it are dropped. Once this returns, the previous
+ *  callback is not running and is never called again, so its user_data may be freed. */
+kt_status kt_set_log_callback(kt_log_callback callback, void* user_data);
+
+/** Sets the most detailed level logged, process-wide, overriding $KERNTUNE_LOG_LEVEL. A level
+ *  outside KT_LOG_OFF..KT_LOG_DEBUG is KT_ERROR_INVALID_ARGUMENT and changes nothing. */
+kt_status kt_set_log_level(kt_log_level level);
 
 #ifdef __cplusplus
 }

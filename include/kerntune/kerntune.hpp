@@ -7,6 +7,7 @@
 // Thread-safe. The first call for an (op, dtype, n, context) looks the config up, loads or
 // compiles its kernel and caches the launch; later calls are a hash lookup and cuLaunchKernel.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -70,5 +71,20 @@ public:
 private:
     std::unique_ptr<detail::runtime_state> m_state;
 };
+
+/// Where kerntune's log messages go instead of stderr: the level and the message (one line, no
+/// prefix, no newline). See kt_set_log_callback for when it is called; an exception it throws
+/// is dropped.
+using log_callback = std::function<void(kt_log_level level, const std::string& message)>;
+
+/// Process-wide: sends every message the log level admits to `callback`; an empty one
+/// restores stderr (kt_set_log_callback). Throws runtime_error (KT_ERROR_INVALID_ARGUMENT) when
+/// called from inside a log callback.
+void set_log_callback(log_callback callback);
+
+/// Process-wide: the most detailed level logged, overriding $KERNTUNE_LOG_LEVEL
+/// (kt_set_log_level). Throws runtime_error (KT_ERROR_INVALID_ARGUMENT) for a level outside
+/// KT_LOG_OFF..KT_LOG_DEBUG or when called from inside a log callback.
+void set_log_level(kt_log_level level);
 
 } // namespace kerntune

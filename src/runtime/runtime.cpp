@@ -8,6 +8,7 @@
 #include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
+#include "runtime/runtime_log.hpp"
 #include "runtime/runtime_state.hpp"
 
 namespace kerntune {
@@ -115,6 +116,22 @@ launch_choice runtime::query_problem(const std::string& op, kt_dtype type, const
         for (int i = 0; i < num_extents; ++i) at_least_one[i] = extents[i] < 1 ? 1 : extents[i];
         const detail::launch_entry& entry = m_state->entry(op, element, at_least_one, static_cast<std::size_t>(num_extents));
         return {entry.match, entry.label, entry.binary_source};
+    } catch (...) {
+        detail::rethrow_as_runtime_error();
+    }
+}
+
+void set_log_callback(log_callback callback) {
+    try {
+        detail::set_log_sink(std::move(callback));
+    } catch (...) {
+        detail::rethrow_as_runtime_error();
+    }
+}
+
+void set_log_level(kt_log_level level) {
+    try {
+        detail::set_log_level(level);
     } catch (...) {
         detail::rethrow_as_runtime_error();
     }
@@ -229,5 +246,20 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
 }
 
 const char* kt_last_error(void) { return last_error.c_str(); }
+
+kt_status kt_set_log_callback(kt_log_callback callback, void* user_data) {
+    return guarded([&] {
+        kerntune::log_callback sink;
+        if (callback != nullptr)
+            sink = [callback, user_data](kt_log_level level, const std::string& message) {
+                callback(level, message.c_str(), user_data);
+            };
+        kerntune::set_log_callback(std::move(sink));
+    });
+}
+
+kt_status kt_set_log_level(kt_log_level level) {
+    return guarded([&] { kerntune::set_log_level(level); });
+}
 
 } // extern "C"

@@ -1,7 +1,5 @@
 #include "runtime/runtime_state.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -12,6 +10,7 @@
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
+#include "runtime/runtime_log.hpp"
 
 namespace kerntune::detail {
 [[noreturn]] void rethrow_as_runtime_error() {
@@ -42,6 +41,17 @@ std::size_t runtime_state::launch_key_hash::operator()(const launch_key& key) co
 }
 
 runtime_state::runtime_state(const std::string& db_path) {
+    // Folders named by $KERNTUNE_TEMPLATES: one that fails to load is skipped with a warning,
+    // so that a broken user folder never takes the built-in ops down with it. Read before the
+    // device is looked for, like the built-in catalogue (m_catalog), which needs no GPU either:
+    // a broken folder is reported on every machine, with or without a GPU.
+    for (const std::filesystem::path& folder : template_folders_from_environment()) {
+        try {
+            m_catalog.add_folder(folder);
+        } catch (const error& failure) {
+            log_warn("ignoring the template folder ", folder.string(), " from KERNTUNE_TEMPLATES: ", failure.what());
+        }
+    }
     if (!driver_available()) {
         try {
             driver();
@@ -50,16 +60,6 @@ runtime_state::runtime_state(const std::string& db_path) {
         }
     }
     if (device_count() == 0) throw runtime_error(KT_ERROR_NO_DEVICE, "no GPU: the CUDA driver sees no device");
-    // Folders named by $KERNTUNE_TEMPLATES: one that fails to load is skipped with a warning,
-    // so that a broken user folder never takes the built-in ops down with it.
-    for (const std::filesystem::path& folder : template_folders_from_environment()) {
-        try {
-            m_catalog.add_folder(folder);
-        } catch (const error& failure) {
-            spdlog::warn("kerntune: ignoring the template folder {} from KERNTUNE_TEMPLATES: {}", folder.string(),
-                         failure.what());
-        }
-    }
     m_nvrtc_version = nvrtc_version();
 
     // The database is optional: without one (or with one we cannot read) every call uses the
@@ -67,7 +67,7 @@ runtime_state::runtime_state(const std::string& db_path) {
     const std::filesystem::path path = db_path.empty() ? default_db_path() : std::filesystem::path(db_path);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
-        spdlog::debug("kerntune: no tuning database at {}: default configs", path.string());
+        log_debug("no tuning database at ", path.string(), ": default configs");
         return;
     }
     try {
@@ -77,13 +77,13 @@ runtime_state::runtime_state(const std::string& db_path) {
         try {
             m_db = database::open(path, open_mode::read_only);
         } catch (const error& failure) {
-            spdlog::warn("kerntune: ignoring the tuning database: {}; using default configs", failure.what());
+            log_warn("ignoring the tuning database: ", failure.what(), "; using default configs");
         }
     }
 }
 
 void runtime_state::forget_database(const std::string& why) {
-    spdlog::warn("kerntune: ignoring the tuning database from now on: {}; using default configs", why);
+    log_warn("ignoring the tuning database from now on: ", why, "; using default configs");
     m_db.reset();
     m_db_writable = false;
 }
@@ -153,7 +153,7 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
     }
     source = "database";
     if (binary && !digest_matches(*binary)) {
-        spdlog::warn("kerntune: the cached binary of {} {} fails its digest check; compiling it again", spec.name, key.config);
+        log_warn("the cached binary of ", spec.name, " ", key.config, " fails its digest check; compiling it again");
         binary.reset();
     }
     if (!binary) {
@@ -167,7 +167,7 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
             try {
                 m_db->store_binary(*binary);
             } catch (const error& failure) {
-                spdlog::debug("kerntune: could not cache the binary: {}", failure.what());
+                log_debug("could not cache the binary: ", failure.what());
             }
         }
     }
@@ -198,7 +198,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     context_facts& context_info = facts(key.context);
     const selection chosen = select_config(spec, key.type, shape, context_info.device.identity(), m_nvrtc_version,
                                            context_info.tuned);
-    for (const std::string& refused : chosen.refused) spdlog::warn("kerntune: ignoring tuned config {}", refused);
+    for (const std::string& refused : chosen.refused) log_warn("ignoring tuned config ", refused);
     entry.match = chosen.match == config_match::exact     ? KT_MATCH_EXACT
                   : chosen.match == config_match::nearest ? KT_MATCH_NEAREST
                                                           : KT_MATCH_DEFAULT;
@@ -206,8 +206,8 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     entry.function = load_function(spec, chosen.chosen, key.type, key.context, context_info.device, entry.binary_source);
     entry.geometry = candidate_launch(spec, chosen.chosen, key.type, shape, context_info.device.limits());
     allow_dynamic_shared_memory(entry.function, entry.geometry.shared_bytes);
-    spdlog::debug("kerntune: {} {} {} on {}: {} ({} match, binary from {})", spec.name, to_string(key.type), shape.key(),
-                  context_info.device.name, entry.label, to_string(chosen.match), entry.binary_source);
+    log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
+              " (", to_string(chosen.match), " match, binary from ", entry.binary_source, ")");
     return entry;
 }
 
