@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kerntune/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -88,6 +90,16 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
 
 /** The message for the calling thread's last non-OK status ("" if none). */
 const char* kt_last_error(void);
+
+/** The name of a status: "ok", "invalid argument", "no device", "CUDA error", "compile error",
+ *  "internal error"; "unknown status" for a value that is none of these. A static string, never
+ *  NULL; kt_last_error() says what went wrong in the call that returned the status. */
+const char* kt_status_string(kt_status status);
+
+/** The version of the libkerntune this process runs, "MAJOR.MINOR.PATCH" (e.g. "0.2.0"). Compare
+ *  it with KERNTUNE_VERSION_STRING (kerntune/version.h), the header the application was compiled
+ *  with. A static string, never NULL. */
+const char* kt_get_version(void);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/kernel_arguments.hpp"
+#include "core/version.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
@@ -229,5 +230,19 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
 }
 
 const char* kt_last_error(void) { return last_error.c_str(); }
+
+const char* kt_status_string(kt_status status) {
+    switch (status) {  // no default: -Wswitch names a status added without its string
+    case KT_OK: return "ok";
+    case KT_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case KT_ERROR_NO_DEVICE: return "no device";
+    case KT_ERROR_CUDA: return "CUDA error";
+    case KT_ERROR_COMPILE: return "compile error";
+    case KT_ERROR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+const char* kt_get_version(void) { return kerntune::kerntune_version().data(); }  // a literal's view
 
 } // extern "C"
