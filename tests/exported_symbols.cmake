@@ -1,14 +1,22 @@
-# libkerntune.so must export the C ABI of kerntune.h, and none of the internals.
+# libkerntune.so must export exactly the C ABI of kerntune.h (every kt_ function, no other), and
+# none of the internals.
 execute_process(COMMAND nm -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIBRARY}")
 endif()
-foreach(name kt_runtime_create kt_runtime_destroy kt_leaky_relu kt_launch kt_query kt_last_error
-             kt_set_log_callback kt_set_log_level)
-  if(NOT symbols MATCHES " T ${name}\n")
-    message(FATAL_ERROR "${LIBRARY} does not export ${name}")
-  endif()
+set(expected kt_get_version kt_last_error kt_set_log_callback kt_set_log_level kt_launch kt_launch_problem kt_leaky_relu kt_query kt_query_problem
+  kt_runtime_add_templates kt_runtime_create kt_runtime_destroy kt_status_string)
+string(REGEX MATCHALL "[^\n]* T kt_[A-Za-z0-9_]*\n" lines "${symbols}")
+set(exported)
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE ".* T (kt_[A-Za-z0-9_]*)\n" "\\1" name "${line}")
+  list(APPEND exported ${name})
 endforeach()
+list(SORT exported)
+list(SORT expected)
+if(NOT exported STREQUAL expected)
+  message(FATAL_ERROR "${LIBRARY} exports the C functions\n  ${exported}\nnot those of kerntune.h:\n  ${expected}")
+endif()
 # The C++ logging setters of kerntune.hpp (mangled: kerntune::set_log_level(kt_log_level), ...).
 foreach(name _ZN8kerntune13set_log_levelE12kt_log_level _ZN8kerntune16set_log_callbackESt8function)
   if(NOT symbols MATCHES " T ${name}")

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
-packages=(cmake ninja-build g++ libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev)
+# pkgconf: the packaging test builds a consumer with `pkg-config --cflags --libs kerntune`.
+packages=(cmake ninja-build g++ libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev pkgconf)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

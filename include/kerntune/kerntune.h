@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kerntune/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -125,6 +127,15 @@ kt_status kt_set_log_callback(kt_log_callback callback, void* user_data);
 /** Sets the most detailed level logged, process-wide, overriding $KERNTUNE_LOG_LEVEL. A level
  *  outside KT_LOG_OFF..KT_LOG_DEBUG is KT_ERROR_INVALID_ARGUMENT and changes nothing. */
 kt_status kt_set_log_level(kt_log_level level);
+/** The name of a status: "ok", "invalid argument", "no device", "CUDA error", "compile error",
+ *  "internal error"; "unknown status" for a value that is none of these. A static string, never
+ *  NULL; kt_last_error() says what went wrong in the call that returned the status. */
+const char* kt_status_string(kt_status status);
+
+/** The version of the libkerntune this process runs, "MAJOR.MINOR.PATCH" (e.g. "0.2.0"). Compare
+ *  it with KERNTUNE_VERSION_STRING (kerntune/version.h), the header the application was compiled
+ *  with. A static string, never NULL. */
+const char* kt_get_version(void);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/kernel_arguments.hpp"
+#include "core/version.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
@@ -261,5 +262,19 @@ kt_status kt_set_log_callback(kt_log_callback callback, void* user_data) {
 kt_status kt_set_log_level(kt_log_level level) {
     return guarded([&] { kerntune::set_log_level(level); });
 }
+
+const char* kt_status_string(kt_status status) {
+    switch (status) {  // no default: -Wswitch names a status added without its string
+    case KT_OK: return "ok";
+    case KT_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case KT_ERROR_NO_DEVICE: return "no device";
+    case KT_ERROR_CUDA: return "CUDA error";
+    case KT_ERROR_COMPILE: return "compile error";
+    case KT_ERROR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+const char* kt_get_version(void) { return kerntune::kerntune_version().data(); }  // a literal's view
 
 } // extern "C"

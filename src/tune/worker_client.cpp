@@ -44,8 +44,19 @@ std::string describe_exit(int status) {
 std::filesystem::path default_worker_executable() {
     if (const char* path = std::getenv("KERNTUNE_WORKER"); path != nullptr && *path != '\0') return path;
     std::error_code ec;
-    const std::filesystem::path beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "kerntune-worker";
-    if (!ec && std::filesystem::exists(beside, ec)) return beside;
+    const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return KERNTUNE_WORKER_BUILD_PATH;
+    return find_worker_executable(program.parent_path());
+}
+
+std::filesystem::path find_worker_executable(const std::filesystem::path& program_dir) {
+    // KERNTUNE_WORKER_INSTALL_RELATIVE: the installed worker's folder relative to the installed
+    // programs' (CMAKE_INSTALL_LIBEXECDIR/kerntune from CMAKE_INSTALL_BINDIR, src/tune/CMakeLists.txt).
+    for (const std::filesystem::path& candidate :
+         {program_dir / "kerntune-worker", program_dir / KERNTUNE_WORKER_INSTALL_RELATIVE / "kerntune-worker"}) {
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+    }
     return KERNTUNE_WORKER_BUILD_PATH;
 }
 

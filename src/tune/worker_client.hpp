@@ -63,9 +63,13 @@ private:
     evaluation outcome_of(const worker_message& reply);
 };
 
-/// The worker program: $KERNTUNE_WORKER, else kerntune-worker beside the running program,
-/// else the one in the build tree.
+/// The worker program: $KERNTUNE_WORKER, else find_worker_executable(the running program's folder).
 std::filesystem::path default_worker_executable();
+
+/// The worker a program in `program_dir` starts: kerntune-worker beside it (the build tree puts
+/// both in tools/), else the installed one, <prefix>/libexec/kerntune/kerntune-worker found from
+/// <prefix>/bin (`../libexec/kerntune`), else the one in the build tree this was compiled in.
+std::filesystem::path find_worker_executable(const std::filesystem::path& program_dir);
 
 /// A started worker process and the socket it serves.
 struct spawned_worker {
