@@ -295,7 +295,8 @@ int run_tune(const arguments& args) {
         for (const compile_outcome& o : outcomes) {
             table.rows.push_back({std::string(to_string(o.type)), std::to_string(o.candidates), std::to_string(o.kernels),
                                   std::to_string(o.programs), std::to_string(o.failed), fixed(o.seconds, 2)});
-            for (const std::string& failure : o.failures) std::cerr << "compile failed: " << failure << "\n";
+            for (const compile_failure& failure : o.failures)
+                std::cerr << "compile failed: " << failure.kernel << ": " << failure.log << "\n";
             failed += o.failed;
         }
         if (args.has("json")) {
