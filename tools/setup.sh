@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
-packages=(cmake ninja-build g++ libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev)
+packages=(cmake ninja-build g++ libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev libcli11-dev
+          nlohmann-json3-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
