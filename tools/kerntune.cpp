@@ -1,26 +1,40 @@
 // kerntune: tune kernel templates for the local GPU and inspect the results.
-// The logic lives in src/ (tune/tuner, tune/report, db/database); this file parses the
-// command line, prints, and maps failures to one line on stderr and a non-zero exit.
+// The logic lives in src/ (tune/tuner, tune/report, db/database); this file parses the command
+// line (CLI11), prints, and maps failures to one line on stderr and an exit status:
+//   0  done
+//   1  a failure: no GPU, a database that cannot be opened, an unknown op, a key with no valid
+//      candidate; anything checked against the templates, the database or the GPU
+//   2  a malformed command line, found before anything is loaded: an unknown command or option,
+//      a missing value, a value that fails its check (--budget -1, --shape 0x5, --dtype f64),
+//      options that do not go together (--dry-run --db)
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "core/config.hpp"
 #include "catalog/catalog.hpp"
+#include "core/config.hpp"
+#include "core/error.hpp"
 #include "core/problem.hpp"
 #include "core/text.hpp"
+#include "core/version.hpp"
 #include "cuda/device.hpp"
-#include "cuda/driver.hpp"
 #include "cuda/nvrtc.hpp"
 #include "db/database.hpp"
 #include "tune/report.hpp"
@@ -30,205 +44,390 @@
 namespace {
 
 using namespace kerntune;
+using json = nlohmann::ordered_json;
 
 // Small, mid and the original problem's size: a launch-bound, an L2-sized-ish and a DRAM-bound case.
 #define KERNTUNE_DEFAULT_SHAPES "1048576,16777216,4096x393216"
 
-const char* const main_help = R"(kerntune: autotuned memory-bound CUDA kernels, compiled with NVRTC for the exact GPU.
+/// A malformed command line found after CLI11 parsed it (options that do not go together):
+/// printed with a hint to --help, exit status 2.
+struct usage_error : error {
+    using error::error;
+};
 
-usage: kerntune <command> [options]
+// ---- help texts: what the option list CLI11 prints does not say ----
 
-commands:
-  devices    the GPUs here: compute capability, SMs, theoretical and measured copy bandwidth
-  list       the kernel templates, their parameters and the size of each tuning space
-  tune       compile, validate and time every candidate of a template; store results and winners
-  db show    the winners stored in a tuning database
-  db check   whether a tuning database is sound (SQLite integrity check)
+const char* const main_description = R"(kerntune: autotuned memory-bound CUDA kernels, compiled with NVRTC for the exact GPU.
 
-common options:
-  --json     machine-readable output on stdout
-  -v         debug logs on stderr
-  --help     help for a command (kerntune tune --help)
+usage: kerntune <command> [options]        kerntune <command> --help for a command's options
+)";
+
+const char* const main_footer = R"(Every command takes --json (one JSON document on stdout:
+{"kerntune": {version, schema_version, command, nvrtc, driver, gpu}, "result": ...}),
+-v (debug logs on stderr) and --help.
+
+exit status: 0 done; 1 a failure (no GPU, a database that cannot be opened, an unknown op, a
+key with no valid candidate); 2 a malformed command line (an unknown command or option, a
+missing value, a value that fails its check, options that do not go together).
+
+templates: the built-in ones are compiled into kerntune; KERNTUNE_TEMPLATES and --templates add
+folders of your own.
 
 environment:
-  KERNTUNE_DB          the tuning database (default: $XDG_DATA_HOME/kerntune/tuning.db,
-                       else ~/.local/share/kerntune/tuning.db); --db overrides it
-  KERNTUNE_TEMPLATES   folders of your own templates, ':'-separated like PATH, added to the
-                       built-in ones (also --templates DIR[:DIR...] on tune and list)
+  KERNTUNE_DB            the tuning database (default: $XDG_DATA_HOME/kerntune/tuning.db,
+                         else ~/.local/share/kerntune/tuning.db); --db overrides it
+  KERNTUNE_TEMPLATES     folders of your own templates, ':'-separated like PATH, added to the
+                         built-in ones (also --templates DIR[:DIR...] on tune, list and db)
   KERNTUNE_CUDA_INCLUDE  CUDA headers for NVRTC (default: $CUDA_HOME/include, /usr/local/cuda/include)
 
 example:
   kerntune tune --op leaky_relu --dtype f32,f16,bf16 --shape 4096x393216,1048576
 )";
 
-const char* const tune_help = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N] [--db PATH]
-                     [--timeout SECONDS] [--budget SECONDS] [--templates DIRS] [--json] [-v]
-       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--templates DIRS]
+const char* const tune_description = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N] [--db PATH]
+                     [--timeout SECONDS] [--budget SECONDS] [--retry-failed | --force]
+                     [--templates DIRS] [--json] [-v]
+       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--templates DIRS] [--json]
 
 Compiles every candidate of the template OP with NVRTC for the GPU's exact arch, checks each
-against the template's reference bit for bit on fresh random data (NaN, +-inf, +-0 and
-subnormals included), times the valid ones with CUDA events (L2 flushed before every sample),
-and stores every result and the winner per (template, dtype, shape, GPU) in the database.
-GPU work runs in a worker process: a candidate that faults or hangs is recorded as
-runtime_fault or timeout and the tune carries on. Candidates already measured under the same
-key are skipped, so an interrupted tune resumes where it stopped.
+against the template's reference on fresh random data as its spec says (bit for bit for
+leaky_relu, NaN, +-inf, +-0 and subnormals included), times the valid ones with CUDA events
+(L2 flushed before every sample), and stores every result and the winner per (template, dtype,
+shape, GPU) in the database. GPU work runs in a worker process: a candidate that faults or
+hangs is recorded as runtime_fault or timeout and the tune carries on.
 
-options:
-  --op OP            template to tune (kerntune list shows them: the built-in ones and those
-                     of $KERNTUNE_TEMPLATES and --templates)
-  --dtype LIST       comma-separated: f32,f16,bf16 (default: every dtype the template declares)
-  --shape LIST       comma-separated shapes, dims joined by x. A template whose problem is one
-                     axis (n) takes any shape and tunes its element count; one with several
-                     axes (kerntune list shows them) takes one dimension per axis, e.g.
-                     4096x1024 for [rows, cols]. Default for one-axis templates:
-                     )" KERNTUNE_DEFAULT_SHAPES R"(
-  --device N         GPU index (default 0)
-  --db PATH          tuning database (default: $KERNTUNE_DB, else ~/.local/share/kerntune/tuning.db)
-  --timeout SECONDS  per-candidate limit before the worker is killed (default 20)
-  --budget SECONDS   wall-clock limit for the whole tune (default: none). Checked between
-                     candidates; each dtype and shape still measures its default config first.
-                     What is not measured shows as "unmeasured" and the same command again
-                     measures it, keeping what is stored.
-  --dry-run          only compile every variant (no GPU needed); requires --arch
-  --arch sm_XY       target arch for --dry-run, e.g. sm_90
-  --templates DIRS   template folders to add, ':'-separated (besides $KERNTUNE_TEMPLATES)
-  --json             print the results as JSON
-  -v                 debug logs
+Candidates already measured under the same key are skipped, so an interrupted tune resumes where
+it stopped. A stored timeout, launch_failed or runtime_fault may have been the machine's fault
+(a loaded GPU, a --timeout too short): --retry-failed measures those again; --force measures
+every candidate again. `kerntune db forget` deletes a key's results.
+
+A dry run only compiles (no GPU, no database): --db, --shape, --device, --timeout, --budget,
+--retry-failed and --force are refused with it, as --arch is without it.
 )";
 
-const char* const devices_help = R"(usage: kerntune devices [--json] [-v]
-
-Lists each GPU with its compute capability, SM count, L2 size, theoretical bandwidth
-(memory clock x bus width x 2) and a measured device-to-device copy bandwidth (1 GiB, bytes
-read + written, median of 10).
+const char* const tune_footer = R"(Template OP: the built-in templates (compiled into kerntune), then those of the folders of
+$KERNTUNE_TEMPLATES and --templates; `kerntune list` shows them. dtypes take kerntune's names
+(f32, f16, bf16) and torch's or numpy's (float32, torch.half, bfloat16, ...), in any case.
 )";
 
-const char* const list_help = R"(usage: kerntune list [--templates DIRS] [--json]
+const char* const devices_description = R"(usage: kerntune devices [--json] [-v]
 
-Lists the templates: the built-in ones, then those of the folders in $KERNTUNE_TEMPLATES and
---templates (':'-separated), each with its problem axes, kernel signature, parameters with
-their domains, and the size of the tuning space per dtype after constraints. A folder that
-fails to load is an error naming the file and line; a name already taken names both files.
+Lists each GPU by index (the N of tune --device N) with its compute capability, SM count, L2
+size, theoretical bandwidth (memory clock x bus width x 2) and a measured device-to-device copy
+bandwidth (1 GiB, bytes read + written, median of 10).
 )";
 
-const char* const db_help = R"(usage: kerntune db show [--db PATH] [--json]
-       kerntune db check [--db PATH]
+const char* const list_description = R"(usage: kerntune list [--templates DIRS] [--json]
 
-show   the devices and the winners stored in a tuning database (read-only)
-check  SQLite's integrity check and the schema version; exit 1 unless the file is sound
+Lists the templates: the built-in ones (compiled into kerntune), then those of the folders in
+$KERNTUNE_TEMPLATES and --templates (':'-separated), each with its problem axes, kernel
+signature, parameters with their domains, and the size of the tuning space per dtype after
+constraints. A folder that fails to load is an error naming the file and line; a name already
+taken names both files.
 )";
 
-/// A usage error: printed with a hint to --help, exit code 2.
-struct usage_error : error {
-    using error::error;
+const char* const db_description = R"(usage: kerntune db show [--candidates] [FILTER] [--db PATH] [--json]
+       kerntune db check [--db PATH] [--json]
+       kerntune db forget --op OP [--dtype D] [--shape S] [--gpu G] [--db PATH] [--json]
+
+show    the devices and the winners stored (read-only); --candidates: every measurement row
+check   SQLite's integrity check and the schema version; exit 1 unless the file is sound
+forget  delete the measurements and winners of matching keys, so that they are tuned afresh
+)";
+
+const char* const filter_footer = R"(FILTER: --op OP, --dtype D, --shape S (with --op: the op's axes make it a problem key) and
+--gpu G (a GPU identity as `db show` prints it, or a local GPU's index) select keys; every
+template hash and NVRTC version of a key is included.
+)";
+
+const char* const show_description = R"(usage: kerntune db show [--candidates] [--op OP] [--dtype D] [--shape S] [--gpu G]
+                        [--db PATH] [--templates DIRS] [--json]
+
+The devices and the winners stored in a tuning database (read-only). --candidates lists every
+measurement row instead: config, status, median, GB/s, noise, samples, time and message (first
+line in the table, whole with --json). With --json the result is one document,
+{"database", "schema_version", "devices", "winners"} or {"database", "schema_version",
+"devices", "measurements"}, for analysis elsewhere (e.g. jq '.result.measurements[]').
+)";
+
+const char* const check_description = R"(usage: kerntune db check [--db PATH] [--json]
+
+SQLite's integrity check and the schema version. Exit 1 unless the file is a sound kerntune
+database.
+)";
+
+const char* const forget_description = R"(usage: kerntune db forget --op OP [--dtype D] [--shape S] [--gpu G] [--db PATH]
+                          [--templates DIRS] [--json]
+
+Deletes the measurements and winners of the matching keys, and only those (devices and
+compiled binaries stay), in one transaction, and prints how many rows it removed. The next
+tune of those keys measures every candidate afresh.
+)";
+
+// ---- checks of option values, run by CLI11 before anything is loaded ----
+
+/// A CLI11 check from a function that returns "" or what is wrong with the value.
+CLI::Validator value_check(std::function<std::string(const std::string&)> problem) {
+    return CLI::Validator([problem](std::string& value) { return problem(value); }, "");
+}
+
+/// A number of seconds in [low, high]; nullopt when the text is not one.
+std::optional<double> seconds_in(const std::string& text, double low, double high) {
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(value) || value < low || value > high) return std::nullopt;
+    return value;
+}
+
+// Why 0.001 s: the worker's timeout is in milliseconds, and less than one rounds to none.
+// Why 86400 s: a day is more than any candidate needs, and fits the millisecond int.
+constexpr double min_timeout_seconds = 0.001, max_timeout_seconds = 86'400, max_budget_seconds = 1e9;
+
+std::string timeout_problem(const std::string& text) {
+    return seconds_in(text, min_timeout_seconds, max_timeout_seconds)
+               ? ""
+               : "must be a number of seconds from 0.001 to 86400 (e.g. 20 or 0.5), not '" + text + "'";
+}
+
+std::string budget_problem(const std::string& text) {
+    const std::optional<double> value = seconds_in(text, 0, max_budget_seconds);
+    return value && *value > 0 ? "" : "must be a positive number of seconds, not '" + text + "'";
+}
+
+/// A GPU index: digits only, below 1024 (more GPUs than any host has).
+std::optional<int> gpu_index(const std::string& text) {
+    if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    const int value = std::stoi(text);
+    return value < 1024 ? std::optional<int>(value) : std::nullopt;
+}
+
+std::string index_problem(const std::string& text) {
+    return gpu_index(text) ? "" : "must be a GPU index (0, 1, ...: kerntune devices lists them), not '" + text + "'";
+}
+
+/// Runs `parse` on the text; its kerntune::error's message is the problem.
+template <typename Parse> std::string parse_problem(Parse parse, const std::string& text) {
+    try {
+        parse(text);
+        return "";
+    } catch (const error& failure) {
+        return failure.what();
+    }
+}
+
+std::string dtypes_problem(const std::string& text) { return parse_problem(parse_dtype_list, text); }
+std::string dtype_problem(const std::string& text) { return parse_problem(parse_dtype_name, text); }
+std::string shapes_problem(const std::string& text) { return parse_problem(parse_shape_list, text); }
+std::string shape_problem(const std::string& text) { return parse_problem(parse_shape, text); }
+
+std::string arch_problem(const std::string& text) {
+    static const std::regex arch(R"(sm_[0-9]{2,3}[a-z]?)");
+    return std::regex_match(text, arch) ? "" : "must be a GPU arch such as sm_90 or sm_90a, not '" + text + "'";
+}
+
+std::string not_empty_problem(const std::string& text) { return text.empty() ? "must not be empty" : ""; }
+
+// ---- what the command line holds ----
+
+/// What every command takes.
+struct common_args {
+    bool json = false;
+    bool verbose = false;
 };
 
-/// "[rows, cols]"
-std::string axes_text(const kernel_spec& spec) {
-    std::string text;
-    for (const std::string& axis : spec.axes) text += (text.empty() ? "" : ", ") + axis;
-    return "[" + text + "]";
-}
+struct tune_args {
+    std::string op, dtypes, shapes = KERNTUNE_DEFAULT_SHAPES, device = "0", db, timeout, budget, arch, templates;
+    bool dry_run = false, retry_failed = false, force = false;
+};
 
-/// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01"
-std::string signature_text(const kernel_spec& spec) {
-    std::string text;
-    for (const kernel_arg& a : spec.arguments) {
-        if (!text.empty()) text += ", ";
-        if (a.kind == arg_kind::buffer) {
-            text += std::string(to_string(a.access)) + " " + (a.element ? std::string(to_string(*a.element)) : "T") + " " +
-                    a.name + "[" + a.extent.text() + "]";
-        } else {
-            char value[32];
-            std::snprintf(value, sizeof(value), "%g", a.default_value);
-            text += std::string(to_string(a.type)) + " " + a.name + (a.is_caller_scalar() ? " = " + std::string(value) + " (caller)" : " = " + a.value.text());
-        }
-    }
-    return text;
-}
+/// The key filter of `db show` and `db forget`, as typed.
+struct filter_args {
+    std::string op, dtype, shape, gpu, templates;
+};
 
-/// The command line after the command words: --name value, --name=value and flags.
-class arguments {
+struct db_args {
+    std::string db;
+    filter_args filter;
+    bool candidates = false;
+};
+
+/// The whole command line and where CLI11 put it.
+struct command_line {
+    CLI::App app{"", "kerntune"};
+    CLI::App* tune = nullptr;
+    CLI::App* devices = nullptr;
+    CLI::App* list = nullptr;
+    CLI::App* db = nullptr;
+    CLI::App* db_show = nullptr;
+    CLI::App* db_check = nullptr;
+    CLI::App* db_forget = nullptr;
+    common_args common;
+    tune_args tuning;
+    std::string list_templates;
+    db_args database;
+    std::string text;  ///< argv joined by spaces, for the JSON header
+};
+
+/// CLI11's help layout with each command's long description (kerntune's usage lines and what
+/// the option list does not say) in place of CLI11's usage line; the one-line description stays
+/// for the list of commands.
+class help_formatter : public CLI::Formatter {
 public:
-    arguments(int argc, char** argv, int first, const std::set<std::string>& valued, const std::set<std::string>& flags) {
-        for (int i = first; i < argc; ++i) {
-            std::string word = argv[i];
-            if (word == "-v") word = "--verbose";
-            if (word == "-h") word = "--help";
-            if (word.rfind("--", 0) != 0) throw usage_error("unexpected argument '" + word + "'");
-            std::string name = word.substr(2), value;
-            const std::size_t equals = name.find('=');
-            const bool inline_value = equals != std::string::npos;
-            if (inline_value) {
-                value = name.substr(equals + 1);
-                name = name.substr(0, equals);
-            }
-            if (flags.count(name) && !inline_value) {
-                m_values[name] = "1";
-            } else if (valued.count(name)) {
-                if (!inline_value) {
-                    if (i + 1 >= argc) throw usage_error("--" + name + " needs a value");
-                    value = argv[++i];
-                }
-                m_values[name] = value;
-            } else {
-                throw usage_error("unknown option '--" + name + "'");
-            }
-        }
+    void describe(const CLI::App* command, std::string text) {
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        m_long[command] = std::move(text);
     }
-    bool has(const std::string& name) const { return m_values.count(name) != 0; }
-    std::string get(const std::string& name, const std::string& fallback = "") const {
-        const auto it = m_values.find(name);
-        return it == m_values.end() ? fallback : it->second;
-    }
-    int integer(const std::string& name, int fallback) const {
-        if (!has(name)) return fallback;
-        const std::string text = get(name);
-        char* end = nullptr;
-        const long value = std::strtol(text.c_str(), &end, 10);
-        if (text.empty() || *end != '\0' || value < 0 || value > 1'000'000)
-            throw usage_error("--" + name + " must be a non-negative integer, not '" + text + "'");
-        return static_cast<int>(value);
-    }
-    double positive_seconds(const std::string& name) const {
-        const std::string text = get(name);
-        char* end = nullptr;
-        const double value = std::strtod(text.c_str(), &end);
-        if (text.empty() || *end != '\0' || !(value > 0) || value > 1e9)
-            throw usage_error("--" + name + " must be a positive number of seconds, not '" + text + "'");
-        return value;
+    std::string make_usage(const CLI::App*, std::string) const override { return ""; }
+    std::string make_description(const CLI::App* command) const override {
+        const auto it = m_long.find(command);
+        return it == m_long.end() ? CLI::Formatter::make_description(command) : it->second + "\n";
     }
 
 private:
-    std::map<std::string, std::string> m_values;
+    std::map<const CLI::App*, std::string> m_long;
 };
 
-const std::set<std::string> common_flags = {"json", "verbose", "help"};
+void add_common(CLI::App& command, common_args& common) {
+    command.add_flag("--json", common.json, "print one JSON document on stdout");
+    command.add_flag("-v,--verbose", common.verbose, "debug logs on stderr");
+}
 
-/// The built-in templates and the folders of $KERNTUNE_TEMPLATES and --templates, in that order.
-catalog load_catalog(const arguments& args) {
+void add_db_path(CLI::App& command, std::string& db) {
+    command.add_option("--db", db, "tuning database (default: $KERNTUNE_DB, else ~/.local/share/kerntune/tuning.db)")
+        ->type_name("PATH")
+        ->check(value_check(not_empty_problem));
+}
+
+void add_templates(CLI::App& command, std::string& templates) {
+    command.add_option("--templates", templates,
+                       "template folders to add, ':'-separated (besides the built-in ones and $KERNTUNE_TEMPLATES)")
+        ->type_name("DIRS");
+}
+
+void add_filter(CLI::App& command, filter_args& filter, bool op_required) {
+    CLI::Option* op = command.add_option("--op", filter.op, op_required ? "the template whose keys to forget"
+                                                                        : "only the keys of this template")
+                          ->type_name("OP")
+                          ->check(value_check(not_empty_problem));
+    if (op_required) op->required();
+    command.add_option("--dtype", filter.dtype, "only this dtype (f32, float32, torch.half, ...)")
+        ->type_name("D")
+        ->check(value_check(dtype_problem));
+    command.add_option("--shape", filter.shape, "only this shape, e.g. 1048576 or 4096x1024 (needs --op)")
+        ->type_name("S")
+        ->check(value_check(shape_problem));
+    command.add_option("--gpu", filter.gpu, "only this GPU: its identity as db show prints it, or a local GPU's index")
+        ->type_name("G")
+        ->check(value_check(not_empty_problem));
+    add_templates(command, filter.templates);
+}
+
+void define(command_line& cl) {
+    CLI::App& app = cl.app;
+    const auto help = std::make_shared<help_formatter>();
+    help->column_width(26);
+    app.formatter(help);
+    help->describe(&app, main_description);
+    app.footer(main_footer);
+    app.set_version_flag("--version", [] {
+        return "kerntune " + std::string(kerntune_version()) + "\nNVRTC " + nvrtc_version();
+    }, "print kerntune's and NVRTC's versions");
+    app.require_subcommand(0, 1);
+
+    cl.tune = app.add_subcommand("tune", "compile, validate and time every candidate of a template; store results and winners");
+    CLI::App& tune = *cl.tune;
+    tune_args& t = cl.tuning;
+    help->describe(&tune, tune_description);
+    tune.footer(tune_footer);
+    tune.add_option("--op", t.op, "template to tune (kerntune list shows them)")->type_name("OP")->required();
+    tune.add_option("--dtype", t.dtypes, "comma-separated, e.g. f32,f16,bf16 (default: every dtype the template declares)")
+        ->type_name("LIST")
+        ->check(value_check(dtypes_problem));
+    tune.add_option("--shape", t.shapes,
+                    "comma-separated shapes, dims joined by x. A template whose problem is one axis (n)\n"
+                    "takes any shape and tunes its element count; one with several axes (kerntune list\n"
+                    "shows them) takes one dimension per axis, e.g. 4096x1024 for [rows, cols], and\n"
+                    "needs --shape. Default for one-axis templates: " KERNTUNE_DEFAULT_SHAPES)
+        ->type_name("LIST")
+        ->check(value_check(shapes_problem));
+    tune.add_option("--device", t.device, "GPU index (default 0; kerntune devices lists them)")
+        ->type_name("N")
+        ->check(value_check(index_problem));
+    add_db_path(tune, t.db);
+    tune.add_option("--timeout", t.timeout,
+                    "per-candidate limit in seconds, fractions allowed (default 20): a candidate that\n"
+                    "has not answered by then is killed and stored as timeout")
+        ->type_name("SECONDS")
+        ->check(value_check(timeout_problem));
+    tune.add_option("--budget", t.budget,
+                    "wall-clock limit for the whole tune (default: none). Checked between candidates;\n"
+                    "each dtype and shape still measures its default config first. What is not\n"
+                    "measured shows as \"unmeasured\" and the same command again measures it")
+        ->type_name("SECONDS")
+        ->check(value_check(budget_problem));
+    tune.add_flag("--retry-failed", t.retry_failed,
+                                       "measure again the stored candidates that timed out, failed to launch or\n"
+                                       "faulted (ok ones and compile, resource and wrong-answer failures are kept)");
+    tune.add_flag("--force", t.force, "measure every candidate again, replacing what is stored");
+    tune.add_flag("--dry-run", t.dry_run, "only compile every variant (no GPU, no database); needs --arch");
+    tune.add_option("--arch", t.arch, "target arch for --dry-run, e.g. sm_90")->type_name("sm_XY")->check(value_check(arch_problem));
+    add_templates(tune, t.templates);
+    add_common(tune, cl.common);
+
+    cl.devices = app.add_subcommand("devices", "the GPUs here by index: compute capability, SMs, theoretical and measured copy bandwidth");
+    help->describe(cl.devices, devices_description);
+    add_common(*cl.devices, cl.common);
+
+    cl.list = app.add_subcommand("list", "the kernel templates, their parameters and the size of each tuning space");
+    help->describe(cl.list, list_description);
+    add_templates(*cl.list, cl.list_templates);
+    add_common(*cl.list, cl.common);
+
+    cl.db = app.add_subcommand("db", "the tuning database: db show, db check, db forget");
+    help->describe(cl.db, db_description);
+    cl.db->require_subcommand(0, 1);
+    db_args& d = cl.database;
+    cl.db_show = cl.db->add_subcommand("show", "the devices and winners stored; --candidates: every measurement");
+    help->describe(cl.db_show, show_description);
+    cl.db_show->footer(filter_footer);
+    cl.db_show->add_flag("--candidates", d.candidates, "every measurement row instead of the winners");
+    add_filter(*cl.db_show, d.filter, false);
+    add_db_path(*cl.db_show, d.db);
+    add_common(*cl.db_show, cl.common);
+
+    cl.db_check = cl.db->add_subcommand("check", "SQLite's integrity check and the schema version");
+    help->describe(cl.db_check, check_description);
+    add_db_path(*cl.db_check, d.db);
+    add_common(*cl.db_check, cl.common);
+
+    cl.db_forget = cl.db->add_subcommand("forget", "delete the measurements and winners of matching keys");
+    help->describe(cl.db_forget, forget_description);
+    cl.db_forget->footer(filter_footer);
+    add_filter(*cl.db_forget, d.filter, true);
+    add_db_path(*cl.db_forget, d.db);
+    add_common(*cl.db_forget, cl.common);
+
+    // Subcommands copy their parent's formatter (this one) and footer when added: a command
+    // without a footer of its own shows none.
+    for (CLI::App* command : {cl.devices, cl.list, cl.db, cl.db_check}) command->footer("");
+}
+
+// ---- shared steps ----
+
+/// The built-in templates and the folders of $KERNTUNE_TEMPLATES and `folders`, in that order.
+catalog load_catalog(const std::string& folders) {
     catalog templates;
     for (const std::filesystem::path& folder : template_folders_from_environment()) templates.add_folder(folder);
-    const std::string folders = args.has("templates") ? args.get("templates") : "";
     for (std::string_view folder : split(folders, ':'))
-            if (!folder.empty()) templates.add_folder(std::string(folder));
+        if (!folder.empty()) templates.add_folder(std::string(folder));
     return templates;
 }
 
-std::set<std::string> with_common(std::set<std::string> flags) {
-    flags.insert(common_flags.begin(), common_flags.end());
-    return flags;
-}
+std::filesystem::path database_path(const std::string& db) { return db.empty() ? default_db_path() : std::filesystem::path(db); }
 
-void print_help(const std::string& text) { std::cout << text; }
-
-std::filesystem::path database_path(const arguments& args) {
-    return args.has("db") ? std::filesystem::path(args.get("db")) : default_db_path();
-}
-
-bool is_default_database(const arguments& args) {
+bool is_default_database(const std::string& db) {
     const char* environment = std::getenv("KERNTUNE_DB");
-    return !args.has("db") && (environment == nullptr || *environment == '\0');
+    return db.empty() && (environment == nullptr || *environment == '\0');
 }
 
 // What tune checks before it creates or writes anything, so that a tune that cannot run leaves
@@ -254,15 +453,33 @@ void check_database_for_writing(const std::filesystem::path& path, bool is_defau
 }
 
 // The default database's folder is created on first use; a --db or $KERNTUNE_DB folder must exist.
-database open_for_writing(const arguments& args) {
-    const std::filesystem::path path = database_path(args);
-    const bool is_default = is_default_database(args);
-    if (is_default) {
+database open_for_writing(const std::string& db) {
+    const std::filesystem::path path = database_path(db);
+    if (is_default_database(db)) {
         std::error_code ec;
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) throw error("cannot create " + path.parent_path().string() + ": " + ec.message());
     }
     return database::open(path, open_mode::read_write);
+}
+
+/// The dtypes asked for, each one the template declares.
+std::vector<dtype> requested_dtypes(const kernel_spec& spec, const std::string& text) {
+    if (text.empty()) return spec.dtypes;
+    const std::vector<dtype> types = parse_dtype_list(text);
+    for (dtype type : types)
+        if (std::find(spec.dtypes.begin(), spec.dtypes.end(), type) == spec.dtypes.end()) {
+            std::string declared;
+            for (dtype d : spec.dtypes) declared += (declared.empty() ? "" : ", ") + std::string(to_string(d));
+            throw error("template " + spec.name + " does not support dtype " + std::string(to_string(type)) +
+                        " (it declares " + declared + ")");
+        }
+    return types;
+}
+
+/// Prints each distinct compile log once on stderr, however many kernels share it.
+void print_compile_failures(const std::vector<compile_failure>& failures) {
+    if (!failures.empty()) std::cerr << compile_failures_text(group_by_log(failures));
 }
 
 // Draws the progress bar on stderr when it is a terminal.
@@ -276,93 +493,103 @@ void show_progress(const tune_progress& p) {
     std::fflush(stderr);
 }
 
-int run_tune(const arguments& args) {
-    if (args.has("help")) {
-        print_help(tune_help);
-        return 0;
-    }
-    if (!args.has("op")) throw usage_error("tune needs --op (kerntune list shows the templates)");
-    const catalog templates = load_catalog(args);
-    const kernel_spec& spec = *templates.at(args.get("op"));
-    const std::vector<dtype> dtypes = args.has("dtype") ? parse_dtype_list(args.get("dtype")) : spec.dtypes;
+// ---- the commands ----
 
-    if (args.has("dry-run")) {
-        if (!args.has("arch")) throw usage_error("--dry-run needs --arch, e.g. --arch sm_90");
-        const std::string arch = args.get("arch");
-        const std::vector<compile_outcome> outcomes = compile_space(spec, dtypes, arch);
-        text_table table{{"dtype", "candidates", "kernels", "programs", "failed", "compile s"}};
-        int failed = 0;
-        for (const compile_outcome& o : outcomes) {
-            table.rows.push_back({std::string(to_string(o.type)), std::to_string(o.candidates), std::to_string(o.kernels),
-                                  std::to_string(o.programs), std::to_string(o.failed), fixed(o.seconds, 2)});
-            for (const std::string& failure : o.failures) std::cerr << "compile failed: " << failure << "\n";
-            failed += o.failed;
-        }
-        if (args.has("json")) {
-            std::string json = "{\"op\": " + json_string(spec.name) + ", \"arch\": " + json_string(arch) + ", \"results\": [";
-            for (std::size_t i = 0; i < outcomes.size(); ++i)
-                json += std::string(i ? ", " : "") + "{\"dtype\": " + json_string(to_string(outcomes[i].type)) +
-                        ", \"candidates\": " + std::to_string(outcomes[i].candidates) +
-                        ", \"kernels\": " + std::to_string(outcomes[i].kernels) +
-                        ", \"failed\": " + std::to_string(outcomes[i].failed) +
-                        ", \"seconds\": " + fixed(outcomes[i].seconds, 3) + "}";
-            std::cout << json << "]}\n";
-        } else {
-            std::cout << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
-        }
-        return failed == 0 ? 0 : 1;
+int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& dtypes) {
+    const std::string& arch = cl.tuning.arch;
+    const std::vector<compile_outcome> outcomes = compile_space(spec, dtypes, arch);
+    text_table table{{"dtype", "candidates", "kernels", "programs", "failed", "compile s"}};
+    int failed = 0;
+    for (const compile_outcome& o : outcomes) {
+        table.rows.push_back({std::string(to_string(o.type)), std::to_string(o.candidates), std::to_string(o.kernels),
+                              std::to_string(o.programs), std::to_string(o.failed), fixed(o.seconds, 2)});
+        print_compile_failures(o.failures);
+        failed += o.failed;
     }
+    if (cl.common.json)
+        std::cout << json_document({cl.text}, compile_json(spec.name, arch, outcomes));
+    else
+        std::cout << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
+    return failed == 0 ? 0 : 1;
+}
+
+int run_tune(const command_line& cl) {
+    const tune_args& t = cl.tuning;
+    const CLI::App& command = *cl.tune;
+    if (t.dry_run) {
+        for (const char* option : {"--db", "--shape", "--device", "--timeout", "--budget", "--retry-failed", "--force"})
+            if (command.count(option) > 0)
+                throw usage_error(std::string(option) + " has no meaning with --dry-run, which only compiles (no GPU, no database)");
+        if (t.arch.empty()) throw usage_error("--dry-run needs --arch, e.g. --arch sm_90");
+    } else if (command.count("--arch") > 0) {
+        throw usage_error("--arch is for --dry-run: a tune compiles for its GPU's own arch");
+    }
+    if (t.retry_failed && t.force)
+        throw usage_error("--retry-failed and --force do not go together: --force measures every candidate again");
+    const catalog templates = load_catalog(t.templates);
+    const kernel_spec& spec = *templates.at(t.op);
+    const std::vector<dtype> dtypes = requested_dtypes(spec, t.dtypes);
+    if (t.dry_run) return run_dry_run(cl, spec, dtypes);
 
     tune_options options;
     options.dtypes = dtypes;
-    if (!args.has("shape") && spec.axes.size() != 1)
+    if (command.count("--shape") == 0 && spec.axes.size() != 1)
         throw error("tune --op " + spec.name + " needs --shape: its problem axes are " + axes_text(spec));
-    for (const tensor_shape& shape : parse_shape_list(args.get("shape", KERNTUNE_DEFAULT_SHAPES)))
-        options.problems.push_back(make_problem(spec.axes, shape));
-    options.device = args.integer("device", 0);
-    if (args.has("timeout")) options.candidate_timeout_ms = args.integer("timeout", 20) * 1000;
-    if (args.has("budget")) options.budget_seconds = args.positive_seconds("budget");
+    for (const tensor_shape& shape : parse_shape_list(t.shapes)) options.problems.push_back(make_problem(spec.axes, shape));
+    options.device = *gpu_index(t.device);
+    if (!t.timeout.empty())
+        options.candidate_timeout_ms =
+            std::max(1, static_cast<int>(std::lround(*seconds_in(t.timeout, min_timeout_seconds, max_timeout_seconds) * 1000)));
+    if (!t.budget.empty()) options.budget_seconds = *seconds_in(t.budget, 0, max_budget_seconds);
+    options.resume = t.force ? resume_policy::remeasure_all
+                             : t.retry_failed ? resume_policy::retry_failed : resume_policy::keep_all;
     // A bad database, then a missing GPU, are reported before the database is created or written.
     // The worker starts first, so that its driver start (about 0.1 s) overlaps the database check.
     std::future<std::unique_ptr<worker_client>> starting = std::async(std::launch::async, [&options] {
         return std::make_unique<worker_client>(default_worker_executable(), options.device);
     });
-    check_database_for_writing(database_path(args), is_default_database(args));
+    check_database_for_writing(database_path(t.db), is_default_database(t.db));
     const std::unique_ptr<worker_client> worker = starting.get();
-    database db = open_for_writing(args);
-    const bool bar = isatty(STDERR_FILENO) && !args.has("verbose");
+    database db = open_for_writing(t.db);
+    const bool bar = isatty(STDERR_FILENO) && !cl.common.verbose;
     const auto started = std::chrono::steady_clock::now();
     const std::vector<tune_outcome> outcomes =
         tune(spec, options, *worker, db, bar ? progress_callback(show_progress) : nullptr);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::optional<device_record> device;
-    for (const device_record& d : db.devices())
-        if (outcomes.empty() || (outcomes.front().best && d.identity == outcomes.front().best->key.gpu_identity)) device = d;
-    if (args.has("json")) {
-        std::cout << tune_json(device.value_or(device_record{}), outcomes);
+    const std::string identity = decode_hello(worker->device_facts(), options.device).identity();
+    const device_record device = db.find_device(identity).value_or(device_record{identity});
+
+    std::set<dtype> reported;
+    for (const tune_outcome& o : outcomes)
+        if (reported.insert(o.type).second) print_compile_failures(o.compile_failures);
+    if (cl.common.json) {
+        std::cout << json_document({cl.text, device.driver_version, device.identity}, tune_json(spec.name, device, outcomes));
     } else {
-        if (device)
-            std::cout << spec.name << " on " << device->name << " (" << "sm_" << device->cc_major << device->cc_minor << ", "
-                      << device->sm_count << " SMs, theoretical " << fixed(device->theoretical_gbps, 0)
-                      << " GB/s, measured copy " << fixed(device->copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
+        std::cout << spec.name << " on " << device.name << " (" << "sm_" << device.cc_major << device.cc_minor << ", "
+                  << device.sm_count << " SMs, theoretical " << fixed(device.theoretical_gbps, 0)
+                  << " GB/s, measured copy " << fixed(device.copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
         std::cout << tune_table(outcomes).render() << "wall time " << fixed(wall, 1) << " s; database "
                   << db.path().string() << "\n";
         int unmeasured = 0;
         for (const tune_outcome& o : outcomes) unmeasured += o.unmeasured;
         if (unmeasured > 0)
-            std::cout << "budget of " << args.get("budget") << " s reached: " << unmeasured
+            std::cout << "budget of " << t.budget << " s reached: " << unmeasured
                       << " candidates not measured; the same command again measures them\n";
     }
-    for (const tune_outcome& o : outcomes)
-        if (!o.best) return 1;  // a key with no valid candidate is a failure worth an exit code
-    return 0;
+    int status = 0;
+    for (const tune_outcome& o : outcomes) {
+        if (o.best) continue;
+        // A key with no valid candidate is a failure worth an exit status, and a way out.
+        std::cerr << "kerntune: no valid candidate for " << spec.name << " " << to_string(o.type) << " "
+                  << o.shape.to_string() << " (" << o.resumed << " stored rows kept, " << o.failed
+                  << " failed now): --retry-failed measures timeouts, launch failures and faults again, --force "
+                     "every candidate\n";
+        status = 1;
+    }
+    return status;
 }
 
-int run_devices(const arguments& args) {
-    if (args.has("help")) {
-        print_help(devices_help);
-        return 0;
-    }
+int run_devices(const command_line& cl) {
     const int count = device_count();
     std::vector<device_record> devices;
     for (int ordinal = 0; ordinal < count; ++ordinal) {
@@ -370,105 +597,202 @@ int run_devices(const arguments& args) {
         worker_client worker(default_worker_executable(), ordinal);
         devices.push_back(to_device_record(worker.device_facts(), ordinal, worker.measure_copy_gbps()));
     }
-    if (args.has("json")) {
-        std::string json = "[";
-        for (std::size_t i = 0; i < devices.size(); ++i) json += (i ? ",\n " : "") + device_json(devices[i]);
-        std::cout << json << "]\n";
+    if (cl.common.json) {
+        json list = json::array();
+        for (std::size_t i = 0; i < devices.size(); ++i) {
+            json entry = {{"index", i}};
+            entry.update(device_json(devices[i]));
+            list.push_back(entry);
+        }
+        report_header header{cl.text};
+        if (!devices.empty()) header.driver = devices.front().driver_version;
+        if (devices.size() == 1) header.gpu = devices.front().identity;
+        std::cout << json_document(header, {{"devices", list}});
     } else {
-        std::cout << devices_table(devices).render();
+        std::cout << devices_table(devices, true).render();
     }
     return 0;
 }
 
-int run_list(const arguments& args) {
-    if (args.has("help")) {
-        print_help(list_help);
-        return 0;
-    }
-    const catalog templates = load_catalog(args);
-    std::string json = "[";
+int run_list(const command_line& cl) {
+    const catalog templates = load_catalog(cl.list_templates);
+    json list = json::array();
     for (const auto& listed : templates.specs()) {
         const kernel_spec& spec = *listed;
-        std::string sizes, sizes_json;
-        for (dtype type : spec.dtypes) {
-            const std::size_t size = enumerate_space(spec, type).size();
-            sizes += std::string(sizes.empty() ? "" : ", ") + std::string(to_string(type)) + " " + std::to_string(size);
-            sizes_json += std::string(sizes_json.empty() ? "" : ", ") + json_string(to_string(type)) + ": " + std::to_string(size);
+        if (cl.common.json) {
+            list.push_back(spec_json(spec));
+            continue;
         }
+        std::string sizes;
+        for (dtype type : spec.dtypes)
+            sizes += std::string(sizes.empty() ? "" : ", ") + std::string(to_string(type)) + " " +
+                     std::to_string(enumerate_space(spec, type).size());
         text_table params{{"parameter", "kind", "values", "about"}};
-        std::string params_json;
         for (const param_spec& p : spec.params) {
-            std::string values, values_json;
-            for (std::size_t i = 0; i < p.values.size(); ++i) {
-                const std::string value = p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]);
-                values += (i ? ", " : "") + value;
-                values_json += (i ? ", " : "") + (p.is_enum() ? json_string(value) : value);
-            }
-            const std::string kind = p.kind == param_kind::template_arg ? "template" : "launch";
-            params.rows.push_back({p.name, kind, values, p.doc});
-            params_json += std::string(params_json.empty() ? "" : ", ") + "{\"name\": " + json_string(p.name) +
-                           ", \"kind\": " + json_string(kind) + ", \"values\": [" + values_json + "]}";
+            std::string values;
+            for (std::size_t i = 0; i < p.values.size(); ++i)
+                values += (i ? ", " : "") + (p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]));
+            params.rows.push_back({p.name, p.kind == param_kind::template_arg ? "template" : "launch", values, p.doc});
         }
-        if (!args.has("json")) {
-            std::cout << spec.name << ": " << spec.description << "\n  " << spec.yaml_path
-                      << "\n  problem: " << axes_text(spec) << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
-                      << ")\n  space after constraints: " << sizes << "\n\n"
-                      << params.render() << "\n";
-        }
-        json += std::string(json.size() > 1 ? ",\n " : "") + "{\"name\": " + json_string(spec.name) +
-                ", \"description\": " + json_string(spec.description) + ", \"spec\": " + json_string(spec.yaml_path) +
-                ", \"problem\": " + json_string(axes_text(spec)) + ", \"signature\": " + json_string(signature_text(spec)) +
-                ", \"space\": {" + sizes_json + "}, \"parameters\": [" + params_json + "]}";
+        std::cout << spec.name << ": " << spec.description << "\n  " << spec.yaml_path << "\n  problem: " << axes_text(spec)
+                  << "\n  kernel: " << spec.kernel << "(" << signature_text(spec) << ")\n  space after constraints: " << sizes
+                  << "\n\n"
+                  << params.render() << "\n";
     }
-    if (args.has("json")) std::cout << json << "]\n";
+    if (cl.common.json) std::cout << json_document({cl.text}, {{"templates", list}});
     return 0;
 }
 
-int run_db(int argc, char** argv) {
-    if (argc < 3 || std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h") {
-        print_help(db_help);
-        return argc < 3 ? 2 : 0;
+/// The database filter the options describe. A --gpu that is an index names a local GPU, asked
+/// of a worker (and reported in the JSON header); --shape becomes the op's problem key.
+key_filter make_filter(const filter_args& args, report_header& header) {
+    key_filter filter;
+    if (!args.op.empty()) filter.template_name = args.op;
+    if (!args.dtype.empty()) filter.dtype = std::string(to_string(parse_dtype_name(args.dtype)));
+    if (!args.shape.empty()) {
+        if (args.op.empty()) throw usage_error("--shape needs --op: the op's axes make a shape a problem key");
+        const catalog templates = load_catalog(args.templates);
+        const std::shared_ptr<const kernel_spec> spec = templates.find(args.op);
+        if (!spec)
+            throw error("--shape: op '" + args.op + "' is not among the templates, so its problem axes are unknown (add its "
+                        "folder with --templates or KERNTUNE_TEMPLATES, or leave --shape out)");
+        filter.problem_key = make_problem(spec->axes, parse_shape(args.shape)).key();
     }
-    const std::string action = argv[2];
-    if (action != "show" && action != "check")
-        throw usage_error("unknown db command '" + action + "' (try: db show, db check)");
-    const arguments args(argc, argv, 3, {"db"}, with_common({}));
-    if (args.has("help")) {
-        print_help(db_help);
+    if (const std::optional<int> index = gpu_index(args.gpu)) {
+        worker_client worker(default_worker_executable(), *index);
+        const device_info gpu = decode_hello(worker.device_facts(), *index);
+        filter.gpu_identity = gpu.identity();
+        header.gpu = gpu.identity();
+        header.driver = gpu.driver_version_text();
+    } else if (!args.gpu.empty()) {
+        filter.gpu_identity = args.gpu;
+    }
+    return filter;
+}
+
+json filter_json(const key_filter& filter) {
+    json out = json::object();
+    if (filter.template_name) out["template"] = *filter.template_name;
+    if (filter.dtype) out["dtype"] = *filter.dtype;
+    if (filter.problem_key) out["problem"] = *filter.problem_key;
+    if (filter.gpu_identity) out["gpu"] = *filter.gpu_identity;
+    return out;
+}
+
+/// "leaky_relu f32 n=1048576 on GPU": what a filter names, for messages.
+std::string filter_text(const key_filter& filter) {
+    std::string text;
+    for (const std::optional<std::string>* part : {&filter.template_name, &filter.dtype, &filter.problem_key})
+        if (*part) text += (text.empty() ? "" : " ") + **part;
+    if (filter.gpu_identity) text += (text.empty() ? "" : " ") + std::string("on ") + *filter.gpu_identity;
+    return text.empty() ? "every key" : text;
+}
+
+int run_db_check(const command_line& cl) {
+    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
+    const std::string report = db.integrity_check();
+    if (cl.common.json)
+        std::cout << json_document({cl.text}, {{"database", db.path().string()},
+                                               {"schema_version", db.schema_version()},
+                                               {"integrity", report},
+                                               {"ok", report == "ok"}});
+    if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
+    if (!cl.common.json) std::cout << db.path().string() << ": schema " << db.schema_version() << ", integrity ok\n";
+    return 0;
+}
+
+int run_db_show(const command_line& cl) {
+    report_header header{cl.text};
+    const key_filter filter = make_filter(cl.database.filter, header);
+    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
+    const std::vector<device_record> devices = db.devices();
+    if (cl.common.json) {
+        json result = {{"database", db.path().string()},
+                       {"schema_version", db.schema_version()},
+                       {"devices", json::array()}};
+        for (const device_record& d : devices) result["devices"].push_back(device_json(d));
+        json& rows = result[cl.database.candidates ? "measurements" : "winners"] = json::array();
+        if (cl.database.candidates)
+            for (const measurement& m : db.find_measurements(filter)) rows.push_back(measurement_json(m));
+        else
+            for (const winner& w : db.winners(filter)) rows.push_back(winner_json(w));
+        std::cout << json_document(header, result);
         return 0;
     }
-    const database db = database::open(database_path(args), open_mode::read_only);
-    if (action == "check") {
-        const std::string report = db.integrity_check();
-        if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
-        std::cout << db.path().string() << ": schema " << db.schema_version() << ", integrity ok\n";
-        return 0;
-    }
-    if (args.has("json")) {
-        std::cout << database_json(db.devices(), db.winners());
+    std::cout << "database " << db.path().string() << " (schema " << db.schema_version() << ")\n\n"
+              << devices_table(devices).render() << "\n";
+    if (cl.database.candidates)
+        std::cout << measurements_table(db.find_measurements(filter)).render();
+    else
+        std::cout << winners_table(db.winners(filter)).render();
+    return 0;
+}
+
+int run_db_forget(const command_line& cl) {
+    report_header header{cl.text};
+    const key_filter filter = make_filter(cl.database.filter, header);
+    const std::filesystem::path path = database_path(cl.database.db);
+    std::error_code ec;
+    // Forgetting never creates a database.
+    if (!std::filesystem::exists(path, ec)) throw error("no tuning database at " + path.string());
+    database db = database::open(path, open_mode::read_write);
+    const forgotten removed = db.forget(filter);
+    if (cl.common.json) {
+        std::cout << json_document(header, {{"database", db.path().string()},
+                                            {"filter", filter_json(filter)},
+                                            {"measurements", removed.measurements},
+                                            {"winners", removed.winners}});
     } else {
-        std::cout << "database " << db.path().string() << " (schema " << db.schema_version() << ")\n\n"
-                  << devices_table(db.devices()).render() << "\n"
-                  << winners_table(db.winners()).render();
+        std::cout << "forgot " << removed.measurements << " measurement" << (removed.measurements == 1 ? "" : "s")
+                  << " and " << removed.winners << " winner" << (removed.winners == 1 ? "" : "s") << " of "
+                  << filter_text(filter) << " in " << db.path().string() << "\n";
     }
     return 0;
+}
+
+/// "kerntune db show": the command a hint to --help names, from the words CLI11 knows.
+std::string help_hint(int argc, char** argv) {
+    std::string hint = "kerntune";
+    const std::set<std::string> commands = {"tune", "devices", "list", "db"}, db_commands = {"show", "check", "forget"};
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word.rfind('-', 0) == 0) continue;
+        if (hint == "kerntune" && commands.count(word)) hint += " " + word;
+        else if (hint == "kerntune db" && db_commands.count(word)) hint += " " + word;
+        else break;
+    }
+    return hint + " --help";
 }
 
 int run(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
-        print_help(main_help);
-        return argc < 2 ? 2 : 0;
+    command_line cl;
+    define(cl);
+    for (int i = 0; i < argc; ++i) cl.text += (i ? " " : "") + std::string(argv[i]);
+    if (argc == 2 && std::string(argv[1]) == "help") {
+        std::cout << cl.app.help();
+        return 0;
     }
-    const std::string command = argv[1];
-    for (int i = 2; i < argc; ++i)
-        if (std::string(argv[i]) == "-v") spdlog::set_level(spdlog::level::debug);
-    if (command == "tune")
-        return run_tune(arguments(argc, argv, 2, {"op", "dtype", "shape", "device", "db", "timeout", "budget", "arch", "templates"},
-                                  with_common({"dry-run"})));
-    if (command == "devices") return run_devices(arguments(argc, argv, 2, {}, with_common({})));
-    if (command == "list") return run_list(arguments(argc, argv, 2, {"templates"}, with_common({})));
-    if (command == "db") return run_db(argc, argv);
-    throw usage_error("unknown command '" + command + "'");
+    try {
+        cl.app.parse(argc, argv);
+    } catch (const CLI::Success& done) {  // --help, --version
+        return cl.app.exit(done, std::cout, std::cerr);
+    } catch (const CLI::ParseError& malformed) {
+        throw usage_error(malformed.what() + std::string(" (see ") + help_hint(argc, argv) + ")");
+    }
+    if (cl.common.verbose) spdlog::set_level(spdlog::level::debug);
+    try {
+        if (*cl.tune) return run_tune(cl);
+        if (*cl.devices) return run_devices(cl);
+        if (*cl.list) return run_list(cl);
+        if (*cl.db_show) return run_db_show(cl);
+        if (*cl.db_check) return run_db_check(cl);
+        if (*cl.db_forget) return run_db_forget(cl);
+    } catch (const usage_error& malformed) {
+        throw usage_error(malformed.what() + std::string(" (see ") + help_hint(argc, argv) + ")");
+    }
+    // No command, or db without one: what there is to choose from.
+    std::cout << (*cl.db ? cl.db->help() : cl.app.help());
+    return 2;
 }
 
 } // namespace
@@ -479,7 +803,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const usage_error& failure) {
-        std::fprintf(stderr, "kerntune: %s (see kerntune --help)\n", failure.what());
+        std::fprintf(stderr, "kerntune: %s\n", failure.what());
         return 2;
     } catch (const std::exception& failure) {
         std::fprintf(stderr, "kerntune: error: %s\n", failure.what());

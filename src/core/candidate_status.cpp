@@ -19,6 +19,11 @@ std::string_view to_string(candidate_status status) {
     return "?";
 }
 
+bool may_be_environmental(candidate_status status) {
+    return status == candidate_status::timeout || status == candidate_status::launch_failed ||
+           status == candidate_status::runtime_fault;
+}
+
 candidate_status parse_candidate_status(std::string_view text) {
     for (candidate_status status : all_candidate_statuses)
         if (text == to_string(status)) return status;

@@ -25,6 +25,13 @@ inline constexpr std::array<candidate_status, 7> all_candidate_statuses = {
 /// "ok", "compile_failed", ...: the one spelling used in the database, the worker protocol and logs.
 std::string_view to_string(candidate_status status);
 
+/// Whether a stored status may have been the environment's fault rather than the candidate's:
+/// timeout (a loaded machine, a --timeout too short), launch_failed and runtime_fault (a driver or
+/// worker that failed, a GPU in a bad state). `tune --retry-failed` measures these again; the
+/// others (compile_failed, resource_limit, wrong_answer) follow from the code and the GPU model,
+/// and would fail the same way.
+bool may_be_environmental(candidate_status status);
+
 /// Parses one of the seven spellings; throws kerntune::error naming the text otherwise.
 candidate_status parse_candidate_status(std::string_view text);
 

@@ -165,6 +165,9 @@ private:
     void bind_value(double value) { check(sqlite3_bind_double(m_statement, ++m_bound, value)); }
     void bind_value(std::int64_t value) { check(sqlite3_bind_int64(m_statement, ++m_bound, value)); }
     void bind_value(int value) { check(sqlite3_bind_int(m_statement, ++m_bound, value)); }
+    void bind_value(const std::vector<std::string>& values) {
+        for (const std::string& value : values) bind_value(std::string_view(value));
+    }
     void bind_value(const tuning_key& key) {
         bind(key.template_name, key.template_hash, key.dtype, key.problem_key, key.gpu_identity,
              key.nvrtc_version);
@@ -193,6 +196,28 @@ template <typename Read>
 auto read_first(statement& query, Read read) -> std::optional<decltype(read(query))> {
     if (!query.step()) return std::nullopt;
     return read(query);
+}
+
+/// A WHERE clause for the fields `filter` sets (fixed column names, bound values): empty when it
+/// sets none.
+struct filter_clause {
+    std::string sql;
+    std::vector<std::string> values;
+};
+
+filter_clause where(const key_filter& filter) {
+    filter_clause clause;
+    const std::pair<const char*, const std::optional<std::string>*> fields[] = {
+        {"template_name", &filter.template_name},
+        {"dtype", &filter.dtype},
+        {"problem_key", &filter.problem_key},
+        {"gpu_identity", &filter.gpu_identity}};
+    for (const auto& [column, value] : fields) {
+        if (!*value) continue;
+        clause.sql += std::string(clause.sql.empty() ? " WHERE " : " AND ") + column + " = ?";
+        clause.values.push_back(**value);
+    }
+    return clause;
 }
 
 /// BEGIN IMMEDIATE now; ROLLBACK when it goes out of scope uncommitted (never throws doing so).
@@ -460,10 +485,42 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
     return read_all(query.bind(key), [&label](const statement& row) { return read_measurement(row, label); });
 }
 
+std::vector<measurement> database::find_measurements(const key_filter& filter) const {
+    const filter_clause clause = where(filter);
+    statement query(m_impl->db, "read measurements",
+                    "SELECT " + measurement_columns + ", measured_at FROM measurements" + clause.sql +
+                        " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
+                        "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
+    const std::string& label = m_impl->db.label();
+    return read_all(query.bind(clause.values), [&label](const statement& row) { return read_measurement(row, label); });
+}
+
+forgotten database::forget(const key_filter& filter) {
+    if (filter.matches_everything())
+        throw error(m_impl->db.label() + ": refusing to forget every key: name at least a template, dtype, problem or GPU");
+    const filter_clause clause = where(filter);
+    write_transaction transaction(m_impl->db, "forget measurements and winners");
+    forgotten removed;
+    statement(m_impl->db, "forget measurements", "DELETE FROM measurements" + clause.sql).bind(clause.values).step();
+    removed.measurements = sqlite3_changes(m_impl->db.get());
+    statement(m_impl->db, "forget winners", "DELETE FROM winners" + clause.sql).bind(clause.values).step();
+    removed.winners = sqlite3_changes(m_impl->db.get());
+    transaction.commit();
+    return removed;
+}
+
 void database::set_winner(const winner& best) {
     write_transaction transaction(m_impl->db, "record winner");
     insert(m_impl->db, best);
     transaction.commit();
+}
+
+bool database::remove_winner(const tuning_key& key) {
+    write_transaction transaction(m_impl->db, "remove winner");
+    statement(m_impl->db, "remove winner", "DELETE FROM winners WHERE " + matches(key_columns)).bind(key).step();
+    const bool removed = sqlite3_changes(m_impl->db.get()) > 0;
+    transaction.commit();
+    return removed;
 }
 
 std::optional<winner> database::find_winner(const tuning_key& key) const {
@@ -472,12 +529,14 @@ std::optional<winner> database::find_winner(const tuning_key& key) const {
     return read_first(query.bind(key), read_winner);
 }
 
-std::vector<winner> database::winners() const {
+std::vector<winner> database::winners() const { return winners(key_filter{}); }
+
+std::vector<winner> database::winners(const key_filter& filter) const {
+    const filter_clause clause = where(filter);
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns +
-                        ", tuned_at FROM winners ORDER BY template_name, dtype, problem_key, "
-                        "gpu_identity, template_hash, nvrtc_version");
-    return read_all(query, read_winner);
+                    "SELECT " + winner_columns + ", tuned_at FROM winners" + clause.sql +
+                        " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
+    return read_all(query.bind(clause.values), read_winner);
 }
 
 void database::store_binary(const kernel_binary& binary) {
@@ -523,6 +582,8 @@ const char* environment(const char* name) {
 }
 
 } // namespace
+
+int known_schema_version() { return schema::version; }
 
 std::filesystem::path default_db_path() {
     if (const char* path = environment("KERNTUNE_DB")) return path;

@@ -90,6 +90,26 @@ struct cached_program {
     std::string cubin;          ///< the binary itself
 };
 
+/// Which tuning keys a query or a deletion covers: each field that is set must match exactly,
+/// an unset one matches anything. Every template hash and NVRTC version always matches: a
+/// filter names what a user sees (template, dtype, problem, GPU), not the provenance.
+struct key_filter {
+    std::optional<std::string> template_name;  ///< e.g. "leaky_relu"
+    std::optional<std::string> dtype;          ///< canonical spelling, e.g. "f32"
+    std::optional<std::string> problem_key;    ///< e.g. "n=1048576"
+    std::optional<std::string> gpu_identity;   ///< device_record::identity
+    /// True when no field is set (the filter matches every key).
+    bool matches_everything() const {
+        return !template_name && !dtype && !problem_key && !gpu_identity;
+    }
+};
+
+/// What database::forget removed.
+struct forgotten {
+    std::int64_t measurements = 0;  ///< measurement rows deleted
+    std::int64_t winners = 0;       ///< winner rows deleted
+};
+
 /// How database::open treats the file.
 enum class open_mode {
     read_write,  ///< creates the file and its schema if needed
@@ -137,12 +157,26 @@ public:
     /// The key's rows: ok ones by median_us (fastest first), then the others by config.
     std::vector<measurement> measurements(const tuning_key& key) const;
 
+    /// Every measurement of the keys `filter` matches, ordered by template, dtype, problem key,
+    /// GPU, template hash and NVRTC version, then within a key as measurements(key) orders them.
+    std::vector<measurement> find_measurements(const key_filter& filter) const;
+
+    /// Deletes the measurements and winners of the keys `filter` matches, and nothing else
+    /// (devices, binaries and programs stay), in one transaction: all of it or, on an error,
+    /// none. A filter that matches everything is refused (kerntune::error), so that no mistake
+    /// forgets a whole database.
+    forgotten forget(const key_filter& filter);
+
     /// Inserts or replaces the winner of its key. The key's GPU must have been recorded.
     void set_winner(const winner& best);
+    /// Deletes the winner of this key; true if there was one.
+    bool remove_winner(const tuning_key& key);
     /// The winner of this key, if any.
     std::optional<winner> find_winner(const tuning_key& key) const;
-    /// All winners, ordered by template, dtype, problem key.
+    /// All winners, ordered by template, dtype, problem key, GPU, template hash, NVRTC version.
     std::vector<winner> winners() const;
+    /// The winners of the keys `filter` matches, in the same order.
+    std::vector<winner> winners(const key_filter& filter) const;
 
     /// Inserts or replaces the cached binary of its key.
     void store_binary(const kernel_binary& binary);
@@ -162,6 +196,9 @@ private:
     explicit database(std::unique_ptr<impl> state);
     std::unique_ptr<impl> m_impl;
 };
+
+/// The schema version this build reads and writes (tuning_db/schema.sql's PRAGMA user_version).
+int known_schema_version();
 
 /// Where the tuning database lives by default: $KERNTUNE_DB if set and non-empty, else
 /// $XDG_DATA_HOME/kerntune/tuning.db, else $HOME/.local/share/kerntune/tuning.db.

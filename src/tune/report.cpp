@@ -1,27 +1,56 @@
 #include "tune/report.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <map>
+
+#include "core/config.hpp"
+#include "core/version.hpp"
+#include "cuda/nvrtc.hpp"
 
 namespace kerntune {
 namespace {
 
-std::string winner_json(const winner& w) {
-    return "{\"template\": " + json_string(w.key.template_name) + ", \"dtype\": " + json_string(w.key.dtype) +
-           ", \"problem\": " + json_string(w.key.problem_key) + ", \"gpu\": " + json_string(w.key.gpu_identity) +
-           ", \"nvrtc\": " + json_string(w.key.nvrtc_version) + ", \"template_hash\": " +
-           json_string(w.key.template_hash) + ", \"config\": " + json_string(w.config) +
-           ", \"median_us\": " + fixed(w.median_us, 3) + ", \"gbps\": " + fixed(w.gbps, 1) +
-           ", \"pct_theoretical\": " + fixed(w.pct_theoretical, 1) + ", \"pct_copy\": " + fixed(w.pct_copy, 1) +
-           ", \"candidates_ok\": " + std::to_string(w.candidates_ok) +
-           ", \"candidates_failed\": " + std::to_string(w.candidates_failed) +
-           ", \"tune_seconds\": " + fixed(w.tune_seconds, 2) + ", \"tuned_at\": " + json_string(w.tuned_at) + "}";
+using json = nlohmann::ordered_json;
+
+template <typename T, typename F> json json_array(const std::vector<T>& items, F&& to_json) {
+    json out = json::array();
+    for (const T& item : items) out.push_back(to_json(item));
+    return out;
 }
 
-template <typename T, typename F> std::string json_array(const std::vector<T>& items, F&& to_json) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ",\n  " : "\n  ") + to_json(items[i]);
-    return out + (items.empty() ? "]" : "\n]");
+/// `text` without white space.
+std::string squeezed(std::string_view text) {
+    std::string out;
+    for (const char c : text)
+        if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+    return out;
+}
+
+/// What two kernels' logs must share to be the same log: the log without white space, without
+/// the kernel's own name expression, and without the template arguments of instantiations
+/// ("[with T=float, MODE=4, BLOCK=128]"): NVRTC names the kernel in both ways, so the logs of
+/// one mistake differ in nothing else from kernel to kernel.
+std::string log_signature(const compile_failure& failure) {
+    std::string log = squeezed(failure.log);
+    const std::string name = squeezed(failure.kernel);
+    if (!name.empty())
+        for (std::size_t at = log.find(name); at != std::string::npos; at = log.find(name, at + 1))
+            log.replace(at, name.size(), "\x01");
+    for (std::size_t at = log.find("[with"); at != std::string::npos; at = log.find("[with", at + 1)) {
+        const std::size_t end = log.find(']', at);
+        if (end == std::string::npos) break;
+        log.replace(at, end + 1 - at, "\x02");
+    }
+    return log;
+}
+
+/// The first line of `text`, at most `limit` characters.
+std::string first_line(const std::string& text, std::size_t limit) {
+    std::string line = text.substr(0, text.find('\n'));
+    if (line.size() > limit) line = line.substr(0, limit - 3) + "...";
+    return line;
 }
 
 } // namespace
@@ -54,6 +83,18 @@ std::string fixed(double value, int digits) {
     return text;
 }
 
+std::string json_document(const report_header& header, const json& result) {
+    json about = {{"version", std::string(kerntune_version())},
+                  {"schema_version", known_schema_version()},
+                  {"command", header.command},
+                  {"nvrtc", nvrtc_version()}};
+    if (header.driver) about["driver"] = *header.driver;
+    if (header.gpu) about["gpu"] = *header.gpu;
+    const json document = {{"kerntune", about}, {"result", result}};
+    // replace: a file name is bytes, and JSON is UTF-8 (the default would throw).
+    return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 text_table tune_table(const std::vector<tune_outcome>& outcomes) {
     text_table table{{"dtype", "shape", "winner", "median us", "GB/s", "% theor", "% copy", "ok/failed", "resumed",
                       "unmeasured", "compile s", "tune s"}};
@@ -73,24 +114,111 @@ text_table tune_table(const std::vector<tune_outcome>& outcomes) {
     return table;
 }
 
-std::string device_json(const device_record& d) {
-    return "{\"identity\": " + json_string(d.identity) + ", \"name\": " + json_string(d.name) +
-           ", \"compute_capability\": " + json_string(std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor)) +
-           ", \"sm_count\": " + std::to_string(d.sm_count) + ", \"memory_clock_khz\": " + std::to_string(d.memory_clock_khz) +
-           ", \"bus_width_bits\": " + std::to_string(d.bus_width_bits) + ", \"l2_bytes\": " + std::to_string(d.l2_bytes) +
-           ", \"theoretical_gbps\": " + fixed(d.theoretical_gbps, 1) + ", \"copy_gbps\": " + fixed(d.copy_gbps, 1) +
-           ", \"driver\": " + json_string(d.driver_version) + "}";
+json device_json(const device_record& d) {
+    return {{"identity", d.identity},
+            {"name", d.name},
+            {"compute_capability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor)},
+            {"sm_count", d.sm_count},
+            {"memory_clock_khz", d.memory_clock_khz},
+            {"bus_width_bits", d.bus_width_bits},
+            {"l2_bytes", d.l2_bytes},
+            {"theoretical_gbps", d.theoretical_gbps},
+            {"copy_gbps", d.copy_gbps},
+            {"driver", d.driver_version}};
 }
 
-std::string tune_json(const device_record& device, const std::vector<tune_outcome>& outcomes) {
-    const std::string results = json_array(outcomes, [](const tune_outcome& o) {
-        return "{\"dtype\": " + json_string(to_string(o.type)) + ", \"shape\": " + json_string(o.shape.to_string()) +
-               ", \"ok\": " + std::to_string(o.ok) + ", \"failed\": " + std::to_string(o.failed) +
-               ", \"resumed\": " + std::to_string(o.resumed) + ", \"unmeasured\": " + std::to_string(o.unmeasured) +
-               ", \"compile_seconds\": " + fixed(o.compile_seconds, 3) +
-               ", \"seconds\": " + fixed(o.seconds, 3) + ", \"winner\": " + (o.best ? winner_json(*o.best) : "null") + "}";
-    });
-    return "{\"device\": " + device_json(device) + ",\n\"results\": " + results + "}\n";
+json winner_json(const winner& w) {
+    return {{"template", w.key.template_name},
+            {"dtype", w.key.dtype},
+            {"problem", w.key.problem_key},
+            {"gpu", w.key.gpu_identity},
+            {"nvrtc", w.key.nvrtc_version},
+            {"template_hash", w.key.template_hash},
+            {"config", w.config},
+            {"median_us", w.median_us},
+            {"gbps", w.gbps},
+            {"pct_theoretical", w.pct_theoretical},
+            {"pct_copy", w.pct_copy},
+            {"candidates_ok", w.candidates_ok},
+            {"candidates_failed", w.candidates_failed},
+            {"tune_seconds", w.tune_seconds},
+            {"tuned_at", w.tuned_at}};
+}
+
+json measurement_json(const measurement& m) {
+    return {{"template", m.key.template_name},
+            {"dtype", m.key.dtype},
+            {"problem", m.key.problem_key},
+            {"gpu", m.key.gpu_identity},
+            {"nvrtc", m.key.nvrtc_version},
+            {"template_hash", m.key.template_hash},
+            {"config", m.config},
+            {"status", std::string(to_string(m.status))},
+            {"median_us", m.median_us},
+            {"noise", m.noise},
+            {"gbps", m.gbps},
+            {"samples", m.samples},
+            {"message", m.message},
+            {"measured_at", m.measured_at}};
+}
+
+json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes) {
+    return {{"op", op},
+            {"device", device_json(device)},
+            {"results", json_array(outcomes, [](const tune_outcome& o) {
+                 return json{{"dtype", std::string(to_string(o.type))},
+                             {"shape", o.shape.to_string()},
+                             {"problem", o.shape.key()},
+                             {"ok", o.ok},
+                             {"failed", o.failed},
+                             {"resumed", o.resumed},
+                             {"unmeasured", o.unmeasured},
+                             {"compile_seconds", o.compile_seconds},
+                             {"seconds", o.seconds},
+                             {"winner", o.best ? winner_json(*o.best) : json(nullptr)}};
+             })}};
+}
+
+std::vector<compile_log_group> group_by_log(const std::vector<compile_failure>& failures) {
+    std::vector<compile_log_group> groups;
+    std::map<std::string, std::size_t> group_of;
+    for (const compile_failure& failure : failures) {
+        const auto [it, added] = group_of.emplace(log_signature(failure), groups.size());
+        if (added) groups.push_back({failure.log, {}});
+        groups[it->second].kernels.push_back(failure.kernel);
+    }
+    return groups;
+}
+
+std::string compile_failures_text(const std::vector<compile_log_group>& groups) {
+    std::string text;
+    for (const compile_log_group& group : groups) {
+        const std::size_t others = group.kernels.size() - 1;
+        text += "compile failed: " + group.kernels.front() +
+                (others == 0 ? "" : " and " + std::to_string(others) + " more kernel" + (others == 1 ? "" : "s") +
+                                        " with the same log") +
+                ":\n" + group.log;
+        if (!text.empty() && text.back() != '\n') text += "\n";
+    }
+    return text;
+}
+
+json compile_json(const std::string& op, const std::string& arch, const std::vector<compile_outcome>& outcomes) {
+    json failures = json::array();
+    for (const compile_outcome& o : outcomes)
+        for (const compile_log_group& group : group_by_log(o.failures))
+            failures.push_back({{"dtype", std::string(to_string(o.type))}, {"kernels", group.kernels}, {"log", group.log}});
+    return {{"op", op},
+            {"arch", arch},
+            {"results", json_array(outcomes, [](const compile_outcome& o) {
+                 return json{{"dtype", std::string(to_string(o.type))},
+                             {"candidates", o.candidates},
+                             {"kernels", o.kernels},
+                             {"programs", o.programs},
+                             {"failed", o.failed},
+                             {"seconds", o.seconds}};
+             })},
+            {"compile_failures", failures}};
 }
 
 text_table winners_table(const std::vector<winner>& winners) {
@@ -103,17 +231,77 @@ text_table winners_table(const std::vector<winner>& winners) {
     return table;
 }
 
-text_table devices_table(const std::vector<device_record>& devices) {
+text_table devices_table(const std::vector<device_record>& devices, bool numbered) {
     text_table table{{"gpu", "cc", "SMs", "L2 MiB", "theoretical GB/s", "copy GB/s", "driver"}};
-    for (const device_record& d : devices)
-        table.rows.push_back({d.name, std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor),
-                              std::to_string(d.sm_count), fixed(static_cast<double>(d.l2_bytes) / (1 << 20), 0),
-                              fixed(d.theoretical_gbps, 0), fixed(d.copy_gbps, 0), d.driver_version});
+    if (numbered) table.headers.insert(table.headers.begin(), "index");
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        const device_record& d = devices[i];
+        std::vector<std::string> row{d.name, std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor),
+                                     std::to_string(d.sm_count), fixed(static_cast<double>(d.l2_bytes) / (1 << 20), 0),
+                                     fixed(d.theoretical_gbps, 0), fixed(d.copy_gbps, 0), d.driver_version};
+        if (numbered) row.insert(row.begin(), std::to_string(i));
+        table.rows.push_back(std::move(row));
+    }
     return table;
 }
 
-std::string database_json(const std::vector<device_record>& devices, const std::vector<winner>& winners) {
-    return "{\"devices\": " + json_array(devices, device_json) + ",\n\"winners\": " + json_array(winners, winner_json) + "}\n";
+text_table measurements_table(const std::vector<measurement>& rows) {
+    text_table table{{"template", "dtype", "problem", "gpu", "config", "status", "median us", "GB/s", "noise %",
+                      "samples", "measured at", "message"}};
+    for (const measurement& m : rows) {
+        const bool ok = m.status == candidate_status::ok;
+        table.rows.push_back({m.key.template_name, m.key.dtype, m.key.problem_key, m.key.gpu_identity, m.config,
+                              std::string(to_string(m.status)), ok ? fixed(m.median_us, 1) : "-",
+                              ok ? fixed(m.gbps, 0) : "-", ok ? fixed(100 * m.noise, 2) : "-", std::to_string(m.samples),
+                              m.measured_at, first_line(m.message, 60)});
+    }
+    return table;
+}
+
+std::string axes_text(const kernel_spec& spec) {
+    std::string text;
+    for (const std::string& axis : spec.axes) text += (text.empty() ? "" : ", ") + axis;
+    return "[" + text + "]";
+}
+
+std::string signature_text(const kernel_spec& spec) {
+    std::string text;
+    for (const kernel_arg& a : spec.arguments) {
+        if (!text.empty()) text += ", ";
+        if (a.kind == arg_kind::buffer) {
+            text += std::string(to_string(a.access)) + " " + (a.element ? std::string(to_string(*a.element)) : "T") + " " +
+                    a.name + "[" + a.extent.text() + "]";
+        } else {
+            char value[32];
+            std::snprintf(value, sizeof(value), "%g", a.default_value);
+            text += std::string(to_string(a.type)) + " " + a.name +
+                    (a.is_caller_scalar() ? " = " + std::string(value) + " (caller)" : " = " + a.value.text());
+        }
+    }
+    return text;
+}
+
+json spec_json(const kernel_spec& spec) {
+    json space = json::object();
+    for (dtype type : spec.dtypes) space[std::string(to_string(type))] = enumerate_space(spec, type).size();
+    json parameters = json::array();
+    for (const param_spec& p : spec.params) {
+        json values = json::array();
+        for (std::size_t i = 0; i < p.values.size(); ++i)
+            values.push_back(p.is_enum() ? json(p.enum_names[i]) : json(p.values[i]));
+        parameters.push_back({{"name", p.name},
+                              {"kind", p.kind == param_kind::template_arg ? "template" : "launch"},
+                              {"values", values},
+                              {"about", p.doc}});
+    }
+    return {{"name", spec.name},
+            {"description", spec.description},
+            {"spec", spec.yaml_path},
+            {"axes", spec.axes},
+            {"kernel", spec.kernel},
+            {"signature", signature_text(spec)},
+            {"space", space},
+            {"parameters", parameters}};
 }
 
 } // namespace kerntune

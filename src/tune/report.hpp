@@ -1,8 +1,15 @@
 #pragma once
+// What the CLI prints: plain-text tables and the JSON of --json. nlohmann-json is the one JSON
+// writer (the CLI builds its documents from these functions only), so that every --json output
+// is valid JSON: non-finite numbers are null and bytes that are not UTF-8 are replaced.
+#include <nlohmann/json.hpp>
+
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/kernel_spec.hpp"
 #include "core/text.hpp"
 #include "db/database.hpp"
 #include "tune/tuner.hpp"
@@ -19,15 +26,57 @@ struct text_table {
 /// "12.3": fixed-point with `digits` decimals.
 std::string fixed(double value, int digits);
 
+/// What every JSON document says about the program that wrote it.
+struct report_header {
+    std::string command;                ///< the command line, argv joined by spaces
+    std::optional<std::string> driver;  ///< the CUDA driver's version, when a GPU was asked
+    std::optional<std::string> gpu;     ///< the GPU's identity, when the command used one
+};
+
+/// The document every `--json` prints, indented, with a final newline:
+///   {"kerntune": {"version", "schema_version", "command", "nvrtc", "driver"?, "gpu"?},
+///    "result": result}
+/// schema_version is the database schema this build knows. Non-finite numbers are written as
+/// null, and bytes that are not UTF-8 (a file name) as U+FFFD.
+std::string json_document(const report_header& header, const nlohmann::ordered_json& result);
+
 /// The table printed at the end of `kerntune tune`.
 text_table tune_table(const std::vector<tune_outcome>& outcomes);
-/// The same as JSON: {"device": {...}, "results": [...]}.
-std::string tune_json(const device_record& device, const std::vector<tune_outcome>& outcomes);
+/// `tune --json`'s result: {"op", "device", "results": [{dtype, shape, problem, ok, failed,
+/// resumed, unmeasured, compile_seconds, seconds, winner}]}.
+nlohmann::ordered_json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes);
 
-/// `kerntune db show`: the winners and the devices they were measured on.
+/// `tune --dry-run --json`'s result: {"op", "arch", "results": [...], "compile_failures": [...]}.
+nlohmann::ordered_json compile_json(const std::string& op, const std::string& arch, const std::vector<compile_outcome>& outcomes);
+
+/// Kernels that failed to compile with the same log. Logs name their kernel (NVRTC quotes the
+/// name expression, spaced its own way), so logs are the same when they are equal once every
+/// kernel's own name and all white space are taken out; `log` is the first kernel's, verbatim.
+struct compile_log_group {
+    std::string log;
+    std::vector<std::string> kernels;  ///< in the order they failed
+};
+std::vector<compile_log_group> group_by_log(const std::vector<compile_failure>& failures);
+/// The groups as the CLI prints them on stderr: each distinct log once, after a line naming the
+/// first kernel and how many share the log.
+std::string compile_failures_text(const std::vector<compile_log_group>& groups);
+
+/// `kerntune db show`: the winners and the devices they were measured on. `numbered` adds the
+/// GPU index column (`kerntune devices`: devices in driver order).
 text_table winners_table(const std::vector<winner>& winners);
-text_table devices_table(const std::vector<device_record>& devices);
-std::string database_json(const std::vector<device_record>& devices, const std::vector<winner>& winners);
-std::string device_json(const device_record& device);
+text_table devices_table(const std::vector<device_record>& devices, bool numbered = false);
+/// `kerntune db show --candidates`: every measurement row (a failure's message, first line only).
+text_table measurements_table(const std::vector<measurement>& rows);
+
+nlohmann::ordered_json device_json(const device_record& device);
+nlohmann::ordered_json winner_json(const winner& w);
+nlohmann::ordered_json measurement_json(const measurement& m);
+
+/// "[rows, cols]": a spec's problem axes.
+std::string axes_text(const kernel_spec& spec);
+/// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01 (caller)"
+std::string signature_text(const kernel_spec& spec);
+/// `kerntune list --json`'s entry for one template.
+nlohmann::ordered_json spec_json(const kernel_spec& spec);
 
 } // namespace kerntune

@@ -129,7 +129,7 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
         for (std::size_t i = 0; i < space.expressions.size(); ++i) {
             if (space.compiled.kernels[i].ok) continue;
             ++outcome.failed;
-            outcome.failures.push_back(space.expressions[i] + ": " + space.compiled.kernels[i].log);
+            outcome.failures.push_back({space.expressions[i], space.compiled.kernels[i].log});
         }
         outcomes.push_back(std::move(outcome));
     }
@@ -272,9 +272,20 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                    rows.end());
         return rows;
     };
+    // What is kept counts as measured and is skipped; the rest is measured again.
+    const resume_policy policy = session.options.resume;
+    auto kept = [policy](const measurement& earlier) {
+        switch (policy) {
+        case resume_policy::keep_all: return true;
+        case resume_policy::retry_failed: return !may_be_environmental(earlier.status);
+        case resume_policy::remeasure_all: return false;
+        }
+        return true;
+    };
     std::set<std::string> measured;
     double best_us = 0;
     for (const measurement& earlier : stored_rows()) {
+        if (!kept(earlier)) continue;
         measured.insert(earlier.config);
         if (earlier.status == candidate_status::ok && (best_us == 0 || earlier.median_us < best_us))
             best_us = earlier.median_us;
@@ -362,9 +373,15 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
         ++ok;
         if (!fastest || m.median_us < fastest->median_us) fastest = m;
     }
-    if (fastest) {
+    if (!fastest) {
+        // A winner stored by an earlier run that no ok row supports any more (the rows were
+        // measured again and failed) must not be served.
+        session.db.remove_winner(key);
+    } else {
         outcome.best = best_of(session, key, *fastest, ok, failed, outcome.seconds + outcome.compile_seconds);
         session.db.set_winner(*outcome.best);
+        // As stored: the database fills in tuned_at.
+        if (std::optional<winner> stored = session.db.find_winner(key)) outcome.best = std::move(*stored);
         // The cubin the winner was measured from, so that applications run exactly that code
         // without calling NVRTC (it also holds the other kernels of its batch).
         const config best = parse_label(spec, fastest->config);
@@ -419,8 +436,13 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
         if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
         std::vector<std::int64_t> modules;
         for (const compiled_program& program : space.compiled.programs) modules.push_back(session.worker.add_module(program.cubin));
-        for (const problem& shape : options.problems)
+        std::vector<compile_failure> failures;
+        for (std::size_t i = 0; i < space.reference(); ++i)
+            if (!space.compiled.kernels[i].ok) failures.push_back({space.expressions[i], space.compiled.kernels[i].log});
+        for (const problem& shape : options.problems) {
             outcomes.push_back(tune_problem(session, type, space, modules, shape, progress));
+            outcomes.back().compile_failures = failures;
+        }
     }
     return outcomes;
 }

@@ -14,6 +14,16 @@
 
 namespace kerntune {
 
+/// Which measurements stored under a key a tune keeps (reports as resumed and skips) and which
+/// it measures again, replacing their rows.
+enum class resume_policy {
+    keep_all,       ///< every stored row is kept: an interrupted tune resumes where it stopped
+    retry_failed,   ///< rows whose status may_be_environmental() (timeout, launch_failed,
+                    ///< runtime_fault) are measured again; ok and deterministic failures are kept
+    remeasure_all,  ///< every candidate is measured again (a tune stopped by its budget leaves
+                    ///< the rows it did not reach as they were)
+};
+
 /// What to tune and how hard to measure.
 struct tune_options {
     std::vector<dtype> dtypes;
@@ -30,6 +40,14 @@ struct tune_options {
     /// Wall-clock seconds for the whole tune, 0 for no limit. Checked between candidates; each
     /// (dtype, problem) still measures its first candidate (the spec's default config).
     double budget_seconds = 0;
+    /// What stored measurements count as done; keep_all resumes.
+    resume_policy resume = resume_policy::keep_all;
+};
+
+/// A kernel NVRTC rejected: its name expression and NVRTC's options and log.
+struct compile_failure {
+    std::string kernel;  ///< e.g. "kt::leaky_relu<float, 256, 4, 2, 0>"
+    std::string log;     ///< the options, then NVRTC's log of compiling it alone
 };
 
 /// Progress, for a progress bar: `done` of `total` candidates of the current (dtype, problem).
@@ -45,11 +63,13 @@ using progress_callback = std::function<void(const tune_progress&)>;
 struct tune_outcome {
     dtype type;
     problem shape;
-    std::optional<winner> best;  ///< none when no candidate was ok
-    int ok = 0, failed = 0, resumed = 0;  ///< resumed: measured by an earlier run, skipped
+    std::optional<winner> best;  ///< none when no candidate was ok; as stored (tuned_at filled)
+    int ok = 0, failed = 0, resumed = 0;  ///< resumed: measured by an earlier run and kept, skipped
     int unmeasured = 0;  ///< left for a later run when the budget ran out
     double seconds = 0;          ///< validating and timing this problem's candidates
     double compile_seconds = 0;  ///< compiling the dtype's space (shared by its problems)
+    /// The kernels of the dtype's space that did not compile (the same for each of its problems).
+    std::vector<compile_failure> compile_failures;
 };
 
 /// The device as stored with the results, from the worker's hello and a measured copy bandwidth.
@@ -58,7 +78,8 @@ device_record to_device_record(const worker_message& hello, int ordinal, double 
 /// Tunes `spec` on a GPU: compiles the whole space once per dtype (NVRTC, in parallel), then
 /// for every problem validates and times each candidate in a worker process, stores every
 /// measurement as it is made and the winner at the end. Candidates already measured under the
-/// same key are skipped, so an interrupted tune resumes. Throws kerntune::error when the GPU or
+/// same key are skipped (as options.resume says), so an interrupted tune resumes. A key left with
+/// no ok row (every candidate measured again and failing) loses its stored winner. Throws kerntune::error when the GPU or
 /// the worker cannot be used at all; a candidate's failure is only ever a stored status.
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress);
@@ -76,7 +97,7 @@ struct compile_outcome {
     int programs = 0;    ///< NVRTC programs they were batched into
     int failed = 0;
     double seconds = 0;
-    std::vector<std::string> failures;  ///< "name expression: log"
+    std::vector<compile_failure> failures;  ///< every kernel that did not compile, reference included
 };
 std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::vector<dtype>& dtypes,
                                            const std::string& arch);

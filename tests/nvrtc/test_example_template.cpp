@@ -133,7 +133,7 @@ TEST(ExampleTemplate, EveryVariantCompilesForSm90) {
         EXPECT_EQ(outcome.candidates, static_cast<int>(expected_space_size(outcome.type)));
         EXPECT_EQ(outcome.kernels, expected_kernels(outcome.type));
         EXPECT_GT(outcome.programs, 0);
-        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front().kernel + ": " + outcome.failures.front().log);
         EXPECT_TRUE(outcome.failures.empty());
     }
 }

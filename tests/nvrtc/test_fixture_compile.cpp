@@ -16,9 +16,9 @@ TEST(FixtureCompile, OnlyTheBrokenCandidatesFailWithTheirOwnLog) {
     ASSERT_EQ(outcomes.size(), 1u);
     EXPECT_EQ(outcomes[0].kernels, 14);
     EXPECT_EQ(outcomes[0].failed, 2);  // MODE no_compile, for each of the two block sizes
-    for (const std::string& failure : outcomes[0].failures) {
-        EXPECT_NE(failure.find("kt_fixture::faulty<float, 4, "), std::string::npos) << failure;
-        EXPECT_NE(failure.find("fails to compile on purpose"), std::string::npos) << failure;
+    for (const compile_failure& failure : outcomes[0].failures) {
+        EXPECT_NE(failure.kernel.find("kt_fixture::faulty<float, 4, "), std::string::npos) << failure.kernel;
+        EXPECT_NE(failure.log.find("fails to compile on purpose"), std::string::npos) << failure.log;
     }
 }
 
@@ -27,7 +27,7 @@ TEST(FixtureCompile, TheLoaderFixtureSpecCompilesForEveryDtype) {
     for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, "sm_90")) {
         SCOPED_TRACE(to_string(outcome.type));
         EXPECT_GT(outcome.kernels, 0);
-        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front().kernel + ": " + outcome.failures.front().log);
     }
 }
 
@@ -37,7 +37,7 @@ TEST(FixtureCompile, TheTwoAxisRowSumFixtureCompilesForEveryDtype) {
         SCOPED_TRACE(to_string(outcome.type));
         EXPECT_EQ(outcome.candidates, 12);  // ROWS 3 x LANES 2 x PAD 2
         EXPECT_EQ(outcome.kernels, 6);      // PAD only changes the launch
-        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+        EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front().kernel + ": " + outcome.failures.front().log);
     }
 }
 

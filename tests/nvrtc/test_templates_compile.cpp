@@ -21,7 +21,7 @@ TEST_P(EveryTemplateCompiles, ForEveryDtypeWithoutFailures) {
             SCOPED_TRACE(spec.name + " " + std::string(to_string(outcome.type)) + " " + arch);
             EXPECT_EQ(outcome.candidates, static_cast<int>(enumerate_space(spec, outcome.type).size()));
             EXPECT_GT(outcome.kernels, 0);
-            EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front());
+            EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front().kernel + ": " + outcome.failures.front().log);
         }
     }
 }

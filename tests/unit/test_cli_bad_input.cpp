@@ -22,6 +22,7 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "test_core_support.hpp"
+#include "../support/cli_run.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -53,15 +54,8 @@ bool has_cuda_driver() {
     return library != nullptr;
 }
 
-/// What one run of the CLI gave.
-struct cli_run {
-    int exit_code = -1;  ///< -1 unless it exited normally
-    std::string out;     ///< stdout
-    std::string err;     ///< stderr
-};
-
-/// The user nobody: without write access to anything root made here.
-constexpr uid_t nobody = 65534;
+using testing::cli_run;
+using testing::nobody;
 
 /// Tests that each run the CLI in a fresh temporary folder. The child gets XDG_DATA_HOME inside
 /// that folder and no KERNTUNE_DB, so a run can never touch the user's default database.
@@ -77,32 +71,10 @@ protected:
     /// A path in the folder.
     fs::path file(const std::string& name) const { return m_folder / name; }
 
-    /// Runs `kerntune args...` with extra environment variables; as user nobody when
-    /// `unprivileged` and the tests run as root (root ignores file permissions).
+    /// Runs `kerntune args...` with extra environment variables (testing::run_kerntune).
     cli_run run_cli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                     bool unprivileged = false) const {
-        const fs::path out = m_folder / "io" / "stdout", err = m_folder / "io" / "stderr";
-        const pid_t child = fork();
-        if (child == 0) {
-            const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            if (out_fd < 0 || err_fd < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
-                dup2(err_fd, STDERR_FILENO) < 0)
-                _exit(120);
-            if (unprivileged && geteuid() == 0 && (setgid(nobody) != 0 || setuid(nobody) != 0)) _exit(121);
-            unsetenv("KERNTUNE_DB");
-            unsetenv("KERNTUNE_TEMPLATES");
-            setenv("XDG_DATA_HOME", (m_folder / "xdg").c_str(), 1);
-            for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
-            std::vector<char*> argv{const_cast<char*>(KERNTUNE_CLI_PATH)};
-            for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-            argv.push_back(nullptr);
-            execv(KERNTUNE_CLI_PATH, argv.data());
-            _exit(122);
-        }
-        int status = 0;
-        waitpid(child, &status, 0);
-        return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, bytes_of(out), bytes_of(err)};
+        return testing::run_kerntune(m_folder, args, env, unprivileged);
     }
 
     /// Makes a closed kerntune database with the API: a device, 400 measurements over 40 keys
@@ -221,7 +193,7 @@ TEST_F(ReliabilityCli, BudgetThatIsNotAPositiveNumberIsRefusedLeavingTheDatabase
     for (const std::string budget : {"0", "-1", "abc", "nan", "inf", "1e99", "2s", ""}) {
         SCOPED_TRACE(budget);
         expect_refused_untouched(tune_with(db, {"--budget", budget}), db,
-                                 {"--budget must be a positive number of seconds, not '" + budget + "'"});
+                                 {"--budget: must be a positive number of seconds, not '" + budget + "'"});
     }
 }
 

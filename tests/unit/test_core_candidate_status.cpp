@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/candidate_status.hpp"
 #include "core/error.hpp"
@@ -40,6 +41,14 @@ TEST(CoreCandidateStatus, UnknownTextIsAnErrorNamingIt) {
         "runtime_fault, timeout or wrong_answer");
     for (const char* bad : {"", "OK", "ok ", " ok", "timeout\n", "wrong-answer"})
         EXPECT_THROW(parse_candidate_status(bad), error) << "accepted '" << bad << "'";
+}
+
+TEST(CoreCandidateStatus, OnlyTimeoutsLaunchFailuresAndRuntimeFaultsMayBeTheEnvironments) {
+    std::vector<candidate_status> environmental;
+    for (candidate_status status : all_candidate_statuses)
+        if (may_be_environmental(status)) environmental.push_back(status);
+    EXPECT_EQ(environmental, (std::vector<candidate_status>{candidate_status::launch_failed,
+                                                             candidate_status::runtime_fault, candidate_status::timeout}));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <regex>
 #include <set>
@@ -342,6 +343,119 @@ TEST_F(DbRecords, WinnersAreOrderedByTemplateDtypeAndProblem) {
     std::vector<std::string> order;
     for (const winner& w : db.winners()) order.push_back(w.config);
     EXPECT_EQ(order, (std::vector<std::string>{"w4", "w3", "w2", "w1"}));
+}
+
+/// A database with two GPUs and, for each of saxpy and scale, dtypes f32 and f16 and problems
+/// n=1 and n=2 on both GPUs: 16 keys of three measurements (ok, timeout, compile_failed) and a
+/// winner each, plus one device-less record of every other kind (a binary, a program).
+database filled_database(const fs::path& path) {
+    database db = database::open(path, open_mode::read_write);
+    db.upsert_device(sample_device());
+    db.upsert_device(sample_device("NVIDIA H200|sm_90|132 SMs"));
+    for (const std::string name : {"saxpy", "scale"})
+        for (const std::string dtype : {"f32", "f16"})
+            for (const std::string problem : {"n=1", "n=2"})
+                for (const std::string identity : {gpu, std::string("NVIDIA H200|sm_90|132 SMs")}) {
+                    tuning_key key = sample_key(problem);
+                    key.template_name = name;
+                    key.dtype = dtype;
+                    key.gpu_identity = identity;
+                    db.record_measurement(sample_measurement("c.ok", candidate_status::ok, 2.0, key));
+                    db.record_measurement(sample_measurement("c.timeout", candidate_status::timeout, 0, key));
+                    db.record_measurement(sample_measurement("c.nvrtc", candidate_status::compile_failed, 0, key));
+                    db.set_winner(sample_winner("c.ok", key));
+                }
+    db.store_binary({{"3f2a9c", "c.ok", "f32", "sm_90", "12.4.99"}, "_Z1kv", "d", "cubin"});
+    db.store_program({"programkey", "_Z1kv", "d", "cubin"});
+    return db;
+}
+
+TEST_F(DbRecords, FindMeasurementsReturnsEveryRowOfTheMatchingKeysInKeyOrder) {
+    const database db = filled_database(file());
+    EXPECT_EQ(db.find_measurements({}).size(), 48u);
+    const std::vector<measurement> rows = db.find_measurements({"scale", "f16", std::nullopt, gpu});
+    ASSERT_EQ(rows.size(), 6u);
+    std::vector<std::string> seen;
+    for (const measurement& m : rows) seen.push_back(m.key.problem_key + " " + m.config);
+    // By key, then as measurements(key): ok rows first, then the others by config.
+    EXPECT_EQ(seen, (std::vector<std::string>{"n=1 c.ok", "n=1 c.nvrtc", "n=1 c.timeout", "n=2 c.ok", "n=2 c.nvrtc",
+                                              "n=2 c.timeout"}));
+    for (const measurement& m : rows) {
+        EXPECT_EQ(m.key.template_name, "scale");
+        EXPECT_EQ(m.key.dtype, "f16");
+        EXPECT_EQ(m.key.gpu_identity, gpu);
+        EXPECT_TRUE(is_utc_time(m.measured_at)) << m.measured_at;
+    }
+    EXPECT_TRUE(db.find_measurements({"absent"}).empty());
+    // A value is bound, never pasted into SQL.
+    EXPECT_TRUE(db.find_measurements({"saxpy' OR '1'='1"}).empty());
+}
+
+TEST_F(DbRecords, WinnersOfAFilterAreThoseOfTheMatchingKeys) {
+    const database db = filled_database(file());
+    EXPECT_EQ(db.winners({}).size(), 16u);
+    EXPECT_EQ(db.winners({"saxpy"}).size(), 8u);
+    EXPECT_EQ(db.winners({std::nullopt, "f32", "n=2"}).size(), 4u);
+    const std::vector<winner> one = db.winners({"saxpy", "f32", "n=2", gpu});
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_EQ(one[0].key.problem_key, "n=2");
+}
+
+TEST_F(DbRecords, ForgetDeletesTheMeasurementsAndWinnersOfTheMatchingKeysOnly) {
+    database db = filled_database(file());
+    const forgotten removed = db.forget({"saxpy", "f32"});
+    EXPECT_EQ(removed.measurements, 12);  // 2 problems x 2 GPUs x 3 rows
+    EXPECT_EQ(removed.winners, 4);
+    EXPECT_TRUE(db.find_measurements({"saxpy", "f32"}).empty());
+    EXPECT_TRUE(db.winners({"saxpy", "f32"}).empty());
+    EXPECT_EQ(db.find_measurements({}).size(), 36u);
+    EXPECT_EQ(db.winners().size(), 12u);
+    // Everything else stays: the devices, the binaries and the programs.
+    EXPECT_EQ(db.devices().size(), 2u);
+    EXPECT_TRUE(db.find_binary({"3f2a9c", "c.ok", "f32", "sm_90", "12.4.99"}).has_value());
+    EXPECT_TRUE(db.find_program("programkey").has_value());
+
+    const forgotten one_gpu = db.forget({"scale", std::nullopt, "n=1", gpu});
+    EXPECT_EQ(one_gpu.measurements, 6);
+    EXPECT_EQ(one_gpu.winners, 2);
+    EXPECT_EQ(db.find_measurements({"scale", std::nullopt, "n=1"}).size(), 6u);  // the H200's
+
+    const forgotten nothing = db.forget({"saxpy", "f32"});
+    EXPECT_EQ(nothing.measurements, 0);
+    EXPECT_EQ(nothing.winners, 0);
+}
+
+TEST_F(DbRecords, ForgetEverythingIsRefusedAndDeletesNothing) {
+    database db = filled_database(file());
+    EXPECT_TRUE(contains(error_of([&] { db.forget({}); }), "refusing to forget every key"));
+    EXPECT_EQ(db.find_measurements({}).size(), 48u);
+    EXPECT_EQ(db.winners().size(), 16u);
+}
+
+TEST_F(DbRecords, ForgetOnAReadOnlyDatabaseIsAnErrorAndDeletesNothing) {
+    filled_database(file());
+    database db = database::open(file(), open_mode::read_only);
+    const std::string message = error_of([&] { db.forget({"saxpy"}); });
+    EXPECT_TRUE(contains(message, file().string())) << message;
+    EXPECT_EQ(db.find_measurements({"saxpy"}).size(), 24u);
+}
+
+TEST_F(DbRecords, RemoveWinnerDeletesThatKeysWinnerOnly) {
+    database db = filled_database(file());
+    tuning_key key = sample_key("n=1");
+    EXPECT_TRUE(db.remove_winner(key));
+    EXPECT_FALSE(db.find_winner(key).has_value());
+    EXPECT_FALSE(db.remove_winner(key));
+    EXPECT_EQ(db.winners().size(), 15u);
+    EXPECT_EQ(db.measurements(key).size(), 3u);
+    key.nvrtc_version = "other";  // a different key: nothing to remove
+    EXPECT_FALSE(db.remove_winner(key));
+}
+
+TEST_F(DbRecords, KnownSchemaVersionIsTheOneNewFilesGet) {
+    const database db = database::open(file(), open_mode::read_write);
+    EXPECT_EQ(known_schema_version(), db.schema_version());
+    EXPECT_GE(known_schema_version(), 1);
 }
 
 TEST_F(DbRecords, BatchStoresMeasurementsAndWinnerTogether) {

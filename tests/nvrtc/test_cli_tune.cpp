@@ -1,0 +1,168 @@
+// nvrtc label, no GPU: `kerntune tune` through the real program (KERNTUNE_CLI_PATH) with the fake
+// worker (tests/fixtures/fake_worker.cpp, KERNTUNE_WORKER) playing the GPU and NVRTC compiling:
+// the ways out of a key ruined by timeouts, tune --json, the compile logs of a dry run and a
+// tune printed once per distinct log, and a GPU index resolved by `db forget --gpu`.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../support/cli_run.hpp"
+#include "../support/temp_folder.hpp"
+#include "db/database.hpp"
+
+namespace kerntune {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using testing::cli_run;
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+int occurrences(const std::string& text, const std::string& part) {
+    int count = 0;
+    for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+    return count;
+}
+
+/// The identity the fake worker's hello gives.
+const std::string fake_gpu = "NVIDIA H100 80GB HBM3 (fake)|sm_90|132 SMs";
+
+class CliTune : public testing::temp_folder_test {
+protected:
+    CliTune() : temp_folder_test("kerntune-cli-tune") {}
+
+    /// `kerntune args...` with the fake worker answering as `mode` says.
+    cli_run run_cli(const std::vector<std::string>& args, const std::string& mode) const {
+        return testing::run_kerntune(m_folder, args,
+                                     {{"KERNTUNE_WORKER", KERNTUNE_FAKE_WORKER_PATH}, {"KERNTUNE_FAKE_WORKER_MODE", mode}});
+    }
+
+    /// Tunes the faulty fixture (12 candidates that compile, 2 that do not) for f32 at one size.
+    std::vector<std::string> tune_faulty(std::vector<std::string> extra) const {
+        std::vector<std::string> args{"tune",    "--templates", KERNTUNE_TEST_FIXTURE_DIR, "--op", "faulty", "--dtype",
+                                      "float32", "--shape",     "100003",                  "--db", db().string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
+    fs::path db() const { return m_folder / "tune.db"; }
+
+    /// The table's row for the key: "f32    100003  ..."
+    static std::string row_of(const std::string& out) {
+        const std::size_t at = out.find("\nf32 ");
+        return at == std::string::npos ? "" : out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+    }
+};
+
+TEST_F(CliTune, AKeyRuinedByTimeoutsHasWaysOut) {
+    // What `--timeout 0` used to store: every candidate that compiles timed out.
+    cli_run run = run_cli(tune_faulty({"--timeout", "0.05"}), "hang");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_TRUE(contains(row_of(run.out), "(none ok)")) << run.out;
+    EXPECT_TRUE(contains(run.err, "no valid candidate for faulty f32 100003")) << run.err;
+    EXPECT_TRUE(contains(run.err, "--retry-failed")) << run.err;
+
+    // The same command again resumes every stored row: still nothing ok.
+    run = run_cli(tune_faulty({}), "good");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_TRUE(contains(row_of(run.out), "(none ok)")) << run.out;
+
+    // --retry-failed measures the timeouts again and keeps the compile failures.
+    run = run_cli(tune_faulty({"--retry-failed"}), "good");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_TRUE(contains(row_of(run.out), "12/2")) << run.out;
+    EXPECT_FALSE(contains(run.err, "no valid candidate")) << run.err;
+
+    // --force measures everything again, here into runtime faults: the winner goes too.
+    run = run_cli(tune_faulty({"--force"}), "bad_number");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_TRUE(contains(row_of(run.out), "(none ok)")) << run.out;
+    EXPECT_TRUE(database::open(db(), open_mode::read_only).winners().empty());
+
+    // And forgetting the key makes the next tune start afresh.
+    run = run_cli({"db", "forget", "--op", "faulty", "--db", db().string()}, "good");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, "forgot 14 measurements and 0 winners of faulty in " + db().string() + "\n");
+    run = run_cli(tune_faulty({}), "good");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_TRUE(contains(row_of(run.out), "12/2")) << run.out;
+}
+
+TEST_F(CliTune, TuneJsonIsOneDocumentWithTheGpuAndTheStoredTime) {
+    const cli_run run = run_cli(tune_faulty({"--json"}), "good");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json document = json::parse(run.out);
+    EXPECT_EQ(document.at("kerntune").at("gpu"), fake_gpu);
+    EXPECT_EQ(document.at("kerntune").at("driver"), "13.0");
+    const json& result = document.at("result");
+    EXPECT_EQ(result.at("op"), "faulty");
+    EXPECT_EQ(result.at("device").at("identity"), fake_gpu);
+    ASSERT_EQ(result.at("results").size(), 1u);
+    const json& key = result.at("results").at(0);
+    EXPECT_EQ(key.at("dtype"), "f32");
+    EXPECT_EQ(key.at("ok"), 12);
+    EXPECT_EQ(key.at("failed"), 2);
+    const std::string tuned_at = key.at("winner").at("tuned_at");
+    EXPECT_FALSE(tuned_at.empty()) << "tune --json printed no tuned_at";
+    EXPECT_EQ(tuned_at, database::open(db(), open_mode::read_only).winners().at(0).tuned_at);
+}
+
+TEST_F(CliTune, TunePrintsEachDistinctCompileLogOnce) {
+    const cli_run run = run_cli(tune_faulty({}), "good");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    // MODE no_compile fails at both block sizes with one log.
+    EXPECT_EQ(occurrences(run.err, "this candidate fails to compile on purpose\");"), 1) << run.err;
+    EXPECT_TRUE(contains(run.err, "and 1 more kernel with the same log")) << run.err;
+}
+
+TEST_F(CliTune, DryRunPrintsATyposLogOnceForAllTheKernelsThatShareIt) {
+    // leaky_relu with its kernel's name misspelled: every one of its 58 kernels fails alike.
+    const fs::path folder = m_folder / "typo";
+    fs::create_directory(folder);
+    const fs::path source(KERNTUNE_TEST_TEMPLATE_DIR);
+    fs::copy_file(source / "leaky_relu.cu", folder / "leaky_relu.cu");
+    std::string yaml = testing::file_bytes(source / "leaky_relu.yaml");
+    for (const auto& [from, to] : std::map<std::string, std::string>{{"name: leaky_relu\n", "name: leaky_typo\n"},
+                                                                     {"kernel: kt::leaky_relu\n", "kernel: kt::leaky_reluu\n"}}) {
+        const std::size_t at = yaml.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        yaml.replace(at, from.size(), to);
+    }
+    std::ofstream(folder / "leaky_relu.yaml", std::ios::binary) << yaml;
+
+    const std::vector<std::string> args{"tune", "--dry-run", "--arch",     "sm_90",        "--op",
+                                        "leaky_typo", "--dtype", "f32", "--templates", folder.string()};
+    cli_run run = run_cli(args, "good");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_EQ(occurrences(run.err, "error: namespace \"kt\" has no member \"leaky_reluu\""), 1) << run.err.substr(0, 4000);
+    EXPECT_TRUE(contains(run.err, "and 57 more kernels with the same log")) << run.err.substr(0, 4000);
+    EXPECT_LT(occurrences(run.err, "\n"), 30) << "the log was printed more than once";
+
+    std::vector<std::string> with_json = args;
+    with_json.push_back("--json");
+    run = run_cli(with_json, "good");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    const json result = json::parse(run.out).at("result");
+    EXPECT_EQ(result.at("results").at(0).at("failed"), 58);
+    ASSERT_EQ(result.at("compile_failures").size(), 1u);
+    EXPECT_EQ(result.at("compile_failures").at(0).at("kernels").size(), 58u);
+}
+
+TEST_F(CliTune, ForgetTakesALocalGpusIndex) {
+    ASSERT_EQ(run_cli(tune_faulty({}), "good").exit_code, 0);
+    const cli_run run = run_cli({"db", "forget", "--op", "faulty", "--gpu", "0", "--db", db().string(), "--json"}, "good");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json document = json::parse(run.out);
+    EXPECT_EQ(document.at("kerntune").at("gpu"), fake_gpu);
+    EXPECT_EQ(document.at("result").at("filter").at("gpu"), fake_gpu);
+    EXPECT_EQ(document.at("result").at("measurements"), 14);
+    EXPECT_EQ(document.at("result").at("winners"), 1);
+}
+
+} // namespace
+} // namespace kerntune
