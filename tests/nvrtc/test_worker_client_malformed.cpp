@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/problem.hpp"
 #include "catalog/spec_loader.hpp"
+#include "build/candidate_compiler.hpp"
 #include "tune/tuner.hpp"
 #include "tune/worker_client.hpp"
 
@@ -130,6 +131,37 @@ TEST_F(FakeWorker, MalformedHelloIsAnErrorFromTheConstructor) {
     EXPECT_TRUE(contains(message, "field 'sm_count' is not an integer: 'lots'")) << message;
     ASSERT_EQ(started_pids().size(), 1u);
     EXPECT_FALSE(alive(started_pids()[0]));
+}
+
+// A compile worker that says ok with one lowered name fewer than it was asked for. Before the
+// check, compile_in_worker returned the short list and compile_kernels read past its end.
+TEST_F(FakeWorker, ACompileReplyWithTooFewLoweredNamesIsAnErrorNamingTheBatch) {
+    use_mode("short_names");
+    const char* saved = std::getenv("KERNTUNE_WORKER");
+    const std::string previous = saved != nullptr ? saved : "";
+    setenv("KERNTUNE_WORKER", KERNTUNE_FAKE_WORKER_PATH, 1);
+    const program_source source{"fill.cu", "template <int N> __global__ void fill(int* out) { out[0] = N; }\n"};
+    std::string alone, batched;
+    try {
+        compile_in_worker({source, {"fill<1>", "fill<2>"}, "sm_90"});
+    } catch (const error& failure) {
+        alone = failure.what();
+    }
+    std::vector<std::string> expressions;
+    for (int i = 1; i <= 17; ++i) expressions.push_back("fill<" + std::to_string(i) + ">");
+    try {
+        compile_kernels(source, expressions, "sm_90", nullptr, compile_in_worker);
+    } catch (const error& failure) {
+        batched = failure.what();
+    }
+    if (saved != nullptr) setenv("KERNTUNE_WORKER", previous.c_str(), 1);
+    else unsetenv("KERNTUNE_WORKER");
+    EXPECT_TRUE(contains(alone, "malformed reply from the compile worker to 2 instantiations of fill.cu (first fill<1>): "
+                                "1 lowered names for 2 instantiations"))
+        << alone;
+    EXPECT_TRUE(contains(batched, "malformed reply from the compile worker to 2 instantiations of fill.cu (first fill<1>)"))
+        << batched;
+    for (pid_t pid : started_pids()) EXPECT_FALSE(alive(pid)) << "a compile worker was left running";
 }
 
 // The whole tune: every candidate that compiles gets a malformed reply. Each is stored as a
