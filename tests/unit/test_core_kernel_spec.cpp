@@ -364,6 +364,15 @@ TEST_F(CoreSpecFile, IncludesThatEscapeOrDoNotExistAreRefused) {
     }
 }
 
+TEST_F(CoreSpecFile, ExpressionsPastTheLengthOrNestingLimitAreOneLineNamingFileLineAndLimit) {
+    // Before the limits, `kerntune list` overflowed the stack on each of these (exit 139).
+    const std::string parentheses = std::string(20'000, '(') + "1" + std::string(20'000, ')');
+    expect_error(tiny_with("VEC * sizeof(T) <= 8", "\"" + parentheses + "\""), 16,
+                 "40001 characters, longer than the limit of 4096 at column 4097");
+    expect_error(tiny_with("VEC * sizeof(T) <= 8", std::string(100, '-') + "VEC"), 16,
+                 "nested deeper than the limit of 64 levels at column 65");
+}
+
 TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
     const char* saved = std::getenv("KERNTUNE_TEMPLATES");
     const std::string previous = saved ? saved : "";
