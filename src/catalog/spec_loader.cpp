@@ -85,6 +85,11 @@ public:
         read_dtypes(required(root, "dtypes"), spec);
         if (root["problem"]) read_axes(root["problem"], spec);
         read_parameters(required(root, "parameters"), spec);
+        try {
+            check_space_size(spec);  // counted, not enumerated: before anything walks the space
+        } catch (const error& failure) {
+            fail(root["parameters"], failure.what());
+        }
 
         std::set<std::string> space_names = {"sizeof(T)"};
         for (const param_spec& p : spec.params) {
@@ -133,7 +138,7 @@ public:
         for (dtype type : spec.dtypes) {
             try {
                 default_config(spec, type);
-                if (enumerate_space(spec, type).empty()) throw error("no config satisfies the constraints");
+                if (!has_config(spec, type)) throw error("no config satisfies the constraints");
             } catch (const error& failure) {
                 fail(defaults, std::string(to_string(type)) + ": " + failure.what());
             }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -371,6 +372,21 @@ TEST_F(CoreSpecFile, ExpressionsPastTheLengthOrNestingLimitAreOneLineNamingFileL
                  "40001 characters, longer than the limit of 4096 at column 4097");
     expect_error(tiny_with("VEC * sizeof(T) <= 8", std::string(100, '-') + "VEC"), 16,
                  "nested deeper than the limit of 64 levels at column 65");
+}
+
+TEST_F(CoreSpecFile, ASpaceOverAMillionConfigsIsRefusedAtTheParametersWithoutEnumerating) {
+    std::string values;
+    for (int i = 0; i < 400; ++i) values += (i ? ", " : "") + std::to_string(i);
+    const std::string extra = "  - {name: GRID, kind: launch, values: [tile, stride]}\n"
+                              "  - {name: A, short: a, kind: launch, values: [" + values + "]}\n"
+                              "  - {name: B, short: b, kind: launch, values: [" + values + "]}\n";
+    std::string yaml = tiny_with("  - {name: GRID, kind: launch, values: [tile, stride]}\n", extra);
+    yaml = yaml.substr(0, yaml.find("default: {")) + "default: {BLOCK: 256, VEC: 2, GRID: tile, A: 0, B: 0}\n";
+    const auto started = std::chrono::steady_clock::now();
+    expect_error(yaml, 12,
+                 "the space of tiny has 1920000 configs before constraints (BLOCK 2 x VEC 3 x GRID 2 x A 400 x B 400), "
+                 "more than the limit of 1000000");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0.5);
 }
 
 TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
