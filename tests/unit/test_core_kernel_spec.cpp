@@ -2,12 +2,16 @@
 // template, a fixture spec with every field, and every kind of mistake in small specs written to
 // a temporary folder.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -387,6 +391,59 @@ TEST_F(CoreSpecFile, ASpaceOverAMillionConfigsIsRefusedAtTheParametersWithoutEnu
                  "the space of tiny has 1920000 configs before constraints (BLOCK 2 x VEC 3 x GRID 2 x A 400 x B 400), "
                  "more than the limit of 1000000");
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0.5);
+}
+
+/// The message of the kerntune::error `action` throws, which must come within a second. A read
+/// blocked on a FIFO is released by opening the FIFOs in `fifos` for writing (the reader then
+/// sees the end of the file), and the test fails.
+std::string error_within_a_second(const std::function<void()>& action, const std::vector<fs::path>& fifos = {}) {
+    std::future<std::string> outcome = std::async(std::launch::async, [&] { return error_of(action); });
+    if (outcome.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+        ADD_FAILURE() << "still reading after a second";
+        for (const fs::path& fifo : fifos) {
+            const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) ::close(fd);
+        }
+    }
+    return outcome.get();
+}
+
+TEST_F(CoreSpecFile, FilesThatAreNotSmallRegularFilesInsideTheFolderAreOneLineErrorsWithoutHanging) {
+    // A FIFO named like a spec: listing the folder finds it, reading it would wait for a writer.
+    ASSERT_EQ(::mkfifo((m_dir / "fifo.yaml").c_str(), 0644), 0);
+    write("tiny.yaml", tiny_yaml);
+    catalog templates;
+    const std::size_t before = templates.specs().size();
+    const std::string listed = error_within_a_second([&] { templates.add_folder(m_dir); }, {m_dir / "fifo.yaml"});
+    EXPECT_EQ(listed, (m_dir / "fifo.yaml").string() + " is not a regular file");
+    EXPECT_EQ(templates.specs().size(), before);
+    fs::remove(m_dir / "fifo.yaml");
+
+    ASSERT_EQ(::mkfifo((m_dir / "pipe.cu").c_str(), 0644), 0);
+    fs::create_symlink("/dev/zero", m_dir / "zero.cu");
+    fs::create_directory(m_dir / "folder.cu");
+    write("big.cu", std::string(5 << 20, 'x'));  // 5 MiB
+    const std::string inside = "' must be a file name inside the template's folder";
+    const struct {
+        std::string source, what;
+    } cases[] = {
+        {"pipe.cu", (m_dir / "pipe.cu").string() + " is not a regular file"},
+        {"zero.cu", (m_dir / "zero.cu").string() + " is not a regular file"},  // a link to a device
+        {"folder.cu", (m_dir / "folder.cu").string() + " is not a regular file"},
+        {"big.cu", (m_dir / "big.cu").string() + " has 5242880 bytes, more than the 4194304 a template file may have"},
+        {"/dev/zero", "source '/dev/zero" + inside},
+        {"../x.cu", "source '../x.cu" + inside},
+        {"sub/../../x.cu", "source 'sub/../../x.cu" + inside},
+    };
+    for (const auto& c : cases) {
+        const fs::path yaml = write("tiny.yaml", tiny_with("source: tiny.cu", "source: " + c.source));
+        const std::string message = error_within_a_second([&] { load_spec(yaml); }, {m_dir / "pipe.cu"});
+        EXPECT_EQ(message, yaml.string() + ":2: " + c.what) << c.source;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << c.source;
+    }
+    // The spec itself past the cap: 5 MiB of comment after a valid spec.
+    const fs::path big_yaml = write("tiny.yaml", std::string(tiny_yaml) + "#" + std::string(5 << 20, 'x') + "\n");
+    EXPECT_TRUE(contains(error_within_a_second([&] { load_spec(big_yaml); }), "more than the 4194304"));
 }
 
 TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
