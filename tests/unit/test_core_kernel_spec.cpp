@@ -446,6 +446,70 @@ TEST_F(CoreSpecFile, FilesThatAreNotSmallRegularFilesInsideTheFolderAreOneLineEr
     EXPECT_TRUE(contains(error_within_a_second([&] { load_spec(big_yaml); }), "more than the 4194304"));
 }
 
+TEST_F(CoreSpecFile, KernelNamesMustBeCppQualifiedNames) {
+    // Before the check each of these loaded: the name went into every NVRTC name expression,
+    // and a newline in it split the compile worker's list of expressions.
+    const std::string rule = "is not a C++ qualified name (identifiers joined by ::, e.g. kt::leaky_relu)";
+    const struct {
+        std::string yaml_value, shown;
+    } refused[] = {
+        {"", ""},
+        {"kt::a\\nkt::b", "kt::a\\nkt::b"},
+        {"kt/tiny", "kt/tiny"},
+        {"templates/", "templates/"},
+        {"kt::", "kt::"},
+        {"::kt::tiny", "::kt::tiny"},
+        {"kt:::tiny", "kt:::tiny"},
+        {"kt::tiny<float>", "kt::tiny<float>"},
+        {"kt::tiny; asm", "kt::tiny; asm"},
+        {"1kt::tiny", "1kt::tiny"},
+        {"kt::ti-ny", "kt::ti-ny"},
+        {"kt::\\ttiny", "kt::\\x09tiny"},
+    };
+    for (const auto& c : refused) {
+        // Double-quoted, so that YAML reads every character as given (escapes included).
+        const std::string quoted = "\"" + c.yaml_value + "\"";
+        expect_error(tiny_with("kernel: kt::tiny\n", "kernel: " + quoted + "\n"), 3, "kernel '" + c.shown + "' " + rule);
+        expect_error(tiny_with("{kernel: kt::tiny_reference,", "{kernel: " + quoted + ","), 4,
+                     "reference kernel '" + c.shown + "' " + rule);
+    }
+    // A block scalar over two lines.
+    expect_error(tiny_with("kernel: kt::tiny\n", "kernel: |\n  kt::a\n  kt::b\n"), 3, "kernel 'kt::a\\nkt::b\\n' " + rule);
+    for (const std::string name : {"tiny", "kt::tiny", "a::b_c", "_x::_y::z9"}) {
+        const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("kernel: kt::tiny\n", "kernel: " + name + "\n")));
+        EXPECT_EQ(spec.kernel, name);
+    }
+}
+
+TEST_F(CoreSpecFile, AKeyGivenTwiceInAnyMappingIsAnErrorNamingBothLines) {
+    // yaml-cpp keeps one of the two values; before the check the spec loaded with it.
+    expect_error(std::string(tiny_yaml) + "kernel: kt::other\n", 19, "key 'kernel' is given twice (first on line 3)");
+    expect_error(tiny_with("GRID: tile}", "GRID: tile, BLOCK: 128}"), 18, "key 'BLOCK' is given twice (first on line 18)");
+    expect_error(tiny_with("{name: BLOCK, short: blk,", "{name: BLOCK, short: blk, short: b,"), 12,
+                 "key 'short' is given twice (first on line 12)");
+    expect_error(tiny_with("{kernel: kt::tiny_reference, block: 256,", "{kernel: kt::tiny_reference, block: 256, block: 128,"),
+                 4, "key 'block' is given twice");
+    expect_error(tiny_with("dtypes: [f32, f16]\n", "dtypes: [f32, f16]\ndtypes: [f32]\n"), 6,
+                 "key 'dtypes' is given twice (first on line 5)");
+    // Aliases share their node: 40 levels of lists of two aliases name 2^40 paths to the first
+    // list, walked once each node (the walk keeps what it visited), so the loader gets to the
+    // unknown field at once.
+    std::string laughs = "a0: &a0 [{x: 1, y: 2}, {x: 1, y: 2}]\n";
+    for (int i = 1; i <= 40; ++i)
+        laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
+                  std::to_string(i - 1) + "]\n";
+    const auto started = std::chrono::steady_clock::now();
+    expect_error(std::string(tiny_yaml) + laughs, 19, "unknown field 'a0'");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1.0);
+}
+
+TEST_F(CoreSpecFile, AComplexKeyIsAnErrorNamingTheFileAndLine) {
+    expect_error(std::string(tiny_yaml) + "? [a, b]\n: 1\n", 19, "unknown field '(a complex key)'");
+    // In `default`, before the fix, yaml-cpp's bad conversion escaped without the file's name.
+    expect_error(tiny_with("GRID: tile}", "GRID: tile, [a, b]: 1}"), 18, "'default' has a complex key");
+    expect_error(tiny_with("{name: x, kind: input}", "{name: x, kind: input, {a: 1}: 2}"), 7, "unknown field '(a complex key)'");
+}
+
 TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
     const char* saved = std::getenv("KERNTUNE_TEMPLATES");
     const std::string previous = saved ? saved : "";
