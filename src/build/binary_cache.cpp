@@ -1,5 +1,6 @@
 #include "build/binary_cache.hpp"
 
+#include "build/stored_code_trust.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "cuda/nvrtc.hpp"
@@ -19,6 +20,12 @@ kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype typ
     if (!program.ok) throw error("NVRTC failed on " + expression + " (" + program.options + "):\n" + program.log);
     return {binary_key_for(spec, c, type, arch, nvrtc_version()), program.lowered_names.front(), sha256_hex(program.cubin),
             program.cubin};
+}
+
+std::optional<kernel_binary> find_stored_binary(const database& db, const binary_key& key, const warning_sink& warn) {
+    if (!stored_code_allowed(db.path(), "compiling kernels from source (tuned configs are still used)", warn))
+        return std::nullopt;
+    return db.find_binary(key);
 }
 
 bool digest_matches(const kernel_binary& binary) { return sha256_hex(binary.cubin) == binary.digest; }

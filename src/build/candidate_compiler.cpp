@@ -7,10 +7,21 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
 #include "core/sha256.hpp"
 
 namespace kerntune {
 namespace {
+
+/// "batch 3 of 16 (fill<3>, fill<19>)": which batch a message is about.
+std::string batch_name(std::size_t index, std::size_t count, const std::vector<std::size_t>& members,
+                       const std::vector<std::string>& name_expressions) {
+    std::string text = "batch " + std::to_string(index + 1) + " of " + std::to_string(count) + " (";
+    for (std::size_t i = 0; i < members.size(); ++i) text += (i ? ", " : "") + name_expressions[members[i]];
+    return text + ")";
+}
 
 struct batch_result {
     std::vector<compiled_program> programs;
@@ -18,12 +29,17 @@ struct batch_result {
 };
 
 batch_result compile_batch(const compile_request& base, const std::vector<std::size_t>& members,
-                           const std::vector<std::string>& name_expressions, const compile_function& compiler) {
+                           const std::vector<std::string>& name_expressions, const compile_function& compiler,
+                           const std::string& name) {
     batch_result result;
     compile_request request = base;
     for (std::size_t member : members) request.name_expressions.push_back(name_expressions[member]);
     compiled_program program = compiler(request);
+    // The reply comes from another process (compile_in_worker) or a test's stand-in: its shape
+    // is checked before any name is read by position.
     if (program.ok) {
+        if (const std::string problem = program_shape_problem(program, members.size()); !problem.empty())
+            throw error("compiling " + name + " gave " + problem);
         for (std::size_t i = 0; i < members.size(); ++i)
             result.kernels.push_back({members[i], {true, 0, program.lowered_names[i], {}}});
         result.programs.push_back(std::move(program));
@@ -34,7 +50,8 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
         return result;
     }
     for (std::size_t member : members) {
-        batch_result single = compile_batch(base, {member}, name_expressions, compiler);
+        batch_result single = compile_batch(base, {member}, name_expressions, compiler,
+                                            name_expressions[member] + " (alone, from " + name + ")");
         for (auto& [index, kernel] : single.kernels) {
             if (kernel.ok) kernel.program = static_cast<int>(result.programs.size());
             result.kernels.emplace_back(index, std::move(kernel));
@@ -45,6 +62,16 @@ batch_result compile_batch(const compile_request& base, const std::vector<std::s
 }
 
 } // namespace
+
+std::string program_shape_problem(const compiled_program& program, std::size_t expressions) {
+    if (program.lowered_names.size() != expressions)
+        return std::to_string(program.lowered_names.size()) + " lowered names for " + std::to_string(expressions) +
+               " instantiations";
+    for (std::size_t i = 0; i < expressions; ++i)
+        if (program.lowered_names[i].empty()) return "an empty lowered name for instantiation " + std::to_string(i + 1);
+    if (program.cubin.empty()) return "no cubin";
+    return "";
+}
 
 compiled_set compile_kernels(const program_source& source, const std::vector<std::string>& name_expressions, const std::string& arch,
                              const program_cache* cache, const compile_function& compiler) {
@@ -72,9 +99,19 @@ compiled_set compile_kernels(const program_source& source, const std::vector<std
             identity += "\n--";
             for (std::size_t member : batches[t]) identity += "\n" + name_expressions[member];
             keys[t] = sha256_hex(identity);
-            if (std::optional<compiled_program> program = cache->find(keys[t])) {
+            std::optional<compiled_program> program = cache->find(keys[t]);
+            // A stored program of another shape (a tampered or foreign row) is a miss: the batch
+            // is compiled again, and the fresh program replaces the row.
+            if (program) {
+                if (const std::string problem = program_shape_problem(*program, batches[t].size()); !problem.empty()) {
+                    spdlog::warn("kerntune: ignoring the cached program of {}: it holds {}; compiling it again",
+                                 batch_name(t, batches_used, batches[t], name_expressions), problem);
+                    program.reset();
+                }
+            }
+            if (program) {
                 for (std::size_t i = 0; i < batches[t].size(); ++i)
-                    results[t].kernels.push_back({batches[t][i], {true, 0, program->lowered_names.at(i), {}}});
+                    results[t].kernels.push_back({batches[t][i], {true, 0, program->lowered_names[i], {}}});
                 results[t].programs.push_back(std::move(*program));
                 cached[t] = true;
             }
@@ -93,7 +130,8 @@ compiled_set compile_kernels(const program_source& source, const std::vector<std
             for (std::size_t i = next++; i < to_compile.size(); i = next++) {
                 const std::size_t t = to_compile[i];
                 try {
-                    results[t] = compile_batch(base, batches[t], name_expressions, compiler);
+                    results[t] = compile_batch(base, batches[t], name_expressions, compiler,
+                                               batch_name(t, batches_used, batches[t], name_expressions));
                 } catch (...) {
                     failures[t] = std::current_exception();
                 }

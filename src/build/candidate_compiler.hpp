@@ -31,12 +31,20 @@ struct program_cache {
     std::function<void(const std::string& key, const compiled_program& program)> store;
 };
 
+/// What is wrong with the shape of a compiled program that should hold `expressions` kernels, or
+/// "" when nothing is: one non-empty lowered name per instantiation and a cubin. Every program
+/// from a compile function or a cache is checked with it before a name is read by position.
+std::string program_shape_problem(const compiled_program& program, std::size_t expressions);
+
 /// Compiles every name expression for `arch`. Parsing the source and its CUDA headers costs
 /// more than instantiating a kernel, so expressions are batched into at most 16 programs (the
 /// same batches on every machine, so cached programs are found anywhere), compiled on as many
 /// threads as the machine has. A batch that fails is split into single compiles so that each
 /// failure is pinned on its own instantiation with its own log. With a cache, a batch compiled
-/// before (same arch, NVRTC, source, headers and instantiations) is taken from it instead.
+/// before (same arch, NVRTC, source, headers and instantiations) is taken from it instead;
+/// a cached program of the wrong shape (program_shape_problem) is a miss, compiled again. A
+/// compile that reports ok with a program of the wrong shape throws kerntune::error naming the
+/// batch.
 /// `compiler` does each compile: NVRTC in this process by default; the tuner passes
 /// compile_in_worker, which scales across cores where threads in one process do not.
 using compile_function = std::function<compiled_program(const compile_request&)>;

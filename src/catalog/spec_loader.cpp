@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "core/config.hpp"
@@ -22,6 +23,31 @@ namespace {
 bool is_identifier(const std::string& text) {
     if (text.empty() || !(std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '_')) return false;
     return std::all_of(text.begin(), text.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+/// A C++ qualified name, as kernels are named: identifiers joined by "::" (kt::leaky_relu). The
+/// names go into NVRTC name expressions, one per line to the compile worker, so nothing else
+/// (no newline, no template arguments, no punctuation) may be in one.
+bool is_qualified_identifier(const std::string& text) {
+    if (text.empty() || text.size() > 255) return false;
+    for (std::size_t start = 0;;) {
+        const std::size_t end = text.find("::", start);
+        if (!is_identifier(text.substr(start, end == std::string::npos ? std::string::npos : end - start))) return false;
+        if (end == std::string::npos) return true;
+        start = end + 2;
+    }
+}
+
+/// A value as messages quote it: control characters escaped (a message is one line), long ones
+/// cut.
+std::string printable(const std::string& text) {
+    std::string shown;
+    for (const char c : text.substr(0, 80)) {
+        if (c == '\n') shown += "\\n";
+        else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) shown += "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) + "0123456789abcdef"[c & 15];
+        else shown += c;
+    }
+    return text.size() > 80 ? shown + "..." : shown;
 }
 
 /// A file name a spec or source may refer to: relative, inside the folder, one line of
@@ -72,6 +98,21 @@ public:
         } catch (const YAML::ParserException& failure) {
             throw error(m_path + ":" + std::to_string(failure.mark.line + 1) + ": YAML syntax error: " + failure.msg);
         }
+        // Whatever yaml-cpp throws while the spec is read (a conversion, a subscript on the
+        // wrong kind of node) is one line naming the file too.
+        try {
+            return read(root, yaml_text);
+        } catch (const YAML::Exception& failure) {
+            throw error(m_path + ":" + std::to_string(failure.mark.line + 1) + ": " + failure.msg);
+        }
+    }
+
+private:
+    const template_folder& m_folder;
+    std::string m_path;
+
+    kernel_spec read(const YAML::Node& root, const std::string& yaml_text) {
+        refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
                          "validation", "bytes_moved", "parameters", "constraints", "launch", "default"});
@@ -81,10 +122,15 @@ public:
         spec.description = root["description"] ? scalar(root["description"]) : "";
         read_source(required(root, "source"), spec);
         spec.source_hash = source_hash(yaml_text, spec);
-        spec.kernel = scalar(required(root, "kernel"));
+        spec.kernel = kernel_name(required(root, "kernel"), "kernel");
         read_dtypes(required(root, "dtypes"), spec);
         if (root["problem"]) read_axes(root["problem"], spec);
         read_parameters(required(root, "parameters"), spec);
+        try {
+            check_space_size(spec);  // counted, not enumerated: before anything walks the space
+        } catch (const error& failure) {
+            fail(root["parameters"], failure.what());
+        }
 
         std::set<std::string> space_names = {"sizeof(T)"};
         for (const param_spec& p : spec.params) {
@@ -111,7 +157,7 @@ public:
         reference_names.insert("sizeof(T)");
         const YAML::Node reference = required(root, "reference");
         spec.reference_launch = read_launch(reference, reference_names, {"kernel"});
-        spec.reference_kernel = scalar(required(reference, "kernel"));
+        spec.reference_kernel = kernel_name(required(reference, "kernel"), "reference kernel");
         std::set<std::string> bytes_names = axis_names;
         bytes_names.insert("sizeof(T)");
         spec.bytes_moved = parse(required(root, "bytes_moved"), bytes_names);
@@ -126,24 +172,21 @@ public:
             spec.default_values.emplace_back(p.name, parse(value, default_names));
         }
         for (const auto& entry : defaults) {
-            const std::string key = entry.first.as<std::string>();
+            if (!entry.first.IsScalar()) fail(entry.first, "'default' has a complex key; it maps parameter names to values");
+            const std::string key = entry.first.Scalar();
             if (std::none_of(spec.params.begin(), spec.params.end(), [&](const param_spec& p) { return p.name == key; }))
                 fail(entry.first, "'default' names unknown parameter '" + key + "'");
         }
         for (dtype type : spec.dtypes) {
             try {
                 default_config(spec, type);
-                if (enumerate_space(spec, type).empty()) throw error("no config satisfies the constraints");
+                if (!has_config(spec, type)) throw error("no config satisfies the constraints");
             } catch (const error& failure) {
                 fail(defaults, std::string(to_string(type)) + ": " + failure.what());
             }
         }
         return spec;
     }
-
-private:
-    const template_folder& m_folder;
-    std::string m_path;
 
     static int line(const YAML::Node& node) { return node.Mark().line + 1; }
 
@@ -172,8 +215,47 @@ private:
 
     std::string identifier(const YAML::Node& node, const std::string& what) const {
         const std::string text = scalar(node);
-        if (!is_identifier(text)) fail(node, what + " '" + text + "' is not an identifier");
+        if (!is_identifier(text)) fail(node, what + " '" + printable(text) + "' is not an identifier");
         return text;
+    }
+
+    std::string kernel_name(const YAML::Node& node, const std::string& what) const {
+        const std::string text = scalar(node);
+        if (!is_qualified_identifier(text))
+            fail(node, what + " '" + printable(text) +
+                           "' is not a C++ qualified name (identifiers joined by ::, e.g. kt::leaky_relu)");
+        return text;
+    }
+
+    /// yaml-cpp keeps one value of a key given twice, and its lookups cannot tell; iterating a
+    /// mapping still yields every entry, so every mapping of the document is walked and its keys
+    /// counted. An explicit stack (documents may nest deeply), and a node reached again through an
+    /// alias is walked once (aliases share the node: a chain of them must not multiply the walk).
+    void refuse_duplicate_keys(const YAML::Node& root) const {
+        std::vector<YAML::Node> pending = {root};
+        std::set<std::pair<int, int>> walked;  // (position in the text, node type)
+        while (!pending.empty()) {
+            const YAML::Node node = pending.back();
+            pending.pop_back();
+            if (!node.IsMap() && !node.IsSequence()) continue;
+            if (!walked.insert({node.Mark().pos, static_cast<int>(node.Type())}).second) continue;
+            if (node.IsSequence()) {
+                for (const YAML::Node& item : node) pending.push_back(item);
+                continue;
+            }
+            std::map<std::string, int> first_line;
+            for (const auto& entry : node) {
+                if (entry.first.IsScalar()) {
+                    const auto [earlier, added] = first_line.emplace(entry.first.Scalar(), line(entry.first));
+                    if (!added)
+                        fail(entry.first, "key '" + printable(entry.first.Scalar()) + "' is given twice (first on line " +
+                                              std::to_string(earlier->second) + ")");
+                } else {
+                    pending.push_back(entry.first);
+                }
+                pending.push_back(entry.second);
+            }
+        }
     }
 
     expression parse(const YAML::Node& node, const std::set<std::string>& allowed) const {

@@ -1,8 +1,12 @@
 #include "catalog/template_folder.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
 
 #include "catalog/builtin_files.hpp"
 #include "core/error.hpp"
@@ -79,18 +83,40 @@ std::optional<std::string> template_folder::read(const std::string& name) const 
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(status)) return std::nullopt;
-    // FIFOs, devices and folders are never opened: a read of one could block or never end.
+    // FIFOs, devices and folders are never read: a read of one could block or never end. The
+    // check is made again on the opened file (O_NONBLOCK: opening a FIFO does not wait for a
+    // writer), so a file swapped for a FIFO after the first check is refused too.
     if (!std::filesystem::is_regular_file(status)) throw error(path.string() + " is not a regular file");
-    const std::uintmax_t size = std::filesystem::file_size(path, ec);
-    if (ec) throw error("cannot read " + path.string() + ": " + ec.message());
-    if (size > max_file_bytes)
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw error("cannot read " + path.string() + ": " + std::strerror(errno));
+    struct stat opened {};
+    if (fstat(fd, &opened) != 0 || !S_ISREG(opened.st_mode)) {
+        ::close(fd);
+        throw error(path.string() + " is not a regular file");
+    }
+    auto too_large = [&](std::uintmax_t size) {
+        ::close(fd);
         throw error(path.string() + " has " + std::to_string(size) + " bytes, more than the " +
                     std::to_string(max_file_bytes) + " a template file may have");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error("cannot read " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    };
+    if (static_cast<std::uintmax_t>(opened.st_size) > max_file_bytes) too_large(static_cast<std::uintmax_t>(opened.st_size));
+    // At most one byte past the cap, so that a file growing while it is read is refused too.
+    std::string text;
+    char buffer[1 << 16];
+    while (true) {
+        const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            const int failure = errno;
+            ::close(fd);
+            throw error("cannot read " + path.string() + ": " + std::strerror(failure));
+        }
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > max_file_bytes) too_large(text.size());
+    }
+    ::close(fd);
+    return text;
 }
 
 } // namespace kerntune

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -107,23 +108,66 @@ bool in_domain(const kernel_spec& spec, const config& c) {
     return true;
 }
 
-std::vector<config> enumerate_space(const kernel_spec& spec, dtype type) {
-    std::vector<config> space;
-    if (std::any_of(spec.params.begin(), spec.params.end(),
-                    [](const param_spec& p) { return p.values.empty(); }))
-        return space;
+std::uint64_t space_size(const kernel_spec& spec) {
+    std::uint64_t size = 1;
+    for (const param_spec& p : spec.params)
+        if (__builtin_mul_overflow(size, static_cast<std::uint64_t>(p.values.size()), &size))
+            return std::numeric_limits<std::uint64_t>::max();
+    return size;
+}
+
+void check_space_size(const kernel_spec& spec) {
+    const std::uint64_t size = space_size(spec);
+    if (size <= max_space_configs) return;
+    std::string domains;
+    for (const param_spec& p : spec.params) domains += (domains.empty() ? "" : " x ") + p.name + " " + std::to_string(p.values.size());
+    throw error("the space of " + spec.name + " has " +
+                (size == std::numeric_limits<std::uint64_t>::max() ? "over 2^64" : std::to_string(size)) +
+                " configs before constraints (" + domains + "), more than the limit of " +
+                std::to_string(max_space_configs));
+}
+
+namespace {
+
+/// Calls visit(c) for every config of the space that satisfies the constraints, in
+/// enumerate_space's order, until visit returns false.
+template <typename Visit>
+void visit_space(const kernel_spec& spec, dtype type, Visit visit) {
+    check_space_size(spec);
+    if (std::any_of(spec.params.begin(), spec.params.end(), [](const param_spec& p) { return p.values.empty(); }))
+        return;
     variables vars = base_variables(spec, type);
     std::vector<std::size_t> index(spec.params.size(), 0);
+    config c;
+    c.values.resize(spec.params.size());
     while (true) {
-        config c;
-        for (std::size_t i = 0; i < spec.params.size(); ++i)
-            c.values.push_back(spec.params[i].values[index[i]]);
-        if (violated_constraint(spec, vars, c) == nullptr) space.push_back(std::move(c));
+        for (std::size_t i = 0; i < spec.params.size(); ++i) c.values[i] = spec.params[i].values[index[i]];
+        if (violated_constraint(spec, vars, c) == nullptr && !visit(c)) return;
         // Odometer: advance the last parameter fastest.
         std::size_t p = spec.params.size();
         while (p > 0 && ++index[p - 1] == spec.params[p - 1].values.size()) index[--p] = 0;
-        if (p == 0) return space;
+        if (p == 0) return;
     }
+}
+
+} // namespace
+
+std::vector<config> enumerate_space(const kernel_spec& spec, dtype type) {
+    std::vector<config> space;
+    visit_space(spec, type, [&](const config& c) {
+        space.push_back(c);
+        return true;
+    });
+    return space;
+}
+
+bool has_config(const kernel_spec& spec, dtype type) {
+    bool found = false;
+    visit_space(spec, type, [&](const config&) {
+        found = true;
+        return false;
+    });
+    return found;
 }
 
 bool satisfies_constraints(const kernel_spec& spec, const config& c, dtype type) {

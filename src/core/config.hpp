@@ -17,9 +17,30 @@ struct config {
     bool operator==(const config& other) const { return values == other.values; }
 };
 
+/// The most configs a space may have before constraints. A tune validates and times every
+/// config of the space on the GPU, about 1 ms each (174 leaky_relu candidates in 0.17 s on the
+/// H200), so a million is over a quarter of an hour per shape; enumerating a million took 0.34 s
+/// and 56 MB on the 2-core build machine (3 parameters, 2 constraints). A spec of two 400-value
+/// launch parameters (27.8 M configs) kept `kerntune list` busy for over 90 s at 2.8 GB before
+/// the cap.
+constexpr std::uint64_t max_space_configs = 1'000'000;
+
+/// The number of configs before constraints: the product of the domains' sizes, counted without
+/// enumerating; saturates at UINT64_MAX.
+std::uint64_t space_size(const kernel_spec& spec);
+
+/// Throws kerntune::error naming the space's size and each domain's when space_size(spec) is
+/// over max_space_configs.
+void check_space_size(const kernel_spec& spec);
+
 /// Every config of the cartesian product of the domains that satisfies every constraint for
-/// `type`, in a deterministic order (the declaration order, last parameter fastest).
+/// `type`, in a deterministic order (the declaration order, last parameter fastest). Throws
+/// (check_space_size) for a space over max_space_configs, before enumerating anything.
 std::vector<config> enumerate_space(const kernel_spec& spec, dtype type);
+
+/// Whether some config satisfies every constraint for `type`: enumerate_space(spec, type) is
+/// not empty, found without keeping the configs and stopping at the first. Same limit.
+bool has_config(const kernel_spec& spec, dtype type);
 
 /// Whether every value is in its parameter's declared domain.
 bool in_domain(const kernel_spec& spec, const config& c);

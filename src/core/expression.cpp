@@ -11,6 +11,13 @@
 namespace kerntune {
 namespace detail {
 
+/// An expression's text as messages quote it: whole, or its start when it is long (a text may
+/// have up to 4096 characters; an error stays one readable line).
+std::string quoted(const std::string& text) {
+    constexpr std::size_t shown = 80;
+    return "'" + (text.size() <= shown ? text : text.substr(0, shown) + "...") + "'";
+}
+
 /// Recursive descent for ?: and unary operators, precedence climbing for the binary ones.
 class expression_parser {
 public:
@@ -52,9 +59,28 @@ private:
     const std::string& m_text;
     std::size_t m_pos = 0;
 
+    int m_depth = 0;  // levels of nesting at the cursor
+
     [[noreturn]] void fail(const std::string& what) const {
-        throw error("expression '" + m_text + "': " + what + " at column " + std::to_string(m_pos + 1));
+        throw error("expression " + quoted(m_text) + ": " + what + " at column " + std::to_string(m_pos + 1));
     }
+
+    /// One level of nesting, from the construct at `start` to the guard's end.
+    class nested {
+    public:
+        nested(expression_parser& parser, std::size_t start) : m_parser(parser) {
+            if (++m_parser.m_depth > expression::max_depth) {
+                m_parser.m_pos = start;
+                m_parser.fail("nested deeper than the limit of " + std::to_string(expression::max_depth) + " levels");
+            }
+        }
+        ~nested() { --m_parser.m_depth; }
+        nested(const nested&) = delete;
+        nested& operator=(const nested&) = delete;
+
+    private:
+        expression_parser& m_parser;
+    };
 
     void skip_space() {
         while (m_pos < m_text.size() && std::isspace(static_cast<unsigned char>(m_text[m_pos]))) ++m_pos;
@@ -92,7 +118,10 @@ private:
 
     int conditional() {
         const int condition = binary(1);
+        skip_space();
+        const std::size_t start = m_pos;
         if (!accept("?")) return condition;
+        const nested level(*this, start);
         const int then = conditional();
         expect(":");
         const int otherwise = conditional();
@@ -119,9 +148,12 @@ private:
     }
 
     int unary() {
-        if (accept("-")) return add(op::negate, {unary()});
-        if (accept("!")) return add(op::logical_not, {unary()});
-        return primary();
+        skip_space();
+        const std::size_t start = m_pos;
+        const bool negate = accept("-");
+        if (!negate && !accept("!")) return primary();
+        const nested level(*this, start);
+        return add(negate ? op::negate : op::logical_not, {unary()});
     }
 
     int primary() {
@@ -129,6 +161,7 @@ private:
         if (m_pos >= m_text.size()) fail("unexpected end");
         const char c = m_text[m_pos];
         if (accept("(")) {
+            const nested level(*this, m_pos - 1);
             const int inner = conditional();
             expect(")");
             return inner;
@@ -174,6 +207,7 @@ private:
             m_pos = start;  // point at the name, not past the parenthesis
             fail("unknown function '" + word + "' (known: min, max, cdiv)");
         }
+        const nested level(*this, start);
         const int a = conditional();
         expect(",");
         const int b = conditional();
@@ -187,60 +221,110 @@ private:
 expression expression::parse(std::string_view text) {
     expression parsed;
     parsed.m_text = std::string(text);
+    if (text.size() > max_length)
+        throw error("expression " + detail::quoted(parsed.m_text) + ": " + std::to_string(text.size()) +
+                    " characters, longer than the limit of " + std::to_string(max_length) + " at column " +
+                    std::to_string(max_length + 1));
     parsed.m_root = detail::expression_parser(parsed).parse_all();
+    // The parser appends operands before the node that uses them, so one pass in order finds
+    // every node's height.
+    std::vector<std::size_t> height(parsed.m_nodes.size(), 1);
+    for (std::size_t i = 0; i < parsed.m_nodes.size(); ++i)
+        for (int operand : parsed.m_nodes[i].operands)
+            if (operand >= 0) height[i] = std::max(height[i], height[static_cast<std::size_t>(operand)] + 1);
+    parsed.m_height = height[static_cast<std::size_t>(parsed.m_root)];
     return parsed;
 }
 
+void expression::fail(const std::string& what) const { throw error("expression " + detail::quoted(m_text) + ": " + what); }
+
 std::int64_t expression::evaluate(const variables& vars) const {
     if (m_root < 0) fail("empty expression");
-    return evaluate(m_root, vars);
-}
-
-void expression::fail(const std::string& what) const { throw error("expression '" + m_text + "': " + what); }
-
-std::int64_t expression::evaluate(int index, const variables& vars) const {
-    const node& n = m_nodes[static_cast<std::size_t>(index)];
-    auto operand = [&](int i) { return evaluate(n.operands[i], vars); };
-    switch (n.kind) {
-        case op::literal:
-            return n.value;
-        case op::name: {
-            const auto found = vars.find(n.name);
-            if (found == vars.end()) fail("unknown name '" + n.name + "'");
-            return found->second;
-        }
-        case op::negate: {
-            const std::int64_t a = operand(0);
-            std::int64_t negated = 0;
-            if (__builtin_sub_overflow(std::int64_t{0}, a, &negated))
-                fail("overflow in -(" + std::to_string(a) + ")");
-            return negated;
-        }
-        case op::logical_not:
-            return operand(0) == 0;
-        case op::logical_and:
-            return operand(0) != 0 && operand(1) != 0;
-        case op::logical_or:
-            return operand(0) != 0 || operand(1) != 0;
-        case op::conditional:
-            return operand(0) != 0 ? operand(1) : operand(2);
-        case op::multiply:
-        case op::divide:
-        case op::modulo:
-        case op::add:
-        case op::subtract:
-        case op::less:
-        case op::less_equal:
-        case op::greater:
-        case op::greater_equal:
-        case op::equal:
-        case op::not_equal:
-        case op::min:
-        case op::max:
-        case op::cdiv:
-            return apply(n.kind, operand(0), operand(1));
+    // One frame per node being evaluated, root first: which operand comes next (stage) and the
+    // operands' values so far. Most rules are a few levels high: those need no allocation.
+    struct frame {
+        int node;
+        int stage;
+        std::int64_t values[2];
+    };
+    std::array<frame, 32> small;
+    std::vector<frame> large;
+    frame* stack = small.data();
+    if (m_height > small.size()) {
+        large.resize(m_height);
+        stack = large.data();
     }
-    fail("corrupt expression");
+    std::size_t top = 0;
+    stack[0] = {m_root, 0, {0, 0}};
+    while (true) {
+        frame& f = stack[top];
+        const node& n = m_nodes[static_cast<std::size_t>(f.node)];
+        int next = -1;  // the operand to evaluate now, or -1 once `value` is the node's
+        std::int64_t value = 0;
+        switch (n.kind) {
+            case op::literal:
+                value = n.value;
+                break;
+            case op::name: {
+                const auto found = vars.find(n.name);
+                if (found == vars.end()) fail("unknown name '" + n.name + "'");
+                value = found->second;
+                break;
+            }
+            case op::negate:
+                if (f.stage == 0) {
+                    next = n.operands[0];
+                } else if (__builtin_sub_overflow(std::int64_t{0}, f.values[0], &value)) {
+                    fail("overflow in -(" + std::to_string(f.values[0]) + ")");
+                }
+                break;
+            case op::logical_not:
+                if (f.stage == 0) next = n.operands[0];
+                else value = f.values[0] == 0;
+                break;
+            case op::logical_and:
+            case op::logical_or: {
+                // The right operand only when the left one does not decide, like C.
+                const bool decided_by = n.kind == op::logical_or;
+                if (f.stage == 0) next = n.operands[0];
+                else if (f.stage == 1 && (f.values[0] != 0) != decided_by) next = n.operands[1];
+                else value = f.stage == 1 ? decided_by : f.values[1] != 0;
+                break;
+            }
+            case op::conditional:
+                if (f.stage == 0) next = n.operands[0];
+                else if (f.stage == 1) next = n.operands[f.values[0] != 0 ? 1 : 2];
+                else value = f.values[1];
+                break;
+            case op::multiply:
+            case op::divide:
+            case op::modulo:
+            case op::add:
+            case op::subtract:
+            case op::less:
+            case op::less_equal:
+            case op::greater:
+            case op::greater_equal:
+            case op::equal:
+            case op::not_equal:
+            case op::min:
+            case op::max:
+            case op::cdiv:
+                if (f.stage < 2) next = n.operands[f.stage];
+                else value = apply(n.kind, f.values[0], f.values[1]);
+                break;
+            default:
+                fail("corrupt expression");
+        }
+        if (next >= 0) {
+            ++f.stage;
+            stack[++top] = {next, 0, {0, 0}};
+            continue;
+        }
+        if (top == 0) return value;
+        frame& parent = stack[--top];
+        parent.values[parent.stage - 1] = value;
+    }
 }
 
 std::int64_t expression::apply(op kind, std::int64_t a, std::int64_t b) const {

@@ -147,7 +147,8 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
     }
     std::optional<kernel_binary> binary;
     try {
-        if (m_db) binary = m_db->find_binary(key);
+        // Only from a database no one else can write (stored_code_allowed); else compiled.
+        if (m_db) binary = find_stored_binary(*m_db, key, [](const std::string& message) { log_warn(message); });
     } catch (const error& failure) {
         forget_database(failure.what());
     }

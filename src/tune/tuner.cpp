@@ -21,6 +21,7 @@
 #include "cuda/nvrtc.hpp"
 #include "build/binary_cache.hpp"
 #include "build/candidate_compiler.hpp"
+#include "build/stored_code_trust.hpp"
 #include "catalog/template_folder.hpp"
 #include "core/kernel_arguments.hpp"
 #include "tune/worker_client.hpp"
@@ -138,12 +139,17 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
 
 namespace {
 
-/// Compiled candidate programs kept in the tuning database, digest-checked when read back.
-/// Safe to call from several threads (the validation kernels compile beside the candidates).
+/// Compiled candidate programs kept in the tuning database, digest-checked when read back, and
+/// read only from a database no one else can write (stored_code_allowed): a program read back
+/// becomes candidates and the stored winner's cubin. Safe to call from several threads (the
+/// validation kernels compile beside the candidates).
 program_cache database_program_cache(database& db) {
     auto serial = std::make_shared<std::mutex>();  // one connection: one transaction at a time
     program_cache cache;
     cache.find = [&db, serial](const std::string& key) -> std::optional<compiled_program> {
+        if (!stored_code_allowed(db.path(), "compiling every candidate again (the programs cache is ignored)",
+                                 [](const std::string& message) { spdlog::warn("kerntune: {}", message); }))
+            return std::nullopt;
         std::optional<cached_program> stored;
         {
             std::lock_guard<std::mutex> lock(*serial);

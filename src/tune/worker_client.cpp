@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "build/candidate_compiler.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -127,8 +128,15 @@ compiled_program compile_in_worker(const compile_request& request) {
     program.options = reply->get("options");
     program.seconds = reply->number("seconds");
     program.cubin = std::move(reply->payload);
-    if (program.ok)
+    if (program.ok) {
         for (std::string_view name : split(reply->at("lowered_names"), '\n')) program.lowered_names.emplace_back(name);
+        // One name per instantiation asked for, or the reply is not an answer to this request.
+        if (const std::string problem = program_shape_problem(program, request.name_expressions.size()); !problem.empty())
+            throw error("malformed reply from the compile worker to " + std::to_string(request.name_expressions.size()) +
+                        " instantiations of " + request.source.name + " (first " +
+                        (request.name_expressions.empty() ? std::string("none") : request.name_expressions.front()) +
+                        "): " + problem);
+    }
     return program;
 }
 

@@ -278,6 +278,34 @@ TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
     EXPECT_EQ(run_and_check(rt, dtype::bf16, random_bits(dtype::bf16, 1 << 20, rng), 0, 0, false), 0u);
 }
 
+// The database is code-adjacent: a cubin stored in a file (or a folder) that others can write
+// is not loaded; the call compiles its kernel from source and is still right.
+TEST_F(RuntimeTest, ABinaryInADatabaseOthersCanWriteIsCompiledAgainNotLoaded) {
+    const std::filesystem::path folder = make_temp_folder("kerntune-trust");
+    const std::filesystem::path path = folder / "shared.db";
+    const kernel_spec spec = *catalog().at("leaky_relu");
+    const config chosen = default_config(spec, dtype::bf16);
+    {
+        database db = database::open(path, open_mode::read_write);
+        db.store_binary(compile_binary(spec, chosen, dtype::bf16, query_device(0).arch()));
+    }
+    std::filesystem::permissions(path, std::filesystem::perms(0644));
+    EXPECT_EQ(runtime(path.string()).query("leaky_relu", KT_BF16, 1 << 20).binary_source, "database") << "control";
+    std::mt19937 rng(5);
+    const std::vector<std::uint32_t> input = random_bits(dtype::bf16, 1 << 20, rng);
+    std::filesystem::permissions(path, std::filesystem::perms(0666));
+    {
+        runtime rt(path.string());
+        EXPECT_EQ(rt.query("leaky_relu", KT_BF16, 1 << 20).binary_source, "compiled");
+        EXPECT_EQ(run_and_check(rt, dtype::bf16, input, 0, 0, false), 0u);
+    }
+    std::filesystem::permissions(path, std::filesystem::perms(0644));
+    std::filesystem::permissions(folder, std::filesystem::perms(0777));
+    EXPECT_EQ(runtime(path.string()).query("leaky_relu", KT_BF16, 1 << 20).binary_source, "compiled");
+    std::filesystem::permissions(folder, std::filesystem::perms(0700));
+    std::filesystem::remove_all(folder);
+}
+
 TEST_F(RuntimeTest, ManyThreadsOnAColdKeyAllGetCorrectResults) {
     runtime rt(scratch_path("threads.db").string());
     std::atomic<int> wrong{0};

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include "build/candidate_compiler.hpp"
 
@@ -105,6 +107,96 @@ TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
     compile_kernels({"fill.cu", failing}, {"fill<0>"}, "sm_90", &cache);
     EXPECT_TRUE(stored.empty()) << "a batch that failed is never cached";
     EXPECT_GT(finds, 0);
+}
+
+/// The message of the kerntune::error that `action` throws, "" (and a failure) when none.
+template <typename Action>
+std::string error_of(Action action) {
+    try {
+        action();
+    } catch (const error& failure) {
+        return failure.what();
+    }
+    ADD_FAILURE() << "no kerntune::error thrown";
+    return "";
+}
+
+/// fill<1> .. fill<count>: 17 make batch 1 of 16 hold fill<1> and fill<17>, the others one each.
+std::vector<std::string> fills(int count) {
+    std::vector<std::string> expressions;
+    for (int i = 1; i <= count; ++i) expressions.push_back("fill<" + std::to_string(i) + ">");
+    return expressions;
+}
+
+TEST(CandidateCompiler, AnOkCompileWhoseLoweredNamesDoNotMatchItsBatchIsAnErrorNamingTheBatch) {
+    // A compile function that says ok but answers `names(asked)` lowered names. Before the
+    // check, compile_batch read lowered_names[i] past the end of the vector (SIGSEGV).
+    auto replying = [](std::function<std::size_t(std::size_t)> names, std::string name = "_Z4fillv") {
+        return compile_function([=](const compile_request& request) {
+            compiled_program program;
+            program.ok = true;
+            program.cubin = "\x7f" "ELF";
+            program.lowered_names.assign(names(request.name_expressions.size()), name);
+            return program;
+        });
+    };
+    const program_source source{"fill.cu", good_source};
+    const std::string short_by_one = error_of(
+        [&] { compile_kernels(source, fills(17), "sm_90", nullptr, replying([](std::size_t n) { return n - 1; })); });
+    EXPECT_NE(short_by_one.find("compiling batch 1 of 16 (fill<1>, fill<17>) gave 1 lowered names for 2 instantiations"),
+              std::string::npos)
+        << short_by_one;
+    const std::string none = error_of(
+        [&] { compile_kernels(source, fills(1), "sm_90", nullptr, replying([](std::size_t) { return 0; })); });
+    EXPECT_NE(none.find("compiling batch 1 of 1 (fill<1>) gave 0 lowered names for 1 instantiations"), std::string::npos)
+        << none;
+    const std::string extra = error_of(
+        [&] { compile_kernels(source, fills(2), "sm_90", nullptr, replying([](std::size_t n) { return n + 1; })); });
+    EXPECT_NE(extra.find("gave 2 lowered names for 1 instantiations"), std::string::npos) << extra;
+    const std::string empty = error_of(
+        [&] { compile_kernels(source, fills(1), "sm_90", nullptr, replying([](std::size_t n) { return n; }, "")); });
+    EXPECT_NE(empty.find("gave an empty lowered name for instantiation 1"), std::string::npos) << empty;
+}
+
+TEST(CandidateCompiler, ACachedProgramWhoseLoweredNamesDoNotMatchItsBatchIsAMissCompiledAgain) {
+    std::map<std::string, compiled_program> stored;
+    std::atomic<int> stores{0};
+    std::mutex lock;
+    program_cache cache;
+    cache.find = [&](const std::string& key) -> std::optional<compiled_program> {
+        std::lock_guard<std::mutex> guard(lock);
+        const auto found = stored.find(key);
+        if (found == stored.end()) return std::nullopt;
+        return found->second;
+    };
+    cache.store = [&](const std::string& key, const compiled_program& program) {
+        std::lock_guard<std::mutex> guard(lock);
+        ++stores;
+        stored[key] = program;
+    };
+    std::atomic<int> compiles{0};
+    const compile_function counting = [&](const compile_request& request) {
+        ++compiles;
+        return compile(request);
+    };
+    const program_source source{"fill.cu", good_source};
+    const std::vector<std::string> expressions = fills(17);
+    const compiled_set first = compile_kernels(source, expressions, "sm_90", &cache, counting);
+    ASSERT_EQ(stored.size(), 16u);
+    // Every stored program loses its last lowered name, as a tampered `programs` row would.
+    // Before the check, the cached path's .at() threw std::out_of_range.
+    for (auto& [key, program] : stored) program.lowered_names.pop_back();
+    compiles = 0;
+    stores = 0;
+    const compiled_set second = compile_kernels(source, expressions, "sm_90", &cache, counting);
+    EXPECT_EQ(compiles.load(), 16) << "every batch is a miss and compiled again";
+    EXPECT_EQ(stores.load(), 16) << "the fresh programs replace the rows";
+    ASSERT_EQ(second.kernels.size(), expressions.size());
+    for (std::size_t i = 0; i < expressions.size(); ++i) {
+        EXPECT_TRUE(second.kernels[i].ok);
+        EXPECT_EQ(second.kernels[i].lowered_name, first.kernels[i].lowered_name);
+    }
+    for (const auto& [key, program] : stored) EXPECT_EQ(program_shape_problem(program, program.lowered_names.size()), "");
 }
 
 TEST(BatchCompiler, BatchesAreTheSameOnEveryMachine) {

@@ -3,6 +3,7 @@
 // the worker its life; the tuner carries on with a fresh one and never crashes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -16,6 +17,11 @@
 #include "core/error.hpp"
 #include "core/problem.hpp"
 #include "catalog/spec_loader.hpp"
+#include "build/binary_cache.hpp"
+#include "build/candidate_compiler.hpp"
+#include "core/config.hpp"
+#include "core/sha256.hpp"
+#include "cuda/nvrtc.hpp"
 #include "tune/tuner.hpp"
 #include "tune/worker_client.hpp"
 
@@ -132,6 +138,37 @@ TEST_F(FakeWorker, MalformedHelloIsAnErrorFromTheConstructor) {
     EXPECT_FALSE(alive(started_pids()[0]));
 }
 
+// A compile worker that says ok with one lowered name fewer than it was asked for. Before the
+// check, compile_in_worker returned the short list and compile_kernels read past its end.
+TEST_F(FakeWorker, ACompileReplyWithTooFewLoweredNamesIsAnErrorNamingTheBatch) {
+    use_mode("short_names");
+    const char* saved = std::getenv("KERNTUNE_WORKER");
+    const std::string previous = saved != nullptr ? saved : "";
+    setenv("KERNTUNE_WORKER", KERNTUNE_FAKE_WORKER_PATH, 1);
+    const program_source source{"fill.cu", "template <int N> __global__ void fill(int* out) { out[0] = N; }\n"};
+    std::string alone, batched;
+    try {
+        compile_in_worker({source, {"fill<1>", "fill<2>"}, "sm_90"});
+    } catch (const error& failure) {
+        alone = failure.what();
+    }
+    std::vector<std::string> expressions;
+    for (int i = 1; i <= 17; ++i) expressions.push_back("fill<" + std::to_string(i) + ">");
+    try {
+        compile_kernels(source, expressions, "sm_90", nullptr, compile_in_worker);
+    } catch (const error& failure) {
+        batched = failure.what();
+    }
+    if (saved != nullptr) setenv("KERNTUNE_WORKER", previous.c_str(), 1);
+    else unsetenv("KERNTUNE_WORKER");
+    EXPECT_TRUE(contains(alone, "malformed reply from the compile worker to 2 instantiations of fill.cu (first fill<1>): "
+                                "1 lowered names for 2 instantiations"))
+        << alone;
+    EXPECT_TRUE(contains(batched, "malformed reply from the compile worker to 2 instantiations of fill.cu (first fill<1>)"))
+        << batched;
+    for (pid_t pid : started_pids()) EXPECT_FALSE(alive(pid)) << "a compile worker was left running";
+}
+
 // The whole tune: every candidate that compiles gets a malformed reply. Each is stored as a
 // runtime_fault, each costs one worker, and the tune finishes with no winner.
 TEST_F(FakeWorker, TuneStoresMalformedRepliesAsRuntimeFaultsAndFinishes) {
@@ -166,6 +203,66 @@ TEST_F(FakeWorker, TuneStoresMalformedRepliesAsRuntimeFaultsAndFinishes) {
     EXPECT_EQ(faults, 12);
     // The first worker answers the first candidate; every later one needs a fresh worker.
     EXPECT_EQ(worker.starts(), faults) << "each malformed reply must cost its worker";
+}
+
+/// Replaces every cubin of the `programs` table with `bytes` and recomputes its digest, as
+/// whoever can write the file could.
+void replace_stored_programs(const fs::path& path, const std::string& bytes) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* update = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE programs SET cubin = ?1, digest = ?2", -1, &update, nullptr), SQLITE_OK);
+    const std::string digest = sha256_hex(bytes);
+    sqlite3_bind_blob(update, 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(update, 2, digest.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(update), SQLITE_DONE);
+    EXPECT_GT(sqlite3_changes(db), 0) << "the first tune stored no programs";
+    sqlite3_finalize(update);
+    sqlite3_close(db);
+}
+
+// The programs cache feeds the tuner's candidates and the winner's stored cubin. Rows replaced
+// by whoever can write the database (other bytes, recomputed digest) are used from a database
+// only this user can write, and ignored, every program compiled again, from one others can write.
+TEST_F(FakeWorker, TheTunerIgnoresStoredProgramsOfADatabaseOthersCanWrite) {
+    use_mode("good");
+    const kernel_spec spec = load_spec(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.yaml");
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems = {make_problem({"n"}, parse_shape("100003"))};
+    const fs::path path = m_folder / "tune.db";
+    std::string identity;
+    auto tune_once = [&] {
+        database db = database::open(path, open_mode::read_write);
+        worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+        identity = decode_hello(worker.device_facts(), 0).identity();
+        tune(spec, options, worker, db, nullptr);
+    };
+    // The cubin stored for the winner, which applications load.
+    auto winner_cubin = [&]() -> std::string {
+        const database db = database::open(path, open_mode::read_only);
+        const std::optional<winner> best =
+            db.find_winner({spec.name, spec.source_hash, "f32", options.problems[0].key(), identity, nvrtc_version()});
+        if (!best) return "no winner";
+        const std::optional<kernel_binary> binary =
+            db.find_binary(binary_key_for(spec, parse_label(spec, best->config), dtype::f32, "sm_90", nvrtc_version()));
+        return binary ? binary->cubin : "no binary";
+    };
+    tune_once();
+    ASSERT_EQ(winner_cubin().substr(0, 4), "\x7f" "ELF");
+    const std::string attacker = "\x7f" "ELF an attacker's program";
+    replace_stored_programs(path, attacker);
+    fs::permissions(path, fs::perms(0644));
+    tune_once();
+    EXPECT_EQ(winner_cubin(), attacker) << "control: from a file only this user can write, stored programs are used";
+
+    replace_stored_programs(path, attacker);
+    fs::permissions(path, fs::perms(0666));
+    tune_once();
+    const std::string stored = winner_cubin();
+    EXPECT_NE(stored, attacker) << "the tampered program became the winner's cubin";
+    EXPECT_EQ(stored.substr(0, 4), "\x7f" "ELF");
+    EXPECT_GT(stored.size(), 1000u) << "a real cubin, compiled again";
 }
 
 }  // namespace

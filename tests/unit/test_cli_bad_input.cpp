@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -345,6 +346,47 @@ TEST_F(ReliabilityCli, SpecWithAMissingFieldIsNamedWithFileLineAndField) {
     const std::string where = yaml.string() + ":" + std::to_string(line) + ": missing field 'short'";
     expect_refused_untouched(tune_with(db, {}), db, {where}, env);
     expect_one_line_error(run_cli({"list"}, env), {where});
+}
+
+// Specs written to make `kerntune list` crash or stall: before the limits, the expression
+// overflowed the stack (exit 139) and the space, two launch parameters of 400 values added to
+// leaky_relu (27.8 M configs after constraints), took over 90 s and 2.8 GB to enumerate.
+TEST_F(ReliabilityCli, HostileSpecsAreOneLineErrorsForListAndTuneWithinASecond) {
+    const fs::path db = create_database("tuning.db");
+    const std::string original = bytes_of(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / "leaky_relu.yaml");
+    auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+        const std::size_t at = text.find(from);
+        EXPECT_NE(at, std::string::npos) << "templates/leaky_relu.yaml no longer holds '" << from << "'";
+        return at == std::string::npos ? text : text.replace(at, from.size(), to);
+    };
+    std::string values;
+    for (int i = 0; i < 400; ++i) values += (i ? ", " : "") + std::to_string(i);
+    const std::string waves = "  - {name: WAVES,";
+    std::string space = replaced(original, waves,
+                                 "  - {name: A, short: a, kind: launch, values: [" + values + "]}\n"
+                                 "  - {name: B, short: b, kind: launch, values: [" + values + "]}\n" + waves);
+    space = replaced(space, "WAVES: 0}", "WAVES: 0, A: 0, B: 0}");
+    const std::string constraint = "  - VEC * sizeof(T) <= 16";
+    const std::string nesting =
+        replaced(original, constraint, "  - \"" + std::string(20'000, '(') + "1" + std::string(20'000, ')') + "\"\n" + constraint);
+    const struct {
+        std::string yaml, where;
+    } cases[] = {
+        {space, ":" + std::to_string(line_of("  - {name: BLOCK")) + ": the space of leaky_relu has 122880000 configs"},
+        {nesting, ":" + std::to_string(line_of(constraint)) + ": expression '(((("},
+    };
+    const fs::path folder = file("templates");
+    fs::create_directory(folder);
+    fs::copy_file(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / "leaky_relu.cu", folder / "leaky_relu.cu");
+    const std::map<std::string, std::string> env{{"KERNTUNE_TEMPLATES", folder.string()}};
+    for (const auto& c : cases) {
+        write_bytes(folder / "leaky_relu.yaml", c.yaml);
+        const std::string where = (folder / "leaky_relu.yaml").string() + c.where;
+        const auto started = std::chrono::steady_clock::now();
+        expect_one_line_error(run_cli({"list"}, env), {where});
+        expect_refused_untouched(tune_with(db, {}), db, {where}, env);
+        EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1.0);
+    }
 }
 
 } // namespace

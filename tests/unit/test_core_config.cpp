@@ -2,6 +2,9 @@
 // launch geometry.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <limits>
 #include <regex>
 #include <set>
 #include <string>
@@ -36,6 +39,61 @@ TEST(CoreConfig, LeakyReluSpaceHas174ConfigsPerDtype) {
     // WAVES 1 or 4) = 144; bulk: 16-byte VEC, BLOCK * UNROLL <= 1024 (10 pairs) x 3 = 30
     for (dtype type : all_dtypes)
         EXPECT_EQ(enumerate_space(leaky_relu(), type).size(), 174u) << to_string(type);
+}
+
+/// A launch parameter named `name` with the values 0 .. count-1.
+param_spec counting_parameter(const std::string& name, int count) {
+    param_spec p;
+    p.name = name;
+    p.short_name = name;
+    p.kind = param_kind::launch;
+    for (int i = 0; i < count; ++i) p.values.push_back(i);
+    return p;
+}
+
+TEST(CoreConfig, ASpaceOverAMillionConfigsIsCountedNotEnumeratedAndRefusedNamingItsSize) {
+    // leaky_relu before constraints: BLOCK 4 x VEC 4 x UNROLL 4 x LOAD 2 x GRID 2 x WAVES 3.
+    kernel_spec spec = leaky_relu();
+    std::uint64_t product = 1;
+    for (const param_spec& p : spec.params) product *= p.values.size();
+    EXPECT_EQ(space_size(spec), product);
+    // Two extra launch parameters of 400 values each: before the cap `kerntune list` enumerated
+    // all of it (over 90 s, 2.8 GB).
+    spec.params.push_back(counting_parameter("A", 400));
+    spec.params.push_back(counting_parameter("B", 400));
+    EXPECT_EQ(space_size(spec), product * 160'000);
+    const auto started = std::chrono::steady_clock::now();
+    const std::string message = error_of([&] { enumerate_space(spec, dtype::f32); });
+    EXPECT_TRUE(contains(message, "the space of leaky_relu has " + std::to_string(product * 160'000) +
+                                      " configs before constraints (BLOCK 4 x VEC 4 x UNROLL 4 x LOAD 2 x GRID 2 x "
+                                      "WAVES 3 x A 400 x B 400), more than the limit of 1000000"))
+        << message;
+    EXPECT_EQ(error_of([&] { has_config(spec, dtype::f32); }), message);
+    EXPECT_EQ(error_of([&] { check_space_size(spec); }), message);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0.5);
+
+    kernel_spec edge;
+    edge.name = "edge";
+    edge.params = {counting_parameter("A", 1000), counting_parameter("B", 1000)};
+    EXPECT_EQ(space_size(edge), max_space_configs);
+    EXPECT_NO_THROW(check_space_size(edge)) << "the limit itself is allowed";
+    EXPECT_TRUE(has_config(edge, dtype::f32));
+    edge.params[1] = counting_parameter("B", 1001);
+    EXPECT_TRUE(contains(error_of([&] { check_space_size(edge); }), "has 1001000 configs before constraints"));
+
+    kernel_spec huge;
+    huge.name = "huge";
+    for (int i = 0; i < 12; ++i) huge.params.push_back(counting_parameter("P" + std::to_string(i), 100));  // 10^24
+    EXPECT_EQ(space_size(huge), std::numeric_limits<std::uint64_t>::max()) << "saturates instead of wrapping";
+    EXPECT_TRUE(contains(error_of([&] { enumerate_space(huge, dtype::f32); }), "has over 2^64 configs"));
+}
+
+TEST(CoreConfig, HasConfigStopsAtTheFirstConfigThatSatisfiesTheConstraints) {
+    for (dtype type : all_dtypes) EXPECT_TRUE(has_config(leaky_relu(), type));
+    kernel_spec none = leaky_relu();
+    none.constraints.push_back({expression::parse("BLOCK < 0"), 1});
+    EXPECT_FALSE(has_config(none, dtype::f32));
+    EXPECT_TRUE(enumerate_space(none, dtype::f32).empty());
 }
 
 TEST(CoreConfig, SpaceBindsSizeofTFromTheDtype) {

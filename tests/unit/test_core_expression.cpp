@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -165,6 +166,81 @@ TEST(CoreExpression, SyntaxErrorsNameTheTextAndTheColumn) {
         EXPECT_TRUE(contains(message, "'" + std::string(c.text) + "'")) << message;
         EXPECT_TRUE(contains(message, "at column " + std::to_string(c.column))) << c.text << ": " << message;
     }
+}
+
+/// `count` copies of `part`.
+std::string repeat(const std::string& part, std::size_t count) {
+    std::string text;
+    text.reserve(part.size() * count);
+    for (std::size_t i = 0; i < count; ++i) text += part;
+    return text;
+}
+
+// Before the limits each of these overflowed the stack (`kerntune list` exited 139): the parser
+// recursed once per parenthesis, minus sign or ?:, and evaluate once per level of the tree.
+TEST(CoreExpression, HostileTextsAreRefusedAtTheLengthLimitQuickly) {
+    const auto started = std::chrono::steady_clock::now();
+    const struct {
+        const char* what;
+        std::string text;
+    } cases[] = {
+        {"20,000 nested parentheses", repeat("(", 20'000) + "1" + repeat(")", 20'000)},
+        {"a flat sum of 50,000 terms", "1" + repeat(" + 1", 49'999)},
+        {"400,000 unary minus signs", repeat("-", 400'000) + "1"},
+        {"100,000 nested ?:", repeat("1 ? ", 100'000) + "1" + repeat(" : 0", 100'000)},
+    };
+    for (const auto& c : cases) {
+        const std::string message = error_of([&] { expression::parse(c.text); });
+        EXPECT_TRUE(contains(message, std::to_string(c.text.size()) +
+                                          " characters, longer than the limit of 4096 at column 4097"))
+            << c.what << ": " << message;
+        EXPECT_TRUE(contains(message, "expression '" + c.text.substr(0, 80) + "...'")) << c.what << ": " << message;
+        EXPECT_LT(message.size(), 200u) << c.what << ": the message is one short line";
+    }
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1.0);
+}
+
+TEST(CoreExpression, NestingDeeperThan64LevelsIsRefusedNamingTheLimitAndTheColumn) {
+    // Every kind of nesting counts: parentheses, function arguments, ?: and unary operators.
+    const struct {
+        std::string allowed;  // 64 levels
+        std::int64_t value;   // of allowed
+        std::string refused;  // 65 levels
+        std::size_t column;   // of the construct that opens the 65th
+    } cases[] = {
+        {repeat("(", 64) + "7" + repeat(")", 64), 7, repeat("(", 65) + "7" + repeat(")", 65), 65},
+        {repeat("-", 64) + "7", 7, repeat("-", 65) + "7", 65},
+        {repeat("!", 63) + "-7", 0, repeat("!", 64) + "-7", 65},
+        {repeat("min(", 64) + "7" + repeat(", 9)", 64), 7, repeat("min(", 65) + "7" + repeat(", 9)", 65), 257},
+        {repeat("1 ? ", 64) + "7" + repeat(" : 0", 64), 7, repeat("1 ? ", 65) + "7" + repeat(" : 0", 65), 259},
+        {repeat("0 ? 0 : ", 64) + "7", 7, repeat("0 ? 0 : ", 65) + "7", 515},
+        {"- (" + repeat("!(", 31) + "0" + repeat(")", 31) + " + 6)", -7,
+         "- (" + repeat("!(", 32) + "0" + repeat(")", 32) + ")", 66},
+    };
+    for (const auto& c : cases) {
+        EXPECT_EQ(eval(c.allowed), c.value) << c.allowed;
+        const std::string message = error_of([&] { expression::parse(c.refused); });
+        EXPECT_TRUE(contains(message, "nested deeper than the limit of 64 levels at column " + std::to_string(c.column)))
+            << c.refused << ": " << message;
+    }
+}
+
+TEST(CoreExpression, TreesAsHighAsTheLengthAllowsEvaluateWithoutRecursion) {
+    // A flat chain at the length limit is a left-deep tree over 2,000 nodes high: no nesting,
+    // so the parser accepts it, and evaluate walks it with its own stack.
+    const std::string sum = "1" + repeat("+1", 2047);  // 4095 characters
+    ASSERT_EQ(sum.size(), 4095u);
+    EXPECT_EQ(eval(sum), 2048);
+    const std::string difference = "4096" + repeat("-2", 2045);
+    EXPECT_EQ(eval(difference), 4096 - 2 * 2045);
+    // Short-circuits deep in the tree still skip what C skips: n / d is never divided by zero.
+    const std::string guarded = repeat("0||", 1000) + "d != 0 && n / d > 1";
+    EXPECT_EQ(eval(guarded, {{"n", 10}, {"d", 0}}), 0);
+    EXPECT_EQ(eval(guarded, {{"n", 10}, {"d", 2}}), 1);
+    const std::string chosen = repeat("x + ", 1000) + "(x > 0 ? x : 1 / x)";
+    EXPECT_EQ(eval(chosen, {{"x", 3}}), 3003);
+    EXPECT_TRUE(contains(error_of([&] { eval(sum.substr(2) + "+a"); }), "unknown name 'a'"));  // the last leaf
+    EXPECT_EQ(eval(repeat("1*", 2047) + "1"), 1);
 }
 
 } // namespace

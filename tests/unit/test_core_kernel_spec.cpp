@@ -2,11 +2,16 @@
 // template, a fixture spec with every field, and every kind of mistake in small specs written to
 // a temporary folder.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -362,6 +367,147 @@ TEST_F(CoreSpecFile, IncludesThatEscapeOrDoNotExistAreRefused) {
         const std::string message = error_of([&] { load_spec(write("tiny.yaml", tiny_yaml)); });
         EXPECT_TRUE(contains(message, (m_dir / "tiny.cu").string() + ":3: include '" + name + "'")) << message;
     }
+}
+
+TEST_F(CoreSpecFile, ExpressionsPastTheLengthOrNestingLimitAreOneLineNamingFileLineAndLimit) {
+    // Before the limits, `kerntune list` overflowed the stack on each of these (exit 139).
+    const std::string parentheses = std::string(20'000, '(') + "1" + std::string(20'000, ')');
+    expect_error(tiny_with("VEC * sizeof(T) <= 8", "\"" + parentheses + "\""), 16,
+                 "40001 characters, longer than the limit of 4096 at column 4097");
+    expect_error(tiny_with("VEC * sizeof(T) <= 8", std::string(100, '-') + "VEC"), 16,
+                 "nested deeper than the limit of 64 levels at column 65");
+}
+
+TEST_F(CoreSpecFile, ASpaceOverAMillionConfigsIsRefusedAtTheParametersWithoutEnumerating) {
+    std::string values;
+    for (int i = 0; i < 400; ++i) values += (i ? ", " : "") + std::to_string(i);
+    const std::string extra = "  - {name: GRID, kind: launch, values: [tile, stride]}\n"
+                              "  - {name: A, short: a, kind: launch, values: [" + values + "]}\n"
+                              "  - {name: B, short: b, kind: launch, values: [" + values + "]}\n";
+    std::string yaml = tiny_with("  - {name: GRID, kind: launch, values: [tile, stride]}\n", extra);
+    yaml = yaml.substr(0, yaml.find("default: {")) + "default: {BLOCK: 256, VEC: 2, GRID: tile, A: 0, B: 0}\n";
+    const auto started = std::chrono::steady_clock::now();
+    expect_error(yaml, 12,
+                 "the space of tiny has 1920000 configs before constraints (BLOCK 2 x VEC 3 x GRID 2 x A 400 x B 400), "
+                 "more than the limit of 1000000");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 0.5);
+}
+
+/// The message of the kerntune::error `action` throws, which must come within a second. A read
+/// blocked on a FIFO is released by opening the FIFOs in `fifos` for writing (the reader then
+/// sees the end of the file), and the test fails.
+std::string error_within_a_second(const std::function<void()>& action, const std::vector<fs::path>& fifos = {}) {
+    std::future<std::string> outcome = std::async(std::launch::async, [&] { return error_of(action); });
+    if (outcome.wait_for(std::chrono::seconds(1)) != std::future_status::ready) {
+        ADD_FAILURE() << "still reading after a second";
+        for (const fs::path& fifo : fifos) {
+            const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) ::close(fd);
+        }
+    }
+    return outcome.get();
+}
+
+TEST_F(CoreSpecFile, FilesThatAreNotSmallRegularFilesInsideTheFolderAreOneLineErrorsWithoutHanging) {
+    // A FIFO named like a spec: listing the folder finds it, reading it would wait for a writer.
+    ASSERT_EQ(::mkfifo((m_dir / "fifo.yaml").c_str(), 0644), 0);
+    write("tiny.yaml", tiny_yaml);
+    catalog templates;
+    const std::size_t before = templates.specs().size();
+    const std::string listed = error_within_a_second([&] { templates.add_folder(m_dir); }, {m_dir / "fifo.yaml"});
+    EXPECT_EQ(listed, (m_dir / "fifo.yaml").string() + " is not a regular file");
+    EXPECT_EQ(templates.specs().size(), before);
+    fs::remove(m_dir / "fifo.yaml");
+
+    ASSERT_EQ(::mkfifo((m_dir / "pipe.cu").c_str(), 0644), 0);
+    fs::create_symlink("/dev/zero", m_dir / "zero.cu");
+    fs::create_directory(m_dir / "folder.cu");
+    write("big.cu", std::string(5 << 20, 'x'));  // 5 MiB
+    const std::string inside = "' must be a file name inside the template's folder";
+    const struct {
+        std::string source, what;
+    } cases[] = {
+        {"pipe.cu", (m_dir / "pipe.cu").string() + " is not a regular file"},
+        {"zero.cu", (m_dir / "zero.cu").string() + " is not a regular file"},  // a link to a device
+        {"folder.cu", (m_dir / "folder.cu").string() + " is not a regular file"},
+        {"big.cu", (m_dir / "big.cu").string() + " has 5242880 bytes, more than the 4194304 a template file may have"},
+        {"/dev/zero", "source '/dev/zero" + inside},
+        {"../x.cu", "source '../x.cu" + inside},
+        {"sub/../../x.cu", "source 'sub/../../x.cu" + inside},
+    };
+    for (const auto& c : cases) {
+        const fs::path yaml = write("tiny.yaml", tiny_with("source: tiny.cu", "source: " + c.source));
+        const std::string message = error_within_a_second([&] { load_spec(yaml); }, {m_dir / "pipe.cu"});
+        EXPECT_EQ(message, yaml.string() + ":2: " + c.what) << c.source;
+        EXPECT_EQ(message.find('\n'), std::string::npos) << c.source;
+    }
+    // The spec itself past the cap: 5 MiB of comment after a valid spec.
+    const fs::path big_yaml = write("tiny.yaml", std::string(tiny_yaml) + "#" + std::string(5 << 20, 'x') + "\n");
+    EXPECT_TRUE(contains(error_within_a_second([&] { load_spec(big_yaml); }), "more than the 4194304"));
+}
+
+TEST_F(CoreSpecFile, KernelNamesMustBeCppQualifiedNames) {
+    // Before the check each of these loaded: the name went into every NVRTC name expression,
+    // and a newline in it split the compile worker's list of expressions.
+    const std::string rule = "is not a C++ qualified name (identifiers joined by ::, e.g. kt::leaky_relu)";
+    const struct {
+        std::string yaml_value, shown;
+    } refused[] = {
+        {"", ""},
+        {"kt::a\\nkt::b", "kt::a\\nkt::b"},
+        {"kt/tiny", "kt/tiny"},
+        {"templates/", "templates/"},
+        {"kt::", "kt::"},
+        {"::kt::tiny", "::kt::tiny"},
+        {"kt:::tiny", "kt:::tiny"},
+        {"kt::tiny<float>", "kt::tiny<float>"},
+        {"kt::tiny; asm", "kt::tiny; asm"},
+        {"1kt::tiny", "1kt::tiny"},
+        {"kt::ti-ny", "kt::ti-ny"},
+        {"kt::\\ttiny", "kt::\\x09tiny"},
+    };
+    for (const auto& c : refused) {
+        // Double-quoted, so that YAML reads every character as given (escapes included).
+        const std::string quoted = "\"" + c.yaml_value + "\"";
+        expect_error(tiny_with("kernel: kt::tiny\n", "kernel: " + quoted + "\n"), 3, "kernel '" + c.shown + "' " + rule);
+        expect_error(tiny_with("{kernel: kt::tiny_reference,", "{kernel: " + quoted + ","), 4,
+                     "reference kernel '" + c.shown + "' " + rule);
+    }
+    // A block scalar over two lines.
+    expect_error(tiny_with("kernel: kt::tiny\n", "kernel: |\n  kt::a\n  kt::b\n"), 3, "kernel 'kt::a\\nkt::b\\n' " + rule);
+    for (const std::string name : {"tiny", "kt::tiny", "a::b_c", "_x::_y::z9"}) {
+        const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("kernel: kt::tiny\n", "kernel: " + name + "\n")));
+        EXPECT_EQ(spec.kernel, name);
+    }
+}
+
+TEST_F(CoreSpecFile, AKeyGivenTwiceInAnyMappingIsAnErrorNamingBothLines) {
+    // yaml-cpp keeps one of the two values; before the check the spec loaded with it.
+    expect_error(std::string(tiny_yaml) + "kernel: kt::other\n", 19, "key 'kernel' is given twice (first on line 3)");
+    expect_error(tiny_with("GRID: tile}", "GRID: tile, BLOCK: 128}"), 18, "key 'BLOCK' is given twice (first on line 18)");
+    expect_error(tiny_with("{name: BLOCK, short: blk,", "{name: BLOCK, short: blk, short: b,"), 12,
+                 "key 'short' is given twice (first on line 12)");
+    expect_error(tiny_with("{kernel: kt::tiny_reference, block: 256,", "{kernel: kt::tiny_reference, block: 256, block: 128,"),
+                 4, "key 'block' is given twice");
+    expect_error(tiny_with("dtypes: [f32, f16]\n", "dtypes: [f32, f16]\ndtypes: [f32]\n"), 6,
+                 "key 'dtypes' is given twice (first on line 5)");
+    // Aliases share their node: 40 levels of lists of two aliases name 2^40 paths to the first
+    // list, walked once each node (the walk keeps what it visited), so the loader gets to the
+    // unknown field at once.
+    std::string laughs = "a0: &a0 [{x: 1, y: 2}, {x: 1, y: 2}]\n";
+    for (int i = 1; i <= 40; ++i)
+        laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + ", *a" +
+                  std::to_string(i - 1) + "]\n";
+    const auto started = std::chrono::steady_clock::now();
+    expect_error(std::string(tiny_yaml) + laughs, 19, "unknown field 'a0'");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), 1.0);
+}
+
+TEST_F(CoreSpecFile, AComplexKeyIsAnErrorNamingTheFileAndLine) {
+    expect_error(std::string(tiny_yaml) + "? [a, b]\n: 1\n", 19, "unknown field '(a complex key)'");
+    // In `default`, before the fix, yaml-cpp's bad conversion escaped without the file's name.
+    expect_error(tiny_with("GRID: tile}", "GRID: tile, [a, b]: 1}"), 18, "'default' has a complex key");
+    expect_error(tiny_with("{name: x, kind: input}", "{name: x, kind: input, {a: 1}: 2}"), 7, "unknown field '(a complex key)'");
 }
 
 TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
