@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "build/candidate_compiler.hpp"
+#include "../unit/test_core_support.hpp"
 
 namespace kerntune {
 namespace {
@@ -109,17 +110,7 @@ TEST(CandidateCompiler, ReusesCachedProgramsAndCachesOnlyWholeBatches) {
     EXPECT_GT(finds, 0);
 }
 
-/// The message of the kerntune::error that `action` throws, "" (and a failure) when none.
-template <typename Action>
-std::string error_of(Action action) {
-    try {
-        action();
-    } catch (const error& failure) {
-        return failure.what();
-    }
-    ADD_FAILURE() << "no kerntune::error thrown";
-    return "";
-}
+using test::error_of;
 
 /// fill<1> .. fill<count>: 17 make batch 1 of 16 hold fill<1> and fill<17>, the others one each.
 std::vector<std::string> fills(int count) {
