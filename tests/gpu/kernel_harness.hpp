@@ -37,6 +37,8 @@ inline std::uint32_t leaky_relu_expected(dtype type, std::uint32_t x, float slop
     case dtype::f32: return bits_of(leaky(float_of(x)));
     case dtype::f16: return float_to_half(leaky(half_to_float(static_cast<std::uint16_t>(x))));
     case dtype::bf16: return float_to_bf16(leaky(bf16_to_float(static_cast<std::uint16_t>(x))));
+    case dtype::i32:
+    case dtype::i64: break;  // leaky_relu is a floating-point template
     }
     return 0;
 }
@@ -46,6 +48,8 @@ inline bool is_nan(dtype type, std::uint32_t bits) {
     case dtype::f32: return (bits & 0x7fffffffu) > 0x7f800000u;
     case dtype::f16: return (bits & 0x7fffu) > 0x7c00u;
     case dtype::bf16: return (bits & 0x7fffu) > 0x7f80u;
+    case dtype::i32:
+    case dtype::i64: break;  // integers have no NaN
     }
     return false;
 }

@@ -86,6 +86,9 @@ struct float_layout {
                 return float_to_half(value);
             case dtype::bf16:
                 return float_to_bf16(value);
+            case dtype::i32:
+            case dtype::i64:
+                break;  // float layouts only
         }
         return 0;
     }
@@ -98,6 +101,9 @@ struct float_layout {
                 return half_to_float(static_cast<std::uint16_t>(bits));
             case dtype::bf16:
                 return bf16_to_float(static_cast<std::uint16_t>(bits));
+            case dtype::i32:
+            case dtype::i64:
+                break;  // float layouts only
         }
         return 0;
     }
@@ -111,6 +117,9 @@ float_layout layout_of(dtype type) {
             return {type, 10, 15};
         case dtype::bf16:
             return {type, 7, 127};
+        case dtype::i32:
+        case dtype::i64:
+            break;  // integers have no float layout
     }
     throw error("no layout");
 }
