@@ -181,12 +181,12 @@ __global__ void compare_bits(const Bits* actual, const Bits* expected, long long
     count_mismatches(n, result, [&](long long i) { return actual[i] == expected[i]; });
 }
 
-// Equal when both are NaN (any payload or sign), when both are the same infinity, or when both
-// are finite and at most max_ulp values of T apart (+0 and -0 are 0 apart; the smallest
-// subnormals of either sign 2).
-template <typename T>
-__global__ void compare_ulp(const T* actual, const T* expected, long long n, unsigned long long* result,
-                            long long max_ulp) {
+// The comparisons' rule for the special values: equal when both are NaN (any payload or sign)
+// or both the same infinity; a NaN or an infinity never matches anything else. Finite pairs are
+// equal when finite_same(actual bits, expected bits, i) says so.
+template <typename T, typename FiniteSame>
+__device__ __forceinline__ void compare_floats(const T* actual, const T* expected, long long n,
+                                               unsigned long long* result, FiniteSame finite_same) {
     using traits = float_traits<T>;
     using bits = typename traits::bits;
     const bits* a = reinterpret_cast<const bits*>(actual);
@@ -196,25 +196,31 @@ __global__ void compare_ulp(const T* actual, const T* expected, long long n, uns
         if (traits::is_nan(x) || traits::is_nan(y)) return traits::is_nan(x) && traits::is_nan(y);
         // The largest finite value is 1 apart from infinity in the order of the bits.
         if (traits::is_inf(x) || traits::is_inf(y)) return x == y;
+        return finite_same(x, y, i);
+    });
+}
+
+// Equal by compare_floats' rule for NaN and infinities, else when at most max_ulp values of T
+// apart (+0 and -0 are 0 apart; the smallest subnormals of either sign 2).
+template <typename T>
+__global__ void compare_ulp(const T* actual, const T* expected, long long n, unsigned long long* result,
+                            long long max_ulp) {
+    using traits = float_traits<T>;
+    using bits = typename traits::bits;
+    compare_floats(actual, expected, n, result, [=](bits x, bits y, long long) {
         const long long distance = traits::ordered(x) - traits::ordered(y);  // |distance| < 2^32: no overflow
         return (distance < 0 ? -distance : distance) <= max_ulp;
     });
 }
 
-// Equal when both are NaN, when both are the same infinity, or when both are finite and
-// |actual - expected| <= atol + rtol * |expected|, computed in double. An infinity never
-// matches a finite value, whatever the tolerances (an infinite atol included).
+// Equal by compare_floats' rule for NaN and infinities (an infinity never matches a finite value,
+// whatever the tolerances, an infinite atol included), else when
+// |actual - expected| <= atol + rtol * |expected|, computed in double.
 template <typename T>
 __global__ void compare_tolerance(const T* actual, const T* expected, long long n, unsigned long long* result,
                                   double atol, double rtol) {
-    using traits = float_traits<T>;
-    using bits = typename traits::bits;
-    const bits* a = reinterpret_cast<const bits*>(actual);
-    const bits* e = reinterpret_cast<const bits*>(expected);
-    count_mismatches(n, result, [=](long long i) {
-        const bits x = a[i], y = e[i];
-        if (traits::is_nan(x) || traits::is_nan(y)) return traits::is_nan(x) && traits::is_nan(y);
-        if (traits::is_inf(x) || traits::is_inf(y)) return x == y;
+    using bits = typename float_traits<T>::bits;
+    compare_floats(actual, expected, n, result, [=](bits, bits, long long i) {
         const double expected_value = to_double(expected[i]);
         return fabs(to_double(actual[i]) - expected_value) <= atol + rtol * fabs(expected_value);
     });
