@@ -81,7 +81,14 @@ kt_status kt_launch_problem(kt_runtime* rt, const char* op, kt_dtype dtype, cons
                             int num_scalars, CUstream stream);
 
 /** Which config a call with (op, dtype, n) uses on the current device, and how it was found.
- *  label receives the canonical config label (truncated to label_size, NUL-terminated). */
+ *  label receives the canonical config label (truncated to label_size, NUL-terminated).
+ *  It also loads (or compiles) that kernel in the current context, so that a later launch with
+ *  the same op, dtype and extents does nothing but launch.
+ *
+ *  CUDA graphs: a launch is captured like any kernel launch once its kernel is loaded. The first
+ *  launch of an (op, dtype, extents) in a context loads or compiles its kernel, which cannot be
+ *  captured: on a stream that is capturing it is KT_ERROR_INVALID_ARGUMENT, the capture left
+ *  intact. Call kt_query (or launch once) for every key before capturing. */
 kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt_match* match,
                    char* label, size_t label_size);
 

@@ -29,7 +29,7 @@ struct driver_api {
     X(cuMemcpyHtoD) X(cuMemcpyDtoH) X(cuMemcpyDtoDAsync) X(cuMemsetD8Async) X(cuMemsetD16Async)    \
     X(cuMemsetD32Async)                                                                            \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                      \
-    X(cuEventElapsedTime) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)
+    X(cuEventElapsedTime) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamIsCapturing)
 #define KERNTUNE_DECLARE_DRIVER_FUNCTION(name) decltype(&::name) name = nullptr;
     KERNTUNE_DRIVER_FUNCTIONS(KERNTUNE_DECLARE_DRIVER_FUNCTION)
 #undef KERNTUNE_DECLARE_DRIVER_FUNCTION

@@ -84,7 +84,7 @@ void runtime::launch_problem(const std::string& op, kt_dtype type, const std::in
         const dtype element = to_dtype(type);
         if (!check_extents(extents, num_extents)) return;
         const detail::launch_entry& entry =
-            m_state->entry(op, element, extents, static_cast<std::size_t>(num_extents));
+            m_state->entry(op, element, extents, static_cast<std::size_t>(num_extents), stream);
         if (num_buffers != entry.buffers || buffers == nullptr)
             throw runtime_error(KT_ERROR_INVALID_ARGUMENT,
                                 op + " takes " + std::to_string(entry.buffers) + " buffers, not " +

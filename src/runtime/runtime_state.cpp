@@ -212,8 +212,27 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     return entry;
 }
 
+namespace {
+
+/// A cold key met on a stream that is capturing a CUDA graph: a clear error, before anything
+/// (a module load, NVRTC) runs that would invalidate the capture or fail inside it.
+void refuse_cold_key_in_capture(CUstream stream, const std::string& op, dtype type, const std::int64_t* extents,
+                                std::size_t axes) {
+    CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+    KERNTUNE_CU(cuStreamIsCapturing(stream, &capture));
+    if (capture == CU_STREAM_CAPTURE_STATUS_NONE) return;
+    std::string shape;
+    for (std::size_t i = 0; i < axes; ++i) shape += (i ? "x" : "") + std::to_string(extents[i]);
+    throw runtime_error(KT_ERROR_INVALID_ARGUMENT,
+                        op + " " + std::string(to_string(type)) + " " + shape +
+                            " is not loaded on this device yet, and its stream is capturing a CUDA graph: call it "
+                            "once before the capture, or prepare it with kt_query (kerntune.torch.prepare)");
+}
+
+} // namespace
+
 const launch_entry& runtime_state::entry(const std::string& op, dtype type, const std::int64_t* extents,
-                                         std::size_t axes) {
+                                         std::size_t axes, std::optional<CUstream> launch_stream) {
     if (axes < 1 || axes > max_problem_axes)
         throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "a problem has 1 to " + std::to_string(max_problem_axes) +
                                                            " extents, not " + std::to_string(axes));
@@ -224,6 +243,7 @@ const launch_entry& runtime_state::entry(const std::string& op, dtype type, cons
         const auto found = m_launches.find(key);
         if (found != m_launches.end()) return found->second;
     }
+    if (launch_stream) refuse_cold_key_in_capture(*launch_stream, op, type, extents, axes);
     std::lock_guard<std::mutex> cold(m_cold_mutex);
     {
         std::shared_lock<std::shared_mutex> lock(m_launches_mutex);

@@ -47,8 +47,11 @@ public:
 
     /// The cached launch for (op, dtype, problem extents) in the current context, made on first
     /// use. Hot path: a shared lock and a hash lookup. Throws runtime_error for an unknown op, a
-    /// dtype it lacks or extents that do not fit its axes.
-    const launch_entry& entry(const std::string& op, dtype type, const std::int64_t* extents, std::size_t axes);
+    /// dtype it lacks or extents that do not fit its axes. `launch_stream` is the stream the
+    /// caller will launch on (none for a query): an entry is never made while it captures a CUDA
+    /// graph, because loading a module or compiling is not a capturable operation.
+    const launch_entry& entry(const std::string& op, dtype type, const std::int64_t* extents, std::size_t axes,
+                              std::optional<CUstream> launch_stream = std::nullopt);
 
 private:
     struct launch_key {
