@@ -1,0 +1,67 @@
+"""kerntune's kernels as PyTorch operators, under torch.nn.functional's names and signatures.
+
+    import kerntune.torch as kt
+    y = kt.leaky_relu(x)                      # x: a CUDA tensor (float32, float16 or bfloat16)
+    kt.leaky_relu(x, 0.2, inplace=True)
+    kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
+
+Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
+Python runs below it per call. The output is allocated by torch's caching allocator on the
+input's device, and the kernel runs on that device's current stream. Results equal
+torch.nn.functional's bit for bit. torch.compile(fullgraph=True) traces through the operators
+(they have Meta kernels), and autograd uses torch's own gradients.
+
+Layouts: a tensor whose elements fill its memory without gaps (contiguous, transposed,
+channels-last) is used as it is and the output has its strides; any other view (a slice with
+gaps, an expanded tensor) is copied into a contiguous tensor first, and an in-place call then
+copies the result back into the view.
+
+CUDA graphs: the first call of an (op, dtype, shape) on a device loads or compiles its kernel,
+which cannot happen during a capture (that call raises ValueError, the capture untouched).
+Call the op once before capturing, or prepare(op, dtype, shape).
+
+The tuning database is $KERNTUNE_DB, else the default path, as for every kerntune program; the
+library is found as kerntune.find_library() says.
+"""
+from typing import NamedTuple
+
+import torch as _torch
+
+from kerntune import _extension
+
+_extension.load()
+_ops = _torch.ops.kerntune
+
+__all__ = ["leaky_relu", "query", "prepare", "Choice"]
+
+
+class Choice(NamedTuple):
+    """Which config a call uses, and how it was found."""
+
+    match: str  #: "exact" (tuned for this shape), "nearest" (tuned nearest size) or "default"
+    config: str  #: the config's canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """torch.nn.functional.leaky_relu: input if input > 0 else input * negative_slope."""
+    if inplace:
+        _ops.leaky_relu_.default(input, negative_slope)
+        return input
+    return _ops.leaky_relu.default(input, negative_slope)
+
+
+def query(op, input):
+    """Which config `op` uses for a tensor like `input` (its dtype, shape and device)."""
+    if not isinstance(input, _torch.Tensor):
+        raise TypeError(f"kerntune.torch.query: input must be a torch.Tensor, not {type(input).__name__}")
+    return Choice(*_ops.query(op, input.dtype, list(input.shape), input.device))
+
+
+def prepare(op, dtype, shape, device=None):
+    """Loads (or compiles) the kernel `op` uses for a tensor of this dtype and shape on `device`
+    (default: the current CUDA device), so that calls in a CUDA-graph capture find it. Returns
+    the Choice, as query does."""
+    device = _torch.device("cuda") if device is None else _torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        device = _torch.device("cuda", _torch.cuda.current_device())
+    return Choice(*_ops.query(op, dtype, list(shape), device))

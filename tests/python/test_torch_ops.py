@@ -1,0 +1,204 @@
+"""kerntune.torch on a GPU (label gpu, through tests/python/run_torch_tests.sh, which skips
+without torch or a GPU): bit-exact parity with torch.nn.functional, layouts and views, in place,
+autograd, torch.compile(fullgraph=True), CUDA-graph capture and replay, opcheck, bad inputs.
+
+    KERNTUNE_LIB=build/src/runtime/libkerntune.so PYTHONPATH=python \\
+        python3 -m unittest discover -s tests/python -p 'test_torch_ops.py'
+"""
+import unittest
+
+import torch
+import torch.nn.functional as F
+
+import kerntune.torch as kt
+
+DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+SAME_SIZE_INT = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
+SLOPES = (0.01, 0.2, -0.5, 0.0)
+
+
+def with_specials(shape, dtype, device="cuda"):
+    """Random values over a wide range with zeros of both signs, infinities, NaN and subnormals."""
+    x = (torch.randn(shape, device=device) * 100).to(dtype)
+    specials = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1e-40, -1e-40, -1.0, 1.0],
+                            device=device).to(dtype)
+    flat = x.view(-1)
+    k = min(flat.numel(), specials.numel())
+    flat[:k] = specials[:k]
+    return x
+
+
+class TorchOps(unittest.TestCase):
+    def assert_same_bits(self, actual, expected):
+        self.assertEqual(actual.shape, expected.shape)
+        self.assertEqual(actual.dtype, expected.dtype)
+        self.assertEqual(actual.device, expected.device)
+        int_type = SAME_SIZE_INT[expected.dtype]
+        mismatches = (actual.contiguous().view(int_type) != expected.contiguous().view(int_type)).sum().item()
+        self.assertEqual(mismatches, 0, f"{mismatches} elements differ in their bits")
+
+    def test_bit_exact_with_torch_for_every_dtype_size_and_slope(self):
+        for dtype in DTYPES:
+            for n in (0, 1, 7, 4099, (1 << 20) + 3):
+                x = with_specials((n,), dtype)
+                for slope in SLOPES:
+                    with self.subTest(dtype=dtype, n=n, slope=slope):
+                        self.assert_same_bits(kt.leaky_relu(x, slope), F.leaky_relu(x, slope))
+        self.assert_same_bits(kt.leaky_relu(with_specials((), torch.float32)),
+                              F.leaky_relu(with_specials((), torch.float32)))
+
+    def test_views_and_layouts(self):
+        base = with_specials((515, 1031), torch.float16)
+        cases = {
+            "transposed": base.t(),
+            "sliced columns": base[:, 3:1000],
+            "every other row": base[::2],
+            "misaligned start": base.view(-1)[1:],
+            "expanded": with_specials((1, 1031), torch.float16).expand(64, 1031),
+            "channels last": with_specials((4, 6, 33, 17), torch.float16).to(memory_format=torch.channels_last),
+        }
+        for name, x in cases.items():
+            with self.subTest(name):
+                y, expected = kt.leaky_relu(x, 0.1), F.leaky_relu(x, 0.1)
+                self.assert_same_bits(y, expected)
+                if x.is_contiguous() or name in ("transposed", "channels last"):
+                    self.assertEqual(y.stride(), x.stride(), "a dense layout keeps its strides")
+
+    def test_in_place_returns_the_input_for_contiguous_tensors_and_views(self):
+        for name, make in {"contiguous": lambda t: t, "sliced columns": lambda t: t[:, 5:900],
+                           "transposed": lambda t: t.t()}.items():
+            with self.subTest(name):
+                base = with_specials((300, 1000), torch.bfloat16)
+                expected_base = base.clone()
+                F.leaky_relu(make(expected_base), 0.3, inplace=True)
+                x = make(base)
+                pointer = x.data_ptr()
+                y = kt.leaky_relu(x, 0.3, inplace=True)
+                self.assertIs(y, x)
+                self.assertEqual(y.data_ptr(), pointer)
+                self.assert_same_bits(base, expected_base)  # the untouched columns too
+
+    def test_in_place_bumps_the_version_counter_and_no_grad_modes_work(self):
+        x = with_specials((1000,), torch.float32)
+        expected = F.leaky_relu(x, 0.2)
+        version = x._version
+        kt.leaky_relu(x, 0.2, inplace=True)
+        self.assertGreater(x._version, version, "autograd must see the in-place change")
+        self.assert_same_bits(x, expected)
+        for mode in (torch.no_grad, torch.inference_mode):
+            with self.subTest(mode.__name__), mode():
+                x = with_specials((1000,), torch.float32).requires_grad_(mode is torch.no_grad)
+                self.assert_same_bits(kt.leaky_relu(x, 0.2), F.leaky_relu(x, 0.2))
+                self.assertFalse(kt.leaky_relu(x, 0.2).requires_grad)
+
+    def test_streams_and_the_current_device(self):
+        stream = torch.cuda.Stream()
+        x = with_specials((1 << 22,), torch.float32)
+        with torch.cuda.stream(stream):
+            torch.cuda._sleep(1_000_000)  # if kerntune ran on another stream it would read x early
+            x2 = x * 2
+            y = kt.leaky_relu(x2)
+        stream.synchronize()
+        self.assert_same_bits(y, F.leaky_relu(x * 2))
+
+    @unittest.skipUnless(torch.cuda.device_count() >= 2, "needs two GPUs")
+    def test_a_tensor_on_the_second_gpu_runs_there(self):
+        x = with_specials((100003,), torch.float32, device="cuda:1")
+        y = kt.leaky_relu(x)
+        self.assertEqual(y.device, x.device)
+        self.assert_same_bits(y, F.leaky_relu(x))
+
+    def test_autograd_gives_torchs_gradients(self):
+        for dtype in DTYPES:
+            with self.subTest(dtype=dtype):
+                x = with_specials((4099,), dtype).requires_grad_()
+                x_ref = x.detach().clone().requires_grad_()
+                grad = torch.randn(4099, device="cuda").to(dtype)
+                kt.leaky_relu(x, 0.2).backward(grad)
+                F.leaky_relu(x_ref, 0.2).backward(grad)
+                self.assert_same_bits(x.grad, x_ref.grad)
+        # In place on a non-leaf: the backward uses the result, as torch's does.
+        x = torch.randn(1000, device="cuda", requires_grad=True)
+        x_ref = x.detach().clone().requires_grad_()
+        kt.leaky_relu(x * 1.5, 0.2, inplace=True).sum().backward()
+        F.leaky_relu(x_ref * 1.5, 0.2, inplace=True).sum().backward()
+        self.assert_same_bits(x.grad, x_ref.grad)
+        # ... and refuses a negative slope there, as torch does.
+        for function in (kt.leaky_relu, F.leaky_relu):
+            y = function(torch.randn(10, device="cuda", requires_grad=True) * 1, -0.5, inplace=True)
+            with self.assertRaisesRegex(RuntimeError, "negative slope"):
+                y.sum().backward()
+        # In place on a leaf that requires grad is an error, as in torch.
+        with self.assertRaisesRegex(RuntimeError, "leaf Variable that requires grad"):
+            kt.leaky_relu(torch.randn(10, device="cuda", requires_grad=True), inplace=True)
+
+    def test_torch_compile_fullgraph_traces_through(self):
+        def f(x):
+            return kt.leaky_relu(x * 2.0, 0.1) + 1.0
+
+        def reference(x):
+            return F.leaky_relu(x * 2.0, 0.1) + 1.0
+
+        compiled = torch.compile(f, fullgraph=True)
+        for n in (4096, 4099):
+            x = with_specials((n,), torch.float32)
+            self.assert_same_bits(compiled(x), reference(x))
+        torch._dynamo.reset()
+
+    def test_cuda_graph_capture_and_replay(self):
+        x = with_specials((1 << 16,), torch.float16)
+        choice = kt.prepare("leaky_relu", torch.float16, x.shape)
+        self.assertIn(choice.match, ("exact", "nearest", "default"))
+        graph = torch.cuda.CUDAGraph()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            with torch.cuda.graph(graph, stream=stream):
+                y = kt.leaky_relu(x, 0.2)
+        for _ in range(2):
+            x.copy_(with_specials(x.shape, torch.float16))
+            graph.replay()
+            torch.cuda.synchronize()
+            self.assert_same_bits(y, F.leaky_relu(x, 0.2))
+
+    def test_a_kernel_not_loaded_before_capture_is_a_clear_error(self):
+        x = torch.randn(12345, device="cuda", dtype=torch.bfloat16)  # a shape no other test uses
+        graph = torch.cuda.CUDAGraph()
+        with self.assertRaisesRegex(ValueError, "capturing a CUDA graph.*prepare"):
+            with torch.cuda.graph(graph):
+                kt.leaky_relu(x, 0.3)
+        self.assert_same_bits(kt.leaky_relu(x, 0.3), F.leaky_relu(x, 0.3))  # nothing left broken
+
+    def test_opcheck(self):
+        x = torch.randn(4099, device="cuda")
+        torch.library.opcheck(torch.ops.kerntune.leaky_relu.default, (x, 0.2))
+        torch.library.opcheck(torch.ops.kerntune.leaky_relu.default, (x.requires_grad_(), 0.2))
+        torch.library.opcheck(torch.ops.kerntune.leaky_relu_.default, (torch.randn(4099, device="cuda"), 0.2))
+
+    def test_query_reports_the_config_and_how_it_was_found(self):
+        choice = kt.query("leaky_relu", torch.empty(1 << 20, device="cuda"))
+        self.assertIn(choice.match, ("exact", "nearest", "default"))
+        self.assertRegex(choice.config, r"^blk\d+\.")
+        self.assertEqual(kt.query("leaky_relu", torch.empty(0, device="cuda")).match, choice.match)
+
+    def test_bad_inputs_raise_errors_naming_the_argument(self):
+        with self.assertRaisesRegex(ValueError, "input must be a CUDA tensor, not one on cpu"):
+            kt.leaky_relu(torch.randn(10))
+        with self.assertRaisesRegex(ValueError, "input must be a CUDA tensor"):
+            kt.leaky_relu(torch.randn(10), inplace=True)
+        with self.assertRaisesRegex(TypeError, "input has dtype Int; kerntune has float32, float16 and bfloat16"):
+            kt.leaky_relu(torch.ones(10, device="cuda", dtype=torch.int32))
+        with self.assertRaisesRegex(TypeError, "input has dtype Double"):
+            kt.leaky_relu(torch.ones(10, device="cuda", dtype=torch.float64))
+        with self.assertRaisesRegex((TypeError, RuntimeError), "input"):
+            kt.leaky_relu([1.0, 2.0])
+        with self.assertRaisesRegex(ValueError, "unknown op 'softmax'"):
+            kt.query("softmax", torch.empty(4, device="cuda"))
+        with self.assertRaisesRegex(TypeError, "input must be a torch.Tensor"):
+            kt.query("leaky_relu", 4)
+        with self.assertRaisesRegex(ValueError, "device must be a CUDA device"):
+            kt.prepare("leaky_relu", torch.float32, (4,), device="cpu")
+
+
+if __name__ == "__main__":
+    unittest.main()
