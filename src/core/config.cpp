@@ -41,6 +41,7 @@ void bind_problem(variables& vars, const problem& shape, const device_limits& li
     vars["max_threads_per_sm"] = limits.max_threads_per_sm;
     vars["shared_memory_per_sm"] = limits.shared_memory_per_sm;
     vars["max_shared_memory_per_block"] = limits.max_shared_memory_per_block;
+    vars["max_cluster_size"] = limits.max_cluster_size;
 }
 
 std::int64_t dimension(const expression& e, const variables& vars, std::int64_t empty) {
@@ -55,6 +56,7 @@ launch_geometry checked_geometry(const launch_rule& rule, const variables& vars,
         geometry.block[d] = dimension(rule.block[d], vars, 1);
     }
     geometry.shared_bytes = dimension(rule.shared_bytes, vars, 0);
+    geometry.cluster = dimension(rule.cluster, vars, 1);
     const std::int64_t threads = geometry.block[0] * geometry.block[1] * geometry.block[2];
     for (int d = 0; d < 3; ++d)
         if (geometry.block[d] < 1 || geometry.block[d] > 1024 || threads > 1024)
@@ -67,6 +69,12 @@ launch_geometry checked_geometry(const launch_rule& rule, const variables& vars,
     if (geometry.shared_bytes < 0 || geometry.shared_bytes > limits.max_shared_memory_per_block)
         throw error(what + ": " + std::to_string(geometry.shared_bytes) + " bytes of dynamic shared memory is outside 0.." +
                     std::to_string(limits.max_shared_memory_per_block) + " (this device's limit per block)");
+    if (geometry.cluster < 1 || geometry.cluster > limits.max_cluster_size)
+        throw error(what + ": a cluster of " + std::to_string(geometry.cluster) + " blocks is outside 1.." +
+                    std::to_string(limits.max_cluster_size) + " (this device's limit)");
+    if (geometry.grid[0] % geometry.cluster != 0)
+        throw error(what + ": grid dimension x of " + std::to_string(geometry.grid[0]) +
+                    " blocks is not a multiple of the cluster size " + std::to_string(geometry.cluster));
     return geometry;
 }
 
@@ -242,13 +250,14 @@ std::string reference_name_expression(const kernel_spec& spec, dtype type) {
 std::string to_string(const launch_geometry& geometry) {
     return std::to_string(geometry.grid[0]) + "x" + std::to_string(geometry.grid[1]) + "x" + std::to_string(geometry.grid[2]) +
            "/" + std::to_string(geometry.block[0]) + "x" + std::to_string(geometry.block[1]) + "x" +
-           std::to_string(geometry.block[2]) + "/" + std::to_string(geometry.shared_bytes);
+           std::to_string(geometry.block[2]) + "/" + std::to_string(geometry.shared_bytes) +
+           (geometry.cluster > 1 ? "/c" + std::to_string(geometry.cluster) : "");
 }
 
 launch_geometry parse_launch_geometry(std::string_view text) {
     const std::vector<std::string_view> parts = split(text, '/');
     auto fail = [&]() -> launch_geometry { throw error("bad launch geometry '" + std::string(text) + "'"); };
-    if (parts.size() != 3) return fail();
+    if (parts.size() != 3 && parts.size() != 4) return fail();
     launch_geometry geometry;
     for (int which = 0; which < 2; ++which) {
         const std::vector<std::string_view> dims = split(parts[static_cast<std::size_t>(which)], 'x');
@@ -264,6 +273,9 @@ launch_geometry parse_launch_geometry(std::string_view text) {
         if (geometry.grid[d] < 1 || geometry.grid[d] > grid_limit[d] || geometry.block[d] < 1 || geometry.block[d] > 1024)
             return fail();
     if (geometry.block[0] * geometry.block[1] * geometry.block[2] > 1024 || geometry.shared_bytes > (1 << 30)) return fail();
+    if (parts.size() == 4 && (parts[3].size() < 2 || parts[3][0] != 'c' || !parse_decimal(parts[3].substr(1), geometry.cluster) ||
+                              geometry.cluster < 2 || geometry.cluster > 16 || geometry.grid[0] % geometry.cluster != 0))
+        return fail();
     return geometry;
 }
 

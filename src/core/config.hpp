@@ -75,6 +75,8 @@ struct device_limits {
     std::int64_t shared_memory_per_sm = 0;  ///< bytes, for rules that size grids by shared memory
     /// The most dynamic shared memory one block may ask for (the opt-in maximum, bytes).
     std::int64_t max_shared_memory_per_block = 48 * 1024;
+    /// The most blocks a thread-block cluster may have (1: no clusters, before sm_90).
+    std::int64_t max_cluster_size = 1;
 };
 
 /// A 3-D launch: blocks in the grid, threads per block and dynamic shared memory bytes.
@@ -82,9 +84,12 @@ struct launch_geometry {
     std::int64_t grid[3] = {1, 1, 1};
     std::int64_t block[3] = {1, 1, 1};
     std::int64_t shared_bytes = 0;
+    /// Blocks per thread-block cluster along x (1: no cluster); grid[0] is a multiple of it.
+    std::int64_t cluster = 1;
 };
 
-/// The one text form of a geometry: "GXxGYxGZ/BXxBYxBZ/SHARED", e.g. "4096x1x1/256x1x1/0".
+/// The one text form of a geometry: "GXxGYxGZ/BXxBYxBZ/SHARED", e.g. "4096x1x1/256x1x1/0", with
+/// "/cN" appended for clusters of N blocks.
 std::string to_string(const launch_geometry& geometry);
 /// The strict inverse of to_string; every value must be in CUDA's ranges.
 launch_geometry parse_launch_geometry(std::string_view text);

@@ -65,6 +65,7 @@ struct launch_rule {
     expression grid[3];
     expression block[3];
     expression shared_bytes;  ///< dynamic shared memory per block
+    expression cluster;       ///< blocks per thread-block cluster along x (empty: no cluster)
 };
 
 /// A constraint on the parameters (and sizeof(T)): configs where it is 0 are not in the space.

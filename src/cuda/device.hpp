@@ -28,7 +28,9 @@ struct device_info {
 
     /// What launch rules may read about this GPU.
     device_limits limits() const {
-        return {sm_count, max_threads_per_sm, shared_memory_per_sm, max_shared_memory_per_block};
+        // Thread-block clusters: sm_90 and later, up to 16 blocks (8, the portable size, and 16
+        // with the non-portable opt-in, which Hopper allows).
+        return {sm_count, max_threads_per_sm, shared_memory_per_sm, max_shared_memory_per_block, cc_major >= 9 ? 16 : 1};
     }
     /// "sm_90": the exact arch NVRTC compiles for.
     std::string arch() const;

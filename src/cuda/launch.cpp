@@ -4,14 +4,34 @@
 
 namespace kerntune {
 
-void allow_dynamic_shared_memory(CUfunction function, std::int64_t shared_bytes) {
+void allow_geometry(CUfunction function, const launch_geometry& geometry) {
     // 48 KiB: what every arch allows a block without opting in.
-    if (shared_bytes <= 48 * 1024) return;
-    KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                   static_cast<int>(shared_bytes)));
+    if (geometry.shared_bytes > 48 * 1024)
+        KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                       static_cast<int>(geometry.shared_bytes)));
+    if (geometry.cluster > 8) KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1));
 }
 
 CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUstream stream, void** params) {
+    if (geometry.cluster > 1) {
+        CUlaunchAttribute cluster{};
+        cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        cluster.value.clusterDim.x = static_cast<unsigned>(geometry.cluster);
+        cluster.value.clusterDim.y = 1;
+        cluster.value.clusterDim.z = 1;
+        CUlaunchConfig config{};
+        config.gridDimX = static_cast<unsigned>(geometry.grid[0]);
+        config.gridDimY = static_cast<unsigned>(geometry.grid[1]);
+        config.gridDimZ = static_cast<unsigned>(geometry.grid[2]);
+        config.blockDimX = static_cast<unsigned>(geometry.block[0]);
+        config.blockDimY = static_cast<unsigned>(geometry.block[1]);
+        config.blockDimZ = static_cast<unsigned>(geometry.block[2]);
+        config.sharedMemBytes = static_cast<unsigned>(geometry.shared_bytes);
+        config.hStream = stream;
+        config.attrs = &cluster;
+        config.numAttrs = 1;
+        return driver().cuLaunchKernelEx(&config, function, params, nullptr);
+    }
     return driver().cuLaunchKernel(function, static_cast<unsigned>(geometry.grid[0]), static_cast<unsigned>(geometry.grid[1]),
                                    static_cast<unsigned>(geometry.grid[2]), static_cast<unsigned>(geometry.block[0]),
                                    static_cast<unsigned>(geometry.block[1]), static_cast<unsigned>(geometry.block[2]),

@@ -204,9 +204,26 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
                   : chosen.match == config_match::nearest ? KT_MATCH_NEAREST
                                                           : KT_MATCH_DEFAULT;
     entry.label = chosen.label;
-    entry.function = load_function(spec, chosen.chosen, key.type, key.context, context_info.device, entry.binary_source);
-    entry.geometry = candidate_launch(spec, chosen.chosen, key.type, shape, context_info.device.limits());
-    allow_dynamic_shared_memory(entry.function, entry.geometry.shared_bytes);
+    config used = chosen.chosen;
+    try {
+        entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
+    } catch (const error& failure) {
+        // A config tuned for another problem may not launch on this one (a grid past CUDA's
+        // limits, a cluster the device lacks): the default config, which must, is used instead.
+        if (chosen.match == config_match::default_config)
+            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
+        log_debug(failure.what(), "; using the default config");
+        used = default_config(spec, key.type);
+        entry.match = KT_MATCH_DEFAULT;
+        entry.label = label(spec, used);
+        try {
+            entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
+        } catch (const error& again) {
+            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, again.what());
+        }
+    }
+    entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
+    allow_geometry(entry.function, entry.geometry);
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
               " (", to_string(chosen.match), " match, binary from ", entry.binary_source, ")");
     return entry;

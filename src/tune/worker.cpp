@@ -252,7 +252,7 @@ private:
                                                           std::to_string(max_threads) + " (" +
                                                           std::to_string(registers) + " registers per thread)"};
         try {
-            allow_dynamic_shared_memory(kernel.function, kernel.geometry.shared_bytes);
+            allow_geometry(kernel.function, kernel.geometry);
         } catch (const cuda_error& failure) {
             throw candidate_failure{candidate_status::resource_limit, failure.what()};
         }

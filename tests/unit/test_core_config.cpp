@@ -329,7 +329,7 @@ TEST(CoreConfig, LaunchOutsideCudaLimitsIsAnError) {
 
 TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
     const variables vars =
-        launch_variables(leaky_relu(), make({512, 8, 4, 0, 1, 4}), dtype::f16, n_problem(12345), {132, 2048, 233472, 232448});
+        launch_variables(leaky_relu(), make({512, 8, 4, 0, 1, 4}), dtype::f16, n_problem(12345), {132, 2048, 233472, 232448, 8});
     const variables expected = {{"BLOCK", 512},
                                 {"VEC", 8},
                                 {"UNROLL", 4},
@@ -345,7 +345,8 @@ TEST(CoreConfig, LaunchVariablesBindEverythingRulesMayRead) {
                                 {"sm_count", 132},
                                 {"max_threads_per_sm", 2048},
                                 {"shared_memory_per_sm", 233472},
-                                {"max_shared_memory_per_block", 232448}};
+                                {"max_shared_memory_per_block", 232448},
+                                {"max_cluster_size", 8}};
     EXPECT_EQ(vars, expected);
 }
 
