@@ -12,7 +12,8 @@ namespace {
 
 std::vector<kernel_spec> load_folder(const template_folder& folder) {
     std::vector<kernel_spec> specs;
-    for (const std::string& file : folder.spec_files()) specs.push_back(load_spec(folder, file));
+    for (const std::string& file : folder.spec_files())
+        for (kernel_spec& spec : load_specs(folder, file)) specs.push_back(std::move(spec));
     return specs;
 }
 

@@ -83,7 +83,7 @@ std::vector<std::pair<std::string, int>> includes_of(const std::string& text) {
 }
 
 const std::set<std::string> device_names = {"sm_count", "max_threads_per_sm", "shared_memory_per_sm",
-                                            "max_shared_memory_per_block"};
+                                            "max_shared_memory_per_block", "max_cluster_size"};
 
 /// Reads one YAML spec, with every message prefixed by "<path>:<line>:".
 class spec_reader {
@@ -91,7 +91,7 @@ public:
     spec_reader(const template_folder& folder, const std::string& yaml_name)
         : m_folder(folder), m_path(folder.path_of(yaml_name)) {}
 
-    kernel_spec read(const std::string& yaml_text) {
+    std::vector<kernel_spec> read(const std::string& yaml_text) {
         YAML::Node root;
         try {
             root = YAML::Load(yaml_text);
@@ -111,11 +111,36 @@ private:
     const template_folder& m_folder;
     std::string m_path;
 
-    kernel_spec read(const YAML::Node& root, const std::string& yaml_text) {
+    /// The spec, then one spec per item of its `variants` (ops that differ only in their name,
+    /// description, kernel and reference kernel, e.g. log_softmax beside softmax).
+    std::vector<kernel_spec> read(const YAML::Node& root, const std::string& yaml_text) {
+        std::vector<kernel_spec> specs = {read_spec(root, yaml_text)};
+        const YAML::Node variants = root["variants"];
+        if (!variants) return specs;
+        if (!variants.IsSequence() || variants.size() == 0) fail(variants, "'variants' must be a non-empty list");
+        for (const YAML::Node& item : variants) {
+            if (!item.IsMap()) fail(item, "a variant maps name, kernel, reference_kernel and description");
+            only_keys(item, {"name", "description", "kernel", "reference_kernel"});
+            kernel_spec variant = specs.front();
+            variant.name = identifier(required(item, "name"), "name");
+            for (const kernel_spec& earlier : specs)
+                if (earlier.name == variant.name) fail(item, "variant '" + variant.name + "' is named twice");
+            variant.description = item["description"] ? scalar(item["description"]) : "";
+            variant.kernel = kernel_name(required(item, "kernel"), "kernel");
+            variant.reference_kernel = kernel_name(required(item, "reference_kernel"), "reference kernel");
+            // Its own hash: caches keyed by the source hash (compiled programs, binaries) must
+            // never hand one op's kernel to another.
+            variant.source_hash = sha256_hex(specs.front().source_hash + "\n--\nvariant " + variant.name);
+            specs.push_back(std::move(variant));
+        }
+        return specs;
+    }
+
+    kernel_spec read_spec(const YAML::Node& root, const std::string& yaml_text) {
         refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
-                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default"});
+                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants"});
         kernel_spec spec;
         spec.yaml_path = m_path;
         spec.name = identifier(required(root, "name"), "name");
@@ -344,11 +369,12 @@ private:
         }
     }
 
-    /// `block: BLOCK` or `block: [X, Y, Z]` (1 to 3 expressions), the same for grid, and an
-    /// optional shared_memory expression (dynamic shared memory bytes).
+    /// `block: BLOCK` or `block: [X, Y, Z]` (1 to 3 expressions), the same for grid, an
+    /// optional shared_memory expression (dynamic shared memory bytes) and an optional cluster
+    /// expression (blocks per thread-block cluster along x).
     launch_rule read_launch(const YAML::Node& node, const std::set<std::string>& allowed,
                             std::initializer_list<std::string_view> other_keys) const {
-        std::vector<std::string_view> keys = {"block", "grid", "shared_memory"};
+        std::vector<std::string_view> keys = {"block", "grid", "shared_memory", "cluster"};
         keys.insert(keys.end(), other_keys.begin(), other_keys.end());
         if (!node.IsMap()) fail(node, "expected a mapping");
         for (const auto& entry : node) {
@@ -359,6 +385,7 @@ private:
         read_dimensions(required(node, "block"), allowed, rule.block);
         read_dimensions(required(node, "grid"), allowed, rule.grid);
         if (node["shared_memory"]) rule.shared_bytes = parse(node["shared_memory"], allowed);
+        if (node["cluster"]) rule.cluster = parse(node["cluster"], allowed);
         return rule;
     }
 
@@ -521,10 +548,14 @@ private:
 
 } // namespace
 
-kernel_spec load_spec(const template_folder& folder, const std::string& yaml_name) {
+std::vector<kernel_spec> load_specs(const template_folder& folder, const std::string& yaml_name) {
     const std::optional<std::string> yaml_text = folder.read(yaml_name);
     if (!yaml_text) throw error("cannot read " + folder.path_of(yaml_name) + ": no such file");
     return spec_reader(folder, yaml_name).read(*yaml_text);
+}
+
+kernel_spec load_spec(const template_folder& folder, const std::string& yaml_name) {
+    return load_specs(folder, yaml_name).front();
 }
 
 kernel_spec load_spec(const std::filesystem::path& yaml_file) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "catalog/template_folder.hpp"
 #include "core/kernel_spec.hpp"
@@ -12,6 +13,10 @@ namespace kerntune {
 /// CUDA's include folder; checks every field, name and expression. Every error message starts
 /// with "<yaml path>:<line>:". The only code that reads YAML.
 kernel_spec load_spec(const template_folder& folder, const std::string& yaml_name);
+
+/// The spec and its variants (its `variants` field: the same template under other names,
+/// kernels and reference kernels), in the file's order; load_spec is the first of them.
+std::vector<kernel_spec> load_specs(const template_folder& folder, const std::string& yaml_name);
 
 /// The same for a YAML file on disk, in its folder.
 kernel_spec load_spec(const std::filesystem::path& yaml_file);
