@@ -237,6 +237,7 @@ struct common_args {
 
 struct tune_args {
     std::string op, dtypes, shapes = KERNTUNE_DEFAULT_SHAPES, device = "0", db, timeout, budget, arch, templates;
+    std::optional<std::int64_t> dim;  // the dim a reduction's shapes reduce
     bool dry_run = false, retry_failed = false, force = false;
 };
 
@@ -350,6 +351,11 @@ void define(command_line& cl) {
                     "needs --shape. Default for one-axis templates: " KERNTUNE_DEFAULT_SHAPES)
         ->type_name("LIST")
         ->check(value_check(shapes_problem));
+    tune.add_option("--dim", t.dim,
+                    "reductions (axes [outer, reduce, inner]): the shapes are tensor shapes and this is the\n"
+                    "dim they reduce, negative from the end (e.g. --shape 8x64x32x32 --dim 1). Without\n"
+                    "it a shape of three dims is the axes, any other a tensor reduced over its last dim")
+        ->type_name("DIM");
     tune.add_option("--device", t.device, "GPU index (default 0; kerntune devices lists them)")
         ->type_name("N")
         ->check(value_check(index_problem));
@@ -517,7 +523,7 @@ int run_tune(const command_line& cl) {
     const tune_args& t = cl.tuning;
     const CLI::App& command = *cl.tune;
     if (t.dry_run) {
-        for (const char* option : {"--db", "--shape", "--device", "--timeout", "--budget", "--retry-failed", "--force"})
+        for (const char* option : {"--db", "--shape", "--dim", "--device", "--timeout", "--budget", "--retry-failed", "--force"})
             if (command.count(option) > 0)
                 throw usage_error(std::string(option) + " has no meaning with --dry-run, which only compiles (no GPU, no database)");
         if (t.arch.empty()) throw usage_error("--dry-run needs --arch, e.g. --arch sm_90");
@@ -535,7 +541,8 @@ int run_tune(const command_line& cl) {
     options.dtypes = dtypes;
     if (command.count("--shape") == 0 && spec.axes.size() != 1)
         throw error("tune --op " + spec.name + " needs --shape: its problem axes are " + axes_text(spec));
-    for (const tensor_shape& shape : parse_shape_list(t.shapes)) options.problems.push_back(make_problem(spec.axes, shape));
+    for (const tensor_shape& shape : parse_shape_list(t.shapes))
+        options.problems.push_back(make_problem(spec.axes, shape, t.dim));
     options.device = *gpu_index(t.device);
     if (!t.timeout.empty())
         options.candidate_timeout_ms =

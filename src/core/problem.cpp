@@ -127,7 +127,35 @@ problem make_problem(const std::vector<std::string>& axes, const std::vector<std
     return made;
 }
 
-problem make_problem(const std::vector<std::string>& axes, const tensor_shape& shape) {
+bool is_reduction(const std::vector<std::string>& axes) {
+    return axes == std::vector<std::string>{"outer", "reduce", "inner"};
+}
+
+namespace {
+
+problem reduction_problem(const std::vector<std::string>& axes, const tensor_shape& shape, std::int64_t dim) {
+    const auto rank = static_cast<std::int64_t>(shape.dims.size());
+    if (rank == 0) throw error("an empty shape has no dimension to reduce");
+    if (dim < -rank || dim >= rank)
+        throw error("dim " + std::to_string(dim) + " is out of range for shape " + shape.to_string() + " (expected " +
+                    std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")");
+    const std::size_t reduced = static_cast<std::size_t>(dim < 0 ? dim + rank : dim);
+    // Shapes come from parse_shape: positive dims whose product, so every partial one, fits int64.
+    std::vector<std::int64_t> extents = {1, shape.dims[reduced], 1};
+    for (std::size_t i = 0; i < shape.dims.size(); ++i)
+        if (i != reduced) extents[i < reduced ? 0 : 2] *= shape.dims[i];
+    problem made = make_problem(axes, extents);
+    made.shown = shape.to_string() + (reduced + 1 == shape.dims.size() ? "" : " dim " + std::to_string(reduced));
+    return made;
+}
+
+} // namespace
+
+problem make_problem(const std::vector<std::string>& axes, const tensor_shape& shape, std::optional<std::int64_t> reduce_dim) {
+    if (reduce_dim && !is_reduction(axes))
+        throw error("a dim to reduce applies to ops whose problem axes are [outer, reduce, inner], not " + axes_text(axes));
+    if (is_reduction(axes) && (reduce_dim || shape.dims.size() != axes.size()))
+        return reduction_problem(axes, shape, reduce_dim.value_or(-1));
     if (axes.size() == 1) {
         // Checked here, not by numel(): a product of negative dimensions can be positive.
         if (shape.dims.empty()) throw error("an empty shape has no elements");

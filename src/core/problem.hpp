@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,7 +52,17 @@ struct problem {
 /// The problem a shape gives for a spec's axes: with one axis, the shape's element count (an
 /// elementwise op depends only on it, so 4096x393216 and 1610612736 are one problem); else one
 /// dimension per axis. Throws, naming the axes, when the counts differ.
-problem make_problem(const std::vector<std::string>& axes, const tensor_shape& shape);
+///
+/// Reductions (axes [outer, reduce, inner]) also take a tensor shape and the dim it reduces:
+/// with `reduce_dim` (negative counts from the end), or when the shape does not have three
+/// dimensions (then the last dim), outer is the product of the dims before it and inner of
+/// those after: 4096x393216 is outer 4096, reduce 393216, inner 1; 8x64x32x32 with dim 1 is
+/// outer 8, reduce 64, inner 1024.
+problem make_problem(const std::vector<std::string>& axes, const tensor_shape& shape,
+                     std::optional<std::int64_t> reduce_dim = std::nullopt);
+
+/// True for the axes of a reduction over one dim, [outer, reduce, inner].
+bool is_reduction(const std::vector<std::string>& axes);
 
 /// The problem with these extents (one per axis, each >= 1, product within int64); throws
 /// otherwise, and when the axes are not 1 to max_problem_axes distinct identifiers.

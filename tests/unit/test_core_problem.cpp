@@ -192,5 +192,24 @@ TEST(CoreProblem, ParseProblemKeyRefusesEveryOtherSpellingQuotingIt) {
     EXPECT_THROW(parse_problem_key({}, "n=1"), error);
 }
 
+TEST(CoreProblem, AReductionTakesItsAxesOrATensorShapeAndTheDimItReduces) {
+    const std::vector<std::string> axes = {"outer", "reduce", "inner"};
+    EXPECT_TRUE(is_reduction(axes));
+    EXPECT_FALSE(is_reduction({"rows", "cols"}));
+    EXPECT_EQ(make_problem(axes, parse_shape("4096x393216")).key(), "outer=4096.reduce=393216.inner=1");
+    EXPECT_EQ(make_problem(axes, parse_shape("1000")).key(), "outer=1.reduce=1000.inner=1");
+    EXPECT_EQ(make_problem(axes, parse_shape("8x64x32x32"), 1).key(), "outer=8.reduce=64.inner=1024");
+    EXPECT_EQ(make_problem(axes, parse_shape("8x64x32x32"), 1).to_string(), "8x64x32x32 dim 1");
+    EXPECT_EQ(make_problem(axes, parse_shape("8x64x32x32"), -4).key(), "outer=1.reduce=8.inner=65536");
+    EXPECT_EQ(make_problem(axes, parse_shape("16x64x256x256"), -1).key(), "outer=262144.reduce=256.inner=1");
+    // Three dims without a dim are the axes themselves.
+    EXPECT_EQ(make_problem(axes, parse_shape("128x4096x4095")).key(), "outer=128.reduce=4096.inner=4095");
+    EXPECT_EQ(make_problem(axes, parse_shape("128x4096x4095"), -1).key(), "outer=524288.reduce=4095.inner=1");
+    std::string message = error_of([&] { make_problem(axes, parse_shape("8x64"), 2); });
+    EXPECT_TRUE(contains(message, "dim 2 is out of range for shape 8x64 (expected -2 to 1)")) << message;
+    message = error_of([&] { make_problem({"n"}, parse_shape("8x64"), 0); });
+    EXPECT_TRUE(contains(message, "applies to ops whose problem axes are [outer, reduce, inner], not [n]")) << message;
+}
+
 } // namespace
 } // namespace kerntune
