@@ -346,8 +346,9 @@ TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
 
     const cli_run run = run_cli({"list", "--json", "--templates", folder.string()});
     const json templates = envelope_of(run, "list --json").at("result").at("templates");
-    ASSERT_EQ(templates.size(), 2u);
-    const std::string spec = templates.at(1).at("spec");
+    ASSERT_GE(templates.size(), 2u);
+    EXPECT_EQ(templates.back().at("name"), "leaky_copy");  // the folder's, after the built-ins
+    const std::string spec = templates.back().at("spec");
     EXPECT_TRUE(contains(spec, "templates-\xef\xbf\xbd\xef\xbf\xbd")) << spec;  // each bad byte a U+FFFD
     // The text listing keeps the bytes as they are.
     EXPECT_TRUE(contains(run_cli({"list", "--templates", folder.string()}).out, folder.string()));

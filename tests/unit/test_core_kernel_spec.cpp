@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -292,7 +293,7 @@ TEST_F(CoreSpecFile, AFolderAddsEveryYamlSortedByNameAfterTheBuiltIns) {
     EXPECT_EQ(templates.specs()[builtins + 1]->name, "zeta");
     EXPECT_EQ(templates.at("zeta")->name, "zeta");
     const std::string message = error_of([&] { templates.at("gelu"); });
-    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are leaky_relu, alpha, zeta")) << message;
+    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are leaky_relu, softmax, log_softmax, alpha, zeta")) << message;
     EXPECT_THROW(templates.at("../zeta"), error);
 }
 
@@ -518,6 +519,69 @@ TEST(CoreSpec, KerntuneTemplatesIsAColonSeparatedListOfFolders) {
     ::unsetenv("KERNTUNE_TEMPLATES");
     EXPECT_TRUE(template_folders_from_environment().empty());
     if (saved) ::setenv("KERNTUNE_TEMPLATES", previous.c_str(), 1);
+}
+
+} // namespace
+} // namespace kerntune
+
+namespace kerntune {
+namespace {
+
+TEST_F(CoreSpecFile, VariantsAreTheSameTemplateUnderOtherNamesAndKernels) {
+    const std::string variants =
+        "variants:\n  - {name: tiny_b, description: \"the other\", kernel: kt::tiny_b, reference_kernel: kt::tiny_b_ref}\n";
+    const std::vector<kernel_spec> specs =
+        load_specs(template_folder::on_disk(m_dir), write("tiny.yaml", std::string(tiny_yaml) + variants).filename().string());
+    ASSERT_EQ(specs.size(), 2u);
+    EXPECT_EQ(specs[1].name, "tiny_b");
+    EXPECT_EQ(specs[1].kernel, "kt::tiny_b");
+    EXPECT_EQ(specs[1].reference_kernel, "kt::tiny_b_ref");
+    EXPECT_EQ(specs[1].description, "the other");
+    EXPECT_EQ(specs[1].params.size(), specs[0].params.size());
+    // Its own hash, so that no cache keyed by the source hash serves one op's kernel for another
+    // (seen on the H200 before: log_softmax launched softmax's cached cubin).
+    EXPECT_NE(specs[1].source_hash, specs[0].source_hash);
+    EXPECT_EQ(specs[1].source_hash.size(), specs[0].source_hash.size());
+    const std::string base = tiny_yaml;
+    const int line = 1 + static_cast<int>(std::count(base.begin(), base.end(), '\n'));
+    expect_error(base + "variants:\n  - {name: tiny_b, kernel: kt::tiny_b}\n", line + 1, "missing field 'reference_kernel'");
+    expect_error(base + "variants:\n  - {name: tiny, kernel: kt::a, reference_kernel: kt::b}\n", line + 1,
+                 "variant 'tiny' is named twice");
+    expect_error(base + "variants:\n  - {name: b, kernel: kt::a, reference_kernel: kt::b, block: 4}\n", line + 1,
+                 "unknown field 'block'");
+    expect_error(base + "variants: []\n", line, "'variants' must be a non-empty list");
+}
+
+TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunches) {
+    const catalog templates;
+    const kernel_spec& softmax = *templates.at("softmax");
+    const kernel_spec& log_softmax = *templates.at("log_softmax");
+    EXPECT_EQ(softmax.axes, (std::vector<std::string>{"outer", "reduce", "inner"}));
+    EXPECT_EQ(log_softmax.kernel, "kt::log_softmax");
+    EXPECT_EQ(log_softmax.reference_kernel, "kt::log_softmax_reference");
+    const device_limits h200{132, 2048, 233472, 232448, 8};
+    const problem rows = make_problem(softmax.axes, parse_shape("4096x393216"));
+    // A cluster of 8 blocks per row; each caches an eighth of the row (196,608 bytes).
+    const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8"), dtype::f32, rows, h200);
+    EXPECT_EQ(to_string(clustered), "32768x1x1/1024x1x1/196608/c8");
+    EXPECT_EQ(to_string(parse_launch_geometry(to_string(clustered))), to_string(clustered));
+    // One block per row: the row does not fit, so nothing is cached and the kernel streams it.
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c1"), dtype::f32, rows, h200)),
+              "4096x1x1/1024x1x1/0");
+    // A device without clusters cannot launch it: the tuner stores launch_failed, the runtime
+    // falls back to the default config.
+    const device_limits no_clusters{132, 2048, 233472, 232448, 1};
+    const std::string message = error_of(
+        [&] { candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8"), dtype::f32, rows, no_clusters); });
+    EXPECT_TRUE(contains(message, "a cluster of 8 blocks is outside 1..1 (this device's limit)")) << message;
+    EXPECT_EQ(to_string(candidate_launch(softmax, default_config(softmax, dtype::bf16), dtype::bf16, rows, no_clusters)),
+              "4096x1x1/256x1x1/0");
+    // Columns (dim 1 of 8 x 64 x 32 x 32): a thread per column, the grid a multiple of the cluster.
+    const problem columns = make_problem(softmax.axes, parse_shape("8x64x32x32"), 1);
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t256.r1.c8"), dtype::f16, columns, h200)),
+              "32x1x1/256x1x1/0/c8");
+    for (const char* bad : {"8x1x1/256x1x1/0/c1", "6x1x1/256x1x1/0/c4", "8x1x1/256x1x1/0/x8", "8x1x1/256x1x1/0/c", "32x1x1/1x1x1/0/c32"})
+        EXPECT_THROW(parse_launch_geometry(bad), error) << bad;
 }
 
 } // namespace

@@ -1,0 +1,238 @@
+// softmax and log_softmax over the `reduce` axis of a contiguous [outer, reduce, inner] tensor,
+// with torch's formula: in float, m = max(x), s = sum(exp(x - m)), then y = exp(x - m) / s
+// (softmax) or y = (x - m) - log(s) (log_softmax), rounded once to T.
+//
+// inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads owns a row,
+// ROWS groups per block; with a cluster of C blocks (launch parameter CLUSTER) the C blocks split
+// a row and combine their partial max and sum through distributed shared memory. Each block
+// keeps its part of the row in dynamic shared memory when the launch gave it room (one read of
+// the row from memory); otherwise it reads the row again for each pass.
+// inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
+#include "kt_convert.cuh"
+#include "kt_reduce.cuh"
+
+namespace kt {
+
+/// N consecutive elements, loaded and stored as one access (16 bytes when N = 16 / sizeof(T)).
+template <typename T, int N> struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) * N) elements {
+    T v[N];
+};
+
+/// Calls use(i, e, b) for this thread's N-element steps e = data[i .. i + N) of a part of
+/// `count` elements (a multiple of N), the thread's steps THREADS * N apart, b = 0..3 the step's
+/// place in its batch. Loads go in batches of 4, all issued before any is used, so that each
+/// thread keeps 4 accesses in flight (a use that stores to shared memory would otherwise wait
+/// for each load in turn). Every pass over a part visits the same indices in the same thread,
+/// so a thread reads back only what it cached.
+constexpr int batch = 4;
+
+template <int THREADS, typename D, int N, typename Use>
+__device__ __forceinline__ void for_my_elements(const D* data, long long count, Use&& use) {
+    constexpr long long step = static_cast<long long>(THREADS) * N;
+    for (long long first = (threadIdx.x % THREADS) * N; first < count; first += step * batch) {
+        elements<D, N> e[batch];
+#pragma unroll
+        for (int b = 0; b < batch; ++b)
+            if (first + b * step < count) e[b] = *reinterpret_cast<const elements<D, N>*>(data + first + b * step);
+#pragma unroll
+        for (int b = 0; b < batch; ++b)
+            if (first + b * step < count) use(first + b * step, e[b], b);
+    }
+}
+
+/// exp(x - max) for elements of T. float: expf, within an ulp, as torch. 16-bit T: the hardware
+/// exp2 on (x - max) * log2(e), whose error (a few float ulps) is far below T's rounding.
+template <typename T> __device__ __forceinline__ float exp_shifted(float x, float max) {
+    if (sizeof(T) == 4) return expf(x - max);
+    float result;
+    asm("ex2.approx.f32 %0, %1;" : "=f"(result) : "f"((x - max) * 1.4426950408889634f));
+    return result;
+}
+
+/// e / sum, given reciprocal = 1 / sum rounded. float: one Newton step on e * reciprocal, which
+/// gives the rounded quotient (torch divides) in all but rare cases, within an ulp in all, for
+/// 3 instructions instead of a division's dozen. 16-bit T: e * reciprocal.
+template <typename T> __device__ __forceinline__ float divide(float e, float sum, float reciprocal) {
+    const float q = e * reciprocal;
+    return sizeof(T) == 4 ? fmaf(fmaf(-sum, q, e), reciprocal, q) : q;
+}
+
+// The second and third passes over a row part, over elements of T (from memory) or of float
+// (from the cache); functors, because NVRTC compiles no generic lambdas.
+template <typename T, int N, bool LOG> struct add_exponentials {
+    float max;
+    float* cache;                // softmax keeps exp(x - max) here, in place of x
+    float partial[batch][N];     // the thread's sums, one per batch place and vector lane
+    template <typename D> __device__ __forceinline__ void operator()(long long i, const elements<D, N>& e, int b) {
+        elements<float, N> exponentials;
+#pragma unroll
+        for (int k = 0; k < N; ++k) {
+            exponentials.v[k] = exp_shifted<T>(to_float(e.v[k]), max);
+            partial[b][k] += exponentials.v[k];
+        }
+        if (!LOG && cache) *reinterpret_cast<elements<float, N>*>(cache + i) = exponentials;
+    }
+};
+
+template <typename T, int N, bool LOG> struct write_outputs {
+    float max, sum, reciprocal, log_sum;
+    T* dst;
+    bool exponentials_cached;  // softmax's cache holds exp(x - max), not x
+    template <typename D> __device__ __forceinline__ void operator()(long long i, const elements<D, N>& e, int) const {
+        elements<T, N> out;
+#pragma unroll
+        for (int k = 0; k < N; ++k) {
+            const float v = to_float(e.v[k]);
+            out.v[k] = from_float<T>(LOG ? (v - max) - log_sum
+                                         : divide<T>(exponentials_cached ? v : exp_shifted<T>(v, max), sum, reciprocal));
+        }
+        *reinterpret_cast<elements<T, N>*>(dst + i) = out;
+    }
+};
+
+/// One row part: max (caching the part as float when `cache`), sum of exp(x - max) (softmax
+/// caches the exponentials in place), then the outputs; the row group's and the cluster's
+/// partial results combined in between. The row is read from memory once when cached, three
+/// times otherwise. Sums go to 4 x N accumulators per thread (fewer roundings in a row).
+template <typename T, int THREADS, int N, bool LOG>
+__device__ __forceinline__ void softmax_part(const T* src, T* dst, float* cache, long long count, bool valid,
+                                             float* scratch, float* slots) {
+    float m = max_op::identity();
+    if (valid)
+        for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
+            elements<float, N> f;
+#pragma unroll
+            for (int k = 0; k < N; ++k) {
+                f.v[k] = to_float(e.v[k]);
+                m = fmaxf(m, f.v[k]);
+            }
+            if (cache) *reinterpret_cast<elements<float, N>*>(cache + i) = f;
+        });
+    m = cluster_reduce(group_reduce<THREADS>(m, max_op{}, scratch), max_op{}, &slots[0]);
+
+    add_exponentials<T, N, LOG> adder{m, cache, {}};
+    if (valid) {
+        if (cache)
+            for_my_elements<THREADS, float, N>(cache, count, adder);
+        else
+            for_my_elements<THREADS, T, N>(src, count, adder);
+    }
+    float s = 0.0f;
+#pragma unroll
+    for (int b = 0; b < batch; ++b)
+#pragma unroll
+        for (int k = 0; k < N; ++k) s += adder.partial[b][k];
+    s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[1]);
+
+    const write_outputs<T, N, LOG> write{m, s, 1.0f / s, logf(s), dst, cache != nullptr};
+    if (valid) {
+        if (cache)
+            for_my_elements<THREADS, float, N>(cache, count, write);
+        else
+            for_my_elements<THREADS, T, N>(src, count, write);
+    }
+}
+
+template <typename T, int THREADS, int ROWS, bool LOG>
+__device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
+    constexpr int V = 16 / sizeof(T);
+    extern __shared__ __align__(16) unsigned char dynamic_shared[];
+    __shared__ float scratch[ROWS * 32];
+    __shared__ float slots[2];
+    const unsigned blocks_per_row = cluster_size(), rank = cluster_rank();
+    const long long chunk = (cols + blocks_per_row * V - 1) / (blocks_per_row * V) * V;  // a block's part of a row
+    const long long begin = rank * chunk;
+    const long long count = begin < cols ? min(chunk, cols - begin) : 0;
+    const bool cached = dynamic_shared_bytes() >= ROWS * chunk * sizeof(float);
+    // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
+    const bool vector = cols % V == 0 && ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;
+    const int group = threadIdx.x / THREADS;
+    float* cache = cached ? reinterpret_cast<float*>(dynamic_shared) + group * chunk : nullptr;
+    const long long row_blocks = (outer + ROWS - 1) / ROWS;
+    // Uniform across the block: every thread runs every iteration (the reductions synchronise).
+    for (long long row_block = blockIdx.x / blocks_per_row; row_block < row_blocks; row_block += gridDim.x / blocks_per_row) {
+        const long long row = row_block * ROWS + group;
+        const bool valid = row < outer;
+        const long long offset = (valid ? row : 0) * cols + begin;
+        if (vector)
+            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
+        else
+            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
+        cluster_row_done();
+    }
+}
+
+template <typename T, bool LOG>
+__device__ __forceinline__ void softmax_columns(const T* __restrict__ x, T* __restrict__ y, long long outer,
+                                                long long reduce, long long inner) {
+    const long long columns = outer * inner;
+    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+    for (long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; c < columns; c += stride) {
+        const long long o = c / inner;
+        const long long offset = o * reduce * inner + (c - o * inner);
+        const T* src = x + offset;
+        T* dst = y + offset;
+        float m = max_op::identity();
+#pragma unroll 4
+        for (long long r = 0; r < reduce; ++r) m = fmaxf(m, to_float(src[r * inner]));
+        float s = 0.0f;
+#pragma unroll 4
+        for (long long r = 0; r < reduce; ++r) s += exp_shifted<T>(to_float(src[r * inner]), m);
+        const float reciprocal = 1.0f / s, log_sum = logf(s);
+#pragma unroll 4
+        for (long long r = 0; r < reduce; ++r) {
+            const float v = to_float(src[r * inner]);
+            dst[r * inner] = from_float<T>(LOG ? (v - m) - log_sum : divide<T>(exp_shifted<T>(v, m), s, reciprocal));
+        }
+    }
+}
+
+template <typename T, int THREADS, int ROWS, bool LOG>
+__device__ __forceinline__ void softmax_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
+    if (inner == 1)
+        softmax_rows<T, THREADS, ROWS, LOG>(x, y, outer, reduce);
+    else
+        softmax_columns<T, LOG>(x, y, outer, reduce, inner);
+}
+
+template <typename T, int THREADS, int ROWS>
+__global__ void __launch_bounds__(THREADS * ROWS) softmax(const T* x, T* y, long long outer, long long reduce, long long inner) {
+    softmax_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner);
+}
+
+template <typename T, int THREADS, int ROWS>
+__global__ void __launch_bounds__(THREADS * ROWS) log_softmax(const T* x, T* y, long long outer, long long reduce,
+                                                              long long inner) {
+    softmax_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner);
+}
+
+// The references: one warp per (outer, inner) column, in double, rounded once to T.
+template <typename T, bool LOG>
+__device__ __forceinline__ void softmax_reference_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
+    const long long column = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int lane = threadIdx.x % 32;
+    if (column >= outer * inner) return;  // the whole warp
+    const long long o = column / inner;
+    const long long offset = o * reduce * inner + (column - o * inner);
+    double m = -__longlong_as_double(0x7ff0000000000000ll);
+    for (long long r = lane; r < reduce; r += 32) m = fmax(m, static_cast<double>(to_float(x[offset + r * inner])));
+    for (int d = 16; d > 0; d >>= 1) m = fmax(m, __shfl_xor_sync(0xffffffffu, m, d));
+    double s = 0.0;
+    for (long long r = lane; r < reduce; r += 32) s += exp(static_cast<double>(to_float(x[offset + r * inner])) - m);
+    for (int d = 16; d > 0; d >>= 1) s += __shfl_xor_sync(0xffffffffu, s, d);
+    for (long long r = lane; r < reduce; r += 32) {
+        const double v = to_float(x[offset + r * inner]);
+        y[offset + r * inner] = from_float<T>(static_cast<float>(LOG ? (v - m) - log(s) : exp(v - m) / s));
+    }
+}
+
+template <typename T> __global__ void softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+    softmax_reference_any<T, false>(x, y, outer, reduce, inner);
+}
+
+template <typename T>
+__global__ void log_softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+    softmax_reference_any<T, true>(x, y, outer, reduce, inner);
+}
+
+} // namespace kt

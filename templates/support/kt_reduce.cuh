@@ -1,0 +1,114 @@
+// Reductions across the threads of a row group, a block and a thread-block cluster, for the
+// row-wise templates (softmax, log_softmax, sum, mean). A row group is THREADS consecutive
+// threads of a block (a warp, several warps or the whole block); a block holds ROWS groups.
+// Every function here is called by every thread of the block the same number of times (the
+// row loops are uniform across the block), because they synchronise the block.
+#pragma once
+
+namespace kt {
+
+struct max_op {
+    // fmaxf drops a NaN operand; a NaN in a row still makes its sum and every output NaN.
+    __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+    __device__ __forceinline__ static float identity() { return -__int_as_float(0x7f800000); }  // -inf
+};
+
+struct sum_op {
+    __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+    __device__ __forceinline__ static float identity() { return 0.0f; }
+};
+
+template <typename Op> __device__ __forceinline__ float warp_reduce(float v, Op op) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+/// v reduced over the THREADS threads of the calling thread's row group, returned to all of
+/// them. scratch: 32 floats per group of the block (static shared memory, ROWS * 32).
+template <int THREADS, typename Op> __device__ __forceinline__ float group_reduce(float v, Op op, float* scratch) {
+    v = warp_reduce(v, op);
+    if (THREADS == 32) return v;
+    const int lane = threadIdx.x % 32, warp = (threadIdx.x % THREADS) / 32;
+    float* mine = scratch + (threadIdx.x / THREADS) * 32;
+    if (lane == 0) mine[warp] = v;
+    __syncthreads();
+    v = lane < THREADS / 32 ? mine[lane] : Op::identity();
+    __syncthreads();  // every thread has read its group's partials before they are rewritten
+    return warp_reduce(v, op);
+}
+
+// Thread-block clusters (sm_90 and later), in PTX rather than cooperative_groups, whose headers
+// need libcu++ on the include path. Before sm_90 every block is a cluster of one.
+
+/// This block's rank in its cluster, and the cluster's size in blocks.
+__device__ __forceinline__ unsigned cluster_rank() {
+#if __CUDA_ARCH__ >= 900
+    unsigned rank;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
+    return rank;
+#else
+    return 0;
+#endif
+}
+
+__device__ __forceinline__ unsigned cluster_size() {
+#if __CUDA_ARCH__ >= 900
+    unsigned blocks;
+    asm volatile("mov.u32 %0, %%cluster_nctarank;" : "=r"(blocks));
+    return blocks;
+#else
+    return 1;
+#endif
+}
+
+/// Every thread of every block of the cluster arrives; shared memory written before is visible
+/// to the other blocks after.
+__device__ __forceinline__ void cluster_sync() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+#endif
+}
+
+/// The float at `slot` in the shared memory of block `rank` of the cluster.
+__device__ __forceinline__ float load_from_block(const float* slot, unsigned rank) {
+#if __CUDA_ARCH__ >= 900
+    const unsigned local = static_cast<unsigned>(__cvta_generic_to_shared(slot));
+    unsigned remote;
+    float value;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(rank));
+    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote) : "memory");
+    return value;
+#else
+    return *slot;
+#endif
+}
+
+/// v (the same in every thread of the block) reduced over the blocks of the cluster, returned
+/// to every thread of every block; all blocks get the same bits (the ranks are combined in
+/// order). slot: one float of static shared memory per call site, so that consecutive
+/// reductions never overwrite a value another block has yet to read. A cluster of 1 is v.
+template <typename Op> __device__ __forceinline__ float cluster_reduce(float v, Op op, float* slot) {
+    const unsigned blocks = cluster_size();
+    if (blocks == 1) return v;
+    if (threadIdx.x == 0) *slot = v;
+    cluster_sync();
+    float total = Op::identity();
+    for (unsigned rank = 0; rank < blocks; ++rank) total = op(total, load_from_block(slot, rank));
+    return total;
+}
+
+/// Ends one row of a cluster: no block may rewrite its slots (or exit) while another block
+/// could still read them. Nothing for a cluster of one block.
+__device__ __forceinline__ void cluster_row_done() {
+    if (cluster_size() > 1) cluster_sync();
+}
+
+/// The dynamic shared memory the block was launched with, in bytes.
+__device__ __forceinline__ unsigned dynamic_shared_bytes() {
+    unsigned bytes;
+    asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(bytes));
+    return bytes;
+}
+
+} // namespace kt
