@@ -3,6 +3,7 @@
     import kerntune.torch as kt
     y = kt.leaky_relu(x)                      # x: a CUDA tensor (float32, float16 or bfloat16)
     kt.leaky_relu(x, 0.2, inplace=True)
+    kt.softmax(x, dim=-1), kt.log_softmax(x, dim=1)
     kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
 
 Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
@@ -11,10 +12,11 @@ input's device, and the kernel runs on that device's current stream. Results equ
 torch.nn.functional's bit for bit. torch.compile(fullgraph=True) traces through the operators
 (they have Meta kernels), and autograd uses torch's own gradients.
 
-Layouts: a tensor whose elements fill its memory without gaps (contiguous, transposed,
+Layouts (elementwise ops): a tensor whose elements fill its memory without gaps (contiguous, transposed,
 channels-last) is used as it is and the output has its strides; any other view (a slice with
 gaps, an expanded tensor) is copied into a contiguous tensor first, and an in-place call then
-copies the result back into the view.
+copies the result back into the view. Reductions (softmax, log_softmax) copy any
+non-contiguous input into a contiguous tensor first; their output is contiguous.
 
 CUDA graphs: the first call of an (op, dtype, shape) on a device loads or compiles its kernel,
 which cannot happen during a capture (that call raises ValueError, the capture untouched).
@@ -32,7 +34,7 @@ from kerntune import _extension
 _extension.load()
 _ops = _torch.ops.kerntune
 
-__all__ = ["leaky_relu", "query", "prepare", "Choice"]
+__all__ = ["leaky_relu", "softmax", "log_softmax", "query", "prepare", "Choice"]
 
 
 class Choice(NamedTuple):
@@ -50,18 +52,39 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return _ops.leaky_relu.default(input, negative_slope)
 
 
-def query(op, input):
-    """Which config `op` uses for a tensor like `input` (its dtype, shape and device)."""
+def _softmax_dim(name, input, dim, stacklevel):
+    # dim=None: torch's implicit choice, with torch's deprecation warning.
+    return _torch.nn.functional._get_softmax_dim(name, input.dim(), stacklevel + 1) if dim is None else dim
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """torch.nn.functional.softmax: exp(x - max) / sum(exp(x - max)) over `dim`, in float,
+    rounded once to the input's dtype (or `dtype`, which the input is cast to first)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.softmax.default(input, _softmax_dim("softmax", input, dim, _stacklevel))
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """torch.nn.functional.log_softmax: (x - max) - log(sum(exp(x - max))) over `dim`."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.log_softmax.default(input, _softmax_dim("log_softmax", input, dim, _stacklevel))
+
+
+def query(op, input, dim=None):
+    """Which config `op` uses for a tensor like `input` (its dtype, shape and device); `dim` is
+    the dim a reduction (softmax, log_softmax) reduces."""
     if not isinstance(input, _torch.Tensor):
         raise TypeError(f"kerntune.torch.query: input must be a torch.Tensor, not {type(input).__name__}")
-    return Choice(*_ops.query(op, input.dtype, list(input.shape), input.device))
+    return Choice(*_ops.query(op, input.dtype, list(input.shape), input.device, dim))
 
 
-def prepare(op, dtype, shape, device=None):
+def prepare(op, dtype, shape, device=None, dim=None):
     """Loads (or compiles) the kernel `op` uses for a tensor of this dtype and shape on `device`
     (default: the current CUDA device), so that calls in a CUDA-graph capture find it. Returns
     the Choice, as query does."""
     device = _torch.device("cuda") if device is None else _torch.device(device)
     if device.type == "cuda" and device.index is None:
         device = _torch.device("cuda", _torch.cuda.current_device())
-    return Choice(*_ops.query(op, dtype, list(shape), device))
+    return Choice(*_ops.query(op, dtype, list(shape), device, dim))

@@ -192,12 +192,90 @@ class TorchOps(unittest.TestCase):
             kt.leaky_relu(torch.ones(10, device="cuda", dtype=torch.float64))
         with self.assertRaisesRegex((TypeError, RuntimeError), "input"):
             kt.leaky_relu([1.0, 2.0])
-        with self.assertRaisesRegex(ValueError, "unknown op 'softmax'"):
-            kt.query("softmax", torch.empty(4, device="cuda"))
+        with self.assertRaisesRegex(ValueError, "unknown op 'gelu'"):
+            kt.query("gelu", torch.empty(4, device="cuda"))
         with self.assertRaisesRegex(TypeError, "input must be a torch.Tensor"):
             kt.query("leaky_relu", 4)
         with self.assertRaisesRegex(ValueError, "device must be a CUDA device"):
             kt.prepare("leaky_relu", torch.float32, (4,), device="cpu")
+
+
+def max_error(actual, exact):
+    """Largest |actual - exact| over the finite elements, in float64."""
+    return (actual.double() - exact).abs().max().item() if exact.numel() else 0.0
+
+
+# Shapes and dims for the reductions: reduce lengths of 1, odd and powers of two, rows of
+# hundreds of thousands, very few and many rows, and middle dims (inner > 1).
+REDUCTION_CASES = [((1, 1), -1), ((16, 1), -1), ((7, 1000), -1), ((4, 4099), 1), ((4096, 768), -1),
+                   ((2, 393216), -1), ((3, 5, 7), 1), ((8, 64, 32, 32), 1), ((33, 17), 0), ((), 0), ((0, 5), 1),
+                   ((1 << 16, 32), -1)]
+
+
+class TorchReductions(unittest.TestCase):
+    """softmax and log_softmax: kerntune's error against float64 is at most twice torch's own."""
+
+    def test_accuracy_is_within_twice_torchs_error(self):
+        table = []
+        for name, ours, theirs in (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax)):
+            for dtype in DTYPES:
+                worst_ratio = 0.0
+                for shape, dim in REDUCTION_CASES:
+                    x = (torch.randn(shape, device="cuda") * 4).to(dtype)
+                    exact = theirs(x.double(), dim)
+                    mine, torch_result = ours(x, dim), theirs(x, dim)
+                    self.assertEqual((mine.shape, mine.dtype), (torch_result.shape, torch_result.dtype))
+                    # The floor: one rounding of the largest output to dtype.
+                    floor = torch.finfo(dtype).eps * max(exact.abs().max().item() if exact.numel() else 0.0, 1.0)
+                    err_mine, err_torch = max_error(mine, exact), max_error(torch_result, exact)
+                    with self.subTest(op=name, dtype=dtype, shape=shape, dim=dim):
+                        self.assertLessEqual(err_mine, max(2 * err_torch, floor), f"torch's error {err_torch:.3g}")
+                    worst_ratio = max(worst_ratio, err_mine / max(err_torch, floor))
+                table.append(f"{name:12} {str(dtype):15} worst error / max(torch's, one rounding) = {worst_ratio:.2f}")
+        print("\n" + "\n".join(table))
+
+    def test_nan_and_infinity_in_a_row_give_what_torch_gives(self):
+        for name, ours, theirs in (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax)):
+            for dtype in DTYPES:
+                x = torch.randn(6, 1000, device="cuda").to(dtype)
+                x[0, 10] = float("nan")
+                x[1, 20] = float("inf")
+                x[2, 30] = float("-inf")
+                x[3, :] = float("-inf")
+                x[4, :5] = float("inf")
+                with self.subTest(op=name, dtype=dtype):
+                    mine, expected = ours(x, -1), theirs(x, -1)
+                    self.assertTrue(torch.equal(mine.isnan(), expected.isnan()))
+                    finite = ~expected.isnan()
+                    self.assertTrue(torch.allclose(mine[finite].float(), expected[finite].float(), rtol=1e-2, atol=1e-5))
+
+    def test_autograd_compile_and_opcheck(self):
+        x = torch.randn(64, 1000, device="cuda", requires_grad=True)
+        x_ref = x.detach().clone().requires_grad_()
+        grad = torch.randn(64, 1000, device="cuda")
+        for ours, theirs in ((kt.softmax, F.softmax), (kt.log_softmax, F.log_softmax)):
+            x.grad = x_ref.grad = None
+            ours(x, 1).backward(grad)
+            theirs(x_ref, 1).backward(grad)
+            self.assertTrue(torch.allclose(x.grad, x_ref.grad, rtol=1e-4, atol=1e-6))
+        compiled = torch.compile(lambda t: kt.log_softmax(t * 2.0, dim=-1) + 1.0, fullgraph=True)
+        t = torch.randn(128, 3000, device="cuda")
+        self.assertTrue(torch.allclose(compiled(t), F.log_softmax(t * 2.0, dim=-1) + 1.0, rtol=1e-5, atol=1e-5))
+        torch._dynamo.reset()
+        for op in (torch.ops.kerntune.softmax.default, torch.ops.kerntune.log_softmax.default):
+            torch.library.opcheck(op, (torch.randn(32, 333, device="cuda"), 1))
+            torch.library.opcheck(op, (torch.randn(32, 333, device="cuda", requires_grad=True), 0))
+
+    def test_dtype_argument_views_and_bad_dims(self):
+        x = torch.randn(300, 500, device="cuda")
+        self.assertEqual(kt.softmax(x, dim=1, dtype=torch.float16).dtype, torch.float16)
+        self.assertTrue(torch.allclose(kt.softmax(x.t(), 1), F.softmax(x.t(), 1), atol=1e-6))
+        self.assertTrue(torch.allclose(kt.log_softmax(x[:, 10:400], 0), F.log_softmax(x[:, 10:400], 0), atol=1e-5))
+        with self.assertRaisesRegex(IndexError, "Dimension out of range"):
+            kt.softmax(x, dim=2)
+        with self.assertRaisesRegex(ValueError, "needs the dim it reduces"):
+            kt.query("softmax", x)
+        self.assertIn(kt.query("softmax", x, dim=1).match, ("exact", "nearest", "default"))
 
 
 if __name__ == "__main__":

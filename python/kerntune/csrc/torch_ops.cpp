@@ -12,6 +12,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -66,13 +67,26 @@ at::Tensor elementwise_output(const at::Tensor& input) {
     return flat_layout(input) ? at::empty_like(input) : at::empty_like(input, at::MemoryFormat::Contiguous);
 }
 
-/// Launches `op` over the n elements of `buffers` on the current stream of `device`.
-void launch_elementwise(const char* op, kt_dtype dtype, std::int64_t n, std::vector<void*> buffers,
-                        const std::vector<double>& scalars, c10::Device device) {
-    if (n == 0) return;
+/// The [outer, reduce, inner] extents of reducing `dim` of a tensor of `shape` (a 0-d tensor is
+/// one element), as kerntune's reduction templates take them.
+std::vector<std::int64_t> reduction_extents(c10::IntArrayRef shape, std::int64_t dim) {
+    const std::int64_t rank = static_cast<std::int64_t>(shape.size());
+    const std::int64_t d = c10::maybe_wrap_dim(dim, rank);  // IndexError naming dim, as torch
+    if (rank == 0) return {1, 1, 1};
+    return {c10::multiply_integers(shape.begin(), shape.begin() + d), shape[d],
+            c10::multiply_integers(shape.begin() + d + 1, shape.end())};
+}
+
+/// Launches `op` on the problem `extents` over `buffers` on the current stream of `device`; an
+/// empty problem launches nothing.
+void launch(const char* op, kt_dtype dtype, const std::vector<std::int64_t>& extents, std::vector<void*> buffers,
+            const std::vector<double>& scalars, c10::Device device) {
+    for (std::int64_t extent : extents)
+        if (extent == 0) return;
     const CUstream stream = at::cuda::getCurrentCUDAStream(device.index()).stream();
-    check_status(kt_launch_problem(shared_runtime(), op, dtype, &n, 1, buffers.data(), static_cast<int>(buffers.size()),
-                                   scalars.data(), static_cast<int>(scalars.size()), stream),
+    check_status(kt_launch_problem(shared_runtime(), op, dtype, extents.data(), static_cast<int>(extents.size()),
+                                   buffers.data(), static_cast<int>(buffers.size()), scalars.data(),
+                                   static_cast<int>(scalars.size()), stream),
                  op);
 }
 
@@ -83,8 +97,8 @@ at::Tensor leaky_relu_cuda(const at::Tensor& input, double negative_slope) {
     const c10::cuda::CUDAGuard guard(input.device());
     const at::Tensor x = flat_layout(input) ? input : input.contiguous();
     at::Tensor y = elementwise_output(input);
-    launch_elementwise("leaky_relu", dtype, x.numel(), {const_cast<void*>(x.const_data_ptr()), y.data_ptr()},
-                       {negative_slope}, input.device());
+    launch("leaky_relu", dtype, {x.numel()}, {const_cast<void*>(x.const_data_ptr()), y.data_ptr()}, {negative_slope},
+           input.device());
     return y;
 }
 
@@ -92,7 +106,7 @@ void leaky_relu_inplace_cuda(at::Tensor& input, double negative_slope) {
     const kt_dtype dtype = check_input(input, "leaky_relu_", "input");
     const c10::cuda::CUDAGuard guard(input.device());
     at::Tensor x = flat_layout(input) ? input : input.contiguous();
-    launch_elementwise("leaky_relu", dtype, x.numel(), {x.data_ptr(), x.data_ptr()}, {negative_slope}, input.device());
+    launch("leaky_relu", dtype, {x.numel()}, {x.data_ptr(), x.data_ptr()}, {negative_slope}, input.device());
     if (!x.is_same(input)) input.copy_(x);
 }
 
@@ -164,11 +178,80 @@ void leaky_relu_inplace_autograd(at::Tensor& input, double negative_slope) {
     leaky_relu_inplace_function::apply(input, negative_slope);
 }
 
+// ---- softmax and log_softmax --------------------------------------------------------------------
+
+/// softmax or log_softmax over `dim`, as torch.softmax(input, dim): a contiguous input is used
+/// as it is, any other is copied into a contiguous one first; the output is contiguous.
+at::Tensor softmax_cuda_any(const char* op, const at::Tensor& input, std::int64_t dim) {
+    const kt_dtype dtype = check_input(input, op, "input");
+    const std::vector<std::int64_t> extents = reduction_extents(input.sizes(), dim);
+    const c10::cuda::CUDAGuard guard(input.device());
+    const at::Tensor x = input.contiguous();
+    at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
+    launch(op, dtype, extents, {const_cast<void*>(x.const_data_ptr()), y.data_ptr()}, {}, input.device());
+    return y;
+}
+
+at::Tensor softmax_cuda(const at::Tensor& input, std::int64_t dim) { return softmax_cuda_any("softmax", input, dim); }
+
+at::Tensor log_softmax_cuda(const at::Tensor& input, std::int64_t dim) {
+    return softmax_cuda_any("log_softmax", input, dim);
+}
+
+at::Tensor softmax_meta(const at::Tensor& input, std::int64_t dim) {
+    reduction_extents(input.sizes(), dim);  // the same IndexError for a bad dim
+    return at::empty_like(input, at::MemoryFormat::Contiguous);
+}
+
+/// kerntune::softmax or kerntune::log_softmax, for autograd to call below itself.
+template <bool LOG> const c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, std::int64_t)>& softmax_op() {
+    static const auto op = c10::Dispatcher::singleton()
+                               .findSchemaOrThrow(LOG ? "kerntune::log_softmax" : "kerntune::softmax", "")
+                               .typed<at::Tensor(const at::Tensor&, std::int64_t)>();
+    return op;
+}
+
+// The gradients are torch's own (aten::_softmax_backward_data, _log_softmax_backward_data),
+// from the saved output as torch's are.
+template <bool LOG> struct softmax_function : torch::autograd::Function<softmax_function<LOG>> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, std::int64_t dim) {
+        const at::AutoDispatchBelowADInplaceOrView below_autograd;
+        at::Tensor output = softmax_op<LOG>().call(input, dim);
+        ctx->save_for_backward({output});
+        ctx->saved_data["dim"] = dim;
+        return output;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const at::Tensor output = ctx->get_saved_variables()[0];
+        const std::int64_t dim = ctx->saved_data["dim"].toInt();
+        const at::Tensor grad = grads[0].contiguous();
+        return {LOG ? at::_log_softmax_backward_data(grad, output, dim, output.scalar_type())
+                    : at::_softmax_backward_data(grad, output, dim, output.scalar_type()),
+                at::Tensor()};
+    }
+};
+
+template <bool LOG> at::Tensor softmax_autograd(const at::Tensor& input, std::int64_t dim) {
+    if (!at::GradMode::is_enabled() || !input.requires_grad()) {
+        const at::AutoDispatchBelowADInplaceOrView below_autograd;
+        return softmax_op<LOG>().call(input, dim);
+    }
+    return softmax_function<LOG>::apply(input, dim);
+}
+
 // ---- query and prepare ------------------------------------------------------------------------
 
-/// The problem extents an op's kernel is tuned and looked up by, from the shape of its input.
-std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRef shape) {
-    TORCH_CHECK_VALUE(op == "leaky_relu", "kerntune.torch.query: unknown op '", op, "' (kerntune.torch has leaky_relu)");
+/// The problem extents an op's kernel is tuned and looked up by, from the shape of its input
+/// (and the dim a reduction reduces).
+std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRef shape, std::optional<std::int64_t> dim) {
+    if (op == "softmax" || op == "log_softmax") {
+        TORCH_CHECK_VALUE(dim.has_value(), "kerntune.torch.query: ", op, " needs the dim it reduces");
+        return reduction_extents(shape, *dim);
+    }
+    TORCH_CHECK_VALUE(op == "leaky_relu", "kerntune.torch.query: unknown op '", op,
+                      "' (kerntune.torch has leaky_relu, softmax, log_softmax)");
+    TORCH_CHECK_VALUE(!dim.has_value(), "kerntune.torch.query: ", op, " takes no dim");
     return {c10::multiply_integers(shape)};  // elementwise: one axis, the element count
 }
 
@@ -176,10 +259,10 @@ std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRe
 /// found: (match, config label). Loads or compiles that kernel, so a later call only launches
 /// (what kerntune.torch.prepare is for, before a CUDA-graph capture).
 std::tuple<std::string, std::string> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
-                                           c10::Device device) {
+                                           c10::Device device, std::optional<std::int64_t> dim) {
     TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query: device must be a CUDA device, not ", device);
     const kt_dtype type = kerntune_dtype(dtype, "query", "dtype");
-    const std::vector<std::int64_t> extents = problem_extents(op, shape);
+    std::vector<std::int64_t> extents = problem_extents(op, shape, dim);
     const c10::cuda::CUDAGuard guard(device);
     kt_match match = KT_MATCH_DEFAULT;
     char label[256] = {};
@@ -197,26 +280,33 @@ TORCH_LIBRARY(kerntune, m) {
     // In place: returns nothing, as torch.compile's functionalization needs of a custom op; the
     // Python function returns the input, as torch.nn.functional does.
     m.def("leaky_relu_(Tensor(a!) input, float negative_slope=0.01) -> ()");
-    m.def("query(str op, ScalarType dtype, int[] shape, Device device) -> (str, str)", &query);
+    m.def("softmax(Tensor input, int dim) -> Tensor");
+    m.def("log_softmax(Tensor input, int dim) -> Tensor");
+    m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None) -> (str, str)", &query);
 }
 
-// CPU tensors reach the CUDA kernel's check, which names the argument and the device.
-TORCH_LIBRARY_IMPL(kerntune, CUDA, m) {
+// CPU tensors reach the CUDA kernels' check, which names the argument and the device.
+static void register_device_kernels(torch::Library& m) {
     m.impl("leaky_relu", &leaky_relu_cuda);
     m.impl("leaky_relu_", &leaky_relu_inplace_cuda);
+    m.impl("softmax", &softmax_cuda);
+    m.impl("log_softmax", &log_softmax_cuda);
 }
 
-TORCH_LIBRARY_IMPL(kerntune, CPU, m) {
-    m.impl("leaky_relu", &leaky_relu_cuda);
-    m.impl("leaky_relu_", &leaky_relu_inplace_cuda);
-}
+TORCH_LIBRARY_IMPL(kerntune, CUDA, m) { register_device_kernels(m); }
+
+TORCH_LIBRARY_IMPL(kerntune, CPU, m) { register_device_kernels(m); }
 
 TORCH_LIBRARY_IMPL(kerntune, Meta, m) {
     m.impl("leaky_relu", &leaky_relu_meta);
     m.impl("leaky_relu_", &leaky_relu_inplace_meta);
+    m.impl("softmax", &softmax_meta);
+    m.impl("log_softmax", &softmax_meta);
 }
 
 TORCH_LIBRARY_IMPL(kerntune, Autograd, m) {
     m.impl("leaky_relu", &leaky_relu_autograd);
     m.impl("leaky_relu_", &leaky_relu_inplace_autograd);
+    m.impl("softmax", &softmax_autograd<false>);
+    m.impl("log_softmax", &softmax_autograd<true>);
 }

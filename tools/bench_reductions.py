@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""kerntune.torch's row reductions against torch eager and torch.compile, in one process on one GPU.
+
+The method of the reductions issue: for each (op, shape, dim, dtype), CUDA events around one
+call, L2 flushed (a 2 x L2 buffer zeroed) before every sample, a spin kernel queued first so
+that the host's launch cost is not timed; mean of 100 samples (and the median), the three
+contenders interleaved sample by sample. The floor is reading the input once and writing the
+output once at the device copy rate measured here (torch copy_ of 1 GiB, read + written).
+kerntune uses whatever the tuning database ($KERNTUNE_DB) holds: tune the shapes first.
+
+    KERNTUNE_LIB=build/src/runtime/libkerntune.so PYTHONPATH=python \\
+        python3 tools/bench_reductions.py [--samples 100] [--json out.json] [CASE ...]
+
+A CASE is OP:SHAPE[:DIM[:DTYPE]], e.g. softmax:4096x393216:1:f32 (default dim -1, dtype f32).
+"""
+import argparse
+import json
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+import kerntune.torch as kt
+
+OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax)}
+DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
+DEFAULT_CASES = ["softmax:4096x393216:1", "log_softmax:4096x393216:1", "softmax:65536x768", "softmax:16384x4096",
+                 "softmax:4096x16384", "softmax:1024x65536", "softmax:16x4194304", "softmax:1048576x32",
+                 "softmax:65536x768::bf16", "softmax:4096x16384::bf16", "softmax:8x64x512x512:1"]
+
+
+def copy_rate_gbps():
+    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    for _ in range(3):
+        dst.copy_(src)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(20):
+        dst.copy_(src)
+    stop.record()
+    stop.synchronize()
+    return 2 * src.numel() * 20 / (start.elapsed_time(stop) * 1e-3) / 1e9
+
+
+def time_contenders(contenders, x, samples):
+    flush = torch.empty(2 * torch.cuda.get_device_properties(x.device).L2_cache_size, dtype=torch.uint8, device="cuda")
+    times = {name: [] for name in contenders}
+    for function in contenders.values():
+        function(x)
+    torch.cuda.synchronize()
+    for _ in range(samples):
+        for name, function in contenders.items():
+            flush.zero_()
+            torch.cuda._sleep(50000)
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            function(x)
+            stop.record()
+            stop.synchronize()
+            times[name].append(start.elapsed_time(stop) * 1000)
+    return {name: (statistics.mean(t), statistics.median(t)) for name, t in times.items()}
+
+
+def parse_case(text):
+    parts = text.split(":")
+    op, shape = parts[0], [int(d) for d in parts[1].split("x")]
+    dim = int(parts[2]) if len(parts) > 2 and parts[2] else -1
+    dtype = parts[3] if len(parts) > 3 else "f32"
+    return op, shape, dim, dtype
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", default=DEFAULT_CASES)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    rate = copy_rate_gbps()
+    print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, copy rate {rate:.0f} GB/s; mean (median) us")
+    print(f"{'case':34} {'eager':>16} {'compile':>16} {'kerntune':>16} {'floor':>8} {'% copy':>7}  config")
+    records = []
+    for case in args.cases:
+        op, shape, dim, dtype = parse_case(case)
+        reference, ours = OPS[op]
+        x = torch.randn(shape, device="cuda", dtype=DTYPES[dtype])
+        compiled = torch.compile(lambda t, f=reference, d=dim: f(t, d), dynamic=False)
+        contenders = {"eager": lambda t: reference(t, dim), "compile": compiled, "kerntune": lambda t: ours(t, dim)}
+        if not torch.allclose(ours(x, dim).float(), reference(x, dim).float(), rtol=2e-2, atol=1e-5):
+            print(f"MISMATCH: {case}")
+            return 1
+        result = time_contenders(contenders, x, args.samples)
+        floor_us = 2 * x.numel() * x.element_size() / (rate * 1e9) * 1e6
+        choice = kt.query(op, x, dim)
+        best_peer = min(result["eager"][0], result["compile"][0])
+        cells = " ".join(f"{m:8.1f} ({med:5.0f})" for m, med in result.values())
+        pct = floor_us / result["kerntune"][0] * 100
+        mark = "" if result["kerntune"][0] <= best_peer else "  SLOWER than a peer"
+        print(f"{case:34} {cells} {floor_us:8.1f} {pct:6.1f}%  {choice.match} {choice.config}{mark}")
+        records.append({"case": case, "mean_median_us": result, "floor_us": floor_us, "config": choice._asdict()})
+        torch._dynamo.reset()
+        del x
+        torch.cuda.empty_cache()
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "copy_gbps": rate,
+                       "records": records}, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
