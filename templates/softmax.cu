@@ -2,7 +2,8 @@
 // with torch's formula: in float, m = max(x), s = sum(exp(x - m)), then y = exp(x - m) / s
 // (softmax) or y = (x - m) - log(s) (log_softmax), rounded once to T.
 //
-// inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads owns a row,
+// inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads (part of a
+// warp, a warp or several) owns a row,
 // ROWS groups per block; with a cluster of C blocks (launch parameter CLUSTER) the C blocks split
 // a row and combine their partial max and sum through distributed shared memory. Each block
 // keeps its part of the row in dynamic shared memory when the launch gave it room (one read of
@@ -57,66 +58,79 @@ template <typename T> __device__ __forceinline__ float divide(float e, float sum
     return sizeof(T) == 4 ? fmaf(fmaf(-sum, q, e), reciprocal, q) : q;
 }
 
-// The second and third passes over a row part, over elements of T (from memory) or of float
-// (from the cache); functors, because NVRTC compiles no generic lambdas.
+// The second and third passes over a row part; functors, because NVRTC compiles no generic
+// lambdas.
 template <typename T, int N, bool LOG> struct add_exponentials {
     float max;
-    float* cache;                // softmax keeps exp(x - max) here, in place of x
-    float partial[batch][N];     // the thread's sums, one per batch place and vector lane
-    template <typename D> __device__ __forceinline__ void operator()(long long i, const elements<D, N>& e, int b) {
-        elements<float, N> exponentials;
+    T* keep;                  // where softmax keeps exp(x - max) in place of x (a float cache), or null
+    float partial[batch][N];  // the thread's sums, one per batch place and vector lane
+    __device__ __forceinline__ void operator()(long long i, const elements<T, N>& e, int b) {
+        elements<T, N> exponentials;
 #pragma unroll
         for (int k = 0; k < N; ++k) {
-            exponentials.v[k] = exp_shifted<T>(to_float(e.v[k]), max);
-            partial[b][k] += exponentials.v[k];
+            const float exponential = exp_shifted<T>(to_float(e.v[k]), max);
+            partial[b][k] += exponential;
+            exponentials.v[k] = from_float<T>(exponential);  // exact when T is float
         }
-        if (!LOG && cache) *reinterpret_cast<elements<float, N>*>(cache + i) = exponentials;
+        if (keep) *reinterpret_cast<elements<T, N>*>(keep + i) = exponentials;
     }
 };
 
 template <typename T, int N, bool LOG> struct write_outputs {
     float max, sum, reciprocal, log_sum;
     T* dst;
-    bool exponentials_cached;  // softmax's cache holds exp(x - max), not x
-    template <typename D> __device__ __forceinline__ void operator()(long long i, const elements<D, N>& e, int) const {
+    bool exponentials_kept;  // the data holds exp(x - max), not x
+    __device__ __forceinline__ void operator()(long long i, const elements<T, N>& e, int) const {
         elements<T, N> out;
 #pragma unroll
         for (int k = 0; k < N; ++k) {
             const float v = to_float(e.v[k]);
             out.v[k] = from_float<T>(LOG ? (v - max) - log_sum
-                                         : divide<T>(exponentials_cached ? v : exp_shifted<T>(v, max), sum, reciprocal));
+                                         : divide<T>(exponentials_kept ? v : exp_shifted<T>(v, max), sum, reciprocal));
         }
         *reinterpret_cast<elements<T, N>*>(dst + i) = out;
     }
 };
 
-/// One row part: max (caching the part as float when `cache`), sum of exp(x - max) (softmax
-/// caches the exponentials in place), then the outputs; the row group's and the cluster's
-/// partial results combined in between. The row is read from memory once when cached, three
-/// times otherwise. Sums go to 4 x N accumulators per thread (fewer roundings in a row).
+/// Starts copying this thread's 16-byte steps of a part into shared memory (all in flight).
+template <int THREADS, typename T> __device__ __forceinline__ void copy_part_async(T* cache, const T* src, long long count) {
+    constexpr int N = 16 / sizeof(T);
+    for (long long i = (threadIdx.x % THREADS) * N; i < count; i += static_cast<long long>(THREADS) * N)
+        async_copy_16(cache + i, src + i);
+    async_copies_commit();
+}
+
+/// One row part: max, sum of exp(x - max), then the outputs; the row group's and the cluster's
+/// partial results combined in between. With a `cache` (shared memory for the part) the part
+/// is copied in once (16-byte steps: cp.async, every copy of the thread in flight at once) and
+/// read from there; float softmax keeps the exponentials in it too. Without, the part is read
+/// from memory in each pass. Sums go to 4 x N accumulators per thread (fewer roundings in a row).
+// Tried on the H200: a second buffer with the next row's part copied in while this one is
+// written; it halved the blocks per SM and was slower at every shape measured.
 template <typename T, int THREADS, int N, bool LOG>
-__device__ __forceinline__ void softmax_part(const T* src, T* dst, float* cache, long long count, bool valid,
+__device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, long long count, bool valid,
                                              float* scratch, float* slots) {
     float m = max_op::identity();
-    if (valid)
-        for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
-            elements<float, N> f;
+    if (valid) {
+        if (cache && N * sizeof(T) == 16) {
+            copy_part_async<THREADS>(cache, src, count);
+            async_copies_wait();
+        } else if (cache) {
+            for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
+                *reinterpret_cast<elements<T, N>*>(cache + i) = e;
+            });
+        }
+        for_my_elements<THREADS, T, N>(cache ? cache : src, count, [&](long long, const elements<T, N>& e, int) {
 #pragma unroll
-            for (int k = 0; k < N; ++k) {
-                f.v[k] = to_float(e.v[k]);
-                m = fmaxf(m, f.v[k]);
-            }
-            if (cache) *reinterpret_cast<elements<float, N>*>(cache + i) = f;
+            for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
         });
+    }
     m = cluster_reduce(group_reduce<THREADS>(m, max_op{}, scratch), max_op{}, &slots[0]);
 
-    add_exponentials<T, N, LOG> adder{m, cache, {}};
-    if (valid) {
-        if (cache)
-            for_my_elements<THREADS, float, N>(cache, count, adder);
-        else
-            for_my_elements<THREADS, T, N>(src, count, adder);
-    }
+    const T* data = cache ? cache : src;
+    const bool keep = !LOG && cache && sizeof(T) == 4;
+    add_exponentials<T, N, LOG> adder{m, keep ? cache : nullptr, {}};
+    if (valid) for_my_elements<THREADS, T, N>(data, count, adder);
     float s = 0.0f;
 #pragma unroll
     for (int b = 0; b < batch; ++b)
@@ -124,13 +138,8 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, float* cache,
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
     s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[1]);
 
-    const write_outputs<T, N, LOG> write{m, s, 1.0f / s, logf(s), dst, cache != nullptr};
-    if (valid) {
-        if (cache)
-            for_my_elements<THREADS, float, N>(cache, count, write);
-        else
-            for_my_elements<THREADS, T, N>(src, count, write);
-    }
+    const write_outputs<T, N, LOG> write{m, s, 1.0f / s, logf(s), dst, keep};
+    if (valid) for_my_elements<THREADS, T, N>(data, count, write);
 }
 
 template <typename T, int THREADS, int ROWS, bool LOG>
@@ -143,11 +152,11 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     const long long chunk = (cols + blocks_per_row * V - 1) / (blocks_per_row * V) * V;  // a block's part of a row
     const long long begin = rank * chunk;
     const long long count = begin < cols ? min(chunk, cols - begin) : 0;
-    const bool cached = dynamic_shared_bytes() >= ROWS * chunk * sizeof(float);
+    const bool cached = dynamic_shared_bytes() >= ROWS * chunk * sizeof(T);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;
     const int group = threadIdx.x / THREADS;
-    float* cache = cached ? reinterpret_cast<float*>(dynamic_shared) + group * chunk : nullptr;
+    T* cache = cached ? reinterpret_cast<T*>(dynamic_shared) + group * chunk : nullptr;
     const long long row_blocks = (outer + ROWS - 1) / ROWS;
     // Uniform across the block: every thread runs every iteration (the reductions synchronise).
     for (long long row_block = blockIdx.x / blocks_per_row; row_block < row_blocks; row_block += gridDim.x / blocks_per_row) {
@@ -158,8 +167,8 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
             softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
         else
             softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
-        cluster_row_done();
     }
+    cluster_done();
 }
 
 template <typename T, bool LOG>

@@ -18,17 +18,19 @@ struct sum_op {
     __device__ __forceinline__ static float identity() { return 0.0f; }
 };
 
-template <typename Op> __device__ __forceinline__ float warp_reduce(float v, Op op) {
+/// v reduced over aligned groups of WIDTH lanes of a warp (WIDTH a power of two up to 32).
+template <int WIDTH = 32, typename Op> __device__ __forceinline__ float warp_reduce(float v, Op op) {
 #pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    for (int offset = WIDTH / 2; offset > 0; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
     return v;
 }
 
 /// v reduced over the THREADS threads of the calling thread's row group, returned to all of
-/// them. scratch: 32 floats per group of the block (static shared memory, ROWS * 32).
+/// them. Groups of up to a warp use shuffles only; larger ones also scratch: 32 floats per
+/// group of the block (static shared memory, ROWS * 32).
 template <int THREADS, typename Op> __device__ __forceinline__ float group_reduce(float v, Op op, float* scratch) {
-    v = warp_reduce(v, op);
-    if (THREADS == 32) return v;
+    v = warp_reduce<(THREADS < 32 ? THREADS : 32)>(v, op);
+    if (THREADS <= 32) return v;
     const int lane = threadIdx.x % 32, warp = (threadIdx.x % THREADS) / 32;
     float* mine = scratch + (threadIdx.x / THREADS) * 32;
     if (lane == 0) mine[warp] = v;
@@ -36,6 +38,32 @@ template <int THREADS, typename Op> __device__ __forceinline__ float group_reduc
     v = lane < THREADS / 32 ? mine[lane] : Op::identity();
     __syncthreads();  // every thread has read its group's partials before they are rewritten
     return warp_reduce(v, op);
+}
+
+/// Copies 16 bytes from global to shared memory without passing through registers (cp.async,
+/// sm_80 and later; a plain copy before). The copies of a thread are visible to that thread
+/// after async_copies_commit() and async_copies_wait().
+__device__ __forceinline__ void async_copy_16(void* shared, const void* global) {
+#if __CUDA_ARCH__ >= 800
+    const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(address), "l"(global) : "memory");
+#else
+    *static_cast<int4*>(shared) = *static_cast<const int4*>(global);
+#endif
+}
+
+/// Ends a group of this thread's copies (they go on in the background).
+__device__ __forceinline__ void async_copies_commit() {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+
+/// Waits for every copy this thread committed.
+__device__ __forceinline__ void async_copies_wait() {
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group 0;" ::: "memory");
+#endif
 }
 
 // Thread-block clusters (sm_90 and later), in PTX rather than cooperative_groups, whose headers
@@ -98,9 +126,10 @@ template <typename Op> __device__ __forceinline__ float cluster_reduce(float v, 
     return total;
 }
 
-/// Ends one row of a cluster: no block may rewrite its slots (or exit) while another block
-/// could still read them. Nothing for a cluster of one block.
-__device__ __forceinline__ void cluster_row_done() {
+/// Before a block of a cluster exits: no block may leave while another could still read its
+/// slots. Between rows nothing is needed: a slot is rewritten only after its writer has passed
+/// the barrier of the next reduction, which every reader reaches after reading it.
+__device__ __forceinline__ void cluster_done() {
     if (cluster_size() > 1) cluster_sync();
 }
 
