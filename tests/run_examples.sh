@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpu label: runs every example against the install tree that
 # Packaging.ConsumersBuildAgainstTheInstallTree (label nvrtc) built in WORK_DIR: examples/cpp,
-# examples/templates/app and, where PyTorch imports, examples/python. A shell script, not a cmake
+# examples/templates/app and, where PyTorch imports ($KERNTUNE_PYTHON, else python3), examples/python. A shell script, not a cmake
 # script, because the GPU machine runs the build tree with another cmake than the one that made
 # it. Exit 77 (skipped) without a GPU; each example checks its own results and exits 0.
 #   tests/run_examples.sh BUILD_DIR SOURCE_DIR WORK_DIR
@@ -27,9 +27,13 @@ run() {
 }
 run "$work/example/leaky_relu_example"
 run "$work/templates_app/axpby_example" "$source/examples/templates"
-if python3 -c "import torch" >/dev/null 2>&1; then
-    KERNTUNE_LIB="$build/src/runtime/libkerntune.so" run python3 "$source/examples/python/leaky_relu_torch.py"
+python="${KERNTUNE_PYTHON:-python3}"  # one with torch
+if "$python" -c "import torch" >/dev/null 2>&1; then
+    export KERNTUNE_LIB="$build/src/runtime/libkerntune.so" PYTHONPATH="$source/python"
+    for example in leaky_relu_torch.py torch_compile.py kernelbench_leaky_relu.py; do
+        run "$python" "$source/examples/python/$example"
+    done
 else
-    echo "examples/python not run: python3 cannot import torch here"
+    echo "examples/python not run: $python cannot import torch here"
 fi
 exit $status
