@@ -193,11 +193,15 @@ std::string compile_failures_text(const std::vector<compile_log_group>& groups) 
     std::string text;
     for (const compile_log_group& group : groups) {
         const std::size_t others = group.kernels.size() - 1;
-        text += "compile failed: " + group.kernels.front() +
+        text += "compile failed: " + printable(group.kernels.front()) +
                 (others == 0 ? "" : " and " + std::to_string(others) + " more kernel" + (others == 1 ? "" : "s") +
                                         " with the same log") +
-                ":\n" + group.log;
-        if (!text.empty() && text.back() != '\n') text += "\n";
+                ":\n";
+        // Line by line: the log keeps its lines, and a template's text quoted in it cannot
+        // reach the terminal as control characters.
+        std::vector<std::string_view> lines = split(group.log, '\n');
+        if (!lines.empty() && lines.back().empty()) lines.pop_back();
+        for (std::string_view line : lines) text += printable(line) + "\n";
     }
     return text;
 }

@@ -66,7 +66,7 @@ struct compile_log_group {
 };
 std::vector<compile_log_group> group_by_log(const std::vector<compile_failure>& failures);
 /// The groups as the CLI prints them on stderr: each distinct log once, after a line naming the
-/// first kernel and how many share the log.
+/// first kernel and how many share the log; every line printable().
 std::string compile_failures_text(const std::vector<compile_log_group>& groups);
 
 /// `kerntune db show`: the winners and the devices they were measured on. `numbered` adds the

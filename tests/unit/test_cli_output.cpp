@@ -16,6 +16,7 @@
 #include "db/database.hpp"
 #include "test_core_support.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/run_sql.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -117,6 +118,93 @@ TEST_F(CliOutput, LongCellsAreCutSoThatOneRowCannotWidenEveryOther) {
     EXPECT_EQ(std::count(names.begin(), names.end(), long_name), 1);
     EXPECT_EQ(std::count(gpus.begin(), gpus.end(), long_gpu), 1);
     EXPECT_EQ(std::count(messages.begin(), messages.end(), long_message), 1);
+}
+
+/// The bytes of `text` that are neither printable ASCII nor a newline, as numbers. In these
+/// tests every byte past ASCII comes from a hostile value, so none may be left raw.
+std::string raw_bytes(const std::string& text) {
+    std::string found;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((byte < 0x20 && byte != '\n') || byte >= 0x7f) found += std::to_string(byte) + " ";
+    }
+    return found;
+}
+
+TEST_F(CliOutput, ControlCharactersInOpNamesAndRowsAreEscapedAndEachMessageIsOneLine) {
+    // An op name that would set the terminal's title and clear its screen.
+    const std::string op = "evil\n\x1b]0;pwned\x07\x1b[2J";
+    cli_run run = run_cli({"tune", "--op", op, "--db", db().string()});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_EQ(run.err.rfind("kerntune: error: unknown op 'evil\\n\\x1b]0;pwned\\x07\\x1b[2J': known ops are ", 0), 0u)
+        << run.err;
+    EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "not one line:\n" << run.err;
+    EXPECT_EQ(raw_bytes(run.err), "");
+
+    // Rows whose every text holds a newline, ESC, DEL or a C1 control (CSI, NEL), and a byte
+    // that is not UTF-8.
+    const std::string hostile = "a\nb\x1b[31mc\x7f" "d\xc2\x9b" "2Je\xc2\x85" "f\x9b" "1m";
+    create_database(3, [&](int k, measurement& m, winner& w) {
+        if (k != 1) return;
+        m.key.template_name = w.key.template_name = "leaky" + hostile;
+        m.key.problem_key = w.key.problem_key = "n=" + hostile;
+        m.key.gpu_identity = w.key.gpu_identity = "gpu" + hostile;
+        m.config = w.config = "blk" + hostile;
+        m.message = "message" + hostile;
+    });
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"db", "show", "--db", db().string()}, {"db", "show", "--candidates", "--db", db().string()},
+          {"db", "forget", "--op", "leaky" + hostile, "--gpu", "gpu" + hostile, "--db", db().string()}}) {
+        SCOPED_TRACE(args[1]);
+        run = run_cli(args);
+        EXPECT_EQ(run.exit_code, 0) << run.err;
+        EXPECT_EQ(raw_bytes(run.out), "") << run.out;
+        EXPECT_TRUE(contains(run.out, "a\\nb\\x1b[31mc\\x7f" "d\\xc2\\x9b" "2Je\\xc2\\x85" "f\\x9b" "1m")) << run.out;
+    }
+    EXPECT_TRUE(contains(run.out, "forgot 1 measurement and 1 winner of leakya\\nb")) << run.out;
+}
+
+TEST_F(CliOutput, ACommandThatFailsMidwayPrintsNoHalfTable) {
+    // A row further down with a status this build does not know: `db show --candidates` has
+    // read the devices (and printed their table) before it reads the measurements.
+    create_database(3, [](int k, measurement& m, winner&) {
+        if (k == 2) m.config = "blk256\n\x1b[2J";
+    });
+    ASSERT_EQ(testing::run_sql(db(), "PRAGMA ignore_check_constraints = ON; UPDATE measurements SET status = 'exploded' "
+                                     "WHERE problem_key = 'n=3072'"),
+              "");
+    for (const bool json : {false, true}) {
+        std::vector<std::string> args{"db", "show", "--candidates", "--db", db().string()};
+        if (json) args.push_back("--json");
+        SCOPED_TRACE(json ? "--json" : "text");
+        const cli_run run = run_cli(args);
+        EXPECT_EQ(run.exit_code, 1);
+        EXPECT_EQ(run.out, "") << "a half table";
+        EXPECT_EQ(run.err.rfind("kerntune: error: " + db().string() + ": measurement of leaky_relu f32 n=3072 config blk256\\n\\x1b[2J on ", 0), 0u) << run.err;
+        EXPECT_TRUE(contains(run.err, "unknown candidate status 'exploded'")) << run.err;
+        EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "not one line:\n" << run.err;
+    }
+}
+
+TEST_F(CliOutput, AWriteToAFullOrClosedStdoutIsExitOneWithOneLine) {
+    create_database(2'000);  // db show: about 300 kB, more than one write of a pipe's or a file's buffer
+    const std::vector<std::vector<std::string>> commands = {
+        {"list"}, {"list", "--json"}, {"db", "show", "--db", db().string()},
+        {"db", "show", "--candidates", "--json", "--db", db().string()}, {"db", "check", "--db", db().string()},
+        {"--help"}, {"tune", "--help"}, {"--version"}};
+    for (const auto& [stdout_to, why] : {std::pair{standard_output::full, "No space left on device"},
+                                         std::pair{standard_output::closed, "Bad file descriptor"}}) {
+        for (const std::vector<std::string>& args : commands) {
+            SCOPED_TRACE(args[0] + (args.size() > 1 ? " " + args[1] : "") + ": " + why);
+            expect_one_line_failure(run_cli(args, stdout_to), std::string("cannot write to standard output: ") + why);
+        }
+    }
+    // The same commands print, and exit 0, when stdout takes what they write.
+    for (const std::vector<std::string>& args : commands) {
+        const cli_run run = run_cli(args);
+        EXPECT_EQ(run.exit_code, 0) << run.err;
+        EXPECT_FALSE(run.out.empty());
+    }
 }
 
 } // namespace
