@@ -348,6 +348,43 @@ TEST_F(ReliabilityCli, SpecWithAMissingFieldIsNamedWithFileLineAndField) {
     expect_one_line_error(run_cli({"list"}, env), {where});
 }
 
+// Run as user nobody (root reads every folder). Before, a folder that could be listed but not
+// entered (0444) was "cannot read <dir>/leaky_relu.yaml: no such file" and one inside a folder
+// that cannot be entered was "no template folder at <dir>".
+TEST_F(ReliabilityCli, TemplateFoldersThatCannotBeReadAreNamedAsSuch) {
+    const fs::path db = create_database("tuning.db");
+    const fs::path closed = file("closed");
+    fs::create_directory(closed);
+    struct unreadable_folder {
+        fs::path folder;
+        fs::perms mode;  // of the folder; `closed` is 0700 for the last
+    };
+    const std::vector<unreadable_folder> folders = {
+        {file("mode000"), fs::perms::none},
+        {file("mode333"), fs::perms::owner_write | fs::perms::owner_exec | fs::perms::group_write |
+                              fs::perms::group_exec | fs::perms::others_write | fs::perms::others_exec},
+        {file("mode444"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read},
+        {closed / "templates", fs::perms::all},
+    };
+    for (const unreadable_folder& f : folders) {
+        fs::create_directory(f.folder);
+        for (const char* name : {"leaky_relu.yaml", "leaky_relu.cu"}) {
+            std::string text = bytes_of(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / name);
+            if (std::string(name) == "leaky_relu.yaml") text.replace(text.find("name: leaky_relu"), 16, "name: leaky_copy");
+            write_bytes(f.folder / name, text);
+        }
+        fs::permissions(f.folder, f.mode);
+    }
+    fs::permissions(closed, fs::perms::owner_all);
+    for (const unreadable_folder& f : folders) {
+        SCOPED_TRACE(f.folder.string());
+        const std::string expected = "cannot read the template folder " + f.folder.string() + ": Permission denied";
+        expect_one_line_error(run_cli({"list"}, {{"KERNTUNE_TEMPLATES", f.folder.string()}}, true), {expected});
+        expect_one_line_error(run_cli(tune_with(db, {"--op", "leaky_copy", "--templates", f.folder.string()}), {}, true),
+                              {expected});
+    }
+}
+
 // Specs written to make `kerntune list` crash or stall: before the limits, the expression
 // overflowed the stack (exit 139) and the space, two launch parameters of 400 values added to
 // leaky_relu (27.8 M configs after constraints), took over 90 s and 2.8 GB to enumerate.
