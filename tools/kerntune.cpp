@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <iostream>
 #include <map>
@@ -424,7 +425,27 @@ catalog load_catalog(const std::string& folders) {
     return templates;
 }
 
-std::filesystem::path database_path(const std::string& db) { return db.empty() ? default_db_path() : std::filesystem::path(db); }
+/// Throws when a folder on the way to `path` exists but cannot be entered (no search
+/// permission): then the file cannot be seen, and every later check would call it missing ("no
+/// tuning database at") or SQLite "unable to open database file".
+void check_folders_can_be_entered(const std::filesystem::path& path) {
+    std::filesystem::path folder;
+    for (const std::filesystem::path& part : path.parent_path()) {
+        folder /= part;
+        if (access(folder.c_str(), X_OK) == 0) continue;
+        if (errno == EACCES)
+            throw error("cannot use " + path.string() + ": cannot enter folder " + folder.string() + " (" +
+                        std::strerror(errno) + ")");
+        return;  // a folder that is missing or is not one: the checks that follow say so
+    }
+}
+
+/// --db, else $KERNTUNE_DB, else the default path; every command finds its database here.
+std::filesystem::path database_path(const std::string& db) {
+    const std::filesystem::path path = db.empty() ? default_db_path() : std::filesystem::path(db);
+    check_folders_can_be_entered(path);
+    return path;
+}
 
 bool is_default_database(const std::string& db) {
     const char* environment = std::getenv("KERNTUNE_DB");

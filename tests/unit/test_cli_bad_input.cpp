@@ -253,6 +253,33 @@ TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
     EXPECT_EQ(listing(folder), entries);
 }
 
+TEST_F(ReliabilityCli, DatabaseInAFolderThatCannotBeEnteredIsNamedByEveryCommand) {
+    // Run as user nobody: a folder anyone may read and write but not enter (0666), holding a
+    // database, and one holding a folder that holds one. Before, `db show`, `db check` and
+    // `db forget` said "no tuning database at <path>" and `tune` "unable to open database file".
+    const fs::perms no_search = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                fs::perms::group_write | fs::perms::others_read | fs::perms::others_write;
+    fs::create_directories(file("closed"));
+    fs::create_directories(file("outer/inner"));
+    const fs::path here = create_database("closed/tuning.db"), deeper = create_database("outer/inner/tuning.db");
+    fs::permissions(file("closed"), no_search);
+    fs::permissions(file("outer"), no_search);
+    for (const auto& [db, folder] : {std::pair{here, file("closed")}, std::pair{deeper, file("outer")}}) {
+        for (const std::vector<std::string>& args :
+             {tune_with(db, {}), tune_with(folder / "new.db", {}), std::vector<std::string>{"db", "show", "--db", db.string()},
+              {"db", "check", "--db", db.string()}, {"db", "forget", "--op", "leaky_relu", "--db", db.string()}}) {
+            SCOPED_TRACE(args[0] + " " + args[1] + " " + args.back());
+            expect_one_line_error(run_cli(args, {}, true),
+                                  {"cannot use " + args.back() + ": cannot enter folder " + folder.string() +
+                                   " (Permission denied)"});
+        }
+    }
+    fs::permissions(file("closed"), fs::perms::owner_all);
+    fs::permissions(file("outer"), fs::perms::owner_all);
+    EXPECT_EQ(listing(file("closed")), std::set<std::string>{"tuning.db"});
+    EXPECT_EQ(listing(file("outer/inner")), std::set<std::string>{"tuning.db"});
+}
+
 /// A file in the test's folder that is not a sound kerntune database, and the words its error
 /// must contain.
 struct spoiled_database {
