@@ -76,9 +76,11 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
             b.access = argument.access;
             b.element = argument.element_type(type);
             b.count = argument.extent.evaluate(axes);
-            if (b.count < 0 || b.count > std::numeric_limits<std::int64_t>::max() / 8)
-                throw error(spec.name + ": buffer " + argument.name + " has " + std::to_string(b.count) + " elements for " +
-                            shape.key());
+            const std::string where = spec.name + " " + shape.key() + ": buffer " + argument.name;
+            if (b.count < 0) throw error(where + " has " + std::to_string(b.count) + " elements");
+            if (b.count > max_buffer_bytes / static_cast<std::int64_t>(dtype_size(b.element)))
+                throw error(where + " of " + std::to_string(b.count) + " " + std::string(to_string(b.element)) +
+                            " elements is over 2^49 bytes (512 TiB), more than a GPU can address");
         } else {
             b.type = argument.type;
             b.from_caller = argument.is_caller_scalar();

@@ -138,6 +138,24 @@ TEST_F(CliTune, TuneIntoAClosedStdoutIsAnErrorAfterStoringItsResults) {
     EXPECT_EQ(database::open(db(), open_mode::read_only).winners().size(), 1u);
 }
 
+TEST_F(CliTune, AProblemPastWhatAGpuCanAddressIsRefusedNamingIt) {
+    // Before, n = 2^60 - 1 "needs -9223372036854775808 bytes of buffers" (the sum wrapped).
+    for (const std::string n : {"1152921504606846975", "9223372036854775807", "140737488355329"}) {
+        SCOPED_TRACE(n);
+        const cli_run run = run_cli({"tune", "--op", "leaky_relu", "--dtype", "f32", "--shape", n, "--db", db().string()}, "good");
+        EXPECT_EQ(run.exit_code, 1);
+        EXPECT_EQ(run.out, "");
+        EXPECT_EQ(run.err, "kerntune: error: leaky_relu n=" + n + ": buffer x of " + n +
+                               " f32 elements is over 2^49 bytes (512 TiB), more than a GPU can address\n");
+    }
+    // 2^47 f32 elements (2^49 bytes each way) is possible, only not on this GPU.
+    const cli_run run =
+        run_cli({"tune", "--op", "leaky_relu", "--dtype", "f32", "--shape", "140737488355328", "--db", db().string()}, "good");
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(run.err, "kerntune: error: shape 140737488355328 in f32 needs 1688849860263936 bytes of buffers: more "
+                       "than this GPU's memory\n");
+}
+
 TEST_F(CliTune, TunePrintsEachDistinctCompileLogOnce) {
     const cli_run run = run_cli(tune_faulty({}), "good");
     EXPECT_EQ(run.exit_code, 0) << run.err;
