@@ -10,6 +10,7 @@
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
+#include "runtime/call_arguments.hpp"
 #include "runtime/runtime_log.hpp"
 
 namespace kerntune::detail {
@@ -185,15 +186,9 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
         throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
     }
     const kernel_spec& spec = *entry.spec;
-    if (std::find(spec.dtypes.begin(), spec.dtypes.end(), key.type) == spec.dtypes.end())
-        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + " has no " + std::string(to_string(key.type)) + " kernel");
-    problem shape;
-    try {
-        shape = make_problem(spec.axes, std::vector<std::int64_t>(key.extents.begin(), key.extents.begin() + key.axes));
-        entry.args = bind_arguments(spec, key.type, shape);
-    } catch (const error& failure) {
-        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + ": " + failure.what());
-    }
+    bound_call call = bind_call(spec, key.type, key.extents.data(), key.axes);
+    const problem& shape = call.shape;
+    entry.args = std::move(call.args);
     entry.buffers = spec.buffer_count();
     entry.caller_scalars = spec.caller_scalar_count();
     context_facts& context_info = facts(key.context);
@@ -205,7 +200,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
                                                           : KT_MATCH_DEFAULT;
     entry.label = chosen.label;
     entry.function = load_function(spec, chosen.chosen, key.type, key.context, context_info.device, entry.binary_source);
-    entry.geometry = candidate_launch(spec, chosen.chosen, key.type, shape, context_info.device.limits());
+    entry.geometry = call_geometry(spec, chosen.chosen, key.type, shape, context_info.device.limits());
     allow_dynamic_shared_memory(entry.function, entry.geometry.shared_bytes);
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
               " (", to_string(chosen.match), " match, binary from ", entry.binary_source, ")");
