@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <iostream>
 #include <map>
@@ -37,6 +38,7 @@
 #include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
 #include "db/database.hpp"
+#include "standard_output.hpp"
 #include "tune/report.hpp"
 #include "tune/tuner.hpp"
 #include "tune/worker_client.hpp"
@@ -429,7 +431,27 @@ catalog load_catalog(const std::string& folders) {
     return templates;
 }
 
-std::filesystem::path database_path(const std::string& db) { return db.empty() ? default_db_path() : std::filesystem::path(db); }
+/// Throws when a folder on the way to `path` exists but cannot be entered (no search
+/// permission): then the file cannot be seen, and every later check would call it missing ("no
+/// tuning database at") or SQLite "unable to open database file".
+void check_folders_can_be_entered(const std::filesystem::path& path) {
+    std::filesystem::path folder;
+    for (const std::filesystem::path& part : path.parent_path()) {
+        folder /= part;
+        if (access(folder.c_str(), X_OK) == 0) continue;
+        if (errno == EACCES)
+            throw error("cannot use " + path.string() + ": cannot enter folder " + folder.string() + " (" +
+                        std::strerror(errno) + ")");
+        return;  // a folder that is missing or is not one: the checks that follow say so
+    }
+}
+
+/// --db, else $KERNTUNE_DB, else the default path; every command finds its database here.
+std::filesystem::path database_path(const std::string& db) {
+    const std::filesystem::path path = db.empty() ? default_db_path() : std::filesystem::path(db);
+    check_folders_can_be_entered(path);
+    return path;
+}
 
 bool is_default_database(const std::string& db) {
     const char* environment = std::getenv("KERNTUNE_DB");
@@ -501,7 +523,7 @@ void show_progress(const tune_progress& p) {
 
 // ---- the commands ----
 
-int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& dtypes) {
+int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& dtypes, standard_output& out) {
     const std::string& arch = cl.tuning.arch;
     const std::vector<compile_outcome> outcomes = compile_space(spec, dtypes, arch);
     text_table table{{"dtype", "candidates", "kernels", "programs", "failed", "compile s"}};
@@ -513,13 +535,13 @@ int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vect
         failed += o.failed;
     }
     if (cl.common.json)
-        std::cout << json_document({cl.text}, compile_json(spec.name, arch, outcomes));
+        out << json_document({cl.text}, compile_json(spec.name, arch, outcomes));
     else
-        std::cout << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
+        out << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
     return failed == 0 ? 0 : 1;
 }
 
-int run_tune(const command_line& cl) {
+int run_tune(const command_line& cl, standard_output& out) {
     const tune_args& t = cl.tuning;
     const CLI::App& command = *cl.tune;
     if (t.dry_run) {
@@ -535,7 +557,7 @@ int run_tune(const command_line& cl) {
     const catalog templates = load_catalog(t.templates);
     const kernel_spec& spec = *templates.at(t.op);
     const std::vector<dtype> dtypes = requested_dtypes(spec, t.dtypes);
-    if (t.dry_run) return run_dry_run(cl, spec, dtypes);
+    if (t.dry_run) return run_dry_run(cl, spec, dtypes, out);
 
     tune_options options;
     options.dtypes = dtypes;
@@ -570,19 +592,21 @@ int run_tune(const command_line& cl) {
     for (const tune_outcome& o : outcomes)
         if (reported.insert(o.type).second) print_compile_failures(o.compile_failures);
     if (cl.common.json) {
-        std::cout << json_document({cl.text, device.driver_version, device.identity}, tune_json(spec.name, device, outcomes));
+        out << json_document({cl.text, device.driver_version, device.identity}, tune_json(spec.name, device, outcomes));
     } else {
-        std::cout << spec.name << " on " << device.name << " (" << "sm_" << device.cc_major << device.cc_minor << ", "
-                  << device.sm_count << " SMs, theoretical " << fixed(device.theoretical_gbps, 0)
-                  << " GB/s, measured copy " << fixed(device.copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
-        std::cout << tune_table(outcomes).render() << "wall time " << fixed(wall, 1) << " s; database "
-                  << db.path().string() << "\n";
+        out << spec.name << " on " << printable(device.name) << " (" << "sm_" << device.cc_major << device.cc_minor
+            << ", " << device.sm_count << " SMs, theoretical " << fixed(device.theoretical_gbps, 0)
+            << " GB/s, measured copy " << fixed(device.copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
+        out << tune_table(outcomes).render() << "wall time " << fixed(wall, 1) << " s; database "
+            << printable(db.path().string()) << "\n";
         int unmeasured = 0;
         for (const tune_outcome& o : outcomes) unmeasured += o.unmeasured;
         if (unmeasured > 0)
-            std::cout << "budget of " << t.budget << " s reached: " << unmeasured
-                      << " candidates not measured; the same command again measures them\n";
+            out << "budget of " << t.budget << " s reached: " << unmeasured
+                << " candidates not measured; the same command again measures them\n";
     }
+    // The results are printed before the ways out, which follow them on a terminal.
+    out.flush();
     int status = 0;
     for (const tune_outcome& o : outcomes) {
         if (o.best) continue;
@@ -596,7 +620,7 @@ int run_tune(const command_line& cl) {
     return status;
 }
 
-int run_devices(const command_line& cl) {
+int run_devices(const command_line& cl, standard_output& out) {
     const int count = device_count();
     std::vector<device_record> devices;
     for (int ordinal = 0; ordinal < count; ++ordinal) {
@@ -614,14 +638,14 @@ int run_devices(const command_line& cl) {
         report_header header{cl.text};
         if (!devices.empty()) header.driver = devices.front().driver_version;
         if (devices.size() == 1) header.gpu = devices.front().identity;
-        std::cout << json_document(header, {{"devices", list}});
+        out << json_document(header, {{"devices", list}});
     } else {
-        std::cout << devices_table(devices, true).render();
+        out << devices_table(devices, true).render();
     }
     return 0;
 }
 
-int run_list(const command_line& cl) {
+int run_list(const command_line& cl, standard_output& out) {
     const catalog templates = load_catalog(cl.list_templates);
     json list = json::array();
     for (const auto& listed : templates.specs()) {
@@ -641,12 +665,12 @@ int run_list(const command_line& cl) {
                 values += (i ? ", " : "") + (p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]));
             params.rows.push_back({p.name, p.kind == param_kind::template_arg ? "template" : "launch", values, p.doc});
         }
-        std::cout << spec.name << ": " << spec.description << "\n  " << spec.yaml_path << "\n  problem: " << axes_text(spec)
-                  << "\n  kernel: " << spec.kernel << "(" << signature_text(spec) << ")\n  space after constraints: " << sizes
-                  << "\n\n"
-                  << params.render() << "\n";
+        out << spec.name << ": " << printable(spec.description) << "\n  " << printable(spec.yaml_path)
+            << "\n  problem: " << axes_text(spec) << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
+            << ")\n  space after constraints: " << sizes << "\n\n"
+            << params.render() << "\n";
     }
-    if (cl.common.json) std::cout << json_document({cl.text}, {{"templates", list}});
+    if (cl.common.json) out << json_document({cl.text}, {{"templates", list}});
     return 0;
 }
 
@@ -695,20 +719,22 @@ std::string filter_text(const key_filter& filter) {
     return text.empty() ? "every key" : text;
 }
 
-int run_db_check(const command_line& cl) {
+int run_db_check(const command_line& cl, standard_output& out) {
     const database db = database::open(database_path(cl.database.db), open_mode::read_only);
     const std::string report = db.integrity_check();
-    if (cl.common.json)
-        std::cout << json_document({cl.text}, {{"database", db.path().string()},
-                                               {"schema_version", db.schema_version()},
-                                               {"integrity", report},
-                                               {"ok", report == "ok"}});
+    if (cl.common.json) {
+        out << json_document({cl.text}, {{"database", db.path().string()},
+                                         {"schema_version", db.schema_version()},
+                                         {"integrity", report},
+                                         {"ok", report == "ok"}});
+        out.flush();  // the whole report, also when it says the file is not sound
+    }
     if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
-    if (!cl.common.json) std::cout << db.path().string() << ": schema " << db.schema_version() << ", integrity ok\n";
+    if (!cl.common.json) out << printable(db.path().string()) << ": schema " << db.schema_version() << ", integrity ok\n";
     return 0;
 }
 
-int run_db_show(const command_line& cl) {
+int run_db_show(const command_line& cl, standard_output& out) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
     const database db = database::open(database_path(cl.database.db), open_mode::read_only);
@@ -723,19 +749,19 @@ int run_db_show(const command_line& cl) {
             for (const measurement& m : db.find_measurements(filter)) rows.push_back(measurement_json(m));
         else
             for (const winner& w : db.winners(filter)) rows.push_back(winner_json(w));
-        std::cout << json_document(header, result);
+        out << json_document(header, result);
         return 0;
     }
-    std::cout << "database " << db.path().string() << " (schema " << db.schema_version() << ")\n\n"
-              << devices_table(devices).render() << "\n";
+    out << "database " << printable(db.path().string()) << " (schema " << db.schema_version() << ")\n\n"
+        << devices_table(devices).render() << "\n";
     if (cl.database.candidates)
-        std::cout << measurements_table(db.find_measurements(filter)).render();
+        out << measurements_table(db.find_measurements(filter)).render();
     else
-        std::cout << winners_table(db.winners(filter)).render();
+        out << winners_table(db.winners(filter)).render();
     return 0;
 }
 
-int run_db_forget(const command_line& cl) {
+int run_db_forget(const command_line& cl, standard_output& out) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
     const std::filesystem::path path = database_path(cl.database.db);
@@ -745,14 +771,14 @@ int run_db_forget(const command_line& cl) {
     database db = database::open(path, open_mode::read_write);
     const forgotten removed = db.forget(filter);
     if (cl.common.json) {
-        std::cout << json_document(header, {{"database", db.path().string()},
-                                            {"filter", filter_json(filter)},
-                                            {"measurements", removed.measurements},
-                                            {"winners", removed.winners}});
+        out << json_document(header, {{"database", db.path().string()},
+                                      {"filter", filter_json(filter)},
+                                      {"measurements", removed.measurements},
+                                      {"winners", removed.winners}});
     } else {
-        std::cout << "forgot " << removed.measurements << " measurement" << (removed.measurements == 1 ? "" : "s")
-                  << " and " << removed.winners << " winner" << (removed.winners == 1 ? "" : "s") << " of "
-                  << filter_text(filter) << " in " << db.path().string() << "\n";
+        out << "forgot " << removed.measurements << " measurement" << (removed.measurements == 1 ? "" : "s") << " and "
+            << removed.winners << " winner" << (removed.winners == 1 ? "" : "s") << " of " << printable(filter_text(filter))
+            << " in " << printable(db.path().string()) << "\n";
     }
     return 0;
 }
@@ -771,49 +797,56 @@ std::string help_hint(int argc, char** argv) {
     return hint + " --help";
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, standard_output& out) {
     command_line cl;
     define(cl);
     for (int i = 0; i < argc; ++i) cl.text += (i ? " " : "") + std::string(argv[i]);
     if (argc == 2 && std::string(argv[1]) == "help") {
-        std::cout << cl.app.help();
+        out << cl.app.help();
         return 0;
     }
     try {
         cl.app.parse(argc, argv);
     } catch (const CLI::Success& done) {  // --help, --version
-        return cl.app.exit(done, std::cout, std::cerr);
+        return cl.app.exit(done, out.stream(), std::cerr);
     } catch (const CLI::ParseError& malformed) {
         throw usage_error(malformed.what() + std::string(" (see ") + help_hint(argc, argv) + ")");
     }
     if (cl.common.verbose) spdlog::set_level(spdlog::level::debug);
     try {
-        if (*cl.tune) return run_tune(cl);
-        if (*cl.devices) return run_devices(cl);
-        if (*cl.list) return run_list(cl);
-        if (*cl.db_show) return run_db_show(cl);
-        if (*cl.db_check) return run_db_check(cl);
-        if (*cl.db_forget) return run_db_forget(cl);
+        if (*cl.tune) return run_tune(cl, out);
+        if (*cl.devices) return run_devices(cl, out);
+        if (*cl.list) return run_list(cl, out);
+        if (*cl.db_show) return run_db_show(cl, out);
+        if (*cl.db_check) return run_db_check(cl, out);
+        if (*cl.db_forget) return run_db_forget(cl, out);
     } catch (const usage_error& malformed) {
         throw usage_error(malformed.what() + std::string(" (see ") + help_hint(argc, argv) + ")");
     }
     // No command, or db without one: what there is to choose from.
-    std::cout << (*cl.db ? cl.db->help() : cl.app.help());
+    out << (*cl.db ? cl.db->help() : cl.app.help());
     return 2;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+    reserve_standard_descriptors();
     spdlog::set_default_logger(spdlog::stderr_color_mt("kerntune"));
     spdlog::set_level(spdlog::level::info);
+    // A command's stdout is printed when it has returned: one that throws prints nothing there.
+    // Messages quote op names, paths and database rows: printable() keeps each one line and
+    // free of what a terminal would act on.
+    standard_output out;
     try {
-        return run(argc, argv);
+        const int status = run(argc, argv, out);
+        out.flush();
+        return status;
     } catch (const usage_error& failure) {
-        std::fprintf(stderr, "kerntune: %s\n", failure.what());
+        std::fprintf(stderr, "kerntune: %s\n", printable(failure.what()).c_str());
         return 2;
     } catch (const std::exception& failure) {
-        std::fprintf(stderr, "kerntune: error: %s\n", failure.what());
+        std::fprintf(stderr, "kerntune: error: %s\n", printable(failure.what()).c_str());
         return 1;
     }
 }

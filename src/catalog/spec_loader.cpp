@@ -38,17 +38,9 @@ bool is_qualified_identifier(const std::string& text) {
     }
 }
 
-/// A value as messages quote it: control characters escaped (a message is one line), long ones
-/// cut.
-std::string printable(const std::string& text) {
-    std::string shown;
-    for (const char c : text.substr(0, 80)) {
-        if (c == '\n') shown += "\\n";
-        else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) shown += "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) + "0123456789abcdef"[c & 15];
-        else shown += c;
-    }
-    return text.size() > 80 ? shown + "..." : shown;
-}
+/// The most characters of a value a message quotes (printable: escaped, then cut): a message
+/// stays one line a reader can take in.
+constexpr std::size_t quoted_length = 80;
 
 /// A file name a spec or source may refer to: relative, inside the folder, one line of
 /// ordinary characters.
@@ -240,14 +232,14 @@ private:
 
     std::string identifier(const YAML::Node& node, const std::string& what) const {
         const std::string text = scalar(node);
-        if (!is_identifier(text)) fail(node, what + " '" + printable(text) + "' is not an identifier");
+        if (!is_identifier(text)) fail(node, what + " '" + printable(text, quoted_length) + "' is not an identifier");
         return text;
     }
 
     std::string kernel_name(const YAML::Node& node, const std::string& what) const {
         const std::string text = scalar(node);
         if (!is_qualified_identifier(text))
-            fail(node, what + " '" + printable(text) +
+            fail(node, what + " '" + printable(text, quoted_length) +
                            "' is not a C++ qualified name (identifiers joined by ::, e.g. kt::leaky_relu)");
         return text;
     }
@@ -273,7 +265,7 @@ private:
                 if (entry.first.IsScalar()) {
                     const auto [earlier, added] = first_line.emplace(entry.first.Scalar(), line(entry.first));
                     if (!added)
-                        fail(entry.first, "key '" + printable(entry.first.Scalar()) + "' is given twice (first on line " +
+                        fail(entry.first, "key '" + printable(entry.first.Scalar(), quoted_length) + "' is given twice (first on line " +
                                               std::to_string(earlier->second) + ")");
                 } else {
                     pending.push_back(entry.first);

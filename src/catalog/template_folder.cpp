@@ -27,10 +27,14 @@ template_folder builtin_folder(std::string_view prefix, std::string origin) {
 template_folder template_folder::on_disk(const std::filesystem::path& dir) {
     std::error_code ec;
     const auto status = std::filesystem::status(dir, ec);
-    if (ec || !std::filesystem::exists(status)) throw error("no template folder at " + dir.string());
+    if (status.type() == std::filesystem::file_type::not_found) throw error("no template folder at " + dir.string());
+    const std::string unreadable = "cannot read the template folder " + dir.string() + ": ";
+    if (ec) throw error(unreadable + ec.message());  // e.g. a folder above it that cannot be entered
     if (!std::filesystem::is_directory(status)) throw error(dir.string() + " is not a folder");
     std::filesystem::directory_iterator probe(dir, ec);
-    if (ec) throw error("cannot read the template folder " + dir.string() + ": " + ec.message());
+    if (ec) throw error(unreadable + ec.message());
+    // Listing it needs read permission; opening its files needs search permission too.
+    if (access(dir.c_str(), X_OK) != 0) throw error(unreadable + std::strerror(errno));
     template_folder folder;
     // Absolute, so that one folder named two ways (relative and absolute) is one origin.
     const std::filesystem::path absolute = std::filesystem::weakly_canonical(dir, ec);
@@ -82,7 +86,8 @@ std::optional<std::string> template_folder::read(const std::string& name) const 
     const std::filesystem::path path = *m_dir / name;
     std::error_code ec;
     const auto status = std::filesystem::status(path, ec);
-    if (ec || !std::filesystem::exists(status)) return std::nullopt;
+    if (status.type() == std::filesystem::file_type::not_found) return std::nullopt;
+    if (ec) throw error("cannot read " + path.string() + ": " + ec.message());  // there, but not to be reached
     // FIFOs, devices and folders are never read: a read of one could block or never end. The
     // check is made again on the opened file (O_NONBLOCK: opening a FIFO does not wait for a
     // writer), so a file swapped for a FIFO after the first check is refused too.

@@ -16,7 +16,8 @@ public:
     /// Files larger than this are refused: a template source is text of a few hundred KiB at most.
     static constexpr std::uintmax_t max_file_bytes = 4 << 20;
 
-    /// A folder on disk; throws when it is missing, not a folder or unreadable.
+    /// A folder on disk; throws when it is missing, not a folder, or cannot be listed and
+    /// entered ("cannot read the template folder <dir>: Permission denied").
     static template_folder on_disk(const std::filesystem::path& dir);
     /// Files held in memory under `origin` (the built-in folders; tests).
     static template_folder from_files(std::string origin, std::map<std::string, std::string> files);

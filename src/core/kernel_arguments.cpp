@@ -70,28 +70,38 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
     shape.bind(axes);
     std::vector<bound_arg> bound;
     for (const kernel_arg& argument : spec.arguments) {
+        // Every failure names the op, the problem and the argument ("leaky_relu n=1024: buffer x").
+        const std::string where = spec.name + " " + shape.key() + ": " +
+                                  (argument.kind == arg_kind::buffer ? "buffer " : "scalar ") + argument.name;
+        const auto evaluated = [&axes, &where](const expression& value) {
+            try {
+                return value.evaluate(axes);
+            } catch (const error& failure) {
+                throw error(where + ": " + failure.what());
+            }
+        };
         bound_arg b;
         b.kind = argument.kind;
         if (argument.kind == arg_kind::buffer) {
             b.access = argument.access;
             b.element = argument.element_type(type);
-            b.count = argument.extent.evaluate(axes);
-            if (b.count < 0 || b.count > std::numeric_limits<std::int64_t>::max() / 8)
-                throw error(spec.name + ": buffer " + argument.name + " has " + std::to_string(b.count) + " elements for " +
-                            shape.key());
+            b.count = evaluated(argument.extent);
+            if (b.count < 0) throw error(where + " has " + std::to_string(b.count) + " elements");
+            if (b.count > max_buffer_bytes / static_cast<std::int64_t>(dtype_size(b.element)))
+                throw error(where + " of " + std::to_string(b.count) + " " + std::string(to_string(b.element)) +
+                            " elements is over 2^49 bytes (512 TiB), more than a GPU can address");
         } else {
             b.type = argument.type;
             b.from_caller = argument.is_caller_scalar();
             if (b.from_caller) {
                 b.bits = scalar_bits(argument.type, argument.default_value);
             } else {
-                const std::int64_t value = argument.value.evaluate(axes);
+                const std::int64_t value = evaluated(argument.value);
                 if (argument.type == scalar_type::f32) {
                     b.bits = scalar_bits(scalar_type::f32, static_cast<double>(value));
                 } else if (argument.type == scalar_type::i32) {
                     if (value < std::numeric_limits<std::int32_t>::min() || value > std::numeric_limits<std::int32_t>::max())
-                        throw error(spec.name + ": scalar " + argument.name + " = " + std::to_string(value) + " for " +
-                                    shape.key() + " does not fit an i32");
+                        throw error(where + " = " + std::to_string(value) + " does not fit an i32");
                     b.bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(value));
                 } else {
                     b.bits = static_cast<std::uint64_t>(value);

@@ -10,6 +10,12 @@
 
 namespace kerntune {
 
+/// The most bytes one buffer may have: 2^49 (512 TiB), the virtual address space of every GPU
+/// since Pascal (49 bits, which CUDA's unified addressing shares with the host's 48). No larger
+/// buffer can exist, and the cap keeps every byte count (at most 32 buffers, each counted
+/// twice when written) far within int64.
+inline constexpr std::int64_t max_buffer_bytes = std::int64_t{1} << 49;
+
 /// One kernel argument bound to a problem: what the tuner's worker allocates and fills, and
 /// what a launch passes. The same for the tuned kernel and its reference.
 struct bound_arg {
@@ -22,13 +28,13 @@ struct bound_arg {
     std::uint64_t bits = 0;                    ///< scalars: the value as passed, i32 and f32 in the low 4 bytes
 
     bool operator==(const bound_arg& other) const;
-    /// Buffers: count * element size.
+    /// Buffers: count * element size (at most max_buffer_bytes from bind_arguments).
     std::int64_t bytes() const;
 };
 
 /// The spec's arguments for T = `type` and `shape`: buffer extents and axis scalars evaluated,
-/// caller scalars at their defaults. Throws when an extent is negative or a value does not fit
-/// its type.
+/// caller scalars at their defaults. Throws, naming the op and the problem, when an extent is
+/// negative, a buffer would be over max_buffer_bytes, or a value does not fit its type.
 std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const problem& shape);
 
 /// A scalar's bits as the kernel receives them; throws when `value` is not representable in

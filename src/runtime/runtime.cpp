@@ -9,6 +9,7 @@
 #include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
+#include "runtime/call_arguments.hpp"
 #include "runtime/runtime_log.hpp"
 #include "runtime/runtime_state.hpp"
 
@@ -24,22 +25,6 @@ dtype to_dtype(kt_dtype type) {
     case KT_I64: return dtype::i64;
     }
     throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "unknown dtype " + std::to_string(static_cast<int>(type)));
-}
-
-/// Checks the extents; false when one is 0 (nothing to launch).
-bool check_extents(const std::int64_t* extents, int num_extents) {
-    if (extents == nullptr || num_extents < 1 || num_extents > static_cast<int>(max_problem_axes))
-        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "a problem has 1 to " + std::to_string(max_problem_axes) +
-                                                           " extents (got " + std::to_string(num_extents) +
-                                                           (extents == nullptr ? ", extents is NULL" : "") + ")");
-    bool empty = false;
-    for (int i = 0; i < num_extents; ++i) {
-        if (extents[i] < 0)
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "extent " + std::to_string(i) + " must be >= 0, not " +
-                                                               std::to_string(extents[i]));
-        empty = empty || extents[i] == 0;
-    }
-    return !empty;
 }
 
 } // namespace
@@ -82,23 +67,16 @@ void runtime::launch_problem(const std::string& op, kt_dtype type, const std::in
                              CUstream stream) {
     try {
         const dtype element = to_dtype(type);
-        if (!check_extents(extents, num_extents)) return;
+        if (!detail::check_extents(extents, num_extents)) return;
         const detail::launch_entry& entry =
             m_state->entry(op, element, extents, static_cast<std::size_t>(num_extents), stream);
-        if (num_buffers != entry.buffers || buffers == nullptr)
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT,
-                                op + " takes " + std::to_string(entry.buffers) + " buffers, not " +
-                                    (buffers == nullptr ? "a NULL array" : std::to_string(num_buffers)));
+        detail::check_buffers(op, entry.buffers, buffers, num_buffers);
         if (num_scalars != 0 && (num_scalars != entry.caller_scalars || scalars == nullptr))
             throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + " takes " + std::to_string(entry.caller_scalars) +
                                                                " scalars (or none, for their defaults), not " +
                                                                std::to_string(num_scalars));
         std::uint64_t pointers[packed_args::max_args];
-        for (int i = 0; i < num_buffers; ++i) {
-            if (buffers[i] == nullptr)
-                throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + ": buffer " + std::to_string(i) + " is null");
-            pointers[i] = reinterpret_cast<std::uintptr_t>(buffers[i]);
-        }
+        for (int i = 0; i < num_buffers; ++i) pointers[i] = reinterpret_cast<std::uintptr_t>(buffers[i]);
         packed_args args(entry.args, pointers, num_scalars == 0 ? nullptr : scalars);
         KERNTUNE_CU_RESULT(launch_kernel(entry.function, entry.geometry, stream, args.slots()));
     } catch (...) {
@@ -111,7 +89,7 @@ launch_choice runtime::query(const std::string& op, kt_dtype type, std::int64_t 
 launch_choice runtime::query_problem(const std::string& op, kt_dtype type, const std::int64_t* extents, int num_extents) {
     try {
         const dtype element = to_dtype(type);
-        check_extents(extents, num_extents);
+        detail::check_extents(extents, num_extents);
         // An empty problem launches nothing; it is answered as the smallest problem would be.
         std::int64_t at_least_one[max_problem_axes];
         for (int i = 0; i < num_extents; ++i) at_least_one[i] = extents[i] < 1 ? 1 : extents[i];

@@ -10,6 +10,7 @@
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
+#include "runtime/call_arguments.hpp"
 #include "runtime/runtime_log.hpp"
 
 namespace kerntune::detail {
@@ -185,15 +186,9 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
         throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
     }
     const kernel_spec& spec = *entry.spec;
-    if (std::find(spec.dtypes.begin(), spec.dtypes.end(), key.type) == spec.dtypes.end())
-        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + " has no " + std::string(to_string(key.type)) + " kernel");
-    problem shape;
-    try {
-        shape = make_problem(spec.axes, std::vector<std::int64_t>(key.extents.begin(), key.extents.begin() + key.axes));
-        entry.args = bind_arguments(spec, key.type, shape);
-    } catch (const error& failure) {
-        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, spec.name + ": " + failure.what());
-    }
+    bound_call call = bind_call(spec, key.type, key.extents.data(), key.axes);
+    const problem& shape = call.shape;
+    entry.args = std::move(call.args);
     entry.buffers = spec.buffer_count();
     entry.caller_scalars = spec.caller_scalar_count();
     context_facts& context_info = facts(key.context);
@@ -205,27 +200,25 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
                                                           : KT_MATCH_DEFAULT;
     entry.label = chosen.label;
     config used = chosen.chosen;
-    try {
-        entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
-    } catch (const error& failure) {
-        // A config tuned for another problem may not launch on this one (a grid past CUDA's
-        // limits, a cluster the device lacks): the default config, which must, is used instead.
-        if (chosen.match == config_match::default_config)
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
-        log_debug(failure.what(), "; using the default config");
-        used = default_config(spec, key.type);
-        entry.match = KT_MATCH_DEFAULT;
-        entry.label = label(spec, used);
+    config_match how = chosen.match;
+    if (how != config_match::default_config) {
         try {
-            entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
-        } catch (const error& again) {
-            throw runtime_error(KT_ERROR_INVALID_ARGUMENT, again.what());
+            candidate_launch(spec, used, key.type, shape, context_info.device.limits());
+        } catch (const error& failure) {
+            // A config tuned for another problem may not launch on this one (a grid past CUDA's
+            // limits, a cluster the device lacks): the default config is used instead.
+            log_debug(failure.what(), "; using the default config");
+            used = default_config(spec, key.type);
+            how = config_match::default_config;
+            entry.match = KT_MATCH_DEFAULT;
+            entry.label = label(spec, used);
         }
     }
+    entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
     entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
     allow_geometry(entry.function, entry.geometry);
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
-              " (", to_string(chosen.match), " match, binary from ", entry.binary_source, ")");
+              " (", to_string(how), " match, binary from ", entry.binary_source, ")");
     return entry;
 }
 

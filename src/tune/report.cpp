@@ -46,34 +46,33 @@ std::string log_signature(const compile_failure& failure) {
     return log;
 }
 
-/// The first line of `text`, at most `limit` characters.
-std::string first_line(const std::string& text, std::size_t limit) {
-    std::string line = text.substr(0, text.find('\n'));
-    if (line.size() > limit) line = line.substr(0, limit - 3) + "...";
-    return line;
-}
+/// The first line of `text`.
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 } // namespace
 
 std::string text_table::render() const {
+    std::vector<std::vector<std::string>> shown{headers};
+    shown.insert(shown.end(), rows.begin(), rows.end());
     std::vector<std::size_t> widths(headers.size());
-    for (std::size_t c = 0; c < headers.size(); ++c) widths[c] = headers[c].size();
-    for (const auto& row : rows)
-        for (std::size_t c = 0; c < row.size() && c < widths.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-    auto line = [&](const std::vector<std::string>& cells) {
-        std::string out;
-        for (std::size_t c = 0; c < widths.size(); ++c) {
-            const std::string cell = c < cells.size() ? cells[c] : "";
-            out += cell + std::string(widths[c] - cell.size() + (c + 1 < widths.size() ? 2 : 0), ' ');
+    for (auto& cells : shown) {
+        cells.resize(headers.size());
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            cells[c] = printable(cells[c], max_cell_width);
+            widths[c] = std::max(widths[c], display_width(cells[c]));
         }
+    }
+    auto line = [&widths](const std::vector<std::string>& cells) {
+        std::string out;
+        for (std::size_t c = 0; c < widths.size(); ++c)
+            out += cells[c] + std::string(widths[c] - display_width(cells[c]) + (c + 1 < widths.size() ? 2 : 0), ' ');
         while (!out.empty() && out.back() == ' ') out.pop_back();
         return out + "\n";
     };
-    std::string out = line(headers);
-    std::string rule;
-    for (std::size_t c = 0; c < widths.size(); ++c) rule += std::string(widths[c], '-') + (c + 1 < widths.size() ? "  " : "");
-    out += rule + "\n";
-    for (const auto& row : rows) out += line(row);
+    std::string out = line(shown.front());
+    for (std::size_t c = 0; c < widths.size(); ++c) out += std::string(widths[c], '-') + (c + 1 < widths.size() ? "  " : "");
+    out += "\n";
+    for (std::size_t r = 1; r < shown.size(); ++r) out += line(shown[r]);
     return out;
 }
 
@@ -194,11 +193,15 @@ std::string compile_failures_text(const std::vector<compile_log_group>& groups) 
     std::string text;
     for (const compile_log_group& group : groups) {
         const std::size_t others = group.kernels.size() - 1;
-        text += "compile failed: " + group.kernels.front() +
+        text += "compile failed: " + printable(group.kernels.front()) +
                 (others == 0 ? "" : " and " + std::to_string(others) + " more kernel" + (others == 1 ? "" : "s") +
                                         " with the same log") +
-                ":\n" + group.log;
-        if (!text.empty() && text.back() != '\n') text += "\n";
+                ":\n";
+        // Line by line: the log keeps its lines, and a template's text quoted in it cannot
+        // reach the terminal as control characters.
+        std::vector<std::string_view> lines = split(group.log, '\n');
+        if (!lines.empty() && lines.back().empty()) lines.pop_back();
+        for (std::string_view line : lines) text += printable(line) + "\n";
     }
     return text;
 }
@@ -253,7 +256,7 @@ text_table measurements_table(const std::vector<measurement>& rows) {
         table.rows.push_back({m.key.template_name, m.key.dtype, m.key.problem_key, m.key.gpu_identity, m.config,
                               std::string(to_string(m.status)), ok ? fixed(m.median_us, 1) : "-",
                               ok ? fixed(m.gbps, 0) : "-", ok ? fixed(100 * m.noise, 2) : "-", std::to_string(m.samples),
-                              m.measured_at, first_line(m.message, 60)});
+                              m.measured_at, first_line(m.message)});
     }
     return table;
 }

@@ -18,8 +18,16 @@ namespace kerntune {
 
 /// A plain-text table with aligned columns, for the CLI.
 struct text_table {
+    /// The most characters a cell shows. Every row is padded to its column's widest cell, so one
+    /// long value (a tampered label, a GPU name) set the width of every row: a 1.2 MB database
+    /// printed 501 MB. 60 holds every label, problem key and GPU identity kerntune writes (the
+    /// longest label is 32, an H100's identity 35) and the first line of most messages.
+    static constexpr std::size_t max_cell_width = 60;
+
     std::vector<std::string> headers;
-    std::vector<std::vector<std::string>> rows = {};
+    std::vector<std::vector<std::string>> rows = {};  ///< a row with fewer cells than headers is padded
+    /// The table, one line per row: each cell printable() (control characters escaped, cut to
+    /// max_cell_width with "..."), its columns aligned by display width.
     std::string render() const;
 };
 
@@ -58,7 +66,7 @@ struct compile_log_group {
 };
 std::vector<compile_log_group> group_by_log(const std::vector<compile_failure>& failures);
 /// The groups as the CLI prints them on stderr: each distinct log once, after a line naming the
-/// first kernel and how many share the log.
+/// first kernel and how many share the log; every line printable().
 std::string compile_failures_text(const std::vector<compile_log_group>& groups);
 
 /// `kerntune db show`: the winners and the devices they were measured on. `numbered` adds the

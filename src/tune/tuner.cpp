@@ -204,15 +204,13 @@ void check_request(const kernel_spec& spec, const tune_options& options, std::in
     for (const problem& shape : options.problems)
         for (dtype type : options.dtypes) {
             // The worker holds every buffer once, and a second copy of each out and inout buffer
-            // for the reference.
-            double bytes = 0;
+            // for the reference. Exact: bind_arguments caps each buffer at max_buffer_bytes.
+            std::int64_t bytes = 0;
             for (const bound_arg& arg : bind_arguments(spec, type, shape))
-                if (arg.kind == arg_kind::buffer)
-                    bytes += static_cast<double>(arg.bytes()) * (arg.access == buffer_access::in ? 1 : 2);
-            if (bytes > 0.9 * static_cast<double>(memory))
+                if (arg.kind == arg_kind::buffer) bytes += arg.bytes() * (arg.access == buffer_access::in ? 1 : 2);
+            if (static_cast<double>(bytes) > 0.9 * static_cast<double>(memory))
                 throw error("shape " + shape.to_string() + " in " + std::string(to_string(type)) + " needs " +
-                            std::to_string(static_cast<std::int64_t>(bytes)) +
-                            " bytes of buffers: more than this GPU's memory");
+                            std::to_string(bytes) + " bytes of buffers: more than this GPU's memory");
         }
 }
 

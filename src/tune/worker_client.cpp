@@ -29,7 +29,7 @@ namespace {
 constexpr int hello_timeout_ms = 60'000;
 // Loading a cubin is milliseconds.
 constexpr int load_timeout_ms = 30'000;
-// The worker reads requests on this descriptor; stdout stays free for stray prints.
+// The worker reads requests and answers on this descriptor, never on stdout.
 constexpr int worker_fd = 3;
 // Compiling one batch takes a second or two; NVRTC has no reason to take minutes.
 constexpr int compile_timeout_ms = 300'000;
@@ -74,6 +74,8 @@ worker_client::~worker_client() {
 }
 
 spawned_worker spawn_worker(const std::filesystem::path& executable) {
+    // Before the socket is made, which could take descriptor 2's number if it is closed.
+    const bool has_stderr = fcntl(STDERR_FILENO, F_GETFD) != -1;
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
         throw error(std::string("cannot create the worker's socket: ") + std::strerror(errno));
@@ -81,6 +83,12 @@ spawned_worker spawn_worker(const std::filesystem::path& executable) {
     posix_spawn_file_actions_init(&actions);
     if (fds[1] == worker_fd) fcntl(fds[1], F_SETFD, 0);  // dup2 onto itself would keep CLOEXEC
     else posix_spawn_file_actions_adddup2(&actions, fds[1], worker_fd);
+    // The worker's stdout is not the user's: whatever the worker, the driver or a kernel's
+    // printf writes there would land in the CLI's output, inside `tune --json`. It goes to
+    // stderr rather than /dev/null, so that such diagnostics (an assert, a driver's complaint)
+    // stay visible where the CLI's own messages go; the protocol uses worker_fd only.
+    if (has_stderr) posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    else posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     const std::string path = executable.string();
     const std::string fd_text = std::to_string(worker_fd);
     char* argv[] = {const_cast<char*>(path.c_str()), const_cast<char*>("--fd"), const_cast<char*>(fd_text.c_str()),

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,10 +38,13 @@ class CliTune : public testing::temp_folder_test {
 protected:
     CliTune() : temp_folder_test("kerntune-cli-tune") {}
 
-    /// `kerntune args...` with the fake worker answering as `mode` says.
-    cli_run run_cli(const std::vector<std::string>& args, const std::string& mode) const {
-        return testing::run_kerntune(m_folder, args,
-                                     {{"KERNTUNE_WORKER", KERNTUNE_FAKE_WORKER_PATH}, {"KERNTUNE_FAKE_WORKER_MODE", mode}});
+    /// `kerntune args...` with the fake worker answering as `mode` says, and more environment
+    /// variables of `env`; stdout as `stdout_to` says.
+    cli_run run_cli(const std::vector<std::string>& args, const std::string& mode,
+                    std::map<std::string, std::string> env = {},
+                    testing::standard_output stdout_to = testing::standard_output::captured) const {
+        env.insert({{"KERNTUNE_WORKER", KERNTUNE_FAKE_WORKER_PATH}, {"KERNTUNE_FAKE_WORKER_MODE", mode}});
+        return testing::run_kerntune(m_folder, args, env, false, stdout_to);
     }
 
     /// Tunes the faulty fixture (12 candidates that compile, 2 that do not) for f32 at one size.
@@ -110,6 +114,46 @@ TEST_F(CliTune, TuneJsonIsOneDocumentWithTheGpuAndTheStoredTime) {
     const std::string tuned_at = key.at("winner").at("tuned_at");
     EXPECT_FALSE(tuned_at.empty()) << "tune --json printed no tuned_at";
     EXPECT_EQ(tuned_at, database::open(db(), open_mode::read_only).winners().at(0).tuned_at);
+}
+
+TEST_F(CliTune, WhatTheWorkerPrintsOnItsStdoutStaysOutOfTuneJson) {
+    // Before, the worker shared the CLI's stdout, and this landed in the middle of the document.
+    const std::string chatter = "worker says {\"not\": json\n";
+    const cli_run run = run_cli(tune_faulty({"--json"}), "good", {{"KERNTUNE_FAKE_WORKER_STDOUT", chatter}});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_FALSE(contains(run.out, "worker says")) << run.out.substr(0, 2000);
+    EXPECT_NO_THROW(json::parse(run.out)) << run.out.substr(0, 2000);
+    // On stderr, where diagnostics stay visible: once per request of each worker.
+    EXPECT_GE(occurrences(run.err, chatter), 2) << run.err.substr(0, 2000);
+}
+
+TEST_F(CliTune, TuneIntoAClosedStdoutIsAnErrorAfterStoringItsResults) {
+    // Before, this exited 0 with the document lost. With descriptor 1 closed, the next file or
+    // socket opened (the worker's) takes its number, and a write to "stdout" goes there; the CLI
+    // now keeps descriptor 1 taken (read-only /dev/null) and checks every write.
+    const cli_run run = run_cli(tune_faulty({"--json"}), "good", {}, testing::standard_output::closed);
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    const std::string error = "kerntune: error: cannot write to standard output: Bad file descriptor\n";
+    EXPECT_EQ(run.err.substr(run.err.size() - std::min(run.err.size(), error.size())), error) << run.err;
+    EXPECT_EQ(database::open(db(), open_mode::read_only).winners().size(), 1u);
+}
+
+TEST_F(CliTune, AProblemPastWhatAGpuCanAddressIsRefusedNamingIt) {
+    // Before, n = 2^60 - 1 "needs -9223372036854775808 bytes of buffers" (the sum wrapped).
+    for (const std::string n : {"1152921504606846975", "9223372036854775807", "140737488355329"}) {
+        SCOPED_TRACE(n);
+        const cli_run run = run_cli({"tune", "--op", "leaky_relu", "--dtype", "f32", "--shape", n, "--db", db().string()}, "good");
+        EXPECT_EQ(run.exit_code, 1);
+        EXPECT_EQ(run.out, "");
+        EXPECT_EQ(run.err, "kerntune: error: leaky_relu n=" + n + ": buffer x of " + n +
+                               " f32 elements is over 2^49 bytes (512 TiB), more than a GPU can address\n");
+    }
+    // 2^47 f32 elements (2^49 bytes each way) is possible, only not on this GPU.
+    const cli_run run =
+        run_cli({"tune", "--op", "leaky_relu", "--dtype", "f32", "--shape", "140737488355328", "--db", db().string()}, "good");
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(run.err, "kerntune: error: shape 140737488355328 in f32 needs 1688849860263936 bytes of buffers: more "
+                       "than this GPU's memory\n");
 }
 
 TEST_F(CliTune, TunePrintsEachDistinctCompileLogOnce) {

@@ -253,6 +253,33 @@ TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
     EXPECT_EQ(listing(folder), entries);
 }
 
+TEST_F(ReliabilityCli, DatabaseInAFolderThatCannotBeEnteredIsNamedByEveryCommand) {
+    // Run as user nobody: a folder anyone may read and write but not enter (0666), holding a
+    // database, and one holding a folder that holds one. Before, `db show`, `db check` and
+    // `db forget` said "no tuning database at <path>" and `tune` "unable to open database file".
+    const fs::perms no_search = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                fs::perms::group_write | fs::perms::others_read | fs::perms::others_write;
+    fs::create_directories(file("closed"));
+    fs::create_directories(file("outer/inner"));
+    const fs::path here = create_database("closed/tuning.db"), deeper = create_database("outer/inner/tuning.db");
+    fs::permissions(file("closed"), no_search);
+    fs::permissions(file("outer"), no_search);
+    for (const auto& [db, folder] : {std::pair{here, file("closed")}, std::pair{deeper, file("outer")}}) {
+        for (const std::vector<std::string>& args :
+             {tune_with(db, {}), tune_with(folder / "new.db", {}), std::vector<std::string>{"db", "show", "--db", db.string()},
+              {"db", "check", "--db", db.string()}, {"db", "forget", "--op", "leaky_relu", "--db", db.string()}}) {
+            SCOPED_TRACE(args[0] + " " + args[1] + " " + args.back());
+            expect_one_line_error(run_cli(args, {}, true),
+                                  {"cannot use " + args.back() + ": cannot enter folder " + folder.string() +
+                                   " (Permission denied)"});
+        }
+    }
+    fs::permissions(file("closed"), fs::perms::owner_all);
+    fs::permissions(file("outer"), fs::perms::owner_all);
+    EXPECT_EQ(listing(file("closed")), std::set<std::string>{"tuning.db"});
+    EXPECT_EQ(listing(file("outer/inner")), std::set<std::string>{"tuning.db"});
+}
+
 /// A file in the test's folder that is not a sound kerntune database, and the words its error
 /// must contain.
 struct spoiled_database {
@@ -346,6 +373,43 @@ TEST_F(ReliabilityCli, SpecWithAMissingFieldIsNamedWithFileLineAndField) {
     const std::string where = yaml.string() + ":" + std::to_string(line) + ": missing field 'short'";
     expect_refused_untouched(tune_with(db, {}), db, {where}, env);
     expect_one_line_error(run_cli({"list"}, env), {where});
+}
+
+// Run as user nobody (root reads every folder). Before, a folder that could be listed but not
+// entered (0444) was "cannot read <dir>/leaky_relu.yaml: no such file" and one inside a folder
+// that cannot be entered was "no template folder at <dir>".
+TEST_F(ReliabilityCli, TemplateFoldersThatCannotBeReadAreNamedAsSuch) {
+    const fs::path db = create_database("tuning.db");
+    const fs::path closed = file("closed");
+    fs::create_directory(closed);
+    struct unreadable_folder {
+        fs::path folder;
+        fs::perms mode;  // of the folder; `closed` is 0700 for the last
+    };
+    const std::vector<unreadable_folder> folders = {
+        {file("mode000"), fs::perms::none},
+        {file("mode333"), fs::perms::owner_write | fs::perms::owner_exec | fs::perms::group_write |
+                              fs::perms::group_exec | fs::perms::others_write | fs::perms::others_exec},
+        {file("mode444"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read},
+        {closed / "templates", fs::perms::all},
+    };
+    for (const unreadable_folder& f : folders) {
+        fs::create_directory(f.folder);
+        for (const char* name : {"leaky_relu.yaml", "leaky_relu.cu"}) {
+            std::string text = bytes_of(fs::path(KERNTUNE_TEST_TEMPLATE_DIR) / name);
+            if (std::string(name) == "leaky_relu.yaml") text.replace(text.find("name: leaky_relu"), 16, "name: leaky_copy");
+            write_bytes(f.folder / name, text);
+        }
+        fs::permissions(f.folder, f.mode);
+    }
+    fs::permissions(closed, fs::perms::owner_all);
+    for (const unreadable_folder& f : folders) {
+        SCOPED_TRACE(f.folder.string());
+        const std::string expected = "cannot read the template folder " + f.folder.string() + ": Permission denied";
+        expect_one_line_error(run_cli({"list"}, {{"KERNTUNE_TEMPLATES", f.folder.string()}}, true), {expected});
+        expect_one_line_error(run_cli(tune_with(db, {"--op", "leaky_copy", "--templates", f.folder.string()}), {}, true),
+                              {expected});
+    }
 }
 
 // Specs written to make `kerntune list` crash or stall: before the limits, the expression

@@ -5,7 +5,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
+#include "catalog/catalog.hpp"
 #include "catalog/spec_loader.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -88,6 +90,30 @@ TEST(KernelArguments, ScalarsOutOfTheirTypeAreRefused) {
     EXPECT_TRUE(contains(message, "cols = 3000000000")) << message;
     for (const char* bad : {"buffer:in:f32", "scalar:i32:100000000", "caller:f64:0", "buffer:sideways:f32:1", "x"})
         EXPECT_THROW(parse_bound_args(bad), error) << bad;
+}
+
+// Before the cap, n = 2^60 - 1 in f32 passed (the old check allowed 2^63 / 8 elements), and
+// the tuner's sum of its buffers, 1.4e19 bytes, wrapped to -9223372036854775808.
+TEST(KernelArguments, BuffersLargerThanAGpuCanAddressAreRefusedNamingTheProblem) {
+    const std::shared_ptr<const kernel_spec> spec = catalog().at("leaky_relu");
+    const kernel_spec& leaky_relu = *spec;
+    constexpr std::int64_t max = std::numeric_limits<std::int64_t>::max();
+    for (const std::int64_t n : {max, max / 2 + 1, max / 8, (std::int64_t{1} << 47) + 1}) {
+        SCOPED_TRACE(n);
+        const std::string message =
+            error_of([&] { bind_arguments(leaky_relu, dtype::f32, make_problem({"n"}, std::vector<std::int64_t>{n})); });
+        EXPECT_EQ(message, "leaky_relu n=" + std::to_string(n) + ": buffer x of " + std::to_string(n) +
+                               " f32 elements is over 2^49 bytes (512 TiB), more than a GPU can address");
+    }
+    // Exactly 2^49 bytes is allowed, in any element size, and the bytes moved do not wrap.
+    for (const auto& [type, n] : {std::pair{dtype::f32, std::int64_t{1} << 47}, std::pair{dtype::bf16, std::int64_t{1} << 48}}) {
+        const problem shape = make_problem({"n"}, std::vector<std::int64_t>{n});
+        EXPECT_EQ(bind_arguments(leaky_relu, type, shape).at(1).bytes(), max_buffer_bytes);
+        EXPECT_EQ(bytes_moved(leaky_relu, type, shape), 2 * max_buffer_bytes);
+        EXPECT_FALSE(error_of([&] {
+                         bind_arguments(leaky_relu, type, make_problem({"n"}, std::vector<std::int64_t>{n + 1}));
+                     }).empty());
+    }
 }
 
 TEST(KernelArguments, LaunchesAreTwoDimensionalWithDynamicSharedMemory) {

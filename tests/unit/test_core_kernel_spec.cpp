@@ -363,7 +363,7 @@ TEST_F(CoreSpecFile, IncludesResolveInTheFolderThenSupportAndJoinTheHash) {
 }
 
 TEST_F(CoreSpecFile, IncludesThatEscapeOrDoNotExistAreRefused) {
-    for (const std::string& name : {"/etc/passwd", "../outside.cuh", "sub/../../x.cuh", "nowhere.cuh"}) {
+    for (const std::string name : {"/etc/passwd", "../outside.cuh", "sub/../../x.cuh", "nowhere.cuh"}) {
         write("tiny.cu", "// tiny\n\n#include \"" + name + "\"\n");
         const std::string message = error_of([&] { load_spec(write("tiny.yaml", tiny_yaml)); });
         EXPECT_TRUE(contains(message, (m_dir / "tiny.cu").string() + ":3: include '" + name + "'")) << message;
