@@ -14,33 +14,6 @@
 
 namespace kt {
 
-/// N consecutive elements, loaded and stored as one access (16 bytes when N = 16 / sizeof(T)).
-template <typename T, int N> struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) * N) elements {
-    T v[N];
-};
-
-/// Calls use(i, e, b) for this thread's N-element steps e = data[i .. i + N) of a part of
-/// `count` elements (a multiple of N), the thread's steps THREADS * N apart, b = 0..3 the step's
-/// place in its batch. Loads go in batches of 4, all issued before any is used, so that each
-/// thread keeps 4 accesses in flight (a use that stores to shared memory would otherwise wait
-/// for each load in turn). Every pass over a part visits the same indices in the same thread,
-/// so a thread reads back only what it cached.
-constexpr int batch = 4;
-
-template <int THREADS, typename D, int N, typename Use>
-__device__ __forceinline__ void for_my_elements(const D* data, long long count, Use&& use) {
-    constexpr long long step = static_cast<long long>(THREADS) * N;
-    for (long long first = (threadIdx.x % THREADS) * N; first < count; first += step * batch) {
-        elements<D, N> e[batch];
-#pragma unroll
-        for (int b = 0; b < batch; ++b)
-            if (first + b * step < count) e[b] = *reinterpret_cast<const elements<D, N>*>(data + first + b * step);
-#pragma unroll
-        for (int b = 0; b < batch; ++b)
-            if (first + b * step < count) use(first + b * step, e[b], b);
-    }
-}
-
 /// exp(x - max) for elements of T. float: expf, within an ulp, as torch. 16-bit T: the hardware
 /// exp2 on (x - max) * log2(e), whose error (a few float ulps) is far below T's rounding.
 template <typename T> __device__ __forceinline__ float exp_shifted(float x, float max) {
@@ -148,10 +121,9 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     extern __shared__ __align__(16) unsigned char dynamic_shared[];
     __shared__ float scratch[ROWS * 32];
     __shared__ float slots[2];
-    const unsigned blocks_per_row = cluster_size(), rank = cluster_rank();
-    const long long chunk = (cols + blocks_per_row * V - 1) / (blocks_per_row * V) * V;  // a block's part of a row
-    const long long begin = rank * chunk;
-    const long long count = begin < cols ? min(chunk, cols - begin) : 0;
+    const unsigned blocks_per_row = cluster_size();
+    const row_part part = my_row_part(cols, V);
+    const long long chunk = part.chunk, begin = part.begin, count = part.count;
     const bool cached = dynamic_shared_bytes() >= ROWS * chunk * sizeof(T);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;

@@ -5,7 +5,7 @@ The method of the reductions issue: for each (op, shape, dim, dtype), CUDA event
 call, L2 flushed (a 2 x L2 buffer zeroed) before every sample, a spin kernel queued first so
 that the host's launch cost is not timed; mean of 100 samples (and the median), the three
 contenders interleaved sample by sample. The floor is reading the input once and writing the
-output once at the device copy rate measured here (torch copy_ of 1 GiB, read + written).
+output once (the input's size for softmax, far less for sum) at the device copy rate measured here (torch copy_ of 1 GiB, read + written).
 kerntune uses whatever the tuning database ($KERNTUNE_DB) holds: tune the shapes first.
 
     KERNTUNE_LIB=build/src/runtime/libkerntune.so PYTHONPATH=python \\
@@ -23,11 +23,13 @@ import torch.nn.functional as F
 
 import kerntune.torch as kt
 
-OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax)}
+OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax), "sum": (torch.sum, kt.sum),
+       "mean": (torch.mean, kt.mean)}
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
 DEFAULT_CASES = ["softmax:4096x393216:1", "log_softmax:4096x393216:1", "softmax:65536x768", "softmax:16384x4096",
                  "softmax:4096x16384", "softmax:1024x65536", "softmax:16x4194304", "softmax:1048576x32",
-                 "softmax:65536x768::bf16", "softmax:4096x16384::bf16", "softmax:8x64x512x512:1"]
+                 "softmax:65536x768::bf16", "softmax:4096x16384::bf16", "softmax:8x64x512x512:1",
+                 "sum:128x4096x4095:1", "sum:16x4194304", "mean:4096x16384", "mean:65536x768::bf16"]
 
 
 def copy_rate_gbps():
@@ -87,11 +89,12 @@ def main():
         x = torch.randn(shape, device="cuda", dtype=DTYPES[dtype])
         compiled = torch.compile(lambda t, f=reference, d=dim: f(t, d), dynamic=False)
         contenders = {"eager": lambda t: reference(t, dim), "compile": compiled, "kerntune": lambda t: ours(t, dim)}
-        if not torch.allclose(ours(x, dim).float(), reference(x, dim).float(), rtol=2e-2, atol=1e-5):
+        out = ours(x, dim)
+        if not torch.allclose(out.float(), reference(x, dim).float(), rtol=2e-2, atol=1e-3):
             print(f"MISMATCH: {case}")
             return 1
         result = time_contenders(contenders, x, args.samples)
-        floor_us = 2 * x.numel() * x.element_size() / (rate * 1e9) * 1e6
+        floor_us = (x.numel() + out.numel()) * x.element_size() / (rate * 1e9) * 1e6
         choice = kt.query(op, x, dim)
         best_peer = min(result["eager"][0], result["compile"][0])
         cells = " ".join(f"{m:8.1f} ({med:5.0f})" for m, med in result.values())

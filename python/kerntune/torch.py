@@ -3,7 +3,7 @@
     import kerntune.torch as kt
     y = kt.leaky_relu(x)                      # x: a CUDA tensor (float32, float16 or bfloat16)
     kt.leaky_relu(x, 0.2, inplace=True)
-    kt.softmax(x, dim=-1), kt.log_softmax(x, dim=1)
+    kt.softmax(x, dim=-1), kt.log_softmax(x, dim=1), kt.sum(x, 1, keepdim=True), kt.mean(x, -1)
     kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
 
 Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
@@ -16,7 +16,8 @@ Layouts (elementwise ops): a tensor whose elements fill its memory without gaps 
 channels-last) is used as it is and the output has its strides; any other view (a slice with
 gaps, an expanded tensor) is copied into a contiguous tensor first, and an in-place call then
 copies the result back into the view. Reductions (softmax, log_softmax) copy any
-non-contiguous input into a contiguous tensor first; their output is contiguous.
+non-contiguous input into a contiguous tensor first; their output is contiguous. sum and mean
+(like torch.sum and torch.mean over one dim) do the same.
 
 CUDA graphs: the first call of an (op, dtype, shape) on a device loads or compiles its kernel,
 which cannot happen during a capture (that call raises ValueError, the capture untouched).
@@ -34,7 +35,7 @@ from kerntune import _extension
 _extension.load()
 _ops = _torch.ops.kerntune
 
-__all__ = ["leaky_relu", "softmax", "log_softmax", "query", "prepare", "Choice"]
+__all__ = ["leaky_relu", "softmax", "log_softmax", "sum", "mean", "query", "prepare", "Choice"]
 
 
 class Choice(NamedTuple):
@@ -70,6 +71,31 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     return _ops.log_softmax.default(input, _softmax_dim("log_softmax", input, dim, _stacklevel))
+
+
+def _one_dim(name, dim):
+    if isinstance(dim, (tuple, list)):
+        if len(dim) != 1:
+            raise ValueError(f"kerntune.torch.{name}: dim must be one dim, not {tuple(dim)} (kerntune reduces one)")
+        dim = dim[0]
+    if not isinstance(dim, int):
+        raise TypeError(f"kerntune.torch.{name}: dim must be an int, not {type(dim).__name__}")
+    return dim
+
+
+def sum(input, dim, keepdim=False, *, dtype=None):
+    """torch.sum(input, dim, keepdim): accumulated in float, rounded once to the input's dtype
+    (or `dtype`, which the input is cast to first). One dim at a time."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.sum.default(input, _one_dim("sum", dim), keepdim)
+
+
+def mean(input, dim, keepdim=False, *, dtype=None):
+    """torch.mean(input, dim, keepdim): the float sum times 1 / the dim's length."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.mean.default(input, _one_dim("mean", dim), keepdim)
 
 
 def query(op, input, dim=None):

@@ -140,4 +140,48 @@ __device__ __forceinline__ unsigned dynamic_shared_bytes() {
     return bytes;
 }
 
+/// N consecutive elements, loaded and stored as one access (16 bytes when N = 16 / sizeof(T)).
+template <typename T, int N> struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) * N) elements {
+    T v[N];
+};
+
+/// Calls use(i, e, b) for this thread's N-element steps e = data[i .. i + N) of a part of
+/// `count` elements (a multiple of N), the thread's steps THREADS * N apart, b = 0..3 the step's
+/// place in its batch. Loads go in batches of 4, all issued before any is used, so that each
+/// thread keeps 4 accesses in flight (a use that stores to shared memory would otherwise wait
+/// for each load in turn). Every pass over a part visits the same indices in the same thread,
+/// so a thread reads back only what it cached.
+constexpr int batch = 4;
+
+template <int THREADS, typename D, int N, typename Use>
+__device__ __forceinline__ void for_my_elements(const D* data, long long count, Use&& use) {
+    constexpr long long step = static_cast<long long>(THREADS) * N;
+    for (long long first = (threadIdx.x % THREADS) * N; first < count; first += step * batch) {
+        elements<D, N> e[batch];
+#pragma unroll
+        for (int b = 0; b < batch; ++b)
+            if (first + b * step < count) e[b] = *reinterpret_cast<const elements<D, N>*>(data + first + b * step);
+#pragma unroll
+        for (int b = 0; b < batch; ++b)
+            if (first + b * step < count) use(first + b * step, e[b], b);
+    }
+}
+
+/// Where this block's part of a row lies when the blocks of its cluster split rows of `cols`
+/// elements into equal parts of whole V-element steps (the last part may be short or empty).
+struct row_part {
+    long long chunk;  ///< elements per part: what a block's cache must hold
+    long long begin;  ///< this block's first element in the row
+    long long count;  ///< this block's elements
+};
+
+__device__ __forceinline__ row_part my_row_part(long long cols, int V) {
+    const unsigned blocks = cluster_size();
+    row_part part;
+    part.chunk = (cols + blocks * V - 1) / (blocks * V) * V;
+    part.begin = cluster_rank() * part.chunk;
+    part.count = part.begin < cols ? min(part.chunk, cols - part.begin) : 0;
+    return part;
+}
+
 } // namespace kt

@@ -234,6 +234,41 @@ class TorchReductions(unittest.TestCase):
                 table.append(f"{name:12} {str(dtype):15} worst error / max(torch's, one rounding) = {worst_ratio:.2f}")
         print("\n" + "\n".join(table))
 
+    def test_sum_and_mean_accuracy_shapes_and_gradients(self):
+        table = []
+        for name, ours, theirs in (("sum", kt.sum, torch.sum), ("mean", kt.mean, torch.mean)):
+            for dtype in DTYPES:
+                worst_ratio = 0.0
+                for shape, dim in REDUCTION_CASES + [((128, 4096, 33), 1), ((16, 1 << 20), 1)]:
+                    for keepdim in (False, True):
+                        x = (torch.randn(shape, device="cuda") * 4).to(dtype)
+                        mine, torch_result = ours(x, dim, keepdim), theirs(x, dim, keepdim)
+                        exact = theirs(x.double(), dim, keepdim)
+                        with self.subTest(op=name, dtype=dtype, shape=shape, dim=dim, keepdim=keepdim):
+                            self.assertEqual((mine.shape, mine.dtype), (torch_result.shape, torch_result.dtype))
+                            if exact.numel() == 0 or exact.isnan().any():
+                                self.assertTrue(torch.equal(mine.isnan(), torch_result.isnan()))
+                                continue
+                            floor = torch.finfo(dtype).eps * max(exact.abs().max().item(), 1.0)
+                            err_mine, err_torch = max_error(mine, exact), max_error(torch_result, exact)
+                            self.assertLessEqual(err_mine, max(2 * err_torch, floor), f"torch's error {err_torch:.3g}")
+                            worst_ratio = max(worst_ratio, err_mine / max(err_torch, floor))
+                table.append(f"{name:12} {str(dtype):15} worst error / max(torch's, one rounding) = {worst_ratio:.2f}")
+        print("\n" + "\n".join(table))
+        x = torch.randn(33, 65, device="cuda", requires_grad=True)
+        for ours, theirs in ((kt.sum, torch.sum), (kt.mean, torch.mean)):
+            for keepdim in (False, True):
+                x.grad = None
+                ours(x, 1, keepdim).pow(2).sum().backward()
+                mine = x.grad
+                x.grad = None
+                theirs(x, 1, keepdim).pow(2).sum().backward()
+                self.assertTrue(torch.allclose(mine, x.grad, rtol=1e-5, atol=1e-6))
+        for op in (torch.ops.kerntune.sum.default, torch.ops.kerntune.mean.default):
+            torch.library.opcheck(op, (torch.randn(32, 333, device="cuda", requires_grad=True), 1, True))
+        with self.assertRaisesRegex(ValueError, "dim must be one dim"):
+            kt.sum(x, (0, 1))
+
     def test_nan_and_infinity_in_a_row_give_what_torch_gives(self):
         for name, ours, theirs in (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax)):
             for dtype in DTYPES:

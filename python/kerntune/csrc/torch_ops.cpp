@@ -12,6 +12,8 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -240,17 +242,96 @@ template <bool LOG> at::Tensor softmax_autograd(const at::Tensor& input, std::in
     return softmax_function<LOG>::apply(input, dim);
 }
 
+// ---- sum and mean -------------------------------------------------------------------------------
+
+/// The shape of reducing `dim` of `sizes`: without it, or with it as 1 (keepdim).
+std::vector<std::int64_t> reduced_shape(c10::IntArrayRef sizes, std::int64_t dim, bool keepdim) {
+    std::vector<std::int64_t> shape(sizes.begin(), sizes.end());
+    if (shape.empty()) return shape;  // a 0-d tensor reduces to a 0-d tensor
+    const std::int64_t d = c10::maybe_wrap_dim(dim, static_cast<std::int64_t>(shape.size()));
+    if (keepdim)
+        shape[static_cast<std::size_t>(d)] = 1;
+    else
+        shape.erase(shape.begin() + d);
+    return shape;
+}
+
+/// sum or mean over `dim`, as torch.sum(input, dim, keepdim): accumulated in float.
+at::Tensor sum_cuda_any(const char* op, const at::Tensor& input, std::int64_t dim, bool keepdim) {
+    const kt_dtype dtype = check_input(input, op, "input");
+    const std::vector<std::int64_t> extents = reduction_extents(input.sizes(), dim);
+    const c10::cuda::CUDAGuard guard(input.device());
+    const at::Tensor x = input.contiguous();
+    at::Tensor y = at::empty(reduced_shape(input.sizes(), dim, keepdim), x.options());
+    if (extents[1] == 0)  // an empty dim: torch's sum is 0 and its mean NaN
+        return std::strcmp(op, "mean") == 0 ? y.fill_(std::numeric_limits<double>::quiet_NaN()) : y.zero_();
+    launch(op, dtype, extents, {const_cast<void*>(x.const_data_ptr()), y.data_ptr()}, {}, input.device());
+    return y;
+}
+
+at::Tensor sum_cuda(const at::Tensor& input, std::int64_t dim, bool keepdim) {
+    return sum_cuda_any("sum", input, dim, keepdim);
+}
+
+at::Tensor mean_cuda(const at::Tensor& input, std::int64_t dim, bool keepdim) {
+    return sum_cuda_any("mean", input, dim, keepdim);
+}
+
+at::Tensor sum_meta(const at::Tensor& input, std::int64_t dim, bool keepdim) {
+    return at::empty(reduced_shape(input.sizes(), dim, keepdim), input.options());
+}
+
+template <bool MEAN> const c10::TypedOperatorHandle<at::Tensor(const at::Tensor&, std::int64_t, bool)>& sum_op() {
+    static const auto op = c10::Dispatcher::singleton()
+                               .findSchemaOrThrow(MEAN ? "kerntune::mean" : "kerntune::sum", "")
+                               .typed<at::Tensor(const at::Tensor&, std::int64_t, bool)>();
+    return op;
+}
+
+// The gradient, as torch's: the output's gradient broadcast back over the reduced dim (divided
+// by its length for the mean).
+template <bool MEAN> struct sum_function : torch::autograd::Function<sum_function<MEAN>> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& input, std::int64_t dim,
+                              bool keepdim) {
+        ctx->saved_data["sizes"] = input.sizes().vec();
+        ctx->saved_data["dim"] = dim;
+        ctx->saved_data["keepdim"] = keepdim;
+        const at::AutoDispatchBelowADInplaceOrView below_autograd;
+        return sum_op<MEAN>().call(input, dim, keepdim);
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const std::vector<std::int64_t> sizes = ctx->saved_data["sizes"].toIntVector();
+        at::Tensor grad = grads[0];
+        if (!sizes.empty()) {
+            const std::int64_t d = c10::maybe_wrap_dim(ctx->saved_data["dim"].toInt(), static_cast<std::int64_t>(sizes.size()));
+            if (!ctx->saved_data["keepdim"].toBool()) grad = grad.unsqueeze(d);
+            grad = grad.expand(sizes);
+            if (MEAN) grad = grad / static_cast<double>(sizes[static_cast<std::size_t>(d)]);
+        }
+        return {grad, at::Tensor(), at::Tensor()};
+    }
+};
+
+template <bool MEAN> at::Tensor sum_autograd(const at::Tensor& input, std::int64_t dim, bool keepdim) {
+    if (!at::GradMode::is_enabled() || !input.requires_grad()) {
+        const at::AutoDispatchBelowADInplaceOrView below_autograd;
+        return sum_op<MEAN>().call(input, dim, keepdim);
+    }
+    return sum_function<MEAN>::apply(input, dim, keepdim);
+}
+
 // ---- query and prepare ------------------------------------------------------------------------
 
 /// The problem extents an op's kernel is tuned and looked up by, from the shape of its input
 /// (and the dim a reduction reduces).
 std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRef shape, std::optional<std::int64_t> dim) {
-    if (op == "softmax" || op == "log_softmax") {
+    if (op == "softmax" || op == "log_softmax" || op == "sum" || op == "mean") {
         TORCH_CHECK_VALUE(dim.has_value(), "kerntune.torch.query: ", op, " needs the dim it reduces");
         return reduction_extents(shape, *dim);
     }
     TORCH_CHECK_VALUE(op == "leaky_relu", "kerntune.torch.query: unknown op '", op,
-                      "' (kerntune.torch has leaky_relu, softmax, log_softmax)");
+                      "' (kerntune.torch has leaky_relu, softmax, log_softmax, sum, mean)");
     TORCH_CHECK_VALUE(!dim.has_value(), "kerntune.torch.query: ", op, " takes no dim");
     return {c10::multiply_integers(shape)};  // elementwise: one axis, the element count
 }
@@ -282,6 +363,8 @@ TORCH_LIBRARY(kerntune, m) {
     m.def("leaky_relu_(Tensor(a!) input, float negative_slope=0.01) -> ()");
     m.def("softmax(Tensor input, int dim) -> Tensor");
     m.def("log_softmax(Tensor input, int dim) -> Tensor");
+    m.def("sum(Tensor input, int dim, bool keepdim=False) -> Tensor");
+    m.def("mean(Tensor input, int dim, bool keepdim=False) -> Tensor");
     m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None) -> (str, str)", &query);
 }
 
@@ -291,6 +374,8 @@ static void register_device_kernels(torch::Library& m) {
     m.impl("leaky_relu_", &leaky_relu_inplace_cuda);
     m.impl("softmax", &softmax_cuda);
     m.impl("log_softmax", &log_softmax_cuda);
+    m.impl("sum", &sum_cuda);
+    m.impl("mean", &mean_cuda);
 }
 
 TORCH_LIBRARY_IMPL(kerntune, CUDA, m) { register_device_kernels(m); }
@@ -302,6 +387,8 @@ TORCH_LIBRARY_IMPL(kerntune, Meta, m) {
     m.impl("leaky_relu_", &leaky_relu_inplace_meta);
     m.impl("softmax", &softmax_meta);
     m.impl("log_softmax", &softmax_meta);
+    m.impl("sum", &sum_meta);
+    m.impl("mean", &sum_meta);
 }
 
 TORCH_LIBRARY_IMPL(kerntune, Autograd, m) {
@@ -309,4 +396,6 @@ TORCH_LIBRARY_IMPL(kerntune, Autograd, m) {
     m.impl("leaky_relu_", &leaky_relu_inplace_autograd);
     m.impl("softmax", &softmax_autograd<false>);
     m.impl("log_softmax", &softmax_autograd<true>);
+    m.impl("sum", &sum_autograd<false>);
+    m.impl("mean", &sum_autograd<true>);
 }
