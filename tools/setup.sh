@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
 # pkgconf: the packaging test builds a consumer with `pkg-config --cflags --libs kerntune`.
+# python3: the Python package's torch-free tests (tests/python).
 packages=(cmake ninja-build g++ libspdlog-dev libfmt-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev pkgconf libcli11-dev
-          nlohmann-json3-dev)
+          nlohmann-json3-dev python3)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
