@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """kerntune.torch's row reductions against torch eager and torch.compile, in one process on one GPU.
 
-The method of the reductions issue: for each (op, shape, dim, dtype), CUDA events around one
-call, L2 flushed (a 2 x L2 buffer zeroed) before every sample, a spin kernel queued first so
-that the host's launch cost is not timed; mean of 100 samples (and the median), the three
-contenders interleaved sample by sample. The floor is reading the input once and writing the
+The method of the reductions issue (tools/torch_timing.py): for each (op, shape, dim, dtype),
+CUDA events around one call, L2 flushed before every sample; mean of 100 samples (and the
+median), the three contenders interleaved sample by sample. The floor is reading the input once and writing the
 output once (the input's size for softmax, far less for sum) at the device copy rate measured here (torch copy_ of 1 GiB, read + written).
 kerntune uses whatever the tuning database ($KERNTUNE_DB) holds: tune the shapes first.
 
@@ -15,13 +14,16 @@ A CASE is OP:SHAPE[:DIM[:DTYPE]], e.g. softmax:4096x393216:1:f32 (default dim -1
 """
 import argparse
 import json
-import statistics
+import os
 import sys
 
 import torch
 import torch.nn.functional as F
 
 import kerntune.torch as kt
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_timing import device_times  # noqa: E402
 
 OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax), "sum": (torch.sum, kt.sum),
        "mean": (torch.mean, kt.mean)}
@@ -44,25 +46,6 @@ def copy_rate_gbps():
     stop.record()
     stop.synchronize()
     return 2 * src.numel() * 20 / (start.elapsed_time(stop) * 1e-3) / 1e9
-
-
-def time_contenders(contenders, x, samples):
-    flush = torch.empty(2 * torch.cuda.get_device_properties(x.device).L2_cache_size, dtype=torch.uint8, device="cuda")
-    times = {name: [] for name in contenders}
-    for function in contenders.values():
-        function(x)
-    torch.cuda.synchronize()
-    for _ in range(samples):
-        for name, function in contenders.items():
-            flush.zero_()
-            torch.cuda._sleep(50000)
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            function(x)
-            stop.record()
-            stop.synchronize()
-            times[name].append(start.elapsed_time(stop) * 1000)
-    return {name: (statistics.mean(t), statistics.median(t)) for name, t in times.items()}
 
 
 def parse_case(text):
@@ -93,7 +76,7 @@ def main():
         if not torch.allclose(out.float(), reference(x, dim).float(), rtol=2e-2, atol=1e-3):
             print(f"MISMATCH: {case}")
             return 1
-        result = time_contenders(contenders, x, args.samples)
+        result = {name: (t["mean_us"], t["median_us"]) for name, t in device_times(contenders, x, args.samples).items()}
         floor_us = (x.numel() + out.numel()) * x.element_size() / (rate * 1e9) * 1e6
         choice = kt.query(op, x, dim)
         best_peer = min(result["eager"][0], result["compile"][0])

@@ -30,6 +30,7 @@ import kerntune.torch as kt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kerntune_ctypes import Kerntune  # noqa: E402
+from torch_timing import device_times  # noqa: E402
 
 
 def host_us_per_call(contenders, x, calls=20000, rounds=7):
@@ -48,25 +49,6 @@ def host_us_per_call(contenders, x, calls=20000, rounds=7):
             figures[name].append((time.perf_counter() - start) / calls * 1e6)
             torch.cuda.synchronize()
     return {name: statistics.median(f) for name, f in figures.items()}
-
-
-def device_us(contenders, x, samples=100):
-    l2_bytes = torch.cuda.get_device_properties(x.device).L2_cache_size
-    flush = torch.empty(2 * l2_bytes, dtype=torch.uint8, device=x.device)
-    times = {name: [] for name in contenders}
-    for name, function in contenders.items():
-        function(x)  # warm up: load the kernel
-    for _ in range(samples):
-        for name, function in contenders.items():
-            flush.zero_()
-            torch.cuda._sleep(50000)
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            function(x)
-            stop.record()
-            stop.synchronize()
-            times[name].append(start.elapsed_time(stop) * 1000)
-    return {name: {"mean_us": statistics.mean(t), "median_us": statistics.median(t)} for name, t in times.items()}
 
 
 def main():
@@ -95,8 +77,8 @@ def main():
         if not torch.equal(function(big).view(torch.int32), expected):
             print(f"MISMATCH: {name} differs from torch at {args.shape}")
             return 1
-    device = device_us({k: contenders[k] for k in ("torch eager (F.leaky_relu)", "kerntune.torch.leaky_relu",
-                                                   "ctypes kt_leaky_relu + empty_like")}, big)
+    device = device_times({k: contenders[k] for k in ("torch eager (F.leaky_relu)", "kerntune.torch.leaky_relu",
+                                                   "ctypes kt_leaky_relu + empty_like")}, big, 100)
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, kerntune {kerntune.__version__}, "
           f"config {kt.query('leaky_relu', big)}")
     print(f"{'contender':42} {'host us/call n=1024':>20} {'device mean us':>15} {'device median us':>17}")
