@@ -1,22 +1,21 @@
 #include "db/database.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <thread>
 #include <utility>
 
 #include "core/error.hpp"
 #include "db/schema.hpp"
+#include "db/sqlite_handles.hpp"
 
 namespace kerntune {
 namespace {
 
-/// How long a statement waits for other connections: SQLite's busy handler, then our retries.
-constexpr std::chrono::milliseconds busy_limit{60'000};
+using detail::blob;
+using detail::connection;
+using detail::statement;
+using detail::write_transaction;
 
 /// "?, ?, ..." with one parameter per column of a comma-separated column list.
 std::string parameters_for(const std::string& columns) {
@@ -50,132 +49,6 @@ const std::string program_columns = "cache_key, lowered_names, digest, cubin";
 std::string replace_sql(const std::string& table, const std::string& columns) {
     return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
 }
-
-/// An open SQLite connection, closed when it goes out of scope, and the path its errors name.
-class connection {
-public:
-    /// Opens `filename` (a path, or a URI with SQLITE_OPEN_URI); errors name `label`.
-    connection(const std::string& filename, int flags, std::string label) : m_label(std::move(label)) {
-        sqlite3* handle = nullptr;
-        const int rc = sqlite3_open_v2(filename.c_str(), &handle, flags, nullptr);
-        m_handle.reset(handle);
-        if (rc != SQLITE_OK) throw failure("open it");
-        sqlite3_extended_result_codes(handle, 1);
-        sqlite3_busy_timeout(handle, static_cast<int>(busy_limit.count()));
-    }
-
-    /// The SQLite handle.
-    sqlite3* get() const { return m_handle.get(); }
-    /// The path, as errors show it.
-    const std::string& label() const { return m_label; }
-
-    /// The connection's last error as one line: "<path>: cannot <action>: <SQLite's message>".
-    error failure(std::string_view action) const {
-        const std::string message = sqlite3_errmsg(get());
-        if (sqlite3_errcode(get()) == SQLITE_NOTADB)
-            return error(m_label + " is not a kerntune database (" + message + ")");
-        return error(m_label + ": cannot " + std::string(action) + ": " + message);
-    }
-
-private:
-    struct closer {
-        void operator()(sqlite3* handle) const { sqlite3_close_v2(handle); }
-    };
-    std::unique_ptr<sqlite3, closer> m_handle;
-    std::string m_label;
-};
-
-/// A BLOB value to bind (a std::string would be bound as TEXT).
-struct blob {
-    const std::string& bytes;  ///< the value
-};
-
-/// A prepared statement, finalized when it goes out of scope. bind() binds values in order
-/// from ?1; step() runs it.
-class statement {
-public:
-    /// Prepares `sql`; errors say they happened trying to `action` (a string literal).
-    statement(const connection& db, std::string_view action, const std::string& sql)
-        : m_db(db), m_action(action) {
-        if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &m_statement, nullptr) != SQLITE_OK)
-            throw db.failure(action);
-    }
-    ~statement() { sqlite3_finalize(m_statement); }
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-
-    /// Binds `values` to the next parameters; a key binds all of its columns.
-    template <typename... Values>
-    statement& bind(const Values&... values) {
-        (bind_value(values), ...);
-        return *this;
-    }
-
-    /// Runs to the next row: true if there is one, false when done. A BUSY outside a
-    /// transaction can only come from starting one (BEGIN IMMEDIATE, or a read's implicit
-    /// transaction), so the statement is started again: SQLite's busy handler does not cover
-    /// every case (with WAL, BEGIN IMMEDIATE can return BUSY at once while another connection
-    /// runs recovery). Gives up after busy_limit.
-    bool step() {
-        const auto deadline = std::chrono::steady_clock::now() + busy_limit;
-        for (std::chrono::milliseconds pause{1};;
-             pause = std::min(pause * 2, std::chrono::milliseconds{100})) {
-            const int rc = sqlite3_step(m_statement);
-            if (rc == SQLITE_ROW) return true;
-            if (rc == SQLITE_DONE) return false;
-            const bool retry = (rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(m_db.get()) != 0;
-            if (!retry || std::chrono::steady_clock::now() + pause > deadline) throw m_db.failure(m_action);
-            sqlite3_reset(m_statement);
-            std::this_thread::sleep_for(pause);
-        }
-    }
-
-    /// A TEXT or BLOB column's bytes.
-    std::string text(int column) const {
-        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
-        return bytes == nullptr
-                   ? std::string()
-                   : std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));
-    }
-    /// A REAL column.
-    double real(int column) const { return sqlite3_column_double(m_statement, column); }
-    /// An INTEGER column.
-    std::int64_t int64(int column) const { return sqlite3_column_int64(m_statement, column); }
-    /// An INTEGER column that fits an int.
-    int int32(int column) const { return sqlite3_column_int(m_statement, column); }
-
-private:
-    const connection& m_db;
-    std::string_view m_action;
-    sqlite3_stmt* m_statement = nullptr;
-    int m_bound = 0;
-
-    void check(int rc) const {
-        if (rc != SQLITE_OK) throw m_db.failure(m_action);
-    }
-    void bind_value(std::string_view value) {
-        // A null pointer would bind NULL, not an empty string.
-        check(sqlite3_bind_text64(m_statement, ++m_bound, value.data() != nullptr ? value.data() : "",
-                                  value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-    }
-    void bind_value(const blob& value) {
-        check(sqlite3_bind_blob64(m_statement, ++m_bound, value.bytes.data(), value.bytes.size(),
-                                  SQLITE_TRANSIENT));
-    }
-    void bind_value(double value) { check(sqlite3_bind_double(m_statement, ++m_bound, value)); }
-    void bind_value(std::int64_t value) { check(sqlite3_bind_int64(m_statement, ++m_bound, value)); }
-    void bind_value(int value) { check(sqlite3_bind_int(m_statement, ++m_bound, value)); }
-    void bind_value(const std::vector<std::string>& values) {
-        for (const std::string& value : values) bind_value(std::string_view(value));
-    }
-    void bind_value(const tuning_key& key) {
-        bind(key.template_name, key.template_hash, key.dtype, key.problem_key, key.gpu_identity,
-             key.nvrtc_version);
-    }
-    void bind_value(const binary_key& key) {
-        bind(key.template_hash, key.config, key.dtype, key.arch, key.nvrtc_version);
-    }
-};
 
 /// The tuning key in the six columns from `first` on (key_columns).
 tuning_key read_key(const statement& row, int first) {
@@ -219,31 +92,6 @@ filter_clause where(const key_filter& filter) {
     }
     return clause;
 }
-
-/// BEGIN IMMEDIATE now; ROLLBACK when it goes out of scope uncommitted (never throws doing so).
-class write_transaction {
-public:
-    /// Begins, waiting for other writers; errors say they happened trying to `action`.
-    write_transaction(const connection& db, std::string_view action) : m_db(db), m_action(action) {
-        statement(db, action, "BEGIN IMMEDIATE").step();
-    }
-    ~write_transaction() {
-        if (!m_committed) sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    write_transaction(const write_transaction&) = delete;
-    write_transaction& operator=(const write_transaction&) = delete;
-
-    /// Makes the writes durable and visible to other connections.
-    void commit() {
-        statement(m_db, m_action, "COMMIT").step();
-        m_committed = true;
-    }
-
-private:
-    const connection& m_db;
-    std::string_view m_action;
-    bool m_committed = false;
-};
 
 /// Writes one record (device, measurement, winner, binary or program), replacing the row with its key.
 void insert(const connection& db, const device_record& d) {
