@@ -434,7 +434,8 @@ bool is_default_database(const std::string& db) {
 // the database and its folder as they were: the folder must exist (the default one is created
 // later) and be writable (SQLite keeps its -wal and -shm files there); an existing, non-empty
 // file must be a sound kerntune database. database::open refuses, untouched, a file that is not
-// one; an empty file is an empty database and gets the schema when the tune starts.
+// one (a folder and a FIFO included); an empty file is an empty database and gets the schema
+// when the tune starts.
 void check_database_for_writing(const std::filesystem::path& path, bool is_default) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -444,9 +445,7 @@ void check_database_for_writing(const std::filesystem::path& path, bool is_defau
         throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
     if (access(folder.c_str(), W_OK) != 0)
         throw error("cannot write " + path.string() + ": folder " + folder.string() + " is read-only");
-    if (fs::is_directory(path, ec)) throw error(path.string() + " is a folder, not a tuning database");
-    const std::uintmax_t size = fs::file_size(path, ec);
-    if (ec || size == 0) return;
+    if (!fs::exists(path, ec) || (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0)) return;
     const database db = database::open(path, open_mode::read_write);
     const std::string report = db.integrity_check();
     if (report != "ok") throw error(path.string() + ": integrity check failed: " + report);

@@ -206,6 +206,38 @@ bool cannot_create_wal_index(const connection& db) {
     return rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_DIRECTORY;
 }
 
+/// What `status` is, in a message: "a folder", "a FIFO", ...; "" for a regular file.
+std::string kind_of_file(std::filesystem::file_status status) {
+    switch (status.type()) {
+        case std::filesystem::file_type::regular: return "";
+        case std::filesystem::file_type::directory: return "a folder";
+        case std::filesystem::file_type::fifo: return "a FIFO";
+        case std::filesystem::file_type::character: return "a character device";
+        case std::filesystem::file_type::block: return "a block device";
+        case std::filesystem::file_type::socket: return "a socket";
+        default: return "something other than a regular file";
+    }
+}
+
+/// Throws unless `path` (links followed) and SQLite's -journal, -wal and -shm beside it are
+/// regular files or absent. SQLite opens them with a blocking open(2): a FIFO would hang the
+/// open until some process wrote to it, and SQLite says only "disk I/O error" for a folder. A
+/// file swapped for a FIFO between this check and SQLite's open can still block; nothing short
+/// of SQLite opening with O_NONBLOCK would close that window.
+void refuse_what_is_not_a_regular_file(const std::filesystem::path& path) {
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+        const std::filesystem::path file = path.string() + suffix;
+        std::error_code missing;
+        const std::filesystem::file_status status = std::filesystem::status(file, missing);
+        if (missing || status.type() == std::filesystem::file_type::not_found) continue;
+        const std::string kind = kind_of_file(status);
+        if (kind.empty()) continue;
+        throw error(*suffix == '\0' ? file.string() + " is " + kind + ", not a tuning database"
+                                    : file.string() + " is " + kind + ", not a file SQLite can use beside " +
+                                          path.string());
+    }
+}
+
 /// Opens the file for writing, creating it (but never its folder).
 connection connect_for_writing(const std::filesystem::path& path) {
     const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
@@ -268,9 +300,7 @@ database& database::operator=(database&& other) noexcept = default;
 database::~database() = default;
 
 database database::open(const std::filesystem::path& path, open_mode mode) {
-    std::error_code ignored;
-    // SQLite would only say "disk I/O error".
-    if (std::filesystem::is_directory(path, ignored)) throw error(path.string() + " is a folder, not a tuning database");
+    refuse_what_is_not_a_regular_file(path);
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
     // needs_schema refuses a foreign or newer file before any write; a writer rolls back a journal

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "test_core_support.hpp"
+#include "../support/child_process.hpp"
 #include "../support/cli_run.hpp"
 #include "../support/temp_folder.hpp"
 
@@ -228,6 +230,24 @@ TEST_F(ReliabilityCli, DatabasePathThatIsAFolderIsRefusedEvenForRoot) {
     expect_one_line_error(run_cli(tune_with(folder, {})), {folder.string(), "is a folder"});
     expect_one_line_error(run_cli({"db", "show", "--db", folder.string()}), {folder.string(), "is a folder"});
     EXPECT_TRUE(fs::is_empty(folder));
+}
+
+// Before database::open checked the file type, `db show` and `db check` of a FIFO blocked in
+// SQLite's open(2) until something wrote to the FIFO.
+TEST_F(ReliabilityCli, AFifoAsTheDatabaseIsOneLineErrorAtOnce) {
+    const fs::path fifo = file("fifo.db");
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"db", "show", "--db", fifo.string()},
+                                                 {"db", "show", "--json", "--db", fifo.string()},
+                                                 {"db", "check", "--db", fifo.string()},
+                                                 {"db", "forget", "--op", "leaky_relu", "--db", fifo.string()},
+                                                 tune_with(fifo, {})}) {
+        const std::string outcome = testing::text_from_child_within(std::chrono::seconds(5), [&] {
+            const cli_run run = run_cli(args);
+            return std::to_string(run.exit_code) + " " + run.out + run.err;
+        });
+        EXPECT_EQ(outcome, "1 kerntune: error: " + fifo.string() + " is a FIFO, not a tuning database\n") << args[1];
+    }
 }
 
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {

@@ -2,9 +2,13 @@
 // path, and many processes writing one file at once. Each test works in a fresh temp folder.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -17,6 +21,7 @@
 
 #include "core/error.hpp"
 #include "db/database.hpp"
+#include "../support/child_process.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -601,6 +606,48 @@ TEST_F(DbOpen, JournalLeftOnANewFileReadsAsNoSchemaAndAWriterRecoversIt) {
     EXPECT_EQ(db.schema_version(), 1);
     EXPECT_FALSE(fs::exists(path.string() + "-journal"));
     EXPECT_EQ(database::open(path, open_mode::read_only).schema_version(), 1);
+}
+
+/// The message of the kerntune::error `action` throws, which must come within two seconds.
+template <typename Action>
+std::string error_within_two_seconds(Action&& action) {
+    return testing::text_from_child_within(std::chrono::seconds(2), [&] { return error_of(action); });
+}
+
+/// Makes a Unix socket at `path` (closed again: its file stays).
+void make_socket_file(const fs::path& path) {
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+    EXPECT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0) << path;
+    close(fd);
+}
+
+// SQLite opens the file with a blocking open(2): before the check, a FIFO hung both modes (the
+// reader in open, the writer in read) until something wrote to it.
+TEST_F(DbOpen, FifosDevicesAndSocketsAreRefusedAtOnce) {
+    ASSERT_EQ(mkfifo(file("fifo.db").c_str(), 0644), 0);
+    fs::create_symlink("/dev/null", file("null.db"));
+    make_socket_file(file("socket.db"));
+    const struct {
+        std::string name, kind;
+    } cases[] = {{"fifo.db", "a FIFO"}, {"null.db", "a character device"}, {"socket.db", "a socket"}};
+    for (const auto& c : cases)
+        for (const open_mode mode : {open_mode::read_only, open_mode::read_write})
+            EXPECT_EQ(error_within_two_seconds([&] { database::open(file(c.name), mode); }),
+                      file(c.name).string() + " is " + c.kind + ", not a tuning database");
+    // SQLite's files beside a database, which it opens the same way.
+    create_database();
+    for (const char* suffix : {"-journal", "-wal", "-shm"}) {
+        const fs::path beside = file().string() + suffix;
+        ASSERT_EQ(mkfifo(beside.c_str(), 0644), 0);
+        for (const open_mode mode : {open_mode::read_only, open_mode::read_write})
+            EXPECT_EQ(error_within_two_seconds([&] { database::open(file(), mode); }),
+                      beside.string() + " is a FIFO, not a file SQLite can use beside " + file().string());
+        fs::remove(beside);
+    }
+    EXPECT_EQ(database::open(file(), open_mode::read_only).winners().size(), 1u);
 }
 
 TEST_F(DbOpen, MovedDatabaseKeepsItsConnection) {

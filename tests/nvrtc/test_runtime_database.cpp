@@ -1,0 +1,51 @@
+// nvrtc label (libkerntune's objects link NVRTC), no GPU: how a runtime opens its tuning
+// database (open_runtime_database, which runtime_state calls once the device is found). A file
+// it cannot use means default configs and one warning, never a blocked or failed runtime.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "../support/child_process.hpp"
+#include "../support/temp_folder.hpp"
+#include "kerntune/kerntune.hpp"
+#include "runtime/runtime_state.hpp"
+
+namespace kerntune {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RuntimeDatabase : public testing::temp_folder_test {
+protected:
+    RuntimeDatabase() : temp_folder_test("kerntune-runtime-db") {}
+
+    /// What open_runtime_database makes of `path`, run in a child process that must finish within
+    /// two seconds: "database" (writable or not) or "none", then the warnings it logged.
+    static std::string open_in_child(const fs::path& path) {
+        return testing::text_from_child_within(std::chrono::seconds(2), [&] {
+            std::string warnings;
+            set_log_callback([&warnings](kt_log_level level, const std::string& message) {
+                if (level == KT_LOG_WARN) warnings += "\n" + message;
+            });
+            const detail::runtime_database opened = detail::open_runtime_database(path.string());
+            set_log_callback({});
+            return std::string(opened.db ? (opened.writable ? "writable database" : "read-only database") : "none") +
+                   warnings;
+        });
+    }
+};
+
+// Before database::open refused what is not a regular file, a FIFO hung kt_runtime_create in
+// SQLite's open(2) until some process wrote to the FIFO.
+TEST_F(RuntimeDatabase, AFifoIsNoDatabaseWithAWarningAndNeverBlocks) {
+    const fs::path fifo = m_folder / "tuning.db";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+    EXPECT_EQ(open_in_child(fifo), "none\nignoring the tuning database: " + fifo.string() +
+                                       " is a FIFO, not a tuning database; using default configs");
+}
+
+} // namespace
+} // namespace kerntune
