@@ -427,7 +427,7 @@ std::optional<kernel_binary> database::find_binary(const binary_key& key) const 
     statement query(m_impl->db, "read binaries",
                     "SELECT lowered_name, digest, cubin FROM binaries WHERE " + matches(binary_key_columns));
     return read_first(query.bind(key), [&key](const statement& row) {
-        return kernel_binary{key, row.text(0), row.text(1), row.text(2)};
+        return kernel_binary{key, row.text(0), row.text(1), row.bytes(2)};
     });
 }
 
@@ -440,7 +440,7 @@ void database::store_program(const cached_program& program) {
 std::optional<cached_program> database::find_program(const std::string& cache_key) const {
     statement query(m_impl->db, "read programs", "SELECT " + program_columns + " FROM programs WHERE cache_key = ?");
     return read_first(query.bind(cache_key), [](const statement& row) {
-        return cached_program{row.text(0), row.text(1), row.text(2), row.text(3)};
+        return cached_program{row.text(0), row.text(1), row.text(2), row.bytes(3)};
     });
 }
 

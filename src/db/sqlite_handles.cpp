@@ -43,6 +43,13 @@ bool statement::step() {
 }
 
 std::string statement::text(int column) const {
+    // column_text converts the file's encoding (UTF-16 too) to UTF-8; column_bytes then counts it.
+    const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(m_statement, column));
+    return chars == nullptr ? std::string()
+                            : std::string(chars, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));
+}
+
+std::string statement::bytes(int column) const {
     const auto* data = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
     return data == nullptr ? std::string()
                            : std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));

@@ -73,8 +73,10 @@ public:
     /// runs recovery). Gives up after busy_limit.
     bool step();
 
-    /// A TEXT or BLOB column's bytes.
+    /// A TEXT column as UTF-8, whatever the file's encoding (a file may be UTF-16).
     std::string text(int column) const;
+    /// A BLOB column's bytes.
+    std::string bytes(int column) const;
     /// A REAL column.
     double real(int column) const { return sqlite3_column_double(m_statement, column); }
     /// An INTEGER column.

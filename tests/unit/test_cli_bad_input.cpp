@@ -26,6 +26,7 @@
 #include "test_core_support.hpp"
 #include "../support/child_process.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -248,6 +249,20 @@ TEST_F(ReliabilityCli, AFifoAsTheDatabaseIsOneLineErrorAtOnce) {
         });
         EXPECT_EQ(outcome, "1 kerntune: error: " + fifo.string() + " is a FIFO, not a tuning database\n") << args[1];
     }
+}
+
+// Before the database read text as UTF-8 whatever the file's encoding, `db check` of this file
+// failed with "integrity check failed: o" (the UTF-16 bytes of "ok" cut at the first NUL).
+TEST_F(ReliabilityCli, ASoundUtf16DatabaseIsCheckedAndShownLikeAUtf8One) {
+    const fs::path utf16 = file("utf16.db");
+    testing::copy_as_utf16(create_database("utf8.db"), utf16);
+    const cli_run check = run_cli({"db", "check", "--db", utf16.string()});
+    EXPECT_EQ(check.exit_code, 0) << check.err;
+    EXPECT_EQ(check.out, utf16.string() + ": schema " + std::to_string(known_schema_version()) + ", integrity ok\n");
+    const cli_run show = run_cli({"db", "show", "--json", "--db", utf16.string()});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_TRUE(contains(show.out, "\"gpu\": \"NVIDIA H100 80GB HBM3|sm_90|132 SMs\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "\"config\": \"blk256.vec4.unr0\"")) << show.out;
 }
 
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {

@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "../support/child_process.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -507,6 +508,29 @@ TEST_F(DbRecords, BinaryRoundTripsByteForByte) {
     binary_key other_arch = key;
     other_arch.arch = "sm_80";
     EXPECT_FALSE(db.find_binary(other_arch).has_value());
+}
+
+// Before the fix every TEXT value of a UTF-16 file came back as its UTF-16 bytes (SQLite
+// converts text for sqlite3_column_text, not for sqlite3_column_blob): "ok" as "o\0k\0".
+TEST_F(DbRecords, AUtf16DatabaseReadsAndWritesLikeAUtf8One) {
+    const kernel_binary binary{{"3f2a9c", "blk256.vec4", "f32", "sm_90", "12.4.99"}, "_Z6kernelv", "ab12",
+                               std::string("\x7f" "ELF\0\x01\xff", 7)};
+    create_database("utf8.db");
+    database::open(file("utf8.db"), open_mode::read_write).store_binary(binary);
+    testing::copy_as_utf16(file("utf8.db"), file());
+    ASSERT_EQ(bytes_of(file()).substr(56, 4), std::string("\0\0\0\2", 4)) << "the copy is not UTF-16le";
+
+    database db = database::open(file(), open_mode::read_write);
+    EXPECT_EQ(db.integrity_check(), "ok");
+    ASSERT_EQ(db.winners().size(), 1u);
+    EXPECT_EQ(db.winners()[0].key.gpu_identity, gpu);
+    EXPECT_EQ(db.winners()[0].config, "blk256.vec4");
+    EXPECT_EQ(db.find_device(gpu)->name, "NVIDIA H100 80GB HBM3");
+    ASSERT_EQ(db.measurements(sample_key()).size(), 1u);
+    EXPECT_EQ(db.measurements(sample_key())[0].config, "blk256.vec4");
+    EXPECT_EQ(db.find_binary(binary.key)->cubin, binary.cubin);  // a BLOB is never converted
+    db.record_measurement(sample_measurement("blk512.vec2", candidate_status::wrong_answer, 0));
+    EXPECT_EQ(db.measurements(sample_key()).at(1).message, "ptxas: too many registers");
 }
 
 TEST_F(DbRecords, RecordsSurviveReopening) {
