@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "db/schema.hpp"
+#include "db/schema_objects.hpp"
 #include "db/sqlite_handles.hpp"
 
 namespace kerntune {
@@ -153,30 +154,38 @@ winner read_winner(const statement& row) {
             row.real(10),     row.int32(11), row.int32(12), row.real(13), row.text(14)};
 }
 
-/// Throws unless the file is empty or holds a schema this build reads; true if it is empty.
+/// The file's schema version, 0 for an empty file (a new database). Throws, naming the file,
+/// unless it is empty or holds exactly the objects of a schema this build knows (schema_objects.hpp).
 /// Only reads, so a file that is refused is left as it was.
-bool needs_schema(const connection& db) {
-    statement query(
-        db, "read its schema",
-        "SELECT (SELECT user_version FROM pragma_user_version), EXISTS (SELECT 1 FROM sqlite_schema)");
+int checked_schema_version(const connection& db) {
+    statement query(db, "read its schema", "PRAGMA user_version");
     query.step();
     const int version = query.int32(0);
-    const bool has_tables = query.int32(1) != 0;
+    const std::vector<detail::schema_object> objects = detail::stored_objects(db);
     if (version > schema::version)
         throw error(db.label() + " was written by a newer kerntune (schema " + std::to_string(version) +
                     ", this build knows " + std::to_string(schema::version) + ")");
     if (version < 0)
         throw error(db.label() + " is not a kerntune database (schema version " + std::to_string(version) +
                     ")");
-    if (version == 0 && has_tables)
+    if (version == 0 && !objects.empty())
         throw error(db.label() + " is not a kerntune database (it holds tables kerntune did not create)");
-    return version == 0;
+    if (version == 0) return 0;
+    const std::vector<std::string> differences = detail::schema_differences(objects, version);
+    if (!differences.empty()) {
+        std::string list;
+        for (const std::string& difference : differences) list += (list.empty() ? "" : "; ") + difference;
+        throw error(db.label() + " is not a kerntune database: its schema is not kerntune's schema " +
+                    std::to_string(version) + " (" + list + "); it is left as it is");
+    }
+    return version;
 }
 
-/// Creates the schema, unless another process did since needs_schema() looked.
+/// Creates the schema, unless another process did since checked_schema_version() looked.
 void create_schema(const connection& db) {
     write_transaction transaction(db, "create the schema");
-    if (needs_schema(db) && sqlite3_exec(db.get(), schema::sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    if (checked_schema_version(db) == 0 &&
+        sqlite3_exec(db.get(), schema::sql_of(schema::version), nullptr, nullptr, nullptr) != SQLITE_OK)
         throw db.failure("create the schema");
     transaction.commit();
 }
@@ -303,9 +312,9 @@ database database::open(const std::filesystem::path& path, open_mode mode) {
     refuse_what_is_not_a_regular_file(path);
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
-    // needs_schema refuses a foreign or newer file before any write; a writer rolls back a journal
+    // checked_schema_version refuses a foreign or newer file before any write; a writer rolls back a journal
     // left behind, a reader cannot, but one begun on an empty file holds nothing committed.
-    const bool empty = (!writing && has_journal_of_an_empty_file(path)) || needs_schema(db);
+    const bool empty = (!writing && has_journal_of_an_empty_file(path)) || checked_schema_version(db) == 0;
     if (empty && !writing) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     // WAL first: a process killed while creating the schema then leaves a file that readers
     // can still open (a rollback journal left behind needs a writer to recover it).

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../support/child_process.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 #include "kerntune/kerntune.hpp"
 #include "runtime/runtime_state.hpp"
@@ -45,6 +46,21 @@ TEST_F(RuntimeDatabase, AFifoIsNoDatabaseWithAWarningAndNeverBlocks) {
     ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
     EXPECT_EQ(open_in_child(fifo), "none\nignoring the tuning database: " + fifo.string() +
                                        " is a FIFO, not a tuning database; using default configs");
+}
+
+// Before the schema check an application's first kt_query ran the view's query, which never ends.
+TEST_F(RuntimeDatabase, AViewInPlaceOfWinnersIsNoDatabaseWithAWarning) {
+    const fs::path path = m_folder / "tuning.db";
+    database::open(path, open_mode::read_write);
+    ASSERT_EQ(testing::run_sql(path, "ALTER TABLE winners RENAME TO stored_winners; CREATE VIEW winners AS WITH "
+                                     "RECURSIVE forever(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM forever) "
+                                     "SELECT stored_winners.* FROM forever, stored_winners"),
+              "");
+    const std::string outcome = open_in_child(path);
+    EXPECT_EQ(outcome.rfind("none\nignoring the tuning database: " + path.string() + " is not a kerntune database", 0),
+              0u)
+        << outcome;
+    EXPECT_NE(outcome.find("winners is a view, not a table"), std::string::npos) << outcome;
 }
 
 } // namespace

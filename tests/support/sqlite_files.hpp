@@ -1,6 +1,6 @@
 #pragma once
-// SQLite files made the way another program would make them, for tests of what the database
-// layer accepts: here, the same database in another text encoding.
+// SQLite files edited or made the way another program would, for tests of what the database
+// layer accepts.
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -8,6 +8,19 @@
 #include <string>
 
 namespace kerntune::testing {
+
+/// Runs `sql` on the closed database `path` directly, as another program or a hand edit would;
+/// returns SQLite's error message, "" when it succeeded.
+inline std::string run_sql(const std::filesystem::path& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    char* message = nullptr;
+    sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    const std::string text = message != nullptr ? message : "";
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return text;
+}
 
 /// Runs `sql` on `db`; throws std::runtime_error with SQLite's message when it fails.
 inline void exec_or_throw(sqlite3* db, const std::string& sql) {

@@ -265,6 +265,31 @@ TEST_F(ReliabilityCli, ASoundUtf16DatabaseIsCheckedAndShownLikeAUtf8One) {
     EXPECT_TRUE(contains(show.out, "\"config\": \"blk256.vec4.unr0\"")) << show.out;
 }
 
+// Before the schema check `db show` ran the view's query, which never ends (killed after 5 s).
+TEST_F(ReliabilityCli, AViewInPlaceOfWinnersIsRefusedByEveryCommandWithoutRunningIt) {
+    const fs::path db = create_database("view.db");
+    ASSERT_EQ(testing::run_sql(db, "ALTER TABLE winners RENAME TO stored_winners; CREATE VIEW winners AS WITH "
+                                   "RECURSIVE forever(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM forever) "
+                                   "SELECT stored_winners.* FROM forever, stored_winners"),
+              "");
+    const std::string before = fingerprint(db);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"db", "show", "--db", db.string()},
+                                                 {"db", "show", "--json", "--db", db.string()},
+                                                 {"db", "check", "--db", db.string()},
+                                                 {"db", "forget", "--op", "leaky_relu", "--db", db.string()},
+                                                 tune_with(db, {})}) {
+        const std::string outcome = testing::text_from_child_within(std::chrono::seconds(5), [&] {
+            const cli_run run = run_cli(args);
+            return std::to_string(run.exit_code) + " " + run.out + run.err;
+        });
+        EXPECT_EQ(outcome.rfind("1 kerntune: error: " + db.string() + " is not a kerntune database: its schema", 0), 0u)
+            << outcome;
+        EXPECT_TRUE(contains(outcome, "winners is a view, not a table")) << outcome;
+        EXPECT_EQ(std::count(outcome.begin(), outcome.end(), '\n'), 1) << outcome;
+    }
+    EXPECT_EQ(fingerprint(db), before);
+}
+
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
     // Run as user nobody when root runs the tests: chmod 0555 does not stop root.
     const fs::path folder = file("read_only");

@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "../support/child_process.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune::db_testing {
@@ -130,18 +131,7 @@ protected:
 
 };
 
-/// Runs `sql` on the closed database `path` directly, as another program or a hand edit would;
-/// returns SQLite's error message, "" when it succeeded.
-inline std::string run_sql(const fs::path& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open(path.c_str(), &db);
-    char* message = nullptr;
-    sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-    const std::string text = message != nullptr ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return text;
-}
+using testing::run_sql;
 
 /// The message of the kerntune::error `action` throws, which must come within two seconds.
 template <typename Action>
