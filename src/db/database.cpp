@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/version.hpp"
 #include "db/schema.hpp"
+#include "db/schema_migration.hpp"
 #include "db/schema_objects.hpp"
 #include "db/sqlite_handles.hpp"
 
@@ -49,6 +51,15 @@ const std::string program_columns = "cache_key, lowered_names, digest, cubin";
 /// INSERT OR REPLACE of all `columns` into `table`; the timestamp column takes its default.
 std::string replace_sql(const std::string& table, const std::string& columns) {
     return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
+}
+
+/// The schema from which measurements and winners record the kerntune that wrote them.
+constexpr int first_schema_with_provenance = 2;
+
+/// What a SELECT of measurements or winners reads after their columns and time: the row's
+/// kerntune_version, '' in a file of a schema before it (read as it is, not migrated).
+std::string provenance_column(int version) {
+    return version >= first_schema_with_provenance ? "kerntune_version" : "''";
 }
 
 /// The tuning key in the six columns from `first` on (key_columns).
@@ -103,15 +114,16 @@ void insert(const connection& db, const device_record& d) {
 }
 
 void insert(const connection& db, const measurement& m) {
-    statement(db, "record measurement", replace_sql("measurements", measurement_columns))
-        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message)
+    statement(db, "record measurement", replace_sql("measurements", measurement_columns + ", kerntune_version"))
+        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message,
+              kerntune_version())
         .step();
 }
 
 void insert(const connection& db, const winner& w) {
-    statement(db, "record winner", replace_sql("winners", winner_columns))
+    statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version"))
         .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
-              w.candidates_failed, w.tune_seconds)
+              w.candidates_failed, w.tune_seconds, kerntune_version())
         .step();
 }
 
@@ -128,7 +140,7 @@ void insert(const connection& db, const cached_program& p) {
 }
 
 /// The record in a row selected with its columns (device_columns, measurement_columns + the
-/// time, winner_columns + the time).
+/// time + provenance_column, winner_columns + the time + provenance_column).
 device_record read_device(const statement& row) {
     return {row.text(0),  row.text(1),  row.int32(2), row.int32(3), row.int32(4), row.int64(5),
             row.int32(6), row.int64(7), row.real(8),  row.real(9),  row.text(10)};
@@ -137,8 +149,8 @@ device_record read_device(const statement& row) {
 /// A status that does not parse (a file edited by hand, or written by a kerntune with more
 /// statuses) is an error naming the file (`label`) and the row.
 measurement read_measurement(const statement& row, const std::string& label) {
-    measurement m{read_key(row, 0), row.text(6),   candidate_status::ok, row.real(8), row.real(9),
-                  row.real(10),     row.int32(11), row.text(12),         row.text(13)};
+    measurement m{read_key(row, 0), row.text(6),   candidate_status::ok, row.real(8),  row.real(9),
+                  row.real(10),     row.int32(11), row.text(12),         row.text(13), row.text(14)};
     try {
         m.status = parse_candidate_status(row.text(7));
     } catch (const error& failure) {
@@ -150,8 +162,8 @@ measurement read_measurement(const statement& row, const std::string& label) {
 }
 
 winner read_winner(const statement& row) {
-    return {read_key(row, 0), row.text(6),   row.real(7),   row.real(8),  row.real(9),
-            row.real(10),     row.int32(11), row.int32(12), row.real(13), row.text(14)};
+    return {read_key(row, 0), row.text(6),   row.real(7),   row.real(8),  row.real(9),  row.real(10),
+            row.int32(11),    row.int32(12), row.real(13),  row.text(14), row.text(15)};
 }
 
 /// The file's schema version, 0 for an empty file (a new database). Throws, naming the file,
@@ -181,12 +193,15 @@ int checked_schema_version(const connection& db) {
     return version;
 }
 
-/// Creates the schema, unless another process did since checked_schema_version() looked.
-void create_schema(const connection& db) {
-    write_transaction transaction(db, "create the schema");
-    if (checked_schema_version(db) == 0 &&
-        sqlite3_exec(db.get(), schema::sql_of(schema::version), nullptr, nullptr, nullptr) != SQLITE_OK)
+/// Creates the schema in an empty file, or migrates one of an older version, in one transaction,
+/// unless another process did since checked_schema_version() looked. Foreign keys must be off
+/// (migrate_schema drops and makes tables again).
+void bring_schema_up_to_date(const connection& db) {
+    write_transaction transaction(db, "write its schema");
+    const int version = checked_schema_version(db);
+    if (version == 0 && sqlite3_exec(db.get(), schema::sql_of(schema::version), nullptr, nullptr, nullptr) != SQLITE_OK)
         throw db.failure("create the schema");
+    if (version > 0 && version < schema::version) detail::migrate_schema(db, version);
     transaction.commit();
 }
 
@@ -286,21 +301,25 @@ connection connect_for_reading(const std::filesystem::path& path) {
                       path.string());
 }
 
-/// Makes a connection ready to write: WAL (readers never block the writer, nor it them),
-/// synchronous=NORMAL (with WAL a crash never corrupts; a power loss may drop the last commits)
-/// and foreign keys enforced (results only for recorded devices).
-void configure_for_writing(const connection& db) {
+/// Makes a connection ready to write, its schema up to date: WAL (readers never block the
+/// writer, nor it them) first, so that a process killed while creating the schema leaves a file
+/// readers can still open (a rollback journal left behind needs a writer to recover it);
+/// synchronous=NORMAL (with WAL a crash never corrupts; a power loss may drop the last commits);
+/// foreign keys enforced once the schema is made (results only for recorded devices).
+void prepare_for_writing(const connection& db) {
     statement(db, "switch to WAL", "PRAGMA journal_mode = WAL").step();
     statement(db, "set synchronous", "PRAGMA synchronous = NORMAL").step();
+    bring_schema_up_to_date(db);
     statement(db, "enable foreign keys", "PRAGMA foreign_keys = ON").step();
 }
 
 } // namespace
 
-/// The connection and the path it was opened with.
+/// The connection, the path it was opened with and the schema version its rows are read as.
 struct database::impl {
     std::filesystem::path path;  ///< as given to open
     connection db;               ///< the open connection
+    int version;                 ///< the file's schema version when it was opened (after any migration)
 };
 
 database::database(std::unique_ptr<impl> state) : m_impl(std::move(state)) {}
@@ -312,15 +331,14 @@ database database::open(const std::filesystem::path& path, open_mode mode) {
     refuse_what_is_not_a_regular_file(path);
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
-    // checked_schema_version refuses a foreign or newer file before any write; a writer rolls back a journal
-    // left behind, a reader cannot, but one begun on an empty file holds nothing committed.
-    const bool empty = (!writing && has_journal_of_an_empty_file(path)) || checked_schema_version(db) == 0;
-    if (empty && !writing) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
-    // WAL first: a process killed while creating the schema then leaves a file that readers
-    // can still open (a rollback journal left behind needs a writer to recover it).
-    if (writing) configure_for_writing(db);
-    if (empty) create_schema(db);
-    return database(std::make_unique<impl>(impl{path, std::move(db)}));
+    // checked_schema_version refuses a foreign, newer or altered file before any write; a writer
+    // rolls back a journal left behind, a reader cannot, but one begun on an empty file holds
+    // nothing committed.
+    const int version = !writing && has_journal_of_an_empty_file(path) ? 0 : checked_schema_version(db);
+    if (version == 0 && !writing)
+        throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
+    if (writing) prepare_for_writing(db);
+    return database(std::make_unique<impl>(impl{path, std::move(db), writing ? schema::version : version}));
 }
 
 const std::filesystem::path& database::path() const { return m_impl->path; }
@@ -365,7 +383,8 @@ void database::record_measurements(const std::vector<measurement>& results,
 
 std::vector<measurement> database::measurements(const tuning_key& key) const {
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at FROM measurements WHERE " +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                        " FROM measurements WHERE " +
                         matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
     const std::string& label = m_impl->db.label();
@@ -375,7 +394,8 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
 std::vector<measurement> database::find_measurements(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at FROM measurements" + clause.sql +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                        " FROM measurements" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
                         "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
     const std::string& label = m_impl->db.label();
@@ -412,7 +432,8 @@ bool database::remove_winner(const tuning_key& key) {
 
 std::optional<winner> database::find_winner(const tuning_key& key) const {
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at FROM winners WHERE " + matches(key_columns));
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                        " FROM winners WHERE " + matches(key_columns));
     return read_first(query.bind(key), read_winner);
 }
 
@@ -421,7 +442,8 @@ std::vector<winner> database::winners() const { return winners(key_filter{}); }
 std::vector<winner> database::winners(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at FROM winners" + clause.sql +
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                        " FROM winners" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
     return read_all(query.bind(clause.values), read_winner);
 }

@@ -49,6 +49,7 @@ struct measurement {
     int samples = 0;          ///< how many timings were taken
     std::string message;      ///< e.g. the NVRTC log for compile_failed
     std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
+    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
 };
 
 /// The best ok candidate for a key.
@@ -63,6 +64,7 @@ struct winner {
     int candidates_failed = 0;   ///< candidates with any other status
     double tune_seconds = 0;     ///< compile + measure wall time
     std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
+    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
 };
 
 /// What a compiled kernel depends on.
@@ -123,9 +125,11 @@ enum class open_mode {
 class database {
 public:
     /// Opens the file at `path`. read_write creates the file (never its folder: a missing folder
-    /// is an error naming it) and the schema; read_only never writes the file (reading a WAL
-    /// database may leave SQLite's -wal and -shm files beside it) and works on a read-only file
-    /// and folder. A file that is not a kerntune database, or was written by a newer one, is an
+    /// is an error naming it) and the schema, and migrates a file of an older schema version to
+    /// the newest in one transaction; read_only never writes the file (reading a WAL database may
+    /// leave SQLite's -wal and -shm files beside it), reads a file of an older version as it is,
+    /// and works on a read-only file and folder. A file that is not a kerntune database (its
+    /// schema objects not exactly those of its version), or was written by a newer one, is an
     /// error and is left untouched.
     static database open(const std::filesystem::path& path, open_mode mode);
 

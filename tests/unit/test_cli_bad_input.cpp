@@ -341,7 +341,7 @@ TEST_F(ReliabilityCli, FilesThatAreNotSoundKerntuneDatabasesAreRefusedByEveryCom
         {"truncated.db", {"malformed"}},
         {"random.db", {"is not a kerntune database"}},
         {"text.db", {"is not a kerntune database"}},
-        {"newer.db", {"written by a newer kerntune (schema 99, this build knows 1)"}},
+        {"newer.db", {"written by a newer kerntune (schema 99, this build knows " + std::to_string(known_schema_version()) + ")"}},
     };
     for (const spoiled_database& spoiled : files) {
         const fs::path path = file(spoiled.name);

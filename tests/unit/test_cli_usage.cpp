@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <regex>
@@ -19,6 +20,7 @@
 #include "db/database.hpp"
 #include "test_core_support.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -303,7 +305,7 @@ TEST_F(CliUsage, EveryJsonOutputIsOneDocumentWithTheEnvelope) {
     EXPECT_EQ(list.at("templates").at(0).at("name"), "leaky_relu");
     const json show = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
     EXPECT_EQ(show.at("winners").size(), 5u);
-    EXPECT_EQ(show.at("schema_version"), 1);
+    EXPECT_EQ(show.at("schema_version"), known_schema_version());
     EXPECT_FALSE(show.at("winners").at(0).at("tuned_at").get<std::string>().empty());
     const json check = envelope_of(run_cli({"db", "check", "--json", "--db", db.string()}), "db check").at("result");
     EXPECT_EQ(check.at("integrity"), "ok");
@@ -351,6 +353,35 @@ TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
     EXPECT_TRUE(contains(spec, "templates-\xef\xbf\xbd\xef\xbf\xbd")) << spec;  // each bad byte a U+FFFD
     // The text listing keeps the bytes as they are.
     EXPECT_TRUE(contains(run_cli({"list", "--templates", folder.string()}).out, folder.string()));
+}
+
+// Schema 2 records the kerntune that wrote each row; a schema 1 file is shown as it is, untouched.
+TEST_F(CliUsage, ShowNamesTheKerntuneThatWroteEachRow) {
+    const fs::path db = create_database();
+    const json winners = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
+    EXPECT_EQ(winners.at("winners").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    const json rows =
+        envelope_of(run_cli({"db", "show", "--candidates", "--json", "--db", db.string()}), "db show").at("result");
+    EXPECT_EQ(rows.at("measurements").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    const cli_run table = run_cli({"db", "show", "--candidates", "--db", db.string()});
+    EXPECT_TRUE(std::regex_search(table.out, std::regex("measured at +kerntune +message"))) << table.out;
+    EXPECT_TRUE(contains(table.out, " " + std::string(kerntune_version()) + " ")) << table.out;
+
+    std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
+    const fs::path old = file("schema1.db");
+    ASSERT_EQ(testing::run_sql(old, std::string(std::istreambuf_iterator<char>(dump), {})), "");
+    const std::string before = testing::file_bytes(old);
+    const json old_rows =
+        envelope_of(run_cli({"db", "show", "--candidates", "--json", "--db", old.string()}), "db show").at("result");
+    EXPECT_EQ(old_rows.at("schema_version"), 1);
+    ASSERT_EQ(old_rows.at("measurements").size(), 8u);
+    EXPECT_TRUE(old_rows.at("measurements").at(0).at("kerntune_version").is_null()) << "unknown in schema 1";
+    EXPECT_TRUE(envelope_of(run_cli({"db", "show", "--json", "--db", old.string()}), "db show")
+                    .at("result").at("winners").at(0).at("kerntune_version").is_null());
+    EXPECT_TRUE(std::regex_search(run_cli({"db", "show", "--candidates", "--db", old.string()}).out,
+                                  std::regex(R"(Z +- +fixture)")))
+        << "an unknown version shows as -";
+    EXPECT_EQ(testing::file_bytes(old), before);
 }
 
 } // namespace

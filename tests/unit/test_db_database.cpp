@@ -413,10 +413,24 @@ TEST_F(DbRecords, AUtf16DatabaseReadsAndWritesLikeAUtf8One) {
     EXPECT_EQ(db.measurements(sample_key()).at(1).message, "ptxas: too many registers");
 }
 
+TEST_F(DbRecords, MeasurementsAndWinnersRecordTheKerntuneThatWroteThem) {
+    database db = database::open(file(), open_mode::read_write);
+    db.upsert_device(sample_device());
+    measurement claimed = sample_measurement("blk256", candidate_status::ok, 2.0);
+    claimed.kerntune_version = "9.9.9";  // the database writes its own version, whatever a caller says
+    db.record_measurement(claimed);
+    db.record_measurements({sample_measurement("blk512", candidate_status::ok, 3.0)}, sample_winner("blk256"));
+    ASSERT_EQ(db.measurements(sample_key()).size(), 2u);
+    for (const measurement& m : db.measurements(sample_key())) EXPECT_EQ(m.kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
+    EXPECT_EQ(db.find_winner(sample_key())->kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
+    db.set_winner(sample_winner("blk512"));
+    EXPECT_EQ(db.winners().at(0).kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
+}
+
 TEST_F(DbRecords, RecordsSurviveReopening) {
     create_database();
     const database db = database::open(file(), open_mode::read_only);
-    EXPECT_EQ(db.schema_version(), 1);
+    EXPECT_EQ(db.schema_version(), known_schema_version());
     EXPECT_EQ(db.path(), file());
     EXPECT_EQ(db.devices().size(), 1u);
     EXPECT_EQ(db.measurements(sample_key()).size(), 1u);
@@ -429,7 +443,7 @@ TEST_F(DbOpen, CreatesTheFileWithTheSchemaInWalMode) {
     ASSERT_GE(header.size(), 100u);
     EXPECT_EQ(header.substr(0, 16), std::string("SQLite format 3\0", 16));
     EXPECT_EQ(header[18], 2) << "file format write version 2 means WAL";
-    EXPECT_EQ(database::open(file(), open_mode::read_write).schema_version(), 1);
+    EXPECT_EQ(database::open(file(), open_mode::read_write).schema_version(), known_schema_version());
 }
 
 TEST_F(DbOpen, MissingFolderIsNamedAndNotCreated) {
@@ -460,8 +474,10 @@ TEST_F(DbOpen, TextFileIsRefusedUntouched) {
 }
 
 TEST_F(DbOpen, NewerSchemaIsRefusedUntouched) {
-    set_user_version(create_database(), 2);
-    expect_refused_untouched(file(), "written by a newer kerntune (schema 2, this build knows 1)");
+    const int newer = known_schema_version() + 1;
+    set_user_version(create_database(), static_cast<std::uint32_t>(newer));
+    expect_refused_untouched(file(), "written by a newer kerntune (schema " + std::to_string(newer) +
+                                         ", this build knows " + std::to_string(known_schema_version()) + ")");
 }
 
 TEST_F(DbOpen, SqliteFileWithTablesButNoSchemaVersionIsRefusedUntouched) {
@@ -476,7 +492,7 @@ TEST_F(DbOpen, EmptySqliteFileGetsTheSchemaWhenWritable) {
     EXPECT_TRUE(bytes_of(file()).empty());
 
     database db = database::open(file(), open_mode::read_write);
-    EXPECT_EQ(db.schema_version(), 1);
+    EXPECT_EQ(db.schema_version(), known_schema_version());
     db.upsert_device(sample_device());
     EXPECT_EQ(db.devices().size(), 1u);
 }
@@ -507,9 +523,9 @@ TEST_F(DbOpen, JournalLeftOnANewFileReadsAsNoSchemaAndAWriterRecoversIt) {
     EXPECT_EQ(message, path.string() + " has no kerntune schema (open it for writing to create one)");
 
     database db = database::open(path, open_mode::read_write);
-    EXPECT_EQ(db.schema_version(), 1);
+    EXPECT_EQ(db.schema_version(), known_schema_version());
     EXPECT_FALSE(fs::exists(path.string() + "-journal"));
-    EXPECT_EQ(database::open(path, open_mode::read_only).schema_version(), 1);
+    EXPECT_EQ(database::open(path, open_mode::read_only).schema_version(), known_schema_version());
 }
 
 /// Makes a Unix socket at `path` (closed again: its file stays).
