@@ -423,6 +423,9 @@ catalog load_catalog(const std::string& folders) {
     return templates;
 }
 
+/// Where the database's warnings (rows it leaves out) go: spdlog, on stderr.
+void warn_on_stderr(const std::string& message) { spdlog::warn("{}", message); }
+
 std::filesystem::path database_path(const std::string& db) { return db.empty() ? default_db_path() : std::filesystem::path(db); }
 
 bool is_default_database(const std::string& db) {
@@ -459,7 +462,7 @@ database open_for_writing(const std::string& db) {
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) throw error("cannot create " + path.parent_path().string() + ": " + ec.message());
     }
-    return database::open(path, open_mode::read_write);
+    return database::open(path, open_mode::read_write, warn_on_stderr);
 }
 
 /// The dtypes asked for, each one the template declares.
@@ -688,22 +691,24 @@ std::string filter_text(const key_filter& filter) {
 }
 
 int run_db_check(const command_line& cl) {
-    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
-    const std::string report = db.integrity_check();
+    const std::filesystem::path path = database_path(cl.database.db);
+    const check_report report = database::check(path);
     if (cl.common.json)
-        std::cout << json_document({cl.text}, {{"database", db.path().string()},
-                                               {"schema_version", db.schema_version()},
-                                               {"integrity", report},
-                                               {"ok", report == "ok"}});
-    if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
-    if (!cl.common.json) std::cout << db.path().string() << ": schema " << db.schema_version() << ", integrity ok\n";
+        std::cout << json_document({cl.text}, {{"database", path.string()},
+                                               {"schema_version", report.schema_version},
+                                               {"integrity", report.integrity},
+                                               {"schema_differences", report.schema_differences},
+                                               {"bad_rows", report.bad_rows},
+                                               {"ok", report.sound()}});
+    if (!report.sound()) throw error(path.string() + " is not a sound kerntune database: " + report.problems());
+    if (!cl.common.json) std::cout << path.string() << ": schema " << report.schema_version << ", integrity ok\n";
     return 0;
 }
 
 int run_db_show(const command_line& cl) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
-    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
+    const database db = database::open(database_path(cl.database.db), open_mode::read_only, warn_on_stderr);
     const std::vector<device_record> devices = db.devices();
     if (cl.common.json) {
         json result = {{"database", db.path().string()},
@@ -734,7 +739,7 @@ int run_db_forget(const command_line& cl) {
     std::error_code ec;
     // Forgetting never creates a database.
     if (!std::filesystem::exists(path, ec)) throw error("no tuning database at " + path.string());
-    database db = database::open(path, open_mode::read_write);
+    database db = database::open(path, open_mode::read_write, warn_on_stderr);
     const forgotten removed = db.forget(filter);
     if (cl.common.json) {
         std::cout << json_document(header, {{"database", db.path().string()},

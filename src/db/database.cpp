@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "db/schema.hpp"
 #include "db/schema_migration.hpp"
+#include "db/record_checks.hpp"
 #include "db/schema_objects.hpp"
 #include "db/sqlite_handles.hpp"
 
@@ -68,19 +70,52 @@ tuning_key read_key(const statement& row, int first) {
             row.text(first + 3), row.text(first + 4), row.text(first + 5)};
 }
 
-/// Every row `query` returns, each turned into a record by `read`.
+/// A record read from a row, and what is wrong with its values ("" when nothing is).
+template <typename Record>
+struct read_row {
+    Record record;
+    std::string problems;
+};
+
+/// Where the rows reads leave out are reported: "<row>: <what is wrong>".
+using bad_row_sink = std::function<void(const std::string& row_and_problems)>;
+
+/// Decides which rows reads return.
+struct row_reporter {
+    const bad_row_sink& bad_row;
+
+    /// The record, or nullopt (reported to bad_row) when its values are wrong.
+    template <typename Record>
+    std::optional<Record> accept(read_row<Record> row) const {
+        const std::string numbers = detail::number_problems(row.record);
+        if (!numbers.empty()) row.problems += (row.problems.empty() ? "" : "; ") + numbers;
+        if (row.problems.empty()) return std::move(row.record);
+        bad_row(detail::describe(row.record) + ": " + row.problems);
+        return std::nullopt;
+    }
+};
+
+/// Every row `query` returns that `read` turns into an acceptable record.
 template <typename Read>
-auto read_all(statement& query, Read read) {
-    std::vector<decltype(read(query))> rows;
-    while (query.step()) rows.push_back(read(query));
+auto read_all(statement& query, const row_reporter& report, Read read) {
+    std::vector<decltype(read(query).record)> rows;
+    while (query.step())
+        if (auto record = report.accept(read(query))) rows.push_back(std::move(*record));
     return rows;
 }
 
-/// The first row `query` returns, if any, turned into a record by `read`.
+/// The first row `query` returns, if any and acceptable, turned into a record by `read`.
 template <typename Read>
-auto read_first(statement& query, Read read) -> std::optional<decltype(read(query))> {
+auto read_first(statement& query, const row_reporter& report, Read read) -> std::optional<decltype(read(query).record)> {
     if (!query.step()) return std::nullopt;
-    return read(query);
+    return report.accept(read(query));
+}
+
+/// Throws, naming the file and the record, unless its numbers are ones kerntune may store.
+template <typename Record>
+void refuse_bad_numbers(const connection& db, const Record& record) {
+    const std::string problems = detail::number_problems(record);
+    if (!problems.empty()) throw error(db.label() + ": cannot record the " + detail::describe(record) + ": " + problems);
 }
 
 /// A WHERE clause for the fields `filter` sets (fixed column names, bound values): empty when it
@@ -107,6 +142,7 @@ filter_clause where(const key_filter& filter) {
 
 /// Writes one record (device, measurement, winner, binary or program), replacing the row with its key.
 void insert(const connection& db, const device_record& d) {
+    refuse_bad_numbers(db, d);
     statement(db, "record device", replace_sql("devices", device_columns))
         .bind(d.identity, d.name, d.cc_major, d.cc_minor, d.sm_count, d.memory_clock_khz, d.bus_width_bits,
               d.l2_bytes, d.theoretical_gbps, d.copy_gbps, d.driver_version)
@@ -114,6 +150,7 @@ void insert(const connection& db, const device_record& d) {
 }
 
 void insert(const connection& db, const measurement& m) {
+    refuse_bad_numbers(db, m);
     statement(db, "record measurement", replace_sql("measurements", measurement_columns + ", kerntune_version"))
         .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message,
               kerntune_version())
@@ -121,6 +158,7 @@ void insert(const connection& db, const measurement& m) {
 }
 
 void insert(const connection& db, const winner& w) {
+    refuse_bad_numbers(db, w);
     statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version"))
         .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
               w.candidates_failed, w.tune_seconds, kerntune_version())
@@ -140,36 +178,58 @@ void insert(const connection& db, const cached_program& p) {
 }
 
 /// The record in a row selected with its columns (device_columns, measurement_columns + the
-/// time + provenance_column, winner_columns + the time + provenance_column).
-device_record read_device(const statement& row) {
-    return {row.text(0),  row.text(1),  row.int32(2), row.int32(3), row.int32(4), row.int64(5),
-            row.int32(6), row.int64(7), row.real(8),  row.real(9),  row.text(10)};
+/// time + provenance_column, winner_columns + the time + provenance_column), and what is wrong
+/// with the values that do not fit its fields.
+read_row<device_record> read_device(const statement& row) {
+    read_row<device_record> d;
+    d.record = {row.text(0),
+                row.text(1),
+                detail::narrowed(row.int64(2), "cc_major", d.problems),
+                detail::narrowed(row.int64(3), "cc_minor", d.problems),
+                detail::narrowed(row.int64(4), "sm_count", d.problems),
+                row.int64(5),
+                detail::narrowed(row.int64(6), "bus_width_bits", d.problems),
+                row.int64(7),
+                row.real(8),
+                row.real(9),
+                row.text(10)};
+    return d;
 }
 
 /// A status that does not parse (a file edited by hand, or written by a kerntune with more
-/// statuses) is an error naming the file (`label`) and the row.
-measurement read_measurement(const statement& row, const std::string& label) {
-    measurement m{read_key(row, 0), row.text(6),   candidate_status::ok, row.real(8),  row.real(9),
-                  row.real(10),     row.int32(11), row.text(12),         row.text(13), row.text(14)};
+/// statuses) is a problem like a wrong number.
+read_row<measurement> read_measurement(const statement& row) {
+    read_row<measurement> m;
+    m.record = {read_key(row, 0), row.text(6),  candidate_status::ok,
+                row.real(8),      row.real(9),  row.real(10),
+                detail::narrowed(row.int64(11), "samples", m.problems),
+                row.text(12),     row.text(13), row.text(14)};
     try {
-        m.status = parse_candidate_status(row.text(7));
+        m.record.status = parse_candidate_status(row.text(7));
     } catch (const error& failure) {
-        throw error(label + ": measurement of " + m.key.template_name + " " + m.key.dtype + " " +
-                    m.key.problem_key + " config " + m.config + " on " + m.key.gpu_identity + ": " +
-                    failure.what());
+        m.problems += (m.problems.empty() ? "" : "; ") + std::string(failure.what());
     }
     return m;
 }
 
-winner read_winner(const statement& row) {
-    return {read_key(row, 0), row.text(6),   row.real(7),   row.real(8),  row.real(9),  row.real(10),
-            row.int32(11),    row.int32(12), row.real(13),  row.text(14), row.text(15)};
+read_row<winner> read_winner(const statement& row) {
+    read_row<winner> w;
+    w.record = {read_key(row, 0), row.text(6), row.real(7), row.real(8), row.real(9), row.real(10),
+                detail::narrowed(row.int64(11), "candidates_ok", w.problems),
+                detail::narrowed(row.int64(12), "candidates_failed", w.problems),
+                row.real(13),     row.text(14), row.text(15)};
+    return w;
 }
 
-/// The file's schema version, 0 for an empty file (a new database). Throws, naming the file,
-/// unless it is empty or holds exactly the objects of a schema this build knows (schema_objects.hpp).
-/// Only reads, so a file that is refused is left as it was.
-int checked_schema_version(const connection& db) {
+/// A file's schema version and how its objects differ from that version's.
+struct schema_state {
+    int version = 0;                       ///< 0: an empty file (a new database)
+    std::vector<std::string> differences;  ///< schema_differences; empty for version 0
+};
+
+/// Reads the file's schema. Throws, naming the file, unless it is empty or holds a schema
+/// version this build knows. Only reads, so a file that is refused is left as it was.
+schema_state read_schema(const connection& db) {
     statement query(db, "read its schema", "PRAGMA user_version");
     query.step();
     const int version = query.int32(0);
@@ -182,15 +242,25 @@ int checked_schema_version(const connection& db) {
                     ")");
     if (version == 0 && !objects.empty())
         throw error(db.label() + " is not a kerntune database (it holds tables kerntune did not create)");
-    if (version == 0) return 0;
-    const std::vector<std::string> differences = detail::schema_differences(objects, version);
-    if (!differences.empty()) {
-        std::string list;
-        for (const std::string& difference : differences) list += (list.empty() ? "" : "; ") + difference;
+    if (version == 0) return {};
+    return {version, detail::schema_differences(objects, version)};
+}
+
+/// `parts` joined by "; ".
+std::string joined(const std::vector<std::string>& parts) {
+    std::string list;
+    for (const std::string& part : parts) list += (list.empty() ? "" : "; ") + part;
+    return list;
+}
+
+/// The file's schema version, 0 for an empty file (a new database). Throws, naming the file,
+/// unless it is empty or holds exactly the objects of a schema this build knows (schema_objects.hpp).
+int checked_schema_version(const connection& db) {
+    const schema_state state = read_schema(db);
+    if (!state.differences.empty())
         throw error(db.label() + " is not a kerntune database: its schema is not kerntune's schema " +
-                    std::to_string(version) + " (" + list + "); it is left as it is");
-    }
-    return version;
+                    std::to_string(state.version) + " (" + joined(state.differences) + "); it is left as it is");
+    return state.version;
 }
 
 /// Creates the schema in an empty file, or migrates one of an older version, in one transaction,
@@ -320,6 +390,10 @@ struct database::impl {
     std::filesystem::path path;  ///< as given to open
     connection db;               ///< the open connection
     int version;                 ///< the file's schema version when it was opened (after any migration)
+    bad_row_sink bad_row;        ///< where reads report the rows they leave out
+
+    /// What reads decide which rows to return with.
+    row_reporter reporter() const { return {bad_row}; }
 };
 
 database::database(std::unique_ptr<impl> state) : m_impl(std::move(state)) {}
@@ -327,7 +401,7 @@ database::database(database&& other) noexcept = default;
 database& database::operator=(database&& other) noexcept = default;
 database::~database() = default;
 
-database database::open(const std::filesystem::path& path, open_mode mode) {
+database database::open(const std::filesystem::path& path, open_mode mode, warning_sink warn) {
     refuse_what_is_not_a_regular_file(path);
     const bool writing = mode == open_mode::read_write;
     connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
@@ -338,7 +412,39 @@ database database::open(const std::filesystem::path& path, open_mode mode) {
     if (version == 0 && !writing)
         throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     if (writing) prepare_for_writing(db);
-    return database(std::make_unique<impl>(impl{path, std::move(db), writing ? schema::version : version}));
+    bad_row_sink bad_row = [label = path.string(), warn = std::move(warn)](const std::string& row) {
+        if (warn) warn(label + ": ignoring the " + row);
+    };
+    return database(
+        std::make_unique<impl>(impl{path, std::move(db), writing ? schema::version : version, std::move(bad_row)}));
+}
+
+std::string check_report::problems() const {
+    std::vector<std::string> parts = schema_differences;
+    if (integrity != "ok") parts.push_back("integrity check failed: " + integrity);
+    parts.insert(parts.end(), bad_rows.begin(), bad_rows.end());
+    return joined(parts);
+}
+
+check_report database::check(const std::filesystem::path& path) {
+    refuse_what_is_not_a_regular_file(path);
+    connection db = connect_for_reading(path);
+    const schema_state state = has_journal_of_an_empty_file(path) ? schema_state{} : read_schema(db);
+    if (state.version == 0) throw error(path.string() + " has no kerntune schema (a tune creates one)");
+    check_report report;
+    report.schema_version = state.version;
+    report.schema_differences = state.differences;
+    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, [&report](const std::string& message) {
+        report.bad_rows.push_back(message);
+    }}));
+    report.integrity = checked.integrity_check();
+    // Rows are read only from tables that are what they should be: a view could run forever.
+    if (report.schema_differences.empty()) {
+        checked.devices();
+        checked.find_measurements({});
+        checked.winners();
+    }
+    return report;
 }
 
 const std::filesystem::path& database::path() const { return m_impl->path; }
@@ -358,13 +464,13 @@ void database::upsert_device(const device_record& device) {
 std::optional<device_record> database::find_device(std::string_view identity) const {
     statement query(m_impl->db, "read devices",
                     "SELECT " + device_columns + " FROM devices WHERE identity = ?");
-    return read_first(query.bind(identity), read_device);
+    return read_first(query.bind(identity), m_impl->reporter(), read_device);
 }
 
 std::vector<device_record> database::devices() const {
     statement query(m_impl->db, "read devices",
                     "SELECT " + device_columns + " FROM devices ORDER BY identity");
-    return read_all(query, read_device);
+    return read_all(query, m_impl->reporter(), read_device);
 }
 
 void database::record_measurement(const measurement& result) {
@@ -387,8 +493,7 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
                         " FROM measurements WHERE " +
                         matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
-    const std::string& label = m_impl->db.label();
-    return read_all(query.bind(key), [&label](const statement& row) { return read_measurement(row, label); });
+    return read_all(query.bind(key), m_impl->reporter(), read_measurement);
 }
 
 std::vector<measurement> database::find_measurements(const key_filter& filter) const {
@@ -398,8 +503,7 @@ std::vector<measurement> database::find_measurements(const key_filter& filter) c
                         " FROM measurements" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
                         "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
-    const std::string& label = m_impl->db.label();
-    return read_all(query.bind(clause.values), [&label](const statement& row) { return read_measurement(row, label); });
+    return read_all(query.bind(clause.values), m_impl->reporter(), read_measurement);
 }
 
 forgotten database::forget(const key_filter& filter) {
@@ -434,7 +538,7 @@ std::optional<winner> database::find_winner(const tuning_key& key) const {
     statement query(m_impl->db, "read winners",
                     "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
                         " FROM winners WHERE " + matches(key_columns));
-    return read_first(query.bind(key), read_winner);
+    return read_first(query.bind(key), m_impl->reporter(), read_winner);
 }
 
 std::vector<winner> database::winners() const { return winners(key_filter{}); }
@@ -445,7 +549,7 @@ std::vector<winner> database::winners(const key_filter& filter) const {
                     "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
                         " FROM winners" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
-    return read_all(query.bind(clause.values), read_winner);
+    return read_all(query.bind(clause.values), m_impl->reporter(), read_winner);
 }
 
 void database::store_binary(const kernel_binary& binary) {
@@ -457,9 +561,8 @@ void database::store_binary(const kernel_binary& binary) {
 std::optional<kernel_binary> database::find_binary(const binary_key& key) const {
     statement query(m_impl->db, "read binaries",
                     "SELECT lowered_name, digest, cubin FROM binaries WHERE " + matches(binary_key_columns));
-    return read_first(query.bind(key), [&key](const statement& row) {
-        return kernel_binary{key, row.text(0), row.text(1), row.bytes(2)};
-    });
+    if (!query.bind(key).step()) return std::nullopt;
+    return kernel_binary{key, query.text(0), query.text(1), query.bytes(2)};
 }
 
 void database::store_program(const cached_program& program) {
@@ -470,9 +573,8 @@ void database::store_program(const cached_program& program) {
 
 std::optional<cached_program> database::find_program(const std::string& cache_key) const {
     statement query(m_impl->db, "read programs", "SELECT " + program_columns + " FROM programs WHERE cache_key = ?");
-    return read_first(query.bind(cache_key), [](const statement& row) {
-        return cached_program{row.text(0), row.text(1), row.text(2), row.bytes(3)};
-    });
+    if (!query.bind(cache_key).step()) return std::nullopt;
+    return cached_program{query.text(0), query.text(1), query.text(2), query.bytes(3)};
 }
 
 std::string database::integrity_check() const {

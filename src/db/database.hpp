@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/candidate_status.hpp"
+#include "core/warning_sink.hpp"
 
 namespace kerntune {
 
@@ -112,6 +113,19 @@ struct forgotten {
     std::int64_t winners = 0;       ///< winner rows deleted
 };
 
+/// What `kerntune db check` finds in a file (database::check).
+struct check_report {
+    int schema_version = 0;                       ///< PRAGMA user_version
+    std::vector<std::string> schema_differences;  ///< objects not as that version makes them, each named
+    std::string integrity;                        ///< SQLite's PRAGMA integrity_check: "ok" or its problems
+    std::vector<std::string> bad_rows;            ///< rows whose values readers ignore, each named with why
+    /// True when nothing is wrong.
+    bool sound() const { return schema_differences.empty() && integrity == "ok" && bad_rows.empty(); }
+    /// What is wrong, one phrase each joined by "; " ("integrity check failed: ..." for SQLite's
+    /// findings); "" when sound.
+    std::string problems() const;
+};
+
 /// How database::open treats the file.
 enum class open_mode {
     read_write,  ///< creates the file and its schema if needed
@@ -122,6 +136,11 @@ enum class open_mode {
 /// short BEGIN IMMEDIATE transaction, so many processes may write at once: a busy database is
 /// waited for (up to 60 s), never reported as "database is locked". Errors are kerntune::error,
 /// one line naming the file.
+///
+/// Every number written and read must be what the schema allows and kerntune writes: finite and
+/// at least 0 (an int field: one that fits an int). A record that is not is refused on write (an
+/// error naming it); a row that is not (a file edited by hand, or by a tool without the CHECKs)
+/// is left out of what a read returns, with one warning naming the file and the row.
 class database {
 public:
     /// Opens the file at `path`. read_write creates the file (never its folder: a missing folder
@@ -131,7 +150,13 @@ public:
     /// and works on a read-only file and folder. A file that is not a kerntune database (its
     /// schema objects not exactly those of its version), or was written by a newer one, is an
     /// error and is left untouched.
-    static database open(const std::filesystem::path& path, open_mode mode);
+    /// Rows that reads leave out are reported to `warn` (nowhere when it is empty).
+    static database open(const std::filesystem::path& path, open_mode mode, warning_sink warn = {});
+
+    /// Checks the file at `path` without writing anything: its schema objects against its
+    /// version's, SQLite's integrity check and every row's values. A file that cannot be read as
+    /// a kerntune database at all (missing, not SQLite, newer, no schema) is an error, as for open.
+    static check_report check(const std::filesystem::path& path);
 
     /// Takes over other's connection; other is left empty.
     database(database&& other) noexcept;

@@ -76,11 +76,13 @@ runtime_database open_runtime_database(const std::string& db_path) {
         log_debug("no tuning database at ", path.string(), ": default configs");
         return {};
     }
+    // Rows the database leaves out (values out of range) are each one warning.
+    const warning_sink warn = [](const std::string& message) { log_warn(message); };
     try {
-        return {database::open(path, open_mode::read_write), true};
+        return {database::open(path, open_mode::read_write, warn), true};
     } catch (const error&) {
         try {
-            return {database::open(path, open_mode::read_only), false};
+            return {database::open(path, open_mode::read_only, warn), false};
         } catch (const error& failure) {
             log_warn("ignoring the tuning database: ", failure.what(), "; using default configs");
         }

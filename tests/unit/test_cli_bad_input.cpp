@@ -282,12 +282,42 @@ TEST_F(ReliabilityCli, AViewInPlaceOfWinnersIsRefusedByEveryCommandWithoutRunnin
             const cli_run run = run_cli(args);
             return std::to_string(run.exit_code) + " " + run.out + run.err;
         });
-        EXPECT_EQ(outcome.rfind("1 kerntune: error: " + db.string() + " is not a kerntune database: its schema", 0), 0u)
-            << outcome;
+        EXPECT_EQ(outcome.rfind("1 kerntune: error: " + db.string() + " is not a ", 0), 0u) << outcome;
         EXPECT_TRUE(contains(outcome, "winners is a view, not a table")) << outcome;
         EXPECT_EQ(std::count(outcome.begin(), outcome.end(), '\n'), 1) << outcome;
     }
     EXPECT_EQ(fingerprint(db), before);
+}
+
+// Before, db check ran SQLite's integrity check only and said "integrity ok" (exit 0) for both
+// files, and db show listed the negative median.
+TEST_F(ReliabilityCli, DbCheckNamesRowsOutOfRangeAndSchemaDifferencesAndDbShowLeavesSuchRowsOut) {
+    const fs::path db = create_database("values.db");
+    ASSERT_EQ(testing::run_sql(db, "PRAGMA ignore_check_constraints = ON; UPDATE measurements SET median_us = -1 "
+                                   "WHERE problem_key = 'n=1024' AND config = 'blk256.vec4.unr3'"),
+              "");
+    const std::string before = fingerprint(db);
+    const std::string row = "measurement of leaky_relu f32 n=1024 config blk256.vec4.unr3 on NVIDIA H100 80GB HBM3|"
+                            "sm_90|132 SMs: median_us is -1, not a finite number >= 0";
+    const cli_run check = run_cli({"db", "check", "--db", db.string()});
+    expect_one_line_error(check, {});
+    EXPECT_EQ(check.err, "kerntune: error: " + db.string() + " is not a sound kerntune database: " + row + "\n");
+    const cli_run json_check = run_cli({"db", "check", "--json", "--db", db.string()});
+    EXPECT_EQ(json_check.exit_code, 1);
+    EXPECT_TRUE(contains(json_check.out, "\"bad_rows\": [\n      \"" + row + "\"\n    ]")) << json_check.out;
+    EXPECT_TRUE(contains(json_check.out, "\"schema_differences\": []")) << json_check.out;
+    EXPECT_TRUE(contains(json_check.out, "\"ok\": false")) << json_check.out;
+    const cli_run show = run_cli({"db", "show", "--candidates", "--op", "leaky_relu", "--db", db.string()});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_TRUE(contains(show.err, db.string() + ": ignoring the " + row)) << show.err;
+    EXPECT_FALSE(contains(show.out, "-1.0")) << show.out;
+    EXPECT_EQ(fingerprint(db), before);
+
+    ASSERT_EQ(testing::run_sql(db, "CREATE TRIGGER t AFTER INSERT ON measurements BEGIN DELETE FROM winners; END"), "");
+    const cli_run trigger = run_cli({"db", "check", "--db", db.string()});
+    expect_one_line_error(trigger, {});
+    EXPECT_EQ(trigger.err, "kerntune: error: " + db.string() +
+                               " is not a sound kerntune database: unexpected trigger t on measurements\n");
 }
 
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {

@@ -313,26 +313,32 @@ TEST_F(CliUsage, EveryJsonOutputIsOneDocumentWithTheEnvelope) {
     EXPECT_EQ(check.at("database"), db.string());
 }
 
-TEST_F(CliUsage, NonFiniteNumbersInADatabaseAreNullInJson) {
+// A non-finite number is neither stored nor shown: the database refuses to write one, and a row
+// that holds one (a file edited by hand) is left out of db show with a warning. (Before, both were
+// stored and shown as null; a winner's percentage of a copy bandwidth of 0 was +inf, and is now
+// 0: the tuner's percent_of.)
+TEST_F(CliUsage, NonFiniteNumbersInADatabaseAreLeftOutWithAWarning) {
     const fs::path path = create_database();
+    const double inf = std::numeric_limits<double>::infinity();
+    const tuning_key key{"leaky_relu", "3f2a9c", "f32", "n=1024", h100, "13.0"};
     {
         database db = database::open(path, open_mode::read_write);
-        const tuning_key key{"leaky_relu", "3f2a9c", "bf16", "n=1024", h100, "13.0"};
-        const double inf = std::numeric_limits<double>::infinity();
-        // What a copy bandwidth of 0 gives: an infinite percentage of it.
-        db.set_winner({key, "blk256.vec4.unr2.plain.tile.w0", 5.0, 1500, 45, inf, 1, 0, 3.5, ""});
-        db.record_measurement({key, "blk256.vec4.unr2.plain.tile.w0", candidate_status::ok, 5.0, 0.01, inf, 30, "", ""});
+        try {
+            db.set_winner({key, "blk256.vec4.unr2.plain.tile.w0", 5.0, 1500, 45, inf, 1, 0, 3.5, ""});
+            ADD_FAILURE() << "an infinite pct_copy was stored";
+        } catch (const error& refused) {
+            EXPECT_TRUE(contains(refused.what(), "pct_copy is inf, not a finite number >= 0")) << refused.what();
+        }
     }
-    const json show = envelope_of(run_cli({"db", "show", "--op", "leaky_relu", "--dtype", "bf16", "--json", "--db", path.string()}),
-                                  "db show").at("result");
-    ASSERT_EQ(show.at("winners").size(), 1u);
-    EXPECT_TRUE(show.at("winners").at(0).at("pct_copy").is_null());
-    EXPECT_EQ(show.at("winners").at(0).at("pct_theoretical"), 45.0);
-    const json candidates =
-        envelope_of(run_cli({"db", "show", "--candidates", "--dtype", "bf16", "--json", "--db", path.string()}), "db show")
-            .at("result");
-    ASSERT_EQ(candidates.at("measurements").size(), 1u);
-    EXPECT_TRUE(candidates.at("measurements").at(0).at("gbps").is_null());
+    ASSERT_EQ(testing::run_sql(path, "UPDATE winners SET pct_copy = 9e999 WHERE dtype = 'f32' AND problem_key = 'n=1024' "
+                                     "AND gpu_identity = '" + h100 + "'"),
+              "");
+    const cli_run run = run_cli({"db", "show", "--json", "--db", path.string()});
+    const json show = envelope_of(run, "db show").at("result");
+    EXPECT_EQ(show.at("winners").size(), 4u) << "the edited winner is left out";
+    EXPECT_TRUE(contains(run.err, path.string() + ": ignoring the winner of leaky_relu f32 n=1024 on " + h100 +
+                                      ": pct_copy is inf, not a finite number >= 0"))
+        << run.err;
 }
 
 TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
