@@ -435,10 +435,10 @@ bool is_default_database(const std::string& db) {
 
 // What tune checks before it creates or writes anything, so that a tune that cannot run leaves
 // the database and its folder as they were: the folder must exist (the default one is created
-// later) and be writable (SQLite keeps its -wal and -shm files there); an existing, non-empty
-// file must be a sound kerntune database. database::open refuses, untouched, a file that is not
-// one (a folder and a FIFO included); an empty file is an empty database and gets the schema
-// when the tune starts.
+// later) and be writable (SQLite keeps its -wal and -shm files there); an existing file must be
+// a sound kerntune database or an empty one (which gets the schema when the tune starts).
+// database::check only reads: it refuses, untouched, a file that is not one (a folder and a FIFO
+// included), and leaves its journal mode and schema version to the writing open.
 void check_database_for_writing(const std::filesystem::path& path, bool is_default) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -448,10 +448,9 @@ void check_database_for_writing(const std::filesystem::path& path, bool is_defau
         throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
     if (access(folder.c_str(), W_OK) != 0)
         throw error("cannot write " + path.string() + ": folder " + folder.string() + " is read-only");
-    if (!fs::exists(path, ec) || (fs::is_regular_file(path, ec) && fs::file_size(path, ec) == 0)) return;
-    const database db = database::open(path, open_mode::read_write);
-    const std::string report = db.integrity_check();
-    if (report != "ok") throw error(path.string() + ": integrity check failed: " + report);
+    if (!fs::exists(path, ec)) return;
+    const check_report report = database::check(path);
+    if (!report.sound()) throw error(path.string() + " is not a sound kerntune database: " + report.problems());
 }
 
 // The default database's folder is created on first use; a --db or $KERNTUNE_DB folder must exist.
@@ -693,6 +692,7 @@ std::string filter_text(const key_filter& filter) {
 int run_db_check(const command_line& cl) {
     const std::filesystem::path path = database_path(cl.database.db);
     const check_report report = database::check(path);
+    if (report.schema_version == 0) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     if (cl.common.json)
         std::cout << json_document({cl.text}, {{"database", path.string()},
                                                {"schema_version", report.schema_version},

@@ -332,13 +332,14 @@ void refuse_what_is_not_a_regular_file(const std::filesystem::path& path) {
     }
 }
 
-/// Opens the file for writing, creating it (but never its folder).
-connection connect_for_writing(const std::filesystem::path& path) {
+/// Opens the file for writing, creating it if `create` (but never its folder).
+connection connect_for_writing(const std::filesystem::path& path, bool create) {
     const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
     std::error_code ignored;
     if (!std::filesystem::is_directory(folder, ignored))
         throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
-    connection db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path.string());
+    if (!create && !std::filesystem::exists(path, ignored)) throw error("no tuning database at " + path.string());
+    connection db(path.string(), SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), path.string());
     if (sqlite3_db_readonly(db.get(), "main") == 1)
         throw error(path.string() + " is read-only: cannot open it for writing");
     return db;
@@ -403,20 +404,28 @@ database::~database() = default;
 
 database database::open(const std::filesystem::path& path, open_mode mode, warning_sink warn) {
     refuse_what_is_not_a_regular_file(path);
-    const bool writing = mode == open_mode::read_write;
-    connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
+    const bool creating = mode == open_mode::read_write, reading = mode == open_mode::read_only;
+    connection db = reading ? connect_for_reading(path) : connect_for_writing(path, creating);
     // checked_schema_version refuses a foreign, newer or altered file before any write; a writer
     // rolls back a journal left behind, a reader cannot, but one begun on an empty file holds
     // nothing committed.
-    const int version = !writing && has_journal_of_an_empty_file(path) ? 0 : checked_schema_version(db);
-    if (version == 0 && !writing)
+    int version = reading && has_journal_of_an_empty_file(path) ? 0 : checked_schema_version(db);
+    if (version == 0 && !creating)
         throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
-    if (writing) prepare_for_writing(db);
+    if (mode == open_mode::read_write_as_is && version != schema::version)
+        throw error(path.string() + " is of schema " + std::to_string(version) + ": only a tune writes it (and " +
+                    "migrates it to schema " + std::to_string(schema::version) + " first)");
+    if (creating) {
+        prepare_for_writing(db);
+        version = schema::version;
+    }
+    if (mode == open_mode::read_write_as_is)
+        statement(db, "enable foreign keys", "PRAGMA foreign_keys = ON").step();
     bad_row_sink bad_row = [label = path.string(), warn = std::move(warn)](const std::string& row) {
         if (warn) warn(label + ": ignoring the " + row);
     };
     return database(
-        std::make_unique<impl>(impl{path, std::move(db), writing ? schema::version : version, std::move(bad_row)}));
+        std::make_unique<impl>(impl{path, std::move(db), version, std::move(bad_row)}));
 }
 
 std::string check_report::problems() const {
@@ -430,7 +439,6 @@ check_report database::check(const std::filesystem::path& path) {
     refuse_what_is_not_a_regular_file(path);
     connection db = connect_for_reading(path);
     const schema_state state = has_journal_of_an_empty_file(path) ? schema_state{} : read_schema(db);
-    if (state.version == 0) throw error(path.string() + " has no kerntune schema (a tune creates one)");
     check_report report;
     report.schema_version = state.version;
     report.schema_differences = state.differences;
@@ -439,7 +447,7 @@ check_report database::check(const std::filesystem::path& path) {
     }}));
     report.integrity = checked.integrity_check();
     // Rows are read only from tables that are what they should be: a view could run forever.
-    if (report.schema_differences.empty()) {
+    if (state.version > 0 && report.schema_differences.empty()) {
         checked.devices();
         checked.find_measurements({});
         checked.winners();

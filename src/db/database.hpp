@@ -115,7 +115,7 @@ struct forgotten {
 
 /// What `kerntune db check` finds in a file (database::check).
 struct check_report {
-    int schema_version = 0;                       ///< PRAGMA user_version
+    int schema_version = 0;                       ///< PRAGMA user_version; 0: an empty database (no schema yet)
     std::vector<std::string> schema_differences;  ///< objects not as that version makes them, each named
     std::string integrity;                        ///< SQLite's PRAGMA integrity_check: "ok" or its problems
     std::vector<std::string> bad_rows;            ///< rows whose values readers ignore, each named with why
@@ -128,8 +128,10 @@ struct check_report {
 
 /// How database::open treats the file.
 enum class open_mode {
-    read_write,  ///< creates the file and its schema if needed
-    read_only,   ///< never writes, works on a read-only file or folder
+    read_write,        ///< creates the file and its schema if needed, migrates an older one, switches to WAL
+    read_only,         ///< never writes, works on a read-only file or folder
+    read_write_as_is,  ///< writes rows into an existing database of the newest schema and changes
+                       ///< nothing else: no file, schema, migration or journal mode (a runtime's cache)
 };
 
 /// The tuning database (schema: tuning_db/schema.sql). SQLite in WAL mode; every write is one
@@ -147,7 +149,9 @@ public:
     /// is an error naming it) and the schema, and migrates a file of an older schema version to
     /// the newest in one transaction; read_only never writes the file (reading a WAL database may
     /// leave SQLite's -wal and -shm files beside it), reads a file of an older version as it is,
-    /// and works on a read-only file and folder. A file that is not a kerntune database (its
+    /// and works on a read-only file and folder; read_write_as_is opens an existing file of the
+    /// newest schema for writing rows, in whatever journal mode it is, and refuses an empty file
+    /// or an older schema (an error, the file untouched). A file that is not a kerntune database (its
     /// schema objects not exactly those of its version), or was written by a newer one, is an
     /// error and is left untouched.
     /// Rows that reads leave out are reported to `warn` (nowhere when it is empty).
@@ -155,7 +159,8 @@ public:
 
     /// Checks the file at `path` without writing anything: its schema objects against its
     /// version's, SQLite's integrity check and every row's values. A file that cannot be read as
-    /// a kerntune database at all (missing, not SQLite, newer, no schema) is an error, as for open.
+    /// a kerntune database at all (missing, not SQLite, newer, foreign tables) is an error, as for
+    /// open; an empty database is sound, of schema 0.
     static check_report check(const std::filesystem::path& path);
 
     /// Takes over other's connection; other is left empty.

@@ -76,10 +76,12 @@ runtime_database open_runtime_database(const std::string& db_path) {
         log_debug("no tuning database at ", path.string(), ": default configs");
         return {};
     }
-    // Rows the database leaves out (values out of range) are each one warning.
+    // Rows the database leaves out (values out of range) are each one warning. The runtime never
+    // creates, migrates or converts a file: it writes compiled kernels only into a database of
+    // the newest schema as it is, else reads it.
     const warning_sink warn = [](const std::string& message) { log_warn(message); };
     try {
-        return {database::open(path, open_mode::read_write, warn), true};
+        return {database::open(path, open_mode::read_write_as_is, warn), true};
     } catch (const error&) {
         try {
             return {database::open(path, open_mode::read_only, warn), false};

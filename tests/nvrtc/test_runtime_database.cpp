@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "../support/child_process.hpp"
+#include "../support/cli_run.hpp"
 #include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 #include "kerntune/kerntune.hpp"
@@ -38,6 +41,40 @@ protected:
         });
     }
 };
+
+/// The file's bytes.
+std::string bytes_of(const fs::path& file) { return testing::file_bytes(file); }
+
+// An application's runtime never creates, migrates or converts a file on its own: it caches
+// compiled kernels only in a database of the newest schema, as it is, and otherwise reads. Before,
+// it opened every file for writing: the empty file got the schema, the
+// rollback-journal one was switched to WAL, the schema 1 one migrated.
+TEST_F(RuntimeDatabase, AnEmptyFileARollbackJournalFileAndASchemaOneFileAreLeftAsTheyWere) {
+    const fs::path empty = m_folder / "empty.db";
+    std::ofstream(empty).close();
+    EXPECT_EQ(open_in_child(empty), "none\nignoring the tuning database: " + empty.string() +
+                                        " has no kerntune schema (open it for writing to create one); using default "
+                                        "configs");
+    EXPECT_EQ(bytes_of(empty), "");
+
+    const fs::path rollback = m_folder / "rollback.db";
+    database::open(rollback, open_mode::read_write);
+    ASSERT_EQ(testing::run_sql(rollback, "PRAGMA journal_mode = DELETE"), "");
+    const std::string rollback_bytes = bytes_of(rollback);
+    ASSERT_EQ(rollback_bytes.at(18), 1) << "not in rollback-journal mode";
+    EXPECT_EQ(open_in_child(rollback), "writable database");
+    EXPECT_EQ(bytes_of(rollback), rollback_bytes);
+
+    const fs::path old = m_folder / "schema1.db";
+    std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
+    ASSERT_EQ(testing::run_sql(old, std::string(std::istreambuf_iterator<char>(dump), {})), "");
+    const std::string old_bytes = bytes_of(old);
+    EXPECT_EQ(open_in_child(old), "read-only database");
+    EXPECT_EQ(bytes_of(old), old_bytes);
+    for (const fs::path& file : {empty, rollback, old})
+        for (const char* suffix : {"-wal", "-shm", "-journal"})
+            EXPECT_FALSE(fs::exists(file.string() + suffix)) << file << suffix;
+}
 
 // Before database::open refused what is not a regular file, a FIFO hung kt_runtime_create in
 // SQLite's open(2) until some process wrote to the FIFO.

@@ -413,6 +413,21 @@ TEST_F(ReliabilityCli, TuneWithoutAGpuSaysSoBeforeCreatingOrWritingTheDatabase) 
 
     const fs::path db = create_database("tuning.db");
     expect_refused_untouched(tune_with(db, {}), db, {"no CUDA driver"});
+    // A database in rollback-journal mode stays in it, one of schema 1 stays schema 1: nothing
+    // changes a file before the work that needs the change can start. (Before, the check opened
+    // the file for writing, which switched it to WAL.)
+    const fs::path rollback = create_database("rollback.db");
+    ASSERT_EQ(testing::run_sql(rollback, "PRAGMA journal_mode = DELETE"), "");
+    ASSERT_EQ(bytes_of(rollback).at(18), 1) << "not in rollback-journal mode";
+    expect_refused_untouched(tune_with(rollback, {}), rollback, {"no CUDA driver"});
+    std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
+    const fs::path old = file("schema1.db");
+    ASSERT_EQ(testing::run_sql(old, std::string(std::istreambuf_iterator<char>(dump), {})), "");
+    expect_refused_untouched(tune_with(old, {}), old, {"no CUDA driver"});
+    for (const fs::path& untouched : {rollback, old}) {
+        EXPECT_FALSE(fs::exists(untouched.string() + "-wal")) << untouched;
+        EXPECT_FALSE(fs::exists(untouched.string() + "-journal")) << untouched;
+    }
     // The default database's folder is not created either.
     expect_one_line_error(run_cli({"tune", "--op", "leaky_relu"}), {"no CUDA driver"});
     EXPECT_FALSE(fs::exists(file("xdg")));

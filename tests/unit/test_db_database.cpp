@@ -571,6 +571,30 @@ TEST_F(DbOpen, FifosDevicesAndSocketsAreRefusedAtOnce) {
     EXPECT_EQ(database::open(file(), open_mode::read_only).winners().size(), 1u);
 }
 
+// The mode of an application's runtime: rows into a database as it is, nothing else changed.
+TEST_F(DbOpen, ReadWriteAsIsWritesRowsIntoTheFileAsItIsAndCreatesOrConvertsNothing) {
+    const std::string missing = error_of([&] { database::open(file("missing.db"), open_mode::read_write_as_is); });
+    EXPECT_EQ(missing, "no tuning database at " + file("missing.db").string());
+    EXPECT_FALSE(fs::exists(file("missing.db")));
+
+    write_bytes(file("empty.db"), "");
+    EXPECT_TRUE(contains(error_of([&] { database::open(file("empty.db"), open_mode::read_write_as_is); }),
+                         "has no kerntune schema"));
+    EXPECT_EQ(bytes_of(file("empty.db")), "");
+
+    create_database();
+    ASSERT_EQ(run_sql(file(), "PRAGMA journal_mode = DELETE"), "");
+    for (const open_mode mode : {open_mode::read_only, open_mode::read_write_as_is}) {
+        const std::string before = bytes_of(file());
+        database::open(file(), mode).winners();
+        EXPECT_EQ(bytes_of(file()), before) << "opening and reading changed the file";
+    }
+    database::open(file(), open_mode::read_write_as_is).store_binary({{"h", "c", "f32", "sm_90", "13.0"}, "k", "d", "x"});
+    EXPECT_EQ(bytes_of(file()).at(18), 1) << "still in rollback-journal mode";
+    EXPECT_TRUE(database::open(file(), open_mode::read_only).find_binary({"h", "c", "f32", "sm_90", "13.0"}));
+    EXPECT_FALSE(fs::exists(file().string() + "-wal"));
+}
+
 TEST_F(DbOpen, MovedDatabaseKeepsItsConnection) {
     database first = database::open(file("a.db"), open_mode::read_write);
     database second = database::open(file("b.db"), open_mode::read_write);

@@ -129,6 +129,11 @@ TEST_F(DbMigration, AVersionOneFileReadOnlyIsReadAsItIsAndLeftUntouched) {
     EXPECT_EQ(bytes_of(path), before);
     EXPECT_FALSE(fs::exists(path.string() + "-wal"));
     EXPECT_FALSE(fs::exists(path.string() + "-journal"));
+    // Nor does the runtime's writing mode touch it: only a tune (read_write) migrates.
+    EXPECT_EQ(error_of([&] { database::open(path, open_mode::read_write_as_is); }),
+              path.string() + " is of schema 1: only a tune writes it (and migrates it to schema " +
+                  std::to_string(known_schema_version()) + " first)");
+    EXPECT_EQ(bytes_of(path), before);
 }
 
 // Opened for writing (a tune, db forget) it becomes the newest schema before anything is written.
