@@ -453,6 +453,9 @@ std::filesystem::path database_path(const std::string& db) {
     return path;
 }
 
+/// Where the database's warnings (rows it leaves out) go: spdlog, on stderr.
+void warn_on_stderr(const std::string& message) { spdlog::warn("{}", message); }
+
 bool is_default_database(const std::string& db) {
     const char* environment = std::getenv("KERNTUNE_DB");
     return db.empty() && (environment == nullptr || *environment == '\0');
@@ -460,9 +463,10 @@ bool is_default_database(const std::string& db) {
 
 // What tune checks before it creates or writes anything, so that a tune that cannot run leaves
 // the database and its folder as they were: the folder must exist (the default one is created
-// later) and be writable (SQLite keeps its -wal and -shm files there); an existing, non-empty
-// file must be a sound kerntune database. database::open refuses, untouched, a file that is not
-// one; an empty file is an empty database and gets the schema when the tune starts.
+// later) and be writable (SQLite keeps its -wal and -shm files there); an existing file must be
+// a sound kerntune database or an empty one (which gets the schema when the tune starts).
+// database::check only reads: it refuses, untouched, a file that is not one (a folder and a FIFO
+// included), and leaves its journal mode and schema version to the writing open.
 void check_database_for_writing(const std::filesystem::path& path, bool is_default) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -472,12 +476,9 @@ void check_database_for_writing(const std::filesystem::path& path, bool is_defau
         throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
     if (access(folder.c_str(), W_OK) != 0)
         throw error("cannot write " + path.string() + ": folder " + folder.string() + " is read-only");
-    if (fs::is_directory(path, ec)) throw error(path.string() + " is a folder, not a tuning database");
-    const std::uintmax_t size = fs::file_size(path, ec);
-    if (ec || size == 0) return;
-    const database db = database::open(path, open_mode::read_write);
-    const std::string report = db.integrity_check();
-    if (report != "ok") throw error(path.string() + ": integrity check failed: " + report);
+    if (!fs::exists(path, ec)) return;
+    const check_report report = database::check(path);
+    if (!report.sound()) throw error(path.string() + " is not a sound kerntune database: " + report.problems());
 }
 
 // The default database's folder is created on first use; a --db or $KERNTUNE_DB folder must exist.
@@ -488,7 +489,7 @@ database open_for_writing(const std::string& db) {
         std::filesystem::create_directories(path.parent_path(), ec);
         if (ec) throw error("cannot create " + path.parent_path().string() + ": " + ec.message());
     }
-    return database::open(path, open_mode::read_write);
+    return database::open(path, open_mode::read_write, warn_on_stderr);
 }
 
 /// The dtypes asked for, each one the template declares.
@@ -720,24 +721,27 @@ std::string filter_text(const key_filter& filter) {
 }
 
 int run_db_check(const command_line& cl, standard_output& out) {
-    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
-    const std::string report = db.integrity_check();
+    const std::filesystem::path path = database_path(cl.database.db);
+    const check_report report = database::check(path);
+    if (report.schema_version == 0) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     if (cl.common.json) {
-        out << json_document({cl.text}, {{"database", db.path().string()},
-                                         {"schema_version", db.schema_version()},
-                                         {"integrity", report},
-                                         {"ok", report == "ok"}});
+        out << json_document({cl.text}, {{"database", path.string()},
+                                         {"schema_version", report.schema_version},
+                                         {"integrity", report.integrity},
+                                         {"schema_differences", report.schema_differences},
+                                         {"bad_rows", report.bad_rows},
+                                         {"ok", report.sound()}});
         out.flush();  // the whole report, also when it says the file is not sound
     }
-    if (report != "ok") throw error(db.path().string() + ": integrity check failed: " + report);
-    if (!cl.common.json) out << printable(db.path().string()) << ": schema " << db.schema_version() << ", integrity ok\n";
+    if (!report.sound()) throw error(path.string() + " is not a sound kerntune database: " + report.problems());
+    if (!cl.common.json) out << printable(path.string()) << ": schema " << report.schema_version << ", integrity ok\n";
     return 0;
 }
 
 int run_db_show(const command_line& cl, standard_output& out) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
-    const database db = database::open(database_path(cl.database.db), open_mode::read_only);
+    const database db = database::open(database_path(cl.database.db), open_mode::read_only, warn_on_stderr);
     const std::vector<device_record> devices = db.devices();
     if (cl.common.json) {
         json result = {{"database", db.path().string()},
@@ -768,7 +772,7 @@ int run_db_forget(const command_line& cl, standard_output& out) {
     std::error_code ec;
     // Forgetting never creates a database.
     if (!std::filesystem::exists(path, ec)) throw error("no tuning database at " + path.string());
-    database db = database::open(path, open_mode::read_write);
+    database db = database::open(path, open_mode::read_write, warn_on_stderr);
     const forgotten removed = db.forget(filter);
     if (cl.common.json) {
         out << json_document(header, {{"database", db.path().string()},

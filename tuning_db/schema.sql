@@ -1,9 +1,11 @@
--- kerntune tuning database, schema version 1.
+-- kerntune tuning database, schema version 2.
 --
 -- This file is compiled into kerntune (src/db/CMakeLists.txt); database::open runs it once,
 -- inside one BEGIN IMMEDIATE transaction, on a new or empty file. The schema version is kept in
 -- PRAGMA user_version (last statement below): a file with a larger number was written by a newer
--- kerntune and is refused rather than misread.
+-- kerntune and is refused rather than misread. A file of an older version (tuning_db/schema_vN.sql)
+-- is read as it is, and migrated to this one, in one transaction, when it is opened for writing.
+-- Version 2 added kerntune_version to measurements and winners.
 --
 -- Conventions:
 --   * STRICT tables: a value of the wrong type is an error, never silently converted.
@@ -48,6 +50,7 @@ CREATE TABLE measurements (
     samples       INTEGER NOT NULL CHECK (samples >= 0),
     message       TEXT    NOT NULL,  -- why it failed, e.g. the NVRTC log; empty when ok
     measured_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    kerntune_version TEXT NOT NULL DEFAULT '',  -- the kerntune that wrote the row, e.g. "0.2.0"; '' in rows from schema 1
     PRIMARY KEY (template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, config)
 ) STRICT;
 
@@ -70,6 +73,7 @@ CREATE TABLE winners (
     candidates_failed INTEGER NOT NULL CHECK (candidates_failed >= 0),
     tune_seconds      REAL    NOT NULL CHECK (tune_seconds >= 0),  -- compile + measure wall time
     tuned_at          TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    kerntune_version  TEXT    NOT NULL DEFAULT '',  -- the kerntune that wrote the row; '' in rows from schema 1
     PRIMARY KEY (template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version)
 ) STRICT;
 
@@ -100,4 +104,4 @@ CREATE TABLE programs (
 ) STRICT;
 
 -- The schema version; src/db/CMakeLists.txt reads this number as the newest schema the build knows.
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

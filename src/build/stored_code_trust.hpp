@@ -1,10 +1,11 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/warning_sink.hpp"
 
 namespace kerntune {
 
@@ -28,9 +29,6 @@ std::string stored_code_refusal(const std::vector<file_facts>& files, std::uint3
 /// it is in (of the file the links lead to: whoever can write that folder can replace the file
 /// or add a -wal that SQLite reads), and SQLite's -wal, -shm and -journal files beside it.
 std::vector<file_facts> database_file_facts(const std::filesystem::path& path);
-
-/// Where a warning goes: the runtime's log (libkerntune never uses spdlog) or the tuner's.
-using warning_sink = std::function<void(const std::string& message)>;
 
 /// Whether this process (its effective user) may use compiled code stored in the database at
 /// `path`: stored_code_refusal over database_file_facts. Checked on every call (a few stat

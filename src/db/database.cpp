@@ -1,22 +1,27 @@
 #include "db/database.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <thread>
+#include <functional>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
+#include "core/version.hpp"
 #include "db/schema.hpp"
+#include "db/schema_migration.hpp"
+#include "db/record_checks.hpp"
+#include "db/schema_objects.hpp"
+#include "db/sqlite_handles.hpp"
 
 namespace kerntune {
 namespace {
 
-/// How long a statement waits for other connections: SQLite's busy handler, then our retries.
-constexpr std::chrono::milliseconds busy_limit{60'000};
+using detail::blob;
+using detail::connection;
+using detail::statement;
+using detail::write_transaction;
 
 /// "?, ?, ..." with one parameter per column of a comma-separated column list.
 std::string parameters_for(const std::string& columns) {
@@ -51,131 +56,14 @@ std::string replace_sql(const std::string& table, const std::string& columns) {
     return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
 }
 
-/// An open SQLite connection, closed when it goes out of scope, and the path its errors name.
-class connection {
-public:
-    /// Opens `filename` (a path, or a URI with SQLITE_OPEN_URI); errors name `label`.
-    connection(const std::string& filename, int flags, std::string label) : m_label(std::move(label)) {
-        sqlite3* handle = nullptr;
-        const int rc = sqlite3_open_v2(filename.c_str(), &handle, flags, nullptr);
-        m_handle.reset(handle);
-        if (rc != SQLITE_OK) throw failure("open it");
-        sqlite3_extended_result_codes(handle, 1);
-        sqlite3_busy_timeout(handle, static_cast<int>(busy_limit.count()));
-    }
+/// The schema from which measurements and winners record the kerntune that wrote them.
+constexpr int first_schema_with_provenance = 2;
 
-    /// The SQLite handle.
-    sqlite3* get() const { return m_handle.get(); }
-    /// The path, as errors show it.
-    const std::string& label() const { return m_label; }
-
-    /// The connection's last error as one line: "<path>: cannot <action>: <SQLite's message>".
-    error failure(std::string_view action) const {
-        const std::string message = sqlite3_errmsg(get());
-        if (sqlite3_errcode(get()) == SQLITE_NOTADB)
-            return error(m_label + " is not a kerntune database (" + message + ")");
-        return error(m_label + ": cannot " + std::string(action) + ": " + message);
-    }
-
-private:
-    struct closer {
-        void operator()(sqlite3* handle) const { sqlite3_close_v2(handle); }
-    };
-    std::unique_ptr<sqlite3, closer> m_handle;
-    std::string m_label;
-};
-
-/// A BLOB value to bind (a std::string would be bound as TEXT).
-struct blob {
-    const std::string& bytes;  ///< the value
-};
-
-/// A prepared statement, finalized when it goes out of scope. bind() binds values in order
-/// from ?1; step() runs it.
-class statement {
-public:
-    /// Prepares `sql`; errors say they happened trying to `action` (a string literal).
-    statement(const connection& db, std::string_view action, const std::string& sql)
-        : m_db(db), m_action(action) {
-        if (sqlite3_prepare_v2(db.get(), sql.c_str(), -1, &m_statement, nullptr) != SQLITE_OK)
-            throw db.failure(action);
-    }
-    ~statement() { sqlite3_finalize(m_statement); }
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-
-    /// Binds `values` to the next parameters; a key binds all of its columns.
-    template <typename... Values>
-    statement& bind(const Values&... values) {
-        (bind_value(values), ...);
-        return *this;
-    }
-
-    /// Runs to the next row: true if there is one, false when done. A BUSY outside a
-    /// transaction can only come from starting one (BEGIN IMMEDIATE, or a read's implicit
-    /// transaction), so the statement is started again: SQLite's busy handler does not cover
-    /// every case (with WAL, BEGIN IMMEDIATE can return BUSY at once while another connection
-    /// runs recovery). Gives up after busy_limit.
-    bool step() {
-        const auto deadline = std::chrono::steady_clock::now() + busy_limit;
-        for (std::chrono::milliseconds pause{1};;
-             pause = std::min(pause * 2, std::chrono::milliseconds{100})) {
-            const int rc = sqlite3_step(m_statement);
-            if (rc == SQLITE_ROW) return true;
-            if (rc == SQLITE_DONE) return false;
-            const bool retry = (rc & 0xff) == SQLITE_BUSY && sqlite3_get_autocommit(m_db.get()) != 0;
-            if (!retry || std::chrono::steady_clock::now() + pause > deadline) throw m_db.failure(m_action);
-            sqlite3_reset(m_statement);
-            std::this_thread::sleep_for(pause);
-        }
-    }
-
-    /// A TEXT or BLOB column's bytes.
-    std::string text(int column) const {
-        const auto* bytes = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
-        return bytes == nullptr
-                   ? std::string()
-                   : std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(m_statement, column)));
-    }
-    /// A REAL column.
-    double real(int column) const { return sqlite3_column_double(m_statement, column); }
-    /// An INTEGER column.
-    std::int64_t int64(int column) const { return sqlite3_column_int64(m_statement, column); }
-    /// An INTEGER column that fits an int.
-    int int32(int column) const { return sqlite3_column_int(m_statement, column); }
-
-private:
-    const connection& m_db;
-    std::string_view m_action;
-    sqlite3_stmt* m_statement = nullptr;
-    int m_bound = 0;
-
-    void check(int rc) const {
-        if (rc != SQLITE_OK) throw m_db.failure(m_action);
-    }
-    void bind_value(std::string_view value) {
-        // A null pointer would bind NULL, not an empty string.
-        check(sqlite3_bind_text64(m_statement, ++m_bound, value.data() != nullptr ? value.data() : "",
-                                  value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-    }
-    void bind_value(const blob& value) {
-        check(sqlite3_bind_blob64(m_statement, ++m_bound, value.bytes.data(), value.bytes.size(),
-                                  SQLITE_TRANSIENT));
-    }
-    void bind_value(double value) { check(sqlite3_bind_double(m_statement, ++m_bound, value)); }
-    void bind_value(std::int64_t value) { check(sqlite3_bind_int64(m_statement, ++m_bound, value)); }
-    void bind_value(int value) { check(sqlite3_bind_int(m_statement, ++m_bound, value)); }
-    void bind_value(const std::vector<std::string>& values) {
-        for (const std::string& value : values) bind_value(std::string_view(value));
-    }
-    void bind_value(const tuning_key& key) {
-        bind(key.template_name, key.template_hash, key.dtype, key.problem_key, key.gpu_identity,
-             key.nvrtc_version);
-    }
-    void bind_value(const binary_key& key) {
-        bind(key.template_hash, key.config, key.dtype, key.arch, key.nvrtc_version);
-    }
-};
+/// What a SELECT of measurements or winners reads after their columns and time: the row's
+/// kerntune_version, '' in a file of a schema before it (read as it is, not migrated).
+std::string provenance_column(int version) {
+    return version >= first_schema_with_provenance ? "kerntune_version" : "''";
+}
 
 /// The tuning key in the six columns from `first` on (key_columns).
 tuning_key read_key(const statement& row, int first) {
@@ -183,19 +71,52 @@ tuning_key read_key(const statement& row, int first) {
             row.text(first + 3), row.text(first + 4), row.text(first + 5)};
 }
 
-/// Every row `query` returns, each turned into a record by `read`.
+/// A record read from a row, and what is wrong with its values ("" when nothing is).
+template <typename Record>
+struct read_row {
+    Record record;
+    std::string problems;
+};
+
+/// Where the rows reads leave out are reported: "<row>: <what is wrong>".
+using bad_row_sink = std::function<void(const std::string& row_and_problems)>;
+
+/// Decides which rows reads return.
+struct row_reporter {
+    const bad_row_sink& bad_row;
+
+    /// The record, or nullopt (reported to bad_row) when its values are wrong.
+    template <typename Record>
+    std::optional<Record> accept(read_row<Record> row) const {
+        const std::string numbers = detail::number_problems(row.record);
+        if (!numbers.empty()) row.problems += (row.problems.empty() ? "" : "; ") + numbers;
+        if (row.problems.empty()) return std::move(row.record);
+        bad_row(detail::describe(row.record) + ": " + row.problems);
+        return std::nullopt;
+    }
+};
+
+/// Every row `query` returns that `read` turns into an acceptable record.
 template <typename Read>
-auto read_all(statement& query, Read read) {
-    std::vector<decltype(read(query))> rows;
-    while (query.step()) rows.push_back(read(query));
+auto read_all(statement& query, const row_reporter& report, Read read) {
+    std::vector<decltype(read(query).record)> rows;
+    while (query.step())
+        if (auto record = report.accept(read(query))) rows.push_back(std::move(*record));
     return rows;
 }
 
-/// The first row `query` returns, if any, turned into a record by `read`.
+/// The first row `query` returns, if any and acceptable, turned into a record by `read`.
 template <typename Read>
-auto read_first(statement& query, Read read) -> std::optional<decltype(read(query))> {
+auto read_first(statement& query, const row_reporter& report, Read read) -> std::optional<decltype(read(query).record)> {
     if (!query.step()) return std::nullopt;
-    return read(query);
+    return report.accept(read(query));
+}
+
+/// Throws, naming the file and the record, unless its numbers are ones kerntune may store.
+template <typename Record>
+void refuse_bad_numbers(const connection& db, const Record& record) {
+    const std::string problems = detail::number_problems(record);
+    if (!problems.empty()) throw error(db.label() + ": cannot record the " + detail::describe(record) + ": " + problems);
 }
 
 /// A WHERE clause for the fields `filter` sets (fixed column names, bound values): empty when it
@@ -220,33 +141,9 @@ filter_clause where(const key_filter& filter) {
     return clause;
 }
 
-/// BEGIN IMMEDIATE now; ROLLBACK when it goes out of scope uncommitted (never throws doing so).
-class write_transaction {
-public:
-    /// Begins, waiting for other writers; errors say they happened trying to `action`.
-    write_transaction(const connection& db, std::string_view action) : m_db(db), m_action(action) {
-        statement(db, action, "BEGIN IMMEDIATE").step();
-    }
-    ~write_transaction() {
-        if (!m_committed) sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    write_transaction(const write_transaction&) = delete;
-    write_transaction& operator=(const write_transaction&) = delete;
-
-    /// Makes the writes durable and visible to other connections.
-    void commit() {
-        statement(m_db, m_action, "COMMIT").step();
-        m_committed = true;
-    }
-
-private:
-    const connection& m_db;
-    std::string_view m_action;
-    bool m_committed = false;
-};
-
 /// Writes one record (device, measurement, winner, binary or program), replacing the row with its key.
 void insert(const connection& db, const device_record& d) {
+    refuse_bad_numbers(db, d);
     statement(db, "record device", replace_sql("devices", device_columns))
         .bind(d.identity, d.name, d.cc_major, d.cc_minor, d.sm_count, d.memory_clock_khz, d.bus_width_bits,
               d.l2_bytes, d.theoretical_gbps, d.copy_gbps, d.driver_version)
@@ -254,15 +151,18 @@ void insert(const connection& db, const device_record& d) {
 }
 
 void insert(const connection& db, const measurement& m) {
-    statement(db, "record measurement", replace_sql("measurements", measurement_columns))
-        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message)
+    refuse_bad_numbers(db, m);
+    statement(db, "record measurement", replace_sql("measurements", measurement_columns + ", kerntune_version"))
+        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message,
+              kerntune_version())
         .step();
 }
 
 void insert(const connection& db, const winner& w) {
-    statement(db, "record winner", replace_sql("winners", winner_columns))
+    refuse_bad_numbers(db, w);
+    statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version"))
         .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
-              w.candidates_failed, w.tune_seconds)
+              w.candidates_failed, w.tune_seconds, kerntune_version())
         .step();
 }
 
@@ -279,57 +179,100 @@ void insert(const connection& db, const cached_program& p) {
 }
 
 /// The record in a row selected with its columns (device_columns, measurement_columns + the
-/// time, winner_columns + the time).
-device_record read_device(const statement& row) {
-    return {row.text(0),  row.text(1),  row.int32(2), row.int32(3), row.int32(4), row.int64(5),
-            row.int32(6), row.int64(7), row.real(8),  row.real(9),  row.text(10)};
+/// time + provenance_column, winner_columns + the time + provenance_column), and what is wrong
+/// with the values that do not fit its fields.
+read_row<device_record> read_device(const statement& row) {
+    read_row<device_record> d;
+    d.record = {row.text(0),
+                row.text(1),
+                detail::narrowed(row.int64(2), "cc_major", d.problems),
+                detail::narrowed(row.int64(3), "cc_minor", d.problems),
+                detail::narrowed(row.int64(4), "sm_count", d.problems),
+                row.int64(5),
+                detail::narrowed(row.int64(6), "bus_width_bits", d.problems),
+                row.int64(7),
+                row.real(8),
+                row.real(9),
+                row.text(10)};
+    return d;
 }
 
 /// A status that does not parse (a file edited by hand, or written by a kerntune with more
-/// statuses) is an error naming the file (`label`) and the row.
-measurement read_measurement(const statement& row, const std::string& label) {
-    measurement m{read_key(row, 0), row.text(6),   candidate_status::ok, row.real(8), row.real(9),
-                  row.real(10),     row.int32(11), row.text(12),         row.text(13)};
+/// statuses) is a problem like a wrong number.
+read_row<measurement> read_measurement(const statement& row) {
+    read_row<measurement> m;
+    m.record = {read_key(row, 0), row.text(6),  candidate_status::ok,
+                row.real(8),      row.real(9),  row.real(10),
+                detail::narrowed(row.int64(11), "samples", m.problems),
+                row.text(12),     row.text(13), row.text(14)};
     try {
-        m.status = parse_candidate_status(row.text(7));
+        m.record.status = parse_candidate_status(row.text(7));
     } catch (const error& failure) {
-        throw error(label + ": measurement of " + m.key.template_name + " " + m.key.dtype + " " +
-                    m.key.problem_key + " config " + m.config + " on " + m.key.gpu_identity + ": " +
-                    failure.what());
+        m.problems += (m.problems.empty() ? "" : "; ") + std::string(failure.what());
     }
     return m;
 }
 
-winner read_winner(const statement& row) {
-    return {read_key(row, 0), row.text(6),   row.real(7),   row.real(8),  row.real(9),
-            row.real(10),     row.int32(11), row.int32(12), row.real(13), row.text(14)};
+read_row<winner> read_winner(const statement& row) {
+    read_row<winner> w;
+    w.record = {read_key(row, 0), row.text(6), row.real(7), row.real(8), row.real(9), row.real(10),
+                detail::narrowed(row.int64(11), "candidates_ok", w.problems),
+                detail::narrowed(row.int64(12), "candidates_failed", w.problems),
+                row.real(13),     row.text(14), row.text(15)};
+    return w;
 }
 
-/// Throws unless the file is empty or holds a schema this build reads; true if it is empty.
-/// Only reads, so a file that is refused is left as it was.
-bool needs_schema(const connection& db) {
-    statement query(
-        db, "read its schema",
-        "SELECT (SELECT user_version FROM pragma_user_version), EXISTS (SELECT 1 FROM sqlite_schema)");
+/// A file's schema version and how its objects differ from that version's.
+struct schema_state {
+    int version = 0;                       ///< 0: an empty file (a new database)
+    std::vector<std::string> differences;  ///< schema_differences; empty for version 0
+};
+
+/// Reads the file's schema. Throws, naming the file, unless it is empty or holds a schema
+/// version this build knows. Only reads, so a file that is refused is left as it was.
+schema_state read_schema(const connection& db) {
+    statement query(db, "read its schema", "PRAGMA user_version");
     query.step();
     const int version = query.int32(0);
-    const bool has_tables = query.int32(1) != 0;
+    const std::vector<detail::schema_object> objects = detail::stored_objects(db);
     if (version > schema::version)
         throw error(db.label() + " was written by a newer kerntune (schema " + std::to_string(version) +
                     ", this build knows " + std::to_string(schema::version) + ")");
     if (version < 0)
         throw error(db.label() + " is not a kerntune database (schema version " + std::to_string(version) +
                     ")");
-    if (version == 0 && has_tables)
+    if (version == 0 && !objects.empty())
         throw error(db.label() + " is not a kerntune database (it holds tables kerntune did not create)");
-    return version == 0;
+    if (version == 0) return {};
+    return {version, detail::schema_differences(objects, version)};
 }
 
-/// Creates the schema, unless another process did since needs_schema() looked.
-void create_schema(const connection& db) {
-    write_transaction transaction(db, "create the schema");
-    if (needs_schema(db) && sqlite3_exec(db.get(), schema::sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+/// `parts` joined by "; ".
+std::string joined(const std::vector<std::string>& parts) {
+    std::string list;
+    for (const std::string& part : parts) list += (list.empty() ? "" : "; ") + part;
+    return list;
+}
+
+/// The file's schema version, 0 for an empty file (a new database). Throws, naming the file,
+/// unless it is empty or holds exactly the objects of a schema this build knows (schema_objects.hpp).
+int checked_schema_version(const connection& db) {
+    const schema_state state = read_schema(db);
+    if (!state.differences.empty())
+        throw error(db.label() + " is not a kerntune database: its schema is not kerntune's schema " +
+                    std::to_string(state.version) + " (" + joined(state.differences) + "); it is left as it is");
+    return state.version;
+}
+
+/// Creates the schema in an empty file, or migrates one of an older version, in one transaction,
+/// unless another process did since checked_schema_version() looked. Foreign keys must be off
+/// (migrate_schema drops and makes tables again).
+void bring_schema_up_to_date(const connection& db) {
+    write_transaction transaction(db, "write its schema");
+    const int version = checked_schema_version(db);
+    if (version == 0 && sqlite3_exec(db.get(), schema::sql_of(schema::version), nullptr, nullptr, nullptr) != SQLITE_OK)
         throw db.failure("create the schema");
+    if (version > 0 && version < schema::version) detail::migrate_schema(db, version);
     transaction.commit();
 }
 
@@ -358,13 +301,46 @@ bool cannot_create_wal_index(const connection& db) {
     return rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_DIRECTORY;
 }
 
-/// Opens the file for writing, creating it (but never its folder).
-connection connect_for_writing(const std::filesystem::path& path) {
+/// What `status` is, in a message: "a folder", "a FIFO", ...; "" for a regular file.
+std::string kind_of_file(std::filesystem::file_status status) {
+    switch (status.type()) {
+        case std::filesystem::file_type::regular: return "";
+        case std::filesystem::file_type::directory: return "a folder";
+        case std::filesystem::file_type::fifo: return "a FIFO";
+        case std::filesystem::file_type::character: return "a character device";
+        case std::filesystem::file_type::block: return "a block device";
+        case std::filesystem::file_type::socket: return "a socket";
+        default: return "something other than a regular file";
+    }
+}
+
+/// Throws unless `path` (links followed) and SQLite's -journal, -wal and -shm beside it are
+/// regular files or absent. SQLite opens them with a blocking open(2): a FIFO would hang the
+/// open until some process wrote to it, and SQLite says only "disk I/O error" for a folder. A
+/// file swapped for a FIFO between this check and SQLite's open can still block; nothing short
+/// of SQLite opening with O_NONBLOCK would close that window.
+void refuse_what_is_not_a_regular_file(const std::filesystem::path& path) {
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+        const std::filesystem::path file = path.string() + suffix;
+        std::error_code missing;
+        const std::filesystem::file_status status = std::filesystem::status(file, missing);
+        if (missing || status.type() == std::filesystem::file_type::not_found) continue;
+        const std::string kind = kind_of_file(status);
+        if (kind.empty()) continue;
+        throw error(*suffix == '\0' ? file.string() + " is " + kind + ", not a tuning database"
+                                    : file.string() + " is " + kind + ", not a file SQLite can use beside " +
+                                          path.string());
+    }
+}
+
+/// Opens the file for writing, creating it if `create` (but never its folder).
+connection connect_for_writing(const std::filesystem::path& path, bool create) {
     const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : ".";
     std::error_code ignored;
     if (!std::filesystem::is_directory(folder, ignored))
         throw error("cannot create " + path.string() + ": folder " + folder.string() + " does not exist");
-    connection db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, path.string());
+    if (!create && !std::filesystem::exists(path, ignored)) throw error("no tuning database at " + path.string());
+    connection db(path.string(), SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), path.string());
     if (sqlite3_db_readonly(db.get(), "main") == 1)
         throw error(path.string() + " is read-only: cannot open it for writing");
     return db;
@@ -397,21 +373,29 @@ connection connect_for_reading(const std::filesystem::path& path) {
                       path.string());
 }
 
-/// Makes a connection ready to write: WAL (readers never block the writer, nor it them),
-/// synchronous=NORMAL (with WAL a crash never corrupts; a power loss may drop the last commits)
-/// and foreign keys enforced (results only for recorded devices).
-void configure_for_writing(const connection& db) {
+/// Makes a connection ready to write, its schema up to date: WAL (readers never block the
+/// writer, nor it them) first, so that a process killed while creating the schema leaves a file
+/// readers can still open (a rollback journal left behind needs a writer to recover it);
+/// synchronous=NORMAL (with WAL a crash never corrupts; a power loss may drop the last commits);
+/// foreign keys enforced once the schema is made (results only for recorded devices).
+void prepare_for_writing(const connection& db) {
     statement(db, "switch to WAL", "PRAGMA journal_mode = WAL").step();
     statement(db, "set synchronous", "PRAGMA synchronous = NORMAL").step();
+    bring_schema_up_to_date(db);
     statement(db, "enable foreign keys", "PRAGMA foreign_keys = ON").step();
 }
 
 } // namespace
 
-/// The connection and the path it was opened with.
+/// The connection, the path it was opened with and the schema version its rows are read as.
 struct database::impl {
     std::filesystem::path path;  ///< as given to open
     connection db;               ///< the open connection
+    int version;                 ///< the file's schema version when it was opened (after any migration)
+    bad_row_sink bad_row;        ///< where reads report the rows they leave out
+
+    /// What reads decide which rows to return with.
+    row_reporter reporter() const { return {bad_row}; }
 };
 
 database::database(std::unique_ptr<impl> state) : m_impl(std::move(state)) {}
@@ -419,21 +403,58 @@ database::database(database&& other) noexcept = default;
 database& database::operator=(database&& other) noexcept = default;
 database::~database() = default;
 
-database database::open(const std::filesystem::path& path, open_mode mode) {
-    std::error_code ignored;
-    // SQLite would only say "disk I/O error".
-    if (std::filesystem::is_directory(path, ignored)) throw error(path.string() + " is a folder, not a tuning database");
-    const bool writing = mode == open_mode::read_write;
-    connection db = writing ? connect_for_writing(path) : connect_for_reading(path);
-    // needs_schema refuses a foreign or newer file before any write; a writer rolls back a journal
-    // left behind, a reader cannot, but one begun on an empty file holds nothing committed.
-    const bool empty = (!writing && has_journal_of_an_empty_file(path)) || needs_schema(db);
-    if (empty && !writing) throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
-    // WAL first: a process killed while creating the schema then leaves a file that readers
-    // can still open (a rollback journal left behind needs a writer to recover it).
-    if (writing) configure_for_writing(db);
-    if (empty) create_schema(db);
-    return database(std::make_unique<impl>(impl{path, std::move(db)}));
+database database::open(const std::filesystem::path& path, open_mode mode, warning_sink warn) {
+    refuse_what_is_not_a_regular_file(path);
+    const bool creating = mode == open_mode::read_write, reading = mode == open_mode::read_only;
+    connection db = reading ? connect_for_reading(path) : connect_for_writing(path, creating);
+    // checked_schema_version refuses a foreign, newer or altered file before any write; a writer
+    // rolls back a journal left behind, a reader cannot, but one begun on an empty file holds
+    // nothing committed.
+    int version = reading && has_journal_of_an_empty_file(path) ? 0 : checked_schema_version(db);
+    if (version == 0 && !creating)
+        throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
+    if (mode == open_mode::read_write_as_is && version != schema::version)
+        throw error(path.string() + " is of schema " + std::to_string(version) + ": only a tune writes it (and " +
+                    "migrates it to schema " + std::to_string(schema::version) + " first)");
+    if (creating) {
+        prepare_for_writing(db);
+        version = schema::version;
+    }
+    if (mode == open_mode::read_write_as_is)
+        statement(db, "enable foreign keys", "PRAGMA foreign_keys = ON").step();
+    bad_row_sink bad_row = [label = path.string(), warn = std::move(warn)](const std::string& row) {
+        // The row's text is the file's: escaped, so that it stays one line and drives no terminal.
+        if (warn) warn(printable(label + ": ignoring the " + row));
+    };
+    return database(
+        std::make_unique<impl>(impl{path, std::move(db), version, std::move(bad_row)}));
+}
+
+std::string check_report::problems() const {
+    std::vector<std::string> parts = schema_differences;
+    if (integrity != "ok") parts.push_back("integrity check failed: " + integrity);
+    parts.insert(parts.end(), bad_rows.begin(), bad_rows.end());
+    return joined(parts);
+}
+
+check_report database::check(const std::filesystem::path& path) {
+    refuse_what_is_not_a_regular_file(path);
+    connection db = connect_for_reading(path);
+    const schema_state state = has_journal_of_an_empty_file(path) ? schema_state{} : read_schema(db);
+    check_report report;
+    report.schema_version = state.version;
+    report.schema_differences = state.differences;
+    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, [&report](const std::string& message) {
+        report.bad_rows.push_back(message);
+    }}));
+    report.integrity = checked.integrity_check();
+    // Rows are read only from tables that are what they should be: a view could run forever.
+    if (state.version > 0 && report.schema_differences.empty()) {
+        checked.devices();
+        checked.find_measurements({});
+        checked.winners();
+    }
+    return report;
 }
 
 const std::filesystem::path& database::path() const { return m_impl->path; }
@@ -453,13 +474,13 @@ void database::upsert_device(const device_record& device) {
 std::optional<device_record> database::find_device(std::string_view identity) const {
     statement query(m_impl->db, "read devices",
                     "SELECT " + device_columns + " FROM devices WHERE identity = ?");
-    return read_first(query.bind(identity), read_device);
+    return read_first(query.bind(identity), m_impl->reporter(), read_device);
 }
 
 std::vector<device_record> database::devices() const {
     statement query(m_impl->db, "read devices",
                     "SELECT " + device_columns + " FROM devices ORDER BY identity");
-    return read_all(query, read_device);
+    return read_all(query, m_impl->reporter(), read_device);
 }
 
 void database::record_measurement(const measurement& result) {
@@ -478,21 +499,21 @@ void database::record_measurements(const std::vector<measurement>& results,
 
 std::vector<measurement> database::measurements(const tuning_key& key) const {
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at FROM measurements WHERE " +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                        " FROM measurements WHERE " +
                         matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
-    const std::string& label = m_impl->db.label();
-    return read_all(query.bind(key), [&label](const statement& row) { return read_measurement(row, label); });
+    return read_all(query.bind(key), m_impl->reporter(), read_measurement);
 }
 
 std::vector<measurement> database::find_measurements(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at FROM measurements" + clause.sql +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                        " FROM measurements" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
                         "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
-    const std::string& label = m_impl->db.label();
-    return read_all(query.bind(clause.values), [&label](const statement& row) { return read_measurement(row, label); });
+    return read_all(query.bind(clause.values), m_impl->reporter(), read_measurement);
 }
 
 forgotten database::forget(const key_filter& filter) {
@@ -525,8 +546,9 @@ bool database::remove_winner(const tuning_key& key) {
 
 std::optional<winner> database::find_winner(const tuning_key& key) const {
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at FROM winners WHERE " + matches(key_columns));
-    return read_first(query.bind(key), read_winner);
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                        " FROM winners WHERE " + matches(key_columns));
+    return read_first(query.bind(key), m_impl->reporter(), read_winner);
 }
 
 std::vector<winner> database::winners() const { return winners(key_filter{}); }
@@ -534,9 +556,10 @@ std::vector<winner> database::winners() const { return winners(key_filter{}); }
 std::vector<winner> database::winners(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at FROM winners" + clause.sql +
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                        " FROM winners" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
-    return read_all(query.bind(clause.values), read_winner);
+    return read_all(query.bind(clause.values), m_impl->reporter(), read_winner);
 }
 
 void database::store_binary(const kernel_binary& binary) {
@@ -548,9 +571,8 @@ void database::store_binary(const kernel_binary& binary) {
 std::optional<kernel_binary> database::find_binary(const binary_key& key) const {
     statement query(m_impl->db, "read binaries",
                     "SELECT lowered_name, digest, cubin FROM binaries WHERE " + matches(binary_key_columns));
-    return read_first(query.bind(key), [&key](const statement& row) {
-        return kernel_binary{key, row.text(0), row.text(1), row.text(2)};
-    });
+    if (!query.bind(key).step()) return std::nullopt;
+    return kernel_binary{key, query.text(0), query.text(1), query.bytes(2)};
 }
 
 void database::store_program(const cached_program& program) {
@@ -561,9 +583,8 @@ void database::store_program(const cached_program& program) {
 
 std::optional<cached_program> database::find_program(const std::string& cache_key) const {
     statement query(m_impl->db, "read programs", "SELECT " + program_columns + " FROM programs WHERE cache_key = ?");
-    return read_first(query.bind(cache_key), [](const statement& row) {
-        return cached_program{row.text(0), row.text(1), row.text(2), row.text(3)};
-    });
+    if (!query.bind(cache_key).step()) return std::nullopt;
+    return cached_program{query.text(0), query.text(1), query.text(2), query.bytes(3)};
 }
 
 std::string database::integrity_check() const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/candidate_status.hpp"
+#include "core/warning_sink.hpp"
 
 namespace kerntune {
 
@@ -49,6 +50,7 @@ struct measurement {
     int samples = 0;          ///< how many timings were taken
     std::string message;      ///< e.g. the NVRTC log for compile_failed
     std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
+    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
 };
 
 /// The best ok candidate for a key.
@@ -63,6 +65,7 @@ struct winner {
     int candidates_failed = 0;   ///< candidates with any other status
     double tune_seconds = 0;     ///< compile + measure wall time
     std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
+    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
 };
 
 /// What a compiled kernel depends on.
@@ -110,24 +113,55 @@ struct forgotten {
     std::int64_t winners = 0;       ///< winner rows deleted
 };
 
+/// What `kerntune db check` finds in a file (database::check).
+struct check_report {
+    int schema_version = 0;                       ///< PRAGMA user_version; 0: an empty database (no schema yet)
+    std::vector<std::string> schema_differences;  ///< objects not as that version makes them, each named
+    std::string integrity;                        ///< SQLite's PRAGMA integrity_check: "ok" or its problems
+    std::vector<std::string> bad_rows;            ///< rows whose values readers ignore, each named with why
+    /// True when nothing is wrong.
+    bool sound() const { return schema_differences.empty() && integrity == "ok" && bad_rows.empty(); }
+    /// What is wrong, one phrase each joined by "; " ("integrity check failed: ..." for SQLite's
+    /// findings); "" when sound.
+    std::string problems() const;
+};
+
 /// How database::open treats the file.
 enum class open_mode {
-    read_write,  ///< creates the file and its schema if needed
-    read_only,   ///< never writes, works on a read-only file or folder
+    read_write,        ///< creates the file and its schema if needed, migrates an older one, switches to WAL
+    read_only,         ///< never writes, works on a read-only file or folder
+    read_write_as_is,  ///< writes rows into an existing database of the newest schema and changes
+                       ///< nothing else: no file, schema, migration or journal mode (a runtime's cache)
 };
 
 /// The tuning database (schema: tuning_db/schema.sql). SQLite in WAL mode; every write is one
 /// short BEGIN IMMEDIATE transaction, so many processes may write at once: a busy database is
 /// waited for (up to 60 s), never reported as "database is locked". Errors are kerntune::error,
 /// one line naming the file.
+///
+/// Every number written and read must be what the schema allows and kerntune writes: finite and
+/// at least 0 (an int field: one that fits an int). A record that is not is refused on write (an
+/// error naming it); a row that is not (a file edited by hand, or by a tool without the CHECKs)
+/// is left out of what a read returns, with one warning naming the file and the row.
 class database {
 public:
     /// Opens the file at `path`. read_write creates the file (never its folder: a missing folder
-    /// is an error naming it) and the schema; read_only never writes the file (reading a WAL
-    /// database may leave SQLite's -wal and -shm files beside it) and works on a read-only file
-    /// and folder. A file that is not a kerntune database, or was written by a newer one, is an
+    /// is an error naming it) and the schema, and migrates a file of an older schema version to
+    /// the newest in one transaction; read_only never writes the file (reading a WAL database may
+    /// leave SQLite's -wal and -shm files beside it), reads a file of an older version as it is,
+    /// and works on a read-only file and folder; read_write_as_is opens an existing file of the
+    /// newest schema for writing rows, in whatever journal mode it is, and refuses an empty file
+    /// or an older schema (an error, the file untouched). A file that is not a kerntune database (its
+    /// schema objects not exactly those of its version), or was written by a newer one, is an
     /// error and is left untouched.
-    static database open(const std::filesystem::path& path, open_mode mode);
+    /// Rows that reads leave out are reported to `warn` (nowhere when it is empty).
+    static database open(const std::filesystem::path& path, open_mode mode, warning_sink warn = {});
+
+    /// Checks the file at `path` without writing anything: its schema objects against its
+    /// version's, SQLite's integrity check and every row's values. A file that cannot be read as
+    /// a kerntune database at all (missing, not SQLite, newer, foreign tables) is an error, as for
+    /// open; an empty database is sound, of schema 0.
+    static check_report check(const std::filesystem::path& path);
 
     /// Takes over other's connection; other is left empty.
     database(database&& other) noexcept;

@@ -63,24 +63,34 @@ runtime_state::runtime_state(const std::string& db_path) {
     if (device_count() == 0) throw runtime_error(KT_ERROR_NO_DEVICE, "no GPU: the CUDA driver sees no device");
     m_nvrtc_version = nvrtc_version();
 
+    runtime_database tuning = open_runtime_database(db_path);
+    m_db = std::move(tuning.db);
+    m_db_writable = tuning.writable;
+}
+
+runtime_database open_runtime_database(const std::string& db_path) {
     // The database is optional: without one (or with one we cannot read) every call uses the
     // template's default config, which is always valid.
     const std::filesystem::path path = db_path.empty() ? default_db_path() : std::filesystem::path(db_path);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
         log_debug("no tuning database at ", path.string(), ": default configs");
-        return;
+        return {};
     }
+    // Rows the database leaves out (values out of range) are each one warning. The runtime never
+    // creates, migrates or converts a file: it writes compiled kernels only into a database of
+    // the newest schema as it is, else reads it.
+    const warning_sink warn = [](const std::string& message) { log_warn(message); };
     try {
-        m_db = database::open(path, open_mode::read_write);
-        m_db_writable = true;
+        return {database::open(path, open_mode::read_write_as_is, warn), true};
     } catch (const error&) {
         try {
-            m_db = database::open(path, open_mode::read_only);
+            return {database::open(path, open_mode::read_only, warn), false};
         } catch (const error& failure) {
             log_warn("ignoring the tuning database: ", failure.what(), "; using default configs");
         }
     }
+    return {};
 }
 
 void runtime_state::forget_database(const std::string& why) {

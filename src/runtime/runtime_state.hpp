@@ -101,6 +101,17 @@ private:
                              const device_info& device, std::string& source);
 };
 
+/// The tuning database a runtime reads its winners from and caches compiled kernels in.
+struct runtime_database {
+    std::optional<database> db;  ///< none: every call uses the template's default config
+    bool writable = false;       ///< whether compiled kernels may be stored in it
+};
+
+/// Opens the database at `db_path` (default_db_path() when empty) for a runtime, never failing:
+/// a missing file is no database (a debug message), one that cannot be used is none with one
+/// warning. Needs no GPU (runtime_state opens it once the device is found).
+runtime_database open_runtime_database(const std::string& db_path);
+
 /// Inside a catch block: rethrows the exception in flight as runtime_error with the matching
 /// C status, so that every API entry point reports failures the same way.
 [[noreturn]] void rethrow_as_runtime_error();

@@ -20,6 +20,9 @@ template <typename T, typename F> json json_array(const std::vector<T>& items, F
     return out;
 }
 
+/// The kerntune that wrote a row, null when unknown (a row of schema 1).
+json provenance_json(const std::string& version) { return version.empty() ? json(nullptr) : json(version); }
+
 /// `text` without white space.
 std::string squeezed(std::string_view text) {
     std::string out;
@@ -141,7 +144,8 @@ json winner_json(const winner& w) {
             {"candidates_ok", w.candidates_ok},
             {"candidates_failed", w.candidates_failed},
             {"tune_seconds", w.tune_seconds},
-            {"tuned_at", w.tuned_at}};
+            {"tuned_at", w.tuned_at},
+            {"kerntune_version", provenance_json(w.kerntune_version)}};
 }
 
 json measurement_json(const measurement& m) {
@@ -158,7 +162,8 @@ json measurement_json(const measurement& m) {
             {"gbps", m.gbps},
             {"samples", m.samples},
             {"message", m.message},
-            {"measured_at", m.measured_at}};
+            {"measured_at", m.measured_at},
+            {"kerntune_version", provenance_json(m.kerntune_version)}};
 }
 
 json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes) {
@@ -250,13 +255,14 @@ text_table devices_table(const std::vector<device_record>& devices, bool numbere
 
 text_table measurements_table(const std::vector<measurement>& rows) {
     text_table table{{"template", "dtype", "problem", "gpu", "config", "status", "median us", "GB/s", "noise %",
-                      "samples", "measured at", "message"}};
+                      "samples", "measured at", "kerntune", "message"}};
     for (const measurement& m : rows) {
         const bool ok = m.status == candidate_status::ok;
         table.rows.push_back({m.key.template_name, m.key.dtype, m.key.problem_key, m.key.gpu_identity, m.config,
                               std::string(to_string(m.status)), ok ? fixed(m.median_us, 1) : "-",
                               ok ? fixed(m.gbps, 0) : "-", ok ? fixed(100 * m.noise, 2) : "-", std::to_string(m.samples),
-                              m.measured_at, first_line(m.message)});
+                              m.measured_at, m.kerntune_version.empty() ? "-" : m.kerntune_version,
+                              first_line(m.message)});
     }
     return table;
 }

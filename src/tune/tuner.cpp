@@ -236,6 +236,11 @@ void compile_validation(tune_session& session) {
         session.validation_modules.push_back(session.worker.add_module(program.cubin));
 }
 
+/// `gbps` as a percentage of `peak`; 0 for a peak that is not known (0: a device that reported
+/// no memory clock, a copy that could not be measured), where a division would give inf or NaN,
+/// which the database refuses to store.
+double percent_of(double gbps, double peak) { return peak > 0 ? 100.0 * gbps / peak : 0; }
+
 winner best_of(tune_session& session, const tuning_key& key, const measurement& fastest, int ok, int failed,
                double seconds) {
     winner best;
@@ -243,8 +248,8 @@ winner best_of(tune_session& session, const tuning_key& key, const measurement& 
     best.config = fastest.config;
     best.median_us = fastest.median_us;
     best.gbps = fastest.gbps;
-    best.pct_theoretical = 100.0 * fastest.gbps / session.device.theoretical_gbps;
-    best.pct_copy = 100.0 * fastest.gbps / session.device.copy_gbps;
+    best.pct_theoretical = percent_of(fastest.gbps, session.device.theoretical_gbps);
+    best.pct_copy = percent_of(fastest.gbps, session.device.copy_gbps);
     best.candidates_ok = ok;
     best.candidates_failed = failed;
     best.tune_seconds = seconds;

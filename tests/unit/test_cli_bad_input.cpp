@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +24,9 @@
 #include "core/sha256.hpp"
 #include "db/database.hpp"
 #include "test_core_support.hpp"
+#include "../support/child_process.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -230,6 +233,93 @@ TEST_F(ReliabilityCli, DatabasePathThatIsAFolderIsRefusedEvenForRoot) {
     EXPECT_TRUE(fs::is_empty(folder));
 }
 
+// Before database::open checked the file type, `db show` and `db check` of a FIFO blocked in
+// SQLite's open(2) until something wrote to the FIFO.
+TEST_F(ReliabilityCli, AFifoAsTheDatabaseIsOneLineErrorAtOnce) {
+    const fs::path fifo = file("fifo.db");
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"db", "show", "--db", fifo.string()},
+                                                 {"db", "show", "--json", "--db", fifo.string()},
+                                                 {"db", "check", "--db", fifo.string()},
+                                                 {"db", "forget", "--op", "leaky_relu", "--db", fifo.string()},
+                                                 tune_with(fifo, {})}) {
+        const std::string outcome = testing::text_from_child_within(std::chrono::seconds(5), [&] {
+            const cli_run run = run_cli(args);
+            return std::to_string(run.exit_code) + " " + run.out + run.err;
+        });
+        EXPECT_EQ(outcome, "1 kerntune: error: " + fifo.string() + " is a FIFO, not a tuning database\n") << args[1];
+    }
+}
+
+// Before the database read text as UTF-8 whatever the file's encoding, `db check` of this file
+// failed with "integrity check failed: o" (the UTF-16 bytes of "ok" cut at the first NUL).
+TEST_F(ReliabilityCli, ASoundUtf16DatabaseIsCheckedAndShownLikeAUtf8One) {
+    const fs::path utf16 = file("utf16.db");
+    testing::copy_as_utf16(create_database("utf8.db"), utf16);
+    const cli_run check = run_cli({"db", "check", "--db", utf16.string()});
+    EXPECT_EQ(check.exit_code, 0) << check.err;
+    EXPECT_EQ(check.out, utf16.string() + ": schema " + std::to_string(known_schema_version()) + ", integrity ok\n");
+    const cli_run show = run_cli({"db", "show", "--json", "--db", utf16.string()});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_TRUE(contains(show.out, "\"gpu\": \"NVIDIA H100 80GB HBM3|sm_90|132 SMs\"")) << show.out;
+    EXPECT_TRUE(contains(show.out, "\"config\": \"blk256.vec4.unr0\"")) << show.out;
+}
+
+// Before the schema check `db show` ran the view's query, which never ends (killed after 5 s).
+TEST_F(ReliabilityCli, AViewInPlaceOfWinnersIsRefusedByEveryCommandWithoutRunningIt) {
+    const fs::path db = create_database("view.db");
+    ASSERT_EQ(testing::run_sql(db, "ALTER TABLE winners RENAME TO stored_winners; CREATE VIEW winners AS WITH "
+                                   "RECURSIVE forever(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM forever) "
+                                   "SELECT stored_winners.* FROM forever, stored_winners"),
+              "");
+    const std::string before = fingerprint(db);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"db", "show", "--db", db.string()},
+                                                 {"db", "show", "--json", "--db", db.string()},
+                                                 {"db", "check", "--db", db.string()},
+                                                 {"db", "forget", "--op", "leaky_relu", "--db", db.string()},
+                                                 tune_with(db, {})}) {
+        const std::string outcome = testing::text_from_child_within(std::chrono::seconds(5), [&] {
+            const cli_run run = run_cli(args);
+            return std::to_string(run.exit_code) + " " + run.out + run.err;
+        });
+        EXPECT_EQ(outcome.rfind("1 kerntune: error: " + db.string() + " is not a ", 0), 0u) << outcome;
+        EXPECT_TRUE(contains(outcome, "winners is a view, not a table")) << outcome;
+        EXPECT_EQ(std::count(outcome.begin(), outcome.end(), '\n'), 1) << outcome;
+    }
+    EXPECT_EQ(fingerprint(db), before);
+}
+
+// Before, db check ran SQLite's integrity check only and said "integrity ok" (exit 0) for both
+// files, and db show listed the negative median.
+TEST_F(ReliabilityCli, DbCheckNamesRowsOutOfRangeAndSchemaDifferencesAndDbShowLeavesSuchRowsOut) {
+    const fs::path db = create_database("values.db");
+    ASSERT_EQ(testing::run_sql(db, "PRAGMA ignore_check_constraints = ON; UPDATE measurements SET median_us = -1 "
+                                   "WHERE problem_key = 'n=1024' AND config = 'blk256.vec4.unr3'"),
+              "");
+    const std::string before = fingerprint(db);
+    const std::string row = "measurement of leaky_relu f32 n=1024 config blk256.vec4.unr3 on NVIDIA H100 80GB HBM3|"
+                            "sm_90|132 SMs: median_us is -1, not a finite number >= 0";
+    const cli_run check = run_cli({"db", "check", "--db", db.string()});
+    expect_one_line_error(check, {});
+    EXPECT_EQ(check.err, "kerntune: error: " + db.string() + " is not a sound kerntune database: " + row + "\n");
+    const cli_run json_check = run_cli({"db", "check", "--json", "--db", db.string()});
+    EXPECT_EQ(json_check.exit_code, 1);
+    EXPECT_TRUE(contains(json_check.out, "\"bad_rows\": [\n      \"" + row + "\"\n    ]")) << json_check.out;
+    EXPECT_TRUE(contains(json_check.out, "\"schema_differences\": []")) << json_check.out;
+    EXPECT_TRUE(contains(json_check.out, "\"ok\": false")) << json_check.out;
+    const cli_run show = run_cli({"db", "show", "--candidates", "--op", "leaky_relu", "--db", db.string()});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    EXPECT_TRUE(contains(show.err, db.string() + ": ignoring the " + row)) << show.err;
+    EXPECT_FALSE(contains(show.out, "-1.0")) << show.out;
+    EXPECT_EQ(fingerprint(db), before);
+
+    ASSERT_EQ(testing::run_sql(db, "CREATE TRIGGER t AFTER INSERT ON measurements BEGIN DELETE FROM winners; END"), "");
+    const cli_run trigger = run_cli({"db", "check", "--db", db.string()});
+    expect_one_line_error(trigger, {});
+    EXPECT_EQ(trigger.err, "kerntune: error: " + db.string() +
+                               " is not a sound kerntune database: unexpected trigger t on measurements\n");
+}
+
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
     // Run as user nobody when root runs the tests: chmod 0555 does not stop root.
     const fs::path folder = file("read_only");
@@ -308,7 +398,7 @@ TEST_F(ReliabilityCli, FilesThatAreNotSoundKerntuneDatabasesAreRefusedByEveryCom
         {"truncated.db", {"malformed"}},
         {"random.db", {"is not a kerntune database"}},
         {"text.db", {"is not a kerntune database"}},
-        {"newer.db", {"written by a newer kerntune (schema 99, this build knows 1)"}},
+        {"newer.db", {"written by a newer kerntune (schema 99, this build knows " + std::to_string(known_schema_version()) + ")"}},
     };
     for (const spoiled_database& spoiled : files) {
         const fs::path path = file(spoiled.name);
@@ -350,6 +440,21 @@ TEST_F(ReliabilityCli, TuneWithoutAGpuSaysSoBeforeCreatingOrWritingTheDatabase) 
 
     const fs::path db = create_database("tuning.db");
     expect_refused_untouched(tune_with(db, {}), db, {"no CUDA driver"});
+    // A database in rollback-journal mode stays in it, one of schema 1 stays schema 1: nothing
+    // changes a file before the work that needs the change can start. (Before, the check opened
+    // the file for writing, which switched it to WAL.)
+    const fs::path rollback = create_database("rollback.db");
+    ASSERT_EQ(testing::run_sql(rollback, "PRAGMA journal_mode = DELETE"), "");
+    ASSERT_EQ(bytes_of(rollback).at(18), 1) << "not in rollback-journal mode";
+    expect_refused_untouched(tune_with(rollback, {}), rollback, {"no CUDA driver"});
+    std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
+    const fs::path old = file("schema1.db");
+    ASSERT_EQ(testing::run_sql(old, std::string(std::istreambuf_iterator<char>(dump), {})), "");
+    expect_refused_untouched(tune_with(old, {}), old, {"no CUDA driver"});
+    for (const fs::path& untouched : {rollback, old}) {
+        EXPECT_FALSE(fs::exists(untouched.string() + "-wal")) << untouched;
+        EXPECT_FALSE(fs::exists(untouched.string() + "-journal")) << untouched;
+    }
     // The default database's folder is not created either.
     expect_one_line_error(run_cli({"tune", "--op", "leaky_relu"}), {"no CUDA driver"});
     EXPECT_FALSE(fs::exists(file("xdg")));

@@ -164,9 +164,11 @@ TEST_F(CliOutput, ControlCharactersInOpNamesAndRowsAreEscapedAndEachMessageIsOne
     EXPECT_TRUE(contains(run.out, "forgot 1 measurement and 1 winner of leakya\\nb")) << run.out;
 }
 
-TEST_F(CliOutput, ACommandThatFailsMidwayPrintsNoHalfTable) {
-    // A row further down with a status this build does not know: `db show --candidates` has
-    // read the devices (and printed their table) before it reads the measurements.
+TEST_F(CliOutput, ARowLeftOutIsOneEscapedWarningLineAndTheRestIsShown) {
+    // A row further down with a status this build does not know and a label with a newline and
+    // an escape code: the database leaves it out with a warning (earlier, the whole command
+    // failed after the devices table; stdout is held until a command has finished, so such a
+    // failure leaves no half table).
     create_database(3, [](int k, measurement& m, winner&) {
         if (k == 2) m.config = "blk256\n\x1b[2J";
     });
@@ -178,11 +180,13 @@ TEST_F(CliOutput, ACommandThatFailsMidwayPrintsNoHalfTable) {
         if (json) args.push_back("--json");
         SCOPED_TRACE(json ? "--json" : "text");
         const cli_run run = run_cli(args);
-        EXPECT_EQ(run.exit_code, 1);
-        EXPECT_EQ(run.out, "") << "a half table";
-        EXPECT_EQ(run.err.rfind("kerntune: error: " + db().string() + ": measurement of leaky_relu f32 n=3072 config blk256\\n\\x1b[2J on ", 0), 0u) << run.err;
+        EXPECT_EQ(run.exit_code, 0) << run.err;
+        EXPECT_TRUE(contains(run.out, "n=2048")) << run.out;
+        EXPECT_FALSE(contains(run.out, "n=3072")) << run.out;
+        EXPECT_TRUE(contains(run.err, "ignoring the measurement of leaky_relu f32 n=3072 config blk256\\n\\x1b[2J on ")) << run.err;
         EXPECT_TRUE(contains(run.err, "unknown candidate status 'exploded'")) << run.err;
         EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "not one line:\n" << run.err;
+        EXPECT_FALSE(contains(run.err, "\x1b")) << run.err;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <regex>
@@ -19,6 +20,7 @@
 #include "db/database.hpp"
 #include "test_core_support.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
 namespace kerntune {
@@ -303,7 +305,7 @@ TEST_F(CliUsage, EveryJsonOutputIsOneDocumentWithTheEnvelope) {
     EXPECT_EQ(list.at("templates").at(0).at("name"), "leaky_relu");
     const json show = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
     EXPECT_EQ(show.at("winners").size(), 5u);
-    EXPECT_EQ(show.at("schema_version"), 1);
+    EXPECT_EQ(show.at("schema_version"), known_schema_version());
     EXPECT_FALSE(show.at("winners").at(0).at("tuned_at").get<std::string>().empty());
     const json check = envelope_of(run_cli({"db", "check", "--json", "--db", db.string()}), "db check").at("result");
     EXPECT_EQ(check.at("integrity"), "ok");
@@ -311,26 +313,32 @@ TEST_F(CliUsage, EveryJsonOutputIsOneDocumentWithTheEnvelope) {
     EXPECT_EQ(check.at("database"), db.string());
 }
 
-TEST_F(CliUsage, NonFiniteNumbersInADatabaseAreNullInJson) {
+// A non-finite number is neither stored nor shown: the database refuses to write one, and a row
+// that holds one (a file edited by hand) is left out of db show with a warning. (Before, both were
+// stored and shown as null; a winner's percentage of a copy bandwidth of 0 was +inf, and is now
+// 0: the tuner's percent_of.)
+TEST_F(CliUsage, NonFiniteNumbersInADatabaseAreLeftOutWithAWarning) {
     const fs::path path = create_database();
+    const double inf = std::numeric_limits<double>::infinity();
+    const tuning_key key{"leaky_relu", "3f2a9c", "f32", "n=1024", h100, "13.0"};
     {
         database db = database::open(path, open_mode::read_write);
-        const tuning_key key{"leaky_relu", "3f2a9c", "bf16", "n=1024", h100, "13.0"};
-        const double inf = std::numeric_limits<double>::infinity();
-        // What a copy bandwidth of 0 gives: an infinite percentage of it.
-        db.set_winner({key, "blk256.vec4.unr2.plain.tile.w0", 5.0, 1500, 45, inf, 1, 0, 3.5, ""});
-        db.record_measurement({key, "blk256.vec4.unr2.plain.tile.w0", candidate_status::ok, 5.0, 0.01, inf, 30, "", ""});
+        try {
+            db.set_winner({key, "blk256.vec4.unr2.plain.tile.w0", 5.0, 1500, 45, inf, 1, 0, 3.5, ""});
+            ADD_FAILURE() << "an infinite pct_copy was stored";
+        } catch (const error& refused) {
+            EXPECT_TRUE(contains(refused.what(), "pct_copy is inf, not a finite number >= 0")) << refused.what();
+        }
     }
-    const json show = envelope_of(run_cli({"db", "show", "--op", "leaky_relu", "--dtype", "bf16", "--json", "--db", path.string()}),
-                                  "db show").at("result");
-    ASSERT_EQ(show.at("winners").size(), 1u);
-    EXPECT_TRUE(show.at("winners").at(0).at("pct_copy").is_null());
-    EXPECT_EQ(show.at("winners").at(0).at("pct_theoretical"), 45.0);
-    const json candidates =
-        envelope_of(run_cli({"db", "show", "--candidates", "--dtype", "bf16", "--json", "--db", path.string()}), "db show")
-            .at("result");
-    ASSERT_EQ(candidates.at("measurements").size(), 1u);
-    EXPECT_TRUE(candidates.at("measurements").at(0).at("gbps").is_null());
+    ASSERT_EQ(testing::run_sql(path, "UPDATE winners SET pct_copy = 9e999 WHERE dtype = 'f32' AND problem_key = 'n=1024' "
+                                     "AND gpu_identity = '" + h100 + "'"),
+              "");
+    const cli_run run = run_cli({"db", "show", "--json", "--db", path.string()});
+    const json show = envelope_of(run, "db show").at("result");
+    EXPECT_EQ(show.at("winners").size(), 4u) << "the edited winner is left out";
+    EXPECT_TRUE(contains(run.err, path.string() + ": ignoring the winner of leaky_relu f32 n=1024 on " + h100 +
+                                      ": pct_copy is inf, not a finite number >= 0"))
+        << run.err;
 }
 
 TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
@@ -354,6 +362,35 @@ TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
     // bytes 0x80 to 0x9f are C1 controls to an 8-bit terminal).
     const std::string text = run_cli({"list", "--templates", folder.string()}).out;
     EXPECT_TRUE(contains(text, file("templates-\\xff\\xfe").string())) << text;
+}
+
+// Schema 2 records the kerntune that wrote each row; a schema 1 file is shown as it is, untouched.
+TEST_F(CliUsage, ShowNamesTheKerntuneThatWroteEachRow) {
+    const fs::path db = create_database();
+    const json winners = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
+    EXPECT_EQ(winners.at("winners").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    const json rows =
+        envelope_of(run_cli({"db", "show", "--candidates", "--json", "--db", db.string()}), "db show").at("result");
+    EXPECT_EQ(rows.at("measurements").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    const cli_run table = run_cli({"db", "show", "--candidates", "--db", db.string()});
+    EXPECT_TRUE(std::regex_search(table.out, std::regex("measured at +kerntune +message"))) << table.out;
+    EXPECT_TRUE(contains(table.out, " " + std::string(kerntune_version()) + " ")) << table.out;
+
+    std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
+    const fs::path old = file("schema1.db");
+    ASSERT_EQ(testing::run_sql(old, std::string(std::istreambuf_iterator<char>(dump), {})), "");
+    const std::string before = testing::file_bytes(old);
+    const json old_rows =
+        envelope_of(run_cli({"db", "show", "--candidates", "--json", "--db", old.string()}), "db show").at("result");
+    EXPECT_EQ(old_rows.at("schema_version"), 1);
+    ASSERT_EQ(old_rows.at("measurements").size(), 8u);
+    EXPECT_TRUE(old_rows.at("measurements").at(0).at("kerntune_version").is_null()) << "unknown in schema 1";
+    EXPECT_TRUE(envelope_of(run_cli({"db", "show", "--json", "--db", old.string()}), "db show")
+                    .at("result").at("winners").at(0).at("kerntune_version").is_null());
+    EXPECT_TRUE(std::regex_search(run_cli({"db", "show", "--candidates", "--db", old.string()}).out,
+                                  std::regex(R"(Z +- +fixture)")))
+        << "an unknown version shows as -";
+    EXPECT_EQ(testing::file_bytes(old), before);
 }
 
 } // namespace
