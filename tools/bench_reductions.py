@@ -28,10 +28,8 @@ from torch_timing import device_times  # noqa: E402
 OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax), "sum": (torch.sum, kt.sum),
        "mean": (torch.mean, kt.mean)}
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
-DEFAULT_CASES = ["softmax:4096x393216:1", "log_softmax:4096x393216:1", "softmax:65536x768", "softmax:16384x4096",
-                 "softmax:4096x16384", "softmax:1024x65536", "softmax:16x4194304", "softmax:1048576x32",
-                 "softmax:65536x768::bf16", "softmax:4096x16384::bf16", "softmax:8x64x512x512:1",
-                 "sum:128x4096x4095:1", "sum:16x4194304", "mean:4096x16384", "mean:65536x768::bf16"]
+DEFAULT_CASES = ["softmax:4096x393216:1", "softmax:65536x768", "softmax:4096x16384", "softmax:1048576x32",
+                 "softmax:65536x768::bf16", "sum:128x4096x4095:1", "mean:4096x16384"]
 
 
 def copy_rate_gbps():
