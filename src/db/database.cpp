@@ -1,17 +1,16 @@
 #include "db/database.hpp"
 
-#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/version.hpp"
-#include "db/schema.hpp"
-#include "db/schema_migration.hpp"
 #include "db/record_checks.hpp"
 #include "db/recovered_copy.hpp"
+#include "db/schema.hpp"
+#include "db/schema_migration.hpp"
 #include "db/schema_objects.hpp"
 #include "db/sqlite_handles.hpp"
 
@@ -436,9 +435,8 @@ check_report database::check(const std::filesystem::path& path) {
     check_report report;
     report.schema_version = state.version;
     report.schema_differences = state.differences;
-    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, [&report](const std::string& message) {
-        report.bad_rows.push_back(message);
-    }}));
+    const bad_row_sink bad_row = [&report](const std::string& row) { report.bad_rows.push_back(row); };
+    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, bad_row}));
     report.integrity = checked.integrity_check();
     // Rows are read only from tables that are what they should be: a view could run forever.
     if (state.version > 0 && report.schema_differences.empty()) {
