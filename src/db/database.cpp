@@ -1,17 +1,17 @@
 #include "db/database.hpp"
 
-#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
+#include <optional>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "core/version.hpp"
+#include "db/record_checks.hpp"
+#include "db/recovered_copy.hpp"
 #include "db/schema.hpp"
 #include "db/schema_migration.hpp"
-#include "db/record_checks.hpp"
 #include "db/schema_objects.hpp"
 #include "db/sqlite_handles.hpp"
 
@@ -294,13 +294,6 @@ std::string uri_path(const std::filesystem::path& path) {
     return encoded;
 }
 
-/// True when SQLite cannot read the file because it would have to create the WAL's shared-memory
-/// file in a folder this user cannot write.
-bool cannot_create_wal_index(const connection& db) {
-    const int rc = sqlite3_exec(db.get(), "SELECT 1 FROM sqlite_schema LIMIT 1", nullptr, nullptr, nullptr);
-    return rc == SQLITE_READONLY_CANTINIT || rc == SQLITE_READONLY_DIRECTORY;
-}
-
 /// What `status` is, in a message: "a folder", "a FIFO", ...; "" for a regular file.
 std::string kind_of_file(std::filesystem::file_status status) {
     switch (status.type()) {
@@ -346,29 +339,31 @@ connection connect_for_writing(const std::filesystem::path& path, bool create) {
     return db;
 }
 
-/// Whether `path` has a rollback journal of a transaction that began on an empty file. A process
-/// killed while switching a new database to WAL (the one write not made in WAL mode) leaves one:
-/// nothing was committed then, but only a writer may roll the journal back, and SQLite refuses
-/// a reader with "attempt to write a readonly database".
-bool has_journal_of_an_empty_file(const std::filesystem::path& path) {
-    // The journal header: 8 magic bytes, the record count, a nonce, then the database's size in
-    // pages before the transaction (big-endian, bytes 16 to 19).
-    constexpr unsigned char magic[8] = {0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7};
-    unsigned char header[20] = {};
-    std::ifstream journal(path.string() + "-journal", std::ios::binary);
-    if (!journal.read(reinterpret_cast<char*>(header), sizeof(header))) return false;
-    const bool pages_before_are_zero = header[16] == 0 && header[17] == 0 && header[18] == 0 && header[19] == 0;
-    return std::equal(magic, magic + sizeof(magic), header) && pages_before_are_zero;
+/// Whether the file `file` exists and holds any bytes.
+bool has_content(const std::filesystem::path& file) {
+    std::error_code missing;
+    const std::uintmax_t size = std::filesystem::file_size(file, missing);
+    return !missing && size > 0;
 }
 
-/// Opens an existing file for reading only. A WAL file nobody has open, in a folder this user
-/// cannot write, is read as immutable (without locks): no process can be writing it then, as
-/// writers keep the WAL files in that folder while they have it open.
+/// Opens an existing file for reading only, never writing it or anything beside it but SQLite's
+/// -wal and -shm where it may make them. When SQLite cannot read the file in place without
+/// writing (its first read fails with a READONLY or CANTOPEN code):
+///   * a -journal with content is a hot journal of a killed writer, and the file may hold half
+///     of that writer's pages: it is read through recovered_copy, never as it is;
+///   * else a -wal with content holds commits the file lacks (no -shm can be made beside it: a
+///     read-only folder or file system): recovered_copy as well, since an immutable read would
+///     ignore the WAL and could see a half-checkpointed file;
+///   * else the file is all there is, and is read as immutable (without locks). No process can
+///     be writing it then: a writer keeps its -wal and -shm beside it while it has it open.
 connection connect_for_reading(const std::filesystem::path& path) {
     std::error_code ignored;
     if (!std::filesystem::exists(path, ignored)) throw error("no tuning database at " + path.string());
     connection db(path.string(), SQLITE_OPEN_READONLY, path.string());
-    if (!cannot_create_wal_index(db)) return db;
+    const int rc = sqlite3_exec(db.get(), "SELECT 1 FROM sqlite_schema LIMIT 1", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN) return db;
+    for (const char* sidecar : {"-journal", "-wal"})
+        if (has_content(path.string() + sidecar)) return detail::recovered_copy(path, sidecar);
     return connection("file:" + uri_path(path) + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
                       path.string());
 }
@@ -407,10 +402,8 @@ database database::open(const std::filesystem::path& path, open_mode mode, warni
     refuse_what_is_not_a_regular_file(path);
     const bool creating = mode == open_mode::read_write, reading = mode == open_mode::read_only;
     connection db = reading ? connect_for_reading(path) : connect_for_writing(path, creating);
-    // checked_schema_version refuses a foreign, newer or altered file before any write; a writer
-    // rolls back a journal left behind, a reader cannot, but one begun on an empty file holds
-    // nothing committed.
-    int version = reading && has_journal_of_an_empty_file(path) ? 0 : checked_schema_version(db);
+    // checked_schema_version refuses a foreign, newer or altered file before any write.
+    int version = checked_schema_version(db);
     if (version == 0 && !creating)
         throw error(path.string() + " has no kerntune schema (open it for writing to create one)");
     if (mode == open_mode::read_write_as_is && version != schema::version)
@@ -440,13 +433,12 @@ std::string check_report::problems() const {
 check_report database::check(const std::filesystem::path& path) {
     refuse_what_is_not_a_regular_file(path);
     connection db = connect_for_reading(path);
-    const schema_state state = has_journal_of_an_empty_file(path) ? schema_state{} : read_schema(db);
+    const schema_state state = read_schema(db);
     check_report report;
     report.schema_version = state.version;
     report.schema_differences = state.differences;
-    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, [&report](const std::string& message) {
-        report.bad_rows.push_back(message);
-    }}));
+    const bad_row_sink bad_row = [&report](const std::string& row) { report.bad_rows.push_back(row); };
+    const database checked(std::make_unique<impl>(impl{path, std::move(db), state.version, bad_row}));
     report.integrity = checked.integrity_check();
     // Rows are read only from tables that are what they should be: a view could run forever.
     if (state.version > 0 && report.schema_differences.empty()) {

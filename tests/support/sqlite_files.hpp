@@ -2,6 +2,8 @@
 // SQLite files edited or made the way another program would, for tests of what the database
 // layer accepts.
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -69,6 +71,21 @@ inline void copy_as_utf16(const std::filesystem::path& from, const std::filesyst
     sqlite3_finalize(version);
     sqlite3_close(source);
     sqlite3_close(target);
+}
+
+/// Leaves on the closed database `path` (in rollback-journal mode) what a writer killed in the
+/// middle of a transaction leaves: a hot -journal, and the file with some of the transaction's
+/// pages already written (a cache of 2 pages makes SQLite spill them). `work` is the
+/// transaction's SQL, run in a child process that exits without committing.
+inline void leave_hot_journal(const std::filesystem::path& path, const std::string& work) {
+    const pid_t child = fork();
+    if (child == 0) {
+        sqlite3* db = nullptr;
+        sqlite3_open(path.c_str(), &db);
+        sqlite3_exec(db, ("PRAGMA cache_size = 2; BEGIN; " + work).c_str(), nullptr, nullptr, nullptr);
+        _exit(0);
+    }
+    waitpid(child, nullptr, 0);
 }
 
 } // namespace kerntune::testing

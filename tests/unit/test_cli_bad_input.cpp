@@ -320,6 +320,28 @@ TEST_F(ReliabilityCli, DbCheckNamesRowsOutOfRangeAndSchemaDifferencesAndDbShowLe
                                " is not a sound kerntune database: unexpected trigger t on measurements\n");
 }
 
+// Before, `db show` and `db check` said "cannot read its schema: attempt to write a readonly
+// database": only a writer may roll a hot journal back.
+TEST_F(ReliabilityCli, ADatabaseWithAHotJournalIsShownAndCheckedAsLastCommittedAndLeftAsItWas) {
+    const fs::path db = create_database("hot.db");
+    ASSERT_EQ(testing::run_sql(db, "PRAGMA journal_mode = DELETE"), "");
+    testing::leave_hot_journal(db, "DELETE FROM winners; UPDATE measurements SET message = printf('%.*c', 3000, 'x');");
+    const fs::path journal = db.string() + "-journal";
+    ASSERT_TRUE(fs::exists(journal)) << "the killed writer left no journal";
+    const std::string before = fingerprint(db), journal_before = fingerprint(journal);
+    const cli_run show = run_cli({"db", "show", "--json", "--db", db.string()});
+    EXPECT_EQ(show.exit_code, 0) << show.err;
+    int winners = 0;
+    for (std::size_t at = show.out.find("\"tuned_at\""); at != std::string::npos; at = show.out.find("\"tuned_at\"", at + 1))
+        ++winners;
+    EXPECT_EQ(winners, 40) << "the 40 winners committed";
+    const cli_run check = run_cli({"db", "check", "--db", db.string()});
+    EXPECT_EQ(check.exit_code, 0) << check.err;
+    EXPECT_EQ(check.out, db.string() + ": schema " + std::to_string(known_schema_version()) + ", integrity ok\n");
+    EXPECT_EQ(fingerprint(db), before);
+    EXPECT_EQ(fingerprint(journal), journal_before);
+}
+
 TEST_F(ReliabilityCli, ReadOnlyFolderIsRefusedForTuneAndStillReadableByShow) {
     // Run as user nobody when root runs the tests: chmod 0555 does not stop root.
     const fs::path folder = file("read_only");
