@@ -10,19 +10,20 @@
 
 namespace kt {
 
-/// The thread's partial sum of a part: 4 x N accumulators (fewer roundings in a row).
+/// The thread's partial sum of a part: 4 x N compensated accumulators (a thread may add a
+/// million elements of a row: plain float sums lost twice torch's accuracy there, on the H200).
 template <typename T, int THREADS, int N> __device__ __forceinline__ float part_sum(const T* src, long long count) {
-    float partial[batch][N] = {};
+    compensated_sum partial[batch][N];
     for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int b) {
 #pragma unroll
-        for (int k = 0; k < N; ++k) partial[b][k] += to_float(e.v[k]);
+        for (int k = 0; k < N; ++k) partial[b][k].add(to_float(e.v[k]));
     });
-    float s = 0.0f;
+    compensated_sum s;
 #pragma unroll
     for (int b = 0; b < batch; ++b)
 #pragma unroll
-        for (int k = 0; k < N; ++k) s += partial[b][k];
-    return s;
+        for (int k = 0; k < N; ++k) s.add(partial[b][k].sum);
+    return s.sum;
 }
 
 template <typename T, int THREADS, int ROWS, bool MEAN>
@@ -59,13 +60,16 @@ __device__ __forceinline__ void sum_columns(const T* __restrict__ x, T* __restri
     for (long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; c < columns; c += stride) {
         const long long o = c / inner;
         const T* src = x + o * reduce * inner + (c - o * inner);
-        float partial[batch] = {};
+        compensated_sum partial[batch];
         long long r = 0;
         for (; r + batch <= reduce; r += batch)
 #pragma unroll
-            for (int b = 0; b < batch; ++b) partial[b] += to_float(src[(r + b) * inner]);
-        for (; r < reduce; ++r) partial[0] += to_float(src[r * inner]);
-        const float s = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+            for (int b = 0; b < batch; ++b) partial[b].add(to_float(src[(r + b) * inner]));
+        for (; r < reduce; ++r) partial[0].add(to_float(src[r * inner]));
+        compensated_sum total;
+#pragma unroll
+        for (int b = 0; b < batch; ++b) total.add(partial[b].sum);
+        const float s = total.sum;
         y[c] = from_float<T>(MEAN ? s * (1.0f / static_cast<float>(reduce)) : s);
     }
 }

@@ -18,6 +18,19 @@ struct sum_op {
     __device__ __forceinline__ static float identity() { return 0.0f; }
 };
 
+/// A compensated (Kahan) float sum: each addition's rounding error is carried into the next, so
+/// a long serial run of additions stays within a few ulps instead of growing with its length.
+/// (NVRTC compiles without reassociation, which would cancel the compensation.)
+struct compensated_sum {
+    float sum = 0.0f, carry = 0.0f;
+    __device__ __forceinline__ void add(float x) {
+        const float y = x - carry;
+        const float t = sum + y;
+        carry = (t - sum) - y;
+        sum = t;
+    }
+};
+
 /// v reduced over aligned groups of WIDTH lanes of a warp (WIDTH a power of two up to 32).
 template <int WIDTH = 32, typename Op> __device__ __forceinline__ float warp_reduce(float v, Op op) {
 #pragma unroll
