@@ -9,20 +9,9 @@
 #include <stdexcept>
 #include <string>
 
-namespace kerntune::testing {
+#include "run_sql.hpp"
 
-/// Runs `sql` on the closed database `path` directly, as another program or a hand edit would;
-/// returns SQLite's error message, "" when it succeeded.
-inline std::string run_sql(const std::filesystem::path& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open(path.c_str(), &db);
-    char* message = nullptr;
-    sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-    const std::string text = message != nullptr ? message : "";
-    sqlite3_free(message);
-    sqlite3_close(db);
-    return text;
-}
+namespace kerntune::testing {
 
 /// Runs `sql` on `db`; throws std::runtime_error with SQLite's message when it fails.
 inline void exec_or_throw(sqlite3* db, const std::string& sql) {
