@@ -213,7 +213,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     config_match how = chosen.match;
     if (how != config_match::default_config) {
         try {
-            candidate_launch(spec, used, key.type, shape, context_info.device.limits());
+            entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
         } catch (const error& failure) {
             // A config tuned for another problem may not launch on this one (a grid past CUDA's
             // limits, a cluster the device lacks): the default config is used instead.
@@ -224,7 +224,9 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
             entry.label = label(spec, used);
         }
     }
-    entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
+    // The default config: a problem it cannot launch is the caller's invalid argument.
+    if (how == config_match::default_config)
+        entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
     entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
     allow_geometry(entry.function, entry.geometry);
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
@@ -241,10 +243,9 @@ void refuse_cold_key_in_capture(CUstream stream, const std::string& op, dtype ty
     CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
     KERNTUNE_CU(cuStreamIsCapturing(stream, &capture));
     if (capture == CU_STREAM_CAPTURE_STATUS_NONE) return;
-    std::string shape;
-    for (std::size_t i = 0; i < axes; ++i) shape += (i ? "x" : "") + std::to_string(extents[i]);
+    const tensor_shape shape{std::vector<std::int64_t>(extents, extents + axes)};
     throw runtime_error(KT_ERROR_INVALID_ARGUMENT,
-                        op + " " + std::string(to_string(type)) + " " + shape +
+                        op + " " + std::string(to_string(type)) + " " + shape.to_string() +
                             " is not loaded on this device yet, and its stream is capturing a CUDA graph: call it "
                             "once before the capture, or prepare it with kt_query (kerntune.torch.prepare)");
 }
