@@ -33,7 +33,7 @@ template <typename T> __device__ __forceinline__ float divide(float e, float sum
 
 // The second and third passes over a row part; functors, because NVRTC compiles no generic
 // lambdas.
-template <typename T, int N, bool LOG> struct add_exponentials {
+template <typename T, int N> struct add_exponentials {
     float max;
     T* keep;                  // where softmax keeps exp(x - max) in place of x (a float cache), or null
     float partial[batch][N];  // the thread's sums, one per batch place and vector lane
@@ -102,7 +102,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
 
     const T* data = cache ? cache : src;
     const bool keep = !LOG && cache && sizeof(T) == 4;
-    add_exponentials<T, N, LOG> adder{m, keep ? cache : nullptr, {}};
+    add_exponentials<T, N> adder{m, keep ? cache : nullptr, {}};
     if (valid) for_my_elements<THREADS, T, N>(data, count, adder);
     float s = 0.0f;
 #pragma unroll
