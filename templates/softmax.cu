@@ -9,7 +9,6 @@
 // keeps its part of the row in dynamic shared memory when the launch gave it room (one read of
 // the row from memory); otherwise it reads the row again for each pass.
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
-#include "kt_convert.cuh"
 #include "kt_reduce.cuh"
 
 namespace kt {
@@ -65,14 +64,6 @@ template <typename T, int N, bool LOG> struct write_outputs {
     }
 };
 
-/// Starts copying this thread's 16-byte steps of a part into shared memory (all in flight).
-template <int THREADS, typename T> __device__ __forceinline__ void copy_part_async(T* cache, const T* src, long long count) {
-    constexpr int N = 16 / sizeof(T);
-    for (long long i = (threadIdx.x % THREADS) * N; i < count; i += static_cast<long long>(THREADS) * N)
-        async_copy_16(cache + i, src + i);
-    async_copies_commit();
-}
-
 /// One row part: max, sum of exp(x - max), then the outputs; the row group's and the cluster's
 /// partial results combined in between. With a `cache` (shared memory for the part) the part
 /// is copied in once (16-byte steps: cp.async, every copy of the thread in flight at once) and
@@ -85,14 +76,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
                                              float* scratch, float* slots) {
     float m = max_op::identity();
     if (valid) {
-        if (cache && N * sizeof(T) == 16) {
-            copy_part_async<THREADS>(cache, src, count);
-            async_copies_wait();
-        } else if (cache) {
-            for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
-                *reinterpret_cast<elements<T, N>*>(cache + i) = e;
-            });
-        }
+        if (cache) cache_part<THREADS, T, N>(cache, src, count);
         for_my_elements<THREADS, T, N>(cache ? cache : src, count, [&](long long, const elements<T, N>& e, int) {
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
@@ -121,36 +105,24 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     extern __shared__ __align__(16) unsigned char dynamic_shared[];
     __shared__ float scratch[ROWS * 32];
     __shared__ float slots[2];
-    const unsigned blocks_per_row = cluster_size();
     const row_part part = my_row_part(cols, V);
-    const long long chunk = part.chunk, begin = part.begin, count = part.count;
-    const bool cached = dynamic_shared_bytes() >= ROWS * chunk * sizeof(T);
+    const bool cached = dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;
-    const int group = threadIdx.x / THREADS;
-    T* cache = cached ? reinterpret_cast<T*>(dynamic_shared) + group * chunk : nullptr;
-    const long long row_blocks = (outer + ROWS - 1) / ROWS;
-    // Uniform across the block: every thread runs every iteration (the reductions synchronise).
-    for (long long row_block = blockIdx.x / blocks_per_row; row_block < row_blocks; row_block += gridDim.x / blocks_per_row) {
-        const long long row = row_block * ROWS + group;
-        const bool valid = row < outer;
-        const long long offset = (valid ? row : 0) * cols + begin;
+    T* cache = cached ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * part.chunk : nullptr;
+    for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
+        const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
+            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots);
         else
-            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, count, valid, scratch, slots);
-    }
-    cluster_done();
+            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots);
+    });
 }
 
 template <typename T, bool LOG>
 __device__ __forceinline__ void softmax_columns(const T* __restrict__ x, T* __restrict__ y, long long outer,
                                                 long long reduce, long long inner) {
-    const long long columns = outer * inner;
-    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
-    for (long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; c < columns; c += stride) {
-        const long long o = c / inner;
-        const long long offset = o * reduce * inner + (c - o * inner);
+    for_my_columns(outer, reduce, inner, [&](long long, long long offset) {
         const T* src = x + offset;
         T* dst = y + offset;
         float m = max_op::identity();
@@ -165,7 +137,7 @@ __device__ __forceinline__ void softmax_columns(const T* __restrict__ x, T* __re
             const float v = to_float(src[r * inner]);
             dst[r * inner] = from_float<T>(LOG ? (v - m) - log_sum : divide<T>(exp_shifted<T>(v, m), s, reciprocal));
         }
-    }
+    });
 }
 
 template <typename T, int THREADS, int ROWS, bool LOG>
@@ -190,17 +162,16 @@ __global__ void __launch_bounds__(THREADS * ROWS) log_softmax(const T* x, T* y, 
 // The references: one warp per (outer, inner) column, in double, rounded once to T.
 template <typename T, bool LOG>
 __device__ __forceinline__ void softmax_reference_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
-    const long long column = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const long long column = reference_column(outer, inner);
+    if (column < 0) return;  // the whole warp
+    const long long offset = column_offset(column, reduce, inner);
     const int lane = threadIdx.x % 32;
-    if (column >= outer * inner) return;  // the whole warp
-    const long long o = column / inner;
-    const long long offset = o * reduce * inner + (column - o * inner);
     double m = -__longlong_as_double(0x7ff0000000000000ll);
     for (long long r = lane; r < reduce; r += 32) m = fmax(m, static_cast<double>(to_float(x[offset + r * inner])));
-    for (int d = 16; d > 0; d >>= 1) m = fmax(m, __shfl_xor_sync(0xffffffffu, m, d));
+    m = warp_reduce(m, [](double a, double b) { return fmax(a, b); });
     double s = 0.0;
     for (long long r = lane; r < reduce; r += 32) s += exp(static_cast<double>(to_float(x[offset + r * inner])) - m);
-    for (int d = 16; d > 0; d >>= 1) s += __shfl_xor_sync(0xffffffffu, s, d);
+    s = warp_reduce(s, sum_op{});
     for (long long r = lane; r < reduce; r += 32) {
         const double v = to_float(x[offset + r * inner]);
         y[offset + r * inner] = from_float<T>(static_cast<float>(LOG ? (v - m) - log(s) : exp(v - m) / s));

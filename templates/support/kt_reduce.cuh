@@ -4,6 +4,7 @@
 // Every function here is called by every thread of the block the same number of times (the
 // row loops are uniform across the block), because they synchronise the block.
 #pragma once
+#include "kt_convert.cuh"
 
 namespace kt {
 
@@ -14,27 +15,93 @@ struct max_op {
 };
 
 struct sum_op {
-    __device__ __forceinline__ float operator()(float a, float b) const { return a + b; }
+    template <typename V> __device__ __forceinline__ V operator()(V a, V b) const { return a + b; }
     __device__ __forceinline__ static float identity() { return 0.0f; }
 };
 
+/// A value of another lane of the warp (__shfl_xor_sync): float for the kernels, double for the
+/// float64 references.
+__device__ __forceinline__ float shuffle_xor(float v, int offset) { return __shfl_xor_sync(0xffffffffu, v, offset); }
+__device__ __forceinline__ double shuffle_xor(double v, int offset) { return __shfl_xor_sync(0xffffffffu, v, offset); }
+
 /// A compensated (Kahan) float sum: each addition's rounding error is carried into the next, so
 /// a long serial run of additions stays within a few ulps instead of growing with its length.
-/// (NVRTC compiles without reassociation, which would cancel the compensation.)
+/// (NVRTC compiles without reassociation, which would cancel the compensation.) An infinite sum
+/// stays infinite: its carry, (inf - sum) - inf, would be NaN, and is dropped.
 struct compensated_sum {
     float sum = 0.0f, carry = 0.0f;
     __device__ __forceinline__ void add(float x) {
         const float y = x - carry;
         const float t = sum + y;
-        carry = (t - sum) - y;
+        const float c = (t - sum) - y;
+        carry = c == c ? c : 0.0f;
         sum = t;
     }
 };
 
-/// v reduced over aligned groups of WIDTH lanes of a warp (WIDTH a power of two up to 32).
-template <int WIDTH = 32, typename Op> __device__ __forceinline__ float warp_reduce(float v, Op op) {
+/// A long sum at about the cost of a plain one and the accuracy of a compensated one: K plain
+/// float accumulators (independent, so that additions overlap), each folded into a compensated
+/// total after at most `span` terms (the caller folds), so no plain sum grows long. Adding every
+/// term to a compensated sum made the bf16 norms compute-bound on the H200.
+template <int K> struct folded_sum {
+    static constexpr int span = 16;  ///< terms per accumulator between folds
+    float partial[K] = {};
+    compensated_sum total;
+    __device__ __forceinline__ void fold() {
 #pragma unroll
-    for (int offset = WIDTH / 2; offset > 0; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
+        for (int k = 0; k < K; ++k) {
+            total.add(partial[k]);
+            partial[k] = 0.0f;
+        }
+    }
+    __device__ __forceinline__ float result() {
+        fold();
+        return total.sum;
+    }
+};
+
+/// The identity, as the transform of a plain sum (part_sum, column_sum).
+struct as_is {
+    __device__ __forceinline__ float operator()(float v) const { return v; }
+};
+
+/// The sum of f(src[r * stride]) for r < reduce (a column of a [outer, reduce, inner] tensor:
+/// stride inner), in column_batch accumulators, so that a thread keeps that many loads in
+/// flight, folded as folded_sum says.
+constexpr int batch = 4;
+constexpr int column_batch = 8;  // a thread per column: its loads are all the memory parallelism there is
+
+template <typename T, typename F> __device__ __forceinline__ float column_sum(const T* src, long long reduce, long long stride, F f) {
+    folded_sum<column_batch> s;
+    long long r = 0;
+    for (int rounds = 1; r + column_batch <= reduce; r += column_batch, ++rounds) {
+#pragma unroll
+        for (int b = 0; b < column_batch; ++b) s.partial[b] += f(to_float(src[(r + b) * stride]));
+        if (rounds % folded_sum<column_batch>::span == 0) s.fold();
+    }
+    for (; r < reduce; ++r) s.partial[0] += f(to_float(src[r * stride]));
+    return s.result();
+}
+
+/// Copies a column (reduce elements, stride apart) to dst (dst_stride apart), column_batch
+/// loads in flight at a time.
+template <typename T>
+__device__ __forceinline__ void copy_column(T* dst, long long dst_stride, const T* src, long long reduce, long long stride) {
+    long long r = 0;
+    for (; r + column_batch <= reduce; r += column_batch) {
+        T v[column_batch];
+#pragma unroll
+        for (int b = 0; b < column_batch; ++b) v[b] = src[(r + b) * stride];
+#pragma unroll
+        for (int b = 0; b < column_batch; ++b) dst[(r + b) * dst_stride] = v[b];
+    }
+    for (; r < reduce; ++r) dst[r * dst_stride] = src[r * stride];
+}
+
+/// v reduced over aligned groups of WIDTH lanes of a warp (WIDTH a power of two up to 32).
+template <int WIDTH = 32, typename V, typename Op> __device__ __forceinline__ V warp_reduce(V v, Op op) {
+#pragma unroll
+    for (int offset = WIDTH / 2; offset > 0; offset >>= 1) v = op(v, shuffle_xor(v, offset));
     return v;
 }
 
@@ -164,8 +231,6 @@ template <typename T, int N> struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) 
 /// thread keeps 4 accesses in flight (a use that stores to shared memory would otherwise wait
 /// for each load in turn). Every pass over a part visits the same indices in the same thread,
 /// so a thread reads back only what it cached.
-constexpr int batch = 4;
-
 template <int THREADS, typename D, int N, typename Use>
 __device__ __forceinline__ void for_my_elements(const D* data, long long count, Use&& use) {
     constexpr long long step = static_cast<long long>(THREADS) * N;
@@ -178,6 +243,21 @@ __device__ __forceinline__ void for_my_elements(const D* data, long long count, 
         for (int b = 0; b < batch; ++b)
             if (first + b * step < count) use(first + b * step, e[b], b);
     }
+}
+
+/// The thread's share of the sum of f(x) over a row part of `count` elements (a multiple of N),
+/// in 4 x N accumulators folded as folded_sum says (a thread may add a million elements of a
+/// row: plain float sums lost twice torch's accuracy there, on the H200).
+template <int THREADS, typename T, int N, typename F>
+__device__ __forceinline__ float part_sum(const T* src, long long count, F f) {
+    folded_sum<batch * N> s;
+    int batches = 0;
+    for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int b) {
+#pragma unroll
+        for (int k = 0; k < N; ++k) s.partial[b * N + k] += f(to_float(e.v[k]));
+        if (b == batch - 1 && ++batches % folded_sum<batch * N>::span == 0) s.fold();
+    });
+    return s.result();
 }
 
 /// Where this block's part of a row lies when the blocks of its cluster split rows of `cols`
@@ -195,6 +275,67 @@ __device__ __forceinline__ row_part my_row_part(long long cols, int V) {
     part.begin = cluster_rank() * part.chunk;
     part.count = part.begin < cols ? min(part.chunk, cols - part.begin) : 0;
     return part;
+}
+
+/// Calls body(row, valid) once per row block for this thread's row group: row = the group's row,
+/// valid = whether it is one (row < outer; the last block's extra groups still take part).
+/// Blocks take row blocks of ROWS rows (a cluster's blocks one together), striding by the grid.
+/// Uniform across the block: every thread runs every iteration, because the reductions in body
+/// synchronise. Ends with cluster_done().
+template <int THREADS, int ROWS, typename Body> __device__ __forceinline__ void for_my_rows(long long outer, Body&& body) {
+    const unsigned blocks_per_row = cluster_size();
+    const long long row_blocks = (outer + ROWS - 1) / ROWS;
+    for (long long row_block = blockIdx.x / blocks_per_row; row_block < row_blocks; row_block += gridDim.x / blocks_per_row) {
+        const long long row = row_block * ROWS + threadIdx.x / THREADS;
+        body(row, row < outer);
+    }
+    cluster_done();
+}
+
+/// The index of the first element of column `column` = o * inner + i of a contiguous [outer,
+/// reduce, inner] tensor; its elements lie inner apart.
+__device__ __forceinline__ long long column_offset(long long column, long long reduce, long long inner) {
+    const long long o = column / inner;
+    return o * reduce * inner + (column - o * inner);
+}
+
+/// Calls body(column, offset) for each column that falls to this thread (a thread per column,
+/// grid-striding), offset = column_offset(column).
+template <typename Body>
+__device__ __forceinline__ void for_my_columns(long long outer, long long reduce, long long inner, Body&& body) {
+    const long long columns = outer * inner;
+    const long long stride = static_cast<long long>(gridDim.x) * blockDim.x;
+    for (long long c = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; c < columns; c += stride)
+        body(c, column_offset(c, reduce, inner));
+}
+
+/// For the float64 references: the warp's column, a warp per column (grid: cdiv(outer * inner, 8)
+/// blocks of 256), numbered as for_my_columns does; -1 past the last.
+__device__ __forceinline__ long long reference_column(long long outer, long long inner) {
+    const long long column = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    return column < outer * inner ? column : -1;
+}
+
+/// Starts copying this thread's 16-byte steps of a part into shared memory (all in flight).
+template <int THREADS, typename T> __device__ __forceinline__ void copy_part_async(T* cache, const T* src, long long count) {
+    constexpr int N = 16 / sizeof(T);
+    for (long long i = (threadIdx.x % THREADS) * N; i < count; i += static_cast<long long>(THREADS) * N)
+        async_copy_16(cache + i, src + i);
+    async_copies_commit();
+}
+
+/// Copies this thread's N-element steps of a row part of `count` elements into `cache` (shared
+/// memory), where for_my_elements will read them back: 16-byte steps with cp.async, every copy
+/// in flight at once; smaller ones through registers.
+template <int THREADS, typename T, int N> __device__ __forceinline__ void cache_part(T* cache, const T* src, long long count) {
+    if (N * sizeof(T) == 16) {
+        copy_part_async<THREADS>(cache, src, count);
+        async_copies_wait();
+    } else {
+        for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
+            *reinterpret_cast<elements<T, N>*>(cache + i) = e;
+        });
+    }
 }
 
 } // namespace kt
