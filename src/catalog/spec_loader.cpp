@@ -295,6 +295,12 @@ private:
         return value;
     }
 
+    bool boolean(const YAML::Node& node) const {
+        const std::string text = scalar(node);
+        if (text != "true" && text != "false") fail(node, "'" + printable(text, quoted_length) + "' is not true or false");
+        return text == "true";
+    }
+
     /// The source file and, transitively, every header it includes from the template's folder
     /// or the support folder. Other includes must be CUDA's.
     void read_source(const YAML::Node& node, kernel_spec& spec) const {
@@ -414,13 +420,13 @@ private:
     }
 
     /// One argument: the general forms
-    ///   {name: x, buffer: in|out|inout, type: T|f32|..., extent: EXPR}
+    ///   {name: x, buffer: in|out|inout, type: T|f32|..., extent: EXPR, optional: true|false}
     ///   {name: n, scalar: i32|i64|f32, value: EXPR}        (from the problem axes)
     ///   {name: alpha, scalar: f32, default: 0.5}           (given by the caller)
     /// or the elementwise shorthand of kind input, output (buffers of n elements of T), count
     /// (n as an i64) and f32 (a caller float with a default).
     kernel_arg read_argument(const YAML::Node& item, const std::set<std::string>& axes) const {
-        only_keys(item, {"name", "kind", "buffer", "type", "extent", "scalar", "value", "default"});
+        only_keys(item, {"name", "kind", "buffer", "type", "extent", "optional", "scalar", "value", "default"});
         kernel_arg argument;
         argument.name = identifier(required(item, "name"), "argument name");
         const int forms = (item["kind"] ? 1 : 0) + (item["buffer"] ? 1 : 0) + (item["scalar"] ? 1 : 0);
@@ -430,7 +436,7 @@ private:
                 if (item[key]) fail(item[key], "'" + std::string(key) + "' does not apply to argument " + argument.name);
         };
         if (item["kind"]) {
-            refuse({"type", "extent", "value"});
+            refuse({"type", "extent", "value", "optional"});
             const std::string kind = scalar(item["kind"]);
             if (kind == "input" || kind == "output") {
                 if (!axes.count("n")) fail(item, "kind " + kind + " means n elements, but the problem has no axis n");
@@ -466,9 +472,14 @@ private:
                 }
             }
             argument.extent = parse(required(item, "extent"), axes);
+            if (item["optional"]) {
+                argument.optional = boolean(item["optional"]);
+                if (argument.optional && argument.access != buffer_access::in)
+                    fail(item["optional"], "only an 'in' buffer can be optional (the kernel reads nothing when it is NULL)");
+            }
             return argument;
         }
-        refuse({"type", "extent"});
+        refuse({"type", "extent", "optional"});
         argument.kind = arg_kind::scalar;
         const std::string type = scalar(item["scalar"]);
         if (type == "i32") argument.type = scalar_type::i32;

@@ -49,6 +49,9 @@ struct kernel_arg {
     buffer_access access = buffer_access::in;
     std::optional<dtype> element;  ///< a fixed element type; none: the template's T
     expression extent;             ///< elements, over the problem axes
+    /// An `in` buffer the caller may leave out (NULL; the kernel checks), as torch's optional
+    /// weight and bias. The tuner always passes one, so candidates are timed and checked with it.
+    bool optional = false;
     // scalar
     scalar_type type = scalar_type::f32;
     expression value;           ///< computed from the problem axes; empty: given by the caller

@@ -50,13 +50,19 @@ launch_geometry call_geometry(const kernel_spec& spec, const config& chosen, dty
     }
 }
 
-void check_buffers(const std::string& op, int expected, void* const* buffers, int num_buffers) {
+void check_buffers(const kernel_spec& spec, void* const* buffers, int num_buffers) {
+    const int expected = spec.buffer_count();
     if (buffers == nullptr && num_buffers > 0)
-        invalid(op + ": the buffer array is NULL (it takes " + std::to_string(expected) + " buffers)");
+        invalid(spec.name + ": the buffer array is NULL (it takes " + std::to_string(expected) + " buffers)");
     if (num_buffers != expected)
-        invalid(op + " takes " + std::to_string(expected) + " buffers, not " + std::to_string(num_buffers));
-    for (int i = 0; i < num_buffers; ++i)
-        if (buffers[i] == nullptr) invalid(op + ": buffer " + std::to_string(i) + " is NULL");
+        invalid(spec.name + " takes " + std::to_string(expected) + " buffers, not " + std::to_string(num_buffers));
+    int index = 0;
+    for (const kernel_arg& argument : spec.arguments) {
+        if (argument.kind != arg_kind::buffer) continue;
+        if (buffers[index] == nullptr && !argument.optional)
+            invalid(spec.name + ": buffer " + std::to_string(index) + " (" + argument.name + ") is NULL");
+        ++index;
+    }
 }
 
 } // namespace kerntune::detail

@@ -34,8 +34,8 @@ bound_call bind_call(const kernel_spec& spec, dtype type, const std::int64_t* ex
 launch_geometry call_geometry(const kernel_spec& spec, const config& chosen, dtype type, const problem& shape,
                               const device_limits& limits);
 
-/// The buffer pointers of a call to `op`, which takes `expected` buffers: the array is not NULL,
-/// holds that many (`num_buffers`), and none of them is NULL.
-void check_buffers(const std::string& op, int expected, void* const* buffers, int num_buffers);
+/// The buffer pointers of a call to `spec`'s op: the array is not NULL, holds one per buffer
+/// argument (`num_buffers`), and none is NULL but an optional one.
+void check_buffers(const kernel_spec& spec, void* const* buffers, int num_buffers);
 
 } // namespace kerntune::detail

@@ -70,7 +70,7 @@ void runtime::launch_problem(const std::string& op, kt_dtype type, const std::in
         if (!detail::check_extents(extents, num_extents)) return;
         const detail::launch_entry& entry =
             m_state->entry(op, element, extents, static_cast<std::size_t>(num_extents), stream);
-        detail::check_buffers(op, entry.buffers, buffers, num_buffers);
+        detail::check_buffers(*entry.spec, buffers, num_buffers);
         if (num_scalars != 0 && (num_scalars != entry.caller_scalars || scalars == nullptr))
             throw runtime_error(KT_ERROR_INVALID_ARGUMENT, op + " takes " + std::to_string(entry.caller_scalars) +
                                                                " scalars (or none, for their defaults), not " +

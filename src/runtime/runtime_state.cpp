@@ -199,7 +199,6 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     bound_call call = bind_call(spec, key.type, key.extents.data(), key.axes);
     const problem& shape = call.shape;
     entry.args = std::move(call.args);
-    entry.buffers = spec.buffer_count();
     entry.caller_scalars = spec.caller_scalar_count();
     context_facts& context_info = facts(key.context);
     const selection chosen = select_config(spec, key.type, shape, context_info.device.identity(), m_nvrtc_version,

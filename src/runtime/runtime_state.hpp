@@ -30,7 +30,7 @@ struct launch_entry {
     CUfunction function = nullptr;
     launch_geometry geometry;
     std::vector<bound_arg> args;  ///< axis scalars computed, caller scalars at their defaults
-    int buffers = 0, caller_scalars = 0;
+    int caller_scalars = 0;
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;
     std::string binary_source;  ///< where its cubin came from: memory, database or compiled

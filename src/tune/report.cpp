@@ -279,7 +279,7 @@ std::string signature_text(const kernel_spec& spec) {
         if (!text.empty()) text += ", ";
         if (a.kind == arg_kind::buffer) {
             text += std::string(to_string(a.access)) + " " + (a.element ? std::string(to_string(*a.element)) : "T") + " " +
-                    a.name + "[" + a.extent.text() + "]";
+                    a.name + "[" + a.extent.text() + "]" + (a.optional ? " (optional)" : "");
         } else {
             char value[32];
             std::snprintf(value, sizeof(value), "%g", a.default_value);

@@ -82,7 +82,8 @@ nlohmann::ordered_json measurement_json(const measurement& m);
 
 /// "[rows, cols]": a spec's problem axes.
 std::string axes_text(const kernel_spec& spec);
-/// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01 (caller)"
+/// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01 (caller)"; an optional buffer
+/// ends with " (optional)".
 std::string signature_text(const kernel_spec& spec);
 /// `kerntune list --json`'s entry for one template.
 nlohmann::ordered_json spec_json(const kernel_spec& spec);

@@ -89,15 +89,26 @@ TEST(RuntimeWithoutGpu, AProblemOrDtypeTheOpLacksIsAnInvalidArgument) {
 // Before, kt_launch with buffers == NULL and num_buffers 2 said "leaky_relu takes 2 buffers, not
 // a NULL array".
 TEST(RuntimeWithoutGpu, ANullBufferArrayOrBufferIsNamedAsSuch) {
+    const kernel_spec& spec = *leaky_relu();
     int x = 0, y = 0;
     void* both[] = {&x, &y};
     void* second_null[] = {&x, nullptr};
-    EXPECT_EQ(refusal_of([&] { detail::check_buffers("leaky_relu", 2, nullptr, 2); }),
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, nullptr, 2); }),
               std::make_pair(KT_ERROR_INVALID_ARGUMENT, std::string("leaky_relu: the buffer array is NULL (it takes 2 buffers)")));
-    EXPECT_EQ(refusal_of([&] { detail::check_buffers("leaky_relu", 2, second_null, 2); }).second, "leaky_relu: buffer 1 is NULL");
-    EXPECT_EQ(refusal_of([&] { detail::check_buffers("leaky_relu", 2, both, 1); }).second, "leaky_relu takes 2 buffers, not 1");
-    EXPECT_EQ(refusal_of([&] { detail::check_buffers("leaky_relu", 2, nullptr, 0); }).second, "leaky_relu takes 2 buffers, not 0");
-    EXPECT_EQ(refusal_of([&] { detail::check_buffers("leaky_relu", 2, both, 2); }).first, KT_OK);
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, second_null, 2); }).second, "leaky_relu: buffer 1 (y) is NULL");
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, both, 1); }).second, "leaky_relu takes 2 buffers, not 1");
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, nullptr, 0); }).second, "leaky_relu takes 2 buffers, not 0");
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, both, 2); }).first, KT_OK);
+}
+
+// layer_norm's weight and bias are optional, as torch's: NULL is accepted for them alone.
+TEST(RuntimeWithoutGpu, OnlyAnOptionalBufferMayBeNull) {
+    const kernel_spec& spec = *catalog().at("layer_norm");
+    int x = 0, y = 0;
+    void* without_affine[] = {&x, nullptr, nullptr, &y};
+    void* without_input[] = {nullptr, nullptr, nullptr, &y};
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, without_affine, 4); }).first, KT_OK);
+    EXPECT_EQ(refusal_of([&] { detail::check_buffers(spec, without_input, 4); }).second, "layer_norm: buffer 0 (x) is NULL");
 }
 
 } // namespace

@@ -302,7 +302,7 @@ TEST_F(CliUsage, ShowCandidatesListsEveryMeasurementRow) {
 TEST_F(CliUsage, EveryJsonOutputIsOneDocumentWithTheEnvelope) {
     const fs::path db = create_database();
     const json list = envelope_of(run_cli({"list", "--json"}), "list --json").at("result");
-    EXPECT_EQ(list.at("templates").at(0).at("name"), "leaky_relu");
+    EXPECT_EQ(list.at("templates").at(0).at("name"), "layer_norm");
     const json show = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
     EXPECT_EQ(show.at("winners").size(), 5u);
     EXPECT_EQ(show.at("schema_version"), known_schema_version());

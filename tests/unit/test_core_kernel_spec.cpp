@@ -275,6 +275,20 @@ TEST_F(CoreSpecFile, DuplicateAndInvalidNamesAreErrors) {
     expect_error(tiny_with("{name: BLOCK,", "{name: 1BLOCK,"), 12, "not an identifier");
 }
 
+TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {
+    const std::string weighted = "  - {name: w, buffer: in, type: T, extent: n, optional: true}\n  - {name: y, kind: output}";
+    const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("  - {name: y, kind: output}", weighted)));
+    ASSERT_EQ(spec.arguments.size(), 4u);
+    EXPECT_TRUE(spec.arguments[1].optional);
+    EXPECT_FALSE(spec.arguments[0].optional);
+    expect_error(tiny_with("  - {name: y, kind: output}", "  - {name: y, buffer: out, extent: n, optional: true}"), 8,
+                 "only an 'in' buffer can be optional");
+    expect_error(tiny_with("  - {name: y, kind: output}", "  - {name: y, kind: output, optional: true}"), 8,
+                 "'optional' does not apply to argument y");
+    expect_error(tiny_with("  - {name: y, kind: output}", "  - {name: w, buffer: in, extent: n, optional: yes}\n  - {name: y, kind: output}"), 8,
+                 "'yes' is not true or false");
+}
+
 TEST_F(CoreSpecFile, MissingSourceFileIsAnError) {
     expect_error(tiny_with("source: tiny.cu", "source: missing.cu"), 2, "missing.cu");
 }
@@ -286,14 +300,14 @@ TEST_F(CoreSpecFile, AFolderAddsEveryYamlSortedByNameAfterTheBuiltIns) {
     catalog templates;
     const std::size_t builtins = templates.specs().size();
     ASSERT_GE(builtins, 1u);
-    EXPECT_EQ(templates.specs().front()->name, "leaky_relu");
+    EXPECT_EQ(templates.specs().front()->name, "layer_norm");  // built-ins sorted by file name
     templates.add_folder(m_dir);
     ASSERT_EQ(templates.specs().size(), builtins + 2);
     EXPECT_EQ(templates.specs()[builtins]->name, "alpha");
     EXPECT_EQ(templates.specs()[builtins + 1]->name, "zeta");
     EXPECT_EQ(templates.at("zeta")->name, "zeta");
     const std::string message = error_of([&] { templates.at("gelu"); });
-    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are leaky_relu, softmax, log_softmax, sum, mean, alpha, zeta")) << message;
+    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are layer_norm, leaky_relu, rms_norm, softmax, log_softmax, sum, mean, alpha, zeta")) << message;
     EXPECT_THROW(templates.at("../zeta"), error);
 }
 
