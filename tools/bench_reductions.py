@@ -11,6 +11,9 @@ kerntune uses whatever the tuning database ($KERNTUNE_DB) holds: tune the shapes
         python3 tools/bench_reductions.py [--samples 100] [--json out.json] [CASE ...]
 
 A CASE is OP:SHAPE[:DIM[:DTYPE]], e.g. softmax:4096x393216:1:f32 (default dim -1, dtype f32).
+For layer_norm and rms_norm, DIM is the first of the normalized trailing dims (layer_norm with a
+weight and a bias, rms_norm with a weight); rms_norm_dim normalizes over DIM alone, as
+x / sqrt(mean(x^2, DIM, keepdim=True) + 1e-5) (no weight), the formula torch users write for it.
 """
 import argparse
 import json
@@ -25,11 +28,42 @@ import kerntune.torch as kt
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_timing import device_times  # noqa: E402
 
-OPS = {"softmax": (F.softmax, kt.softmax), "log_softmax": (F.log_softmax, kt.log_softmax), "sum": (torch.sum, kt.sum),
-       "mean": (torch.mean, kt.mean)}
+
+
+def reduction(reference, ours, op):
+    def make(x, dim):
+        return (lambda t: reference(t, dim)), (lambda t: ours(t, dim)), {"op": op, "dim": dim}
+    return make
+
+
+def layer_norm(x, dim):
+    shape = x.shape[dim:]
+    w, b = torch.rand(shape, device="cuda", dtype=x.dtype) + 0.5, torch.randn(shape, device="cuda", dtype=x.dtype)
+    return (lambda t: F.layer_norm(t, shape, w, b)), (lambda t: kt.layer_norm(t, shape, w, b)), \
+        {"op": "layer_norm", "normalized_shape": shape}
+
+
+def rms_norm(x, dim):
+    shape = x.shape[dim:]
+    w = torch.rand(shape, device="cuda", dtype=x.dtype) + 0.5
+    return (lambda t: F.rms_norm(t, shape, w, 1e-6)), (lambda t: kt.rms_norm(t, shape, w, 1e-6)), \
+        {"op": "rms_norm", "normalized_shape": shape}
+
+
+def rms_norm_dim(x, dim):
+    return (lambda t: t / torch.sqrt(t.pow(2).mean(dim, keepdim=True) + 1e-5)), \
+        (lambda t: kt.rms_norm(t, None, None, 1e-5, dim=dim)), {"op": "rms_norm", "dim": dim}
+
+
+OPS = {"softmax": reduction(F.softmax, kt.softmax, "softmax"),
+       "log_softmax": reduction(F.log_softmax, kt.log_softmax, "log_softmax"),
+       "sum": reduction(torch.sum, kt.sum, "sum"), "mean": reduction(torch.mean, kt.mean, "mean"),
+       "layer_norm": layer_norm, "rms_norm": rms_norm, "rms_norm_dim": rms_norm_dim}
 DTYPES = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}
-DEFAULT_CASES = ["softmax:4096x393216:1", "softmax:65536x768", "softmax:4096x16384", "softmax:1048576x32",
-                 "softmax:65536x768::bf16", "sum:128x4096x4095:1", "mean:4096x16384"]
+DEFAULT_CASES = ["softmax:4096x393216:1", "log_softmax:4096x393216:1", "softmax:65536x768", "softmax:4096x16384",
+                 "softmax:1048576x32", "softmax:65536x768::bf16", "sum:128x4096x4095:1", "mean:4096x16384",
+                 "layer_norm:16x64x256x256:1", "rms_norm_dim:112x64x512x512:1", "layer_norm:65536x768",
+                 "rms_norm:65536x4096::bf16"]
 
 
 def copy_rate_gbps():
@@ -66,17 +100,17 @@ def main():
     records = []
     for case in args.cases:
         op, shape, dim, dtype = parse_case(case)
-        reference, ours = OPS[op]
         x = torch.randn(shape, device="cuda", dtype=DTYPES[dtype])
-        compiled = torch.compile(lambda t, f=reference, d=dim: f(t, d), dynamic=False)
-        contenders = {"eager": lambda t: reference(t, dim), "compile": compiled, "kerntune": lambda t: ours(t, dim)}
-        out = ours(x, dim)
-        if not torch.allclose(out.float(), reference(x, dim).float(), rtol=2e-2, atol=1e-3):
+        reference, ours, query = OPS[op](x, dim)
+        compiled = torch.compile(reference, dynamic=False)
+        contenders = {"eager": reference, "compile": compiled, "kerntune": ours}
+        out = ours(x)
+        if not torch.allclose(out.float(), reference(x).float(), rtol=2e-2, atol=1e-2):
             print(f"MISMATCH: {case}")
             return 1
         result = {name: (t["mean_us"], t["median_us"]) for name, t in device_times(contenders, x, args.samples).items()}
         floor_us = (x.numel() + out.numel()) * x.element_size() / (rate * 1e9) * 1e6
-        choice = kt.query(op, x, dim)
+        choice = kt.query(input=x, **query)
         best_peer = min(result["eager"][0], result["compile"][0])
         cells = " ".join(f"{m:8.1f} ({med:5.0f})" for m, med in result.values())
         pct = floor_us / result["kerntune"][0] * 100

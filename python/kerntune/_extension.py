@@ -1,4 +1,4 @@
-"""Builds and loads kerntune's C++ torch operators (csrc/torch_ops.cpp) against the torch in use.
+"""Builds and loads kerntune's C++ torch operators (csrc/*.cpp) against the torch in use.
 
 The operators are compiled on first use by torch.utils.cpp_extension (offline: only the local
 compiler, torch's headers and kerntune's are needed) into torch's extension cache
@@ -13,7 +13,7 @@ import torch.utils.cpp_extension
 
 from kerntune._library import find_include_dirs, find_library
 
-_SOURCE = Path(__file__).resolve().parent / "csrc" / "torch_ops.cpp"
+_SOURCES = sorted(str(p) for p in (Path(__file__).resolve().parent / "csrc").glob("*.cpp"))
 
 
 def load():
@@ -23,7 +23,7 @@ def load():
     tag = hashlib.sha256(str(library).encode()).hexdigest()[:12]
     torch.utils.cpp_extension.load(
         name=f"kerntune_torch_ops_{tag}",
-        sources=[str(_SOURCE)],
+        sources=_SOURCES,  # compiled in parallel by ninja
         extra_include_paths=include_dirs,
         # Linked by path, and found again at load time through the rpath.
         extra_ldflags=[str(library), f"-Wl,-rpath,{library.parent}"],

@@ -4,6 +4,7 @@
     y = kt.leaky_relu(x)                      # x: a CUDA tensor (float32, float16 or bfloat16)
     kt.leaky_relu(x, 0.2, inplace=True)
     kt.softmax(x, dim=-1), kt.log_softmax(x, dim=1), kt.sum(x, 1, keepdim=True), kt.mean(x, -1)
+    kt.layer_norm(x, (768,), weight, bias), kt.rms_norm(x, (768,), weight), kt.rms_norm(x, dim=1)
     kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
 
 Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
@@ -15,9 +16,9 @@ torch.nn.functional's bit for bit. torch.compile(fullgraph=True) traces through 
 Layouts (elementwise ops): a tensor whose elements fill its memory without gaps (contiguous, transposed,
 channels-last) is used as it is and the output has its strides; any other view (a slice with
 gaps, an expanded tensor) is copied into a contiguous tensor first, and an in-place call then
-copies the result back into the view. Reductions (softmax, log_softmax) copy any
-non-contiguous input into a contiguous tensor first; their output is contiguous. sum and mean
-(like torch.sum and torch.mean over one dim) do the same.
+copies the result back into the view. Reductions (softmax, log_softmax, sum, mean, layer_norm,
+rms_norm) copy any non-contiguous input into a contiguous tensor first; their output is
+contiguous.
 
 CUDA graphs: the first call of an (op, dtype, shape) on a device loads or compiles its kernel,
 which cannot happen during a capture (that call raises ValueError, the capture untouched).
@@ -35,7 +36,8 @@ from kerntune import _extension
 _extension.load()
 _ops = _torch.ops.kerntune
 
-__all__ = ["leaky_relu", "softmax", "log_softmax", "sum", "mean", "query", "prepare", "Choice"]
+__all__ = ["leaky_relu", "softmax", "log_softmax", "sum", "mean", "layer_norm", "rms_norm", "query", "prepare",
+           "Choice"]
 
 
 class Choice(NamedTuple):
@@ -98,19 +100,54 @@ def mean(input, dim, keepdim=False, *, dtype=None):
     return _ops.mean.default(input, _one_dim("mean", dim), keepdim)
 
 
-def query(op, input, dim=None):
+def _shape(name, argument, shape):
+    # An int or a sequence of ints (a torch.Size, a tuple, a list), as torch takes it.
+    if isinstance(shape, int):
+        return [shape]
+    if not isinstance(shape, (str, bytes)):
+        try:
+            if all(isinstance(d, int) for d in shape):
+                return list(shape)
+        except TypeError:
+            pass
+    raise TypeError(f"kerntune.torch.{name}: {argument} must be an int or a sequence of ints, not {shape!r}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.layer_norm: (x - mean) / sqrt(var + eps) * weight + bias over the
+    trailing dims `normalized_shape` (the variance biased), in float, rounded once."""
+    return _ops.layer_norm.default(input, _shape("layer_norm", "normalized_shape", normalized_shape), weight, bias, eps)
+
+
+def rms_norm(input, normalized_shape=None, weight=None, eps=None, *, dim=None):
+    """torch.nn.functional.rms_norm: x / sqrt(mean(x^2) + eps) * weight over the trailing dims
+    `normalized_shape`; or, with `dim` instead, over that one dim (x / sqrt(mean(x^2, dim,
+    keepdim=True) + eps), weight of the dim's length). eps=None is torch's default."""
+    if (normalized_shape is None) == (dim is None):
+        raise ValueError("kerntune.torch.rms_norm: give normalized_shape (the trailing dims) or dim (one dim)")
+    shape = [] if normalized_shape is None else _shape("rms_norm", "normalized_shape", normalized_shape)
+    return _ops.rms_norm.default(input, shape, weight, eps, dim=None if dim is None else _one_dim("rms_norm", dim))
+
+
+def _query_args(op, shape, dim, normalized_shape):
+    return (op, list(shape), dim, None if normalized_shape is None else _shape("query", "normalized_shape", normalized_shape))
+
+
+def query(op, input, dim=None, normalized_shape=None):
     """Which config `op` uses for a tensor like `input` (its dtype, shape and device); `dim` is
-    the dim a reduction (softmax, log_softmax) reduces."""
+    the dim a reduction reduces, `normalized_shape` the trailing dims a norm normalizes."""
     if not isinstance(input, _torch.Tensor):
         raise TypeError(f"kerntune.torch.query: input must be a torch.Tensor, not {type(input).__name__}")
-    return Choice(*_ops.query(op, input.dtype, list(input.shape), input.device, dim))
+    op, shape, dim, normalized = _query_args(op, input.shape, dim, normalized_shape)
+    return Choice(*_ops.query(op, input.dtype, shape, input.device, dim, normalized))
 
 
-def prepare(op, dtype, shape, device=None, dim=None):
+def prepare(op, dtype, shape, device=None, dim=None, normalized_shape=None):
     """Loads (or compiles) the kernel `op` uses for a tensor of this dtype and shape on `device`
     (default: the current CUDA device), so that calls in a CUDA-graph capture find it. Returns
     the Choice, as query does."""
     device = _torch.device("cuda") if device is None else _torch.device(device)
     if device.type == "cuda" and device.index is None:
         device = _torch.device("cuda", _torch.cuda.current_device())
-    return Choice(*_ops.query(op, dtype, list(shape), device, dim))
+    op, shape, dim, normalized = _query_args(op, shape, dim, normalized_shape)
+    return Choice(*_ops.query(op, dtype, shape, device, dim, normalized))

@@ -14,4 +14,4 @@ fi
 export KERNTUNE_LIB="$build/src/runtime/libkerntune.so" PYTHONPATH="$source/python"
 export KERNTUNE_DB="$build/tests/python_torch_tests.db"
 rm -f "$KERNTUNE_DB"*
-exec "$python" -m unittest discover -v -s "$source/tests/python" -p 'test_torch_ops.py'
+exec "$python" -X faulthandler -m unittest discover -v -s "$source/tests/python" -p 'test_torch_ops.py'

@@ -1,6 +1,7 @@
 """kerntune.torch on a GPU (label gpu, through tests/python/run_torch_tests.sh, which skips
 without torch or a GPU): bit-exact parity with torch.nn.functional, layouts and views, in place,
-autograd, torch.compile(fullgraph=True), CUDA-graph capture and replay, opcheck, bad inputs.
+autograd, torch.compile(fullgraph=True), CUDA-graph capture and replay, opcheck, bad inputs; the
+reductions' and norms' accuracy against float64 next to torch's own, special values, extreme shapes.
 
     KERNTUNE_LIB=build/src/runtime/libkerntune.so PYTHONPATH=python \\
         python3 -m unittest discover -s tests/python -p 'test_torch_ops.py'
@@ -270,7 +271,8 @@ class TorchReductions(unittest.TestCase):
             kt.sum(x, (0, 1))
 
     def test_nan_and_infinity_in_a_row_give_what_torch_gives(self):
-        for name, ours, theirs in (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax)):
+        for name, ours, theirs in (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax),
+                                   ("sum", kt.sum, torch.sum), ("mean", kt.mean, torch.mean)):
             for dtype in DTYPES:
                 x = torch.randn(6, 1000, device="cuda").to(dtype)
                 x[0, 10] = float("nan")
@@ -281,6 +283,7 @@ class TorchReductions(unittest.TestCase):
                 with self.subTest(op=name, dtype=dtype):
                     mine, expected = ours(x, -1), theirs(x, -1)
                     self.assertTrue(torch.equal(mine.isnan(), expected.isnan()))
+                    self.assertTrue(torch.equal(mine.isinf(), expected.isinf()))
                     finite = ~expected.isnan()
                     self.assertTrue(torch.allclose(mine[finite].float(), expected[finite].float(), rtol=1e-2, atol=1e-5))
 
@@ -311,6 +314,164 @@ class TorchReductions(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "needs the dim it reduces"):
             kt.query("softmax", x)
         self.assertIn(kt.query("softmax", x, dim=1).match, ("exact", "nearest", "default"))
+
+
+# layer_norm and rms_norm over trailing dims: (shape, normalized_shape). Rows of one element, odd
+# and power-of-two lengths, a row of a million (a cluster's or a streaming row), several
+# normalized dims, very few and many rows, an empty tensor.
+NORM_CASES = [((1, 1), (1,)), ((16, 1), (1,)), ((7, 1000), (1000,)), ((4, 4099), (4099,)), ((4096, 768), (768,)),
+              ((2, 393216), (393216,)), ((16, 1 << 20), (1 << 20,)), ((4, 64, 64, 64), (64, 64, 64)),
+              ((1 << 16, 32), (32,)), ((3, 5, 7), (5, 7)), ((0, 5), (5,))]
+# rms_norm over one dim: (shape, dim).
+RMS_DIM_CASES = [((3, 5, 7), 1), ((8, 64, 32, 32), 1), ((14, 64, 64, 64), 1), ((33, 17), 0), ((5, 1, 9), 1)]
+
+
+def rms_over_dim(x, dim, weight, eps):
+    """x / sqrt(mean(x^2, dim, keepdim=True) + eps) * weight, written with torch ops (the issue's
+    formula: what a user of torch writes for it), in x's dtype."""
+    y = x / torch.sqrt(x.pow(2).mean(dim, keepdim=True) + eps)
+    if weight is not None:
+        shape = [1] * x.dim()
+        shape[dim] = x.shape[dim]
+        y = y * weight.view(shape)
+    return y
+
+
+class TorchNorms(unittest.TestCase):
+    """layer_norm and rms_norm: kerntune's error against float64 is at most twice torch's own."""
+
+    def check_accuracy(self, name, run, cases, table):
+        """run(x, case, dtype_of_result) -> (kerntune's, torch's, float64 exact) for x of dtype."""
+        for dtype in DTYPES:
+            worst_ratio = 0.0
+            for case in cases:
+                shape = case[0]
+                # An offset of 10 against a spread of 4: the variance must not cancel.
+                x = (torch.randn(shape, device="cuda") * 4 + 10).to(dtype)
+                mine, torch_result, exact = run(x, case)
+                with self.subTest(op=name, dtype=dtype, case=case):
+                    self.assertEqual((mine.shape, mine.dtype), (torch_result.shape, torch_result.dtype))
+                    if exact.numel() == 0:
+                        continue
+                    floor = torch.finfo(dtype).eps * max(exact.abs().max().item(), 1.0)
+                    err_mine, err_torch = max_error(mine, exact), max_error(torch_result, exact)
+                    self.assertLessEqual(err_mine, max(2 * err_torch, floor), f"torch's error {err_torch:.3g}")
+                    worst_ratio = max(worst_ratio, err_mine / max(err_torch, floor))
+            table.append(f"{name:24} {str(dtype):15} worst error / max(torch's, one rounding) = {worst_ratio:.2f}")
+
+    def test_accuracy_is_within_twice_torchs_error(self):
+        table = []
+
+        def affine(x, normalized):
+            w = (torch.rand(normalized, device="cuda") + 0.5).to(x.dtype)
+            return w, (torch.randn(normalized, device="cuda")).to(x.dtype)
+
+        def layer_norm(x, case, with_affine=True):
+            w, b = affine(x, case[1]) if with_affine else (None, None)
+            exact = F.layer_norm(x.double(), case[1], None if w is None else w.double(), None if b is None else b.double(), 1e-5)
+            return kt.layer_norm(x, case[1], w, b), F.layer_norm(x, case[1], w, b), exact
+
+        def rms_norm(x, case):
+            w, _ = affine(x, case[1])
+            exact = F.rms_norm(x.double(), case[1], w.double(), 1e-6)
+            return kt.rms_norm(x, case[1], w, 1e-6), F.rms_norm(x, case[1], w, 1e-6), exact
+
+        def rms_norm_dim(x, case):
+            shape, dim = case
+            w, _ = affine(x, (shape[dim],))
+            exact = rms_over_dim(x.double(), dim, w.double(), 1e-5)
+            return kt.rms_norm(x, None, w, 1e-5, dim=dim), rms_over_dim(x, dim, w, 1e-5), exact
+
+        self.check_accuracy("layer_norm", layer_norm, NORM_CASES, table)
+        self.check_accuracy("layer_norm (no affine)", lambda x, case: layer_norm(x, case, False), NORM_CASES, table)
+        self.check_accuracy("rms_norm", rms_norm, NORM_CASES, table)
+        self.check_accuracy("rms_norm (dim)", rms_norm_dim, RMS_DIM_CASES, table)
+        print("\n" + "\n".join(table))
+
+    def test_defaults_match_torchs(self):
+        for dtype in DTYPES:
+            # mean(x^2) near float's epsilon: eps=None must be the same eps as torch's.
+            x = (torch.randn(64, 300, device="cuda") * 1e-4).to(dtype)
+            with self.subTest(dtype=dtype):
+                self.assertTrue(torch.allclose(kt.rms_norm(x, (300,)).float(), F.rms_norm(x, (300,)).float(), rtol=1e-2, atol=1e-3))
+                self.assertTrue(torch.allclose(kt.layer_norm(x, (300,)).float(), F.layer_norm(x, (300,)).float(), rtol=1e-2, atol=1e-3))
+
+    def test_nan_and_infinity_in_a_row_give_what_torch_gives(self):
+        for dtype in DTYPES:
+            x = torch.randn(5, 1000, device="cuda").to(dtype)
+            x[0, 10] = float("nan")
+            x[1, 20] = float("inf")
+            x[2, 30] = float("-inf")
+            x[3, :] = float("inf")
+            w = torch.rand(1000, device="cuda").to(dtype)
+            for name, mine, expected in (("layer_norm", kt.layer_norm(x, (1000,), w, w), F.layer_norm(x, (1000,), w, w)),
+                                         ("rms_norm", kt.rms_norm(x, (1000,), w), F.rms_norm(x, (1000,), w)),
+                                         ("rms_norm dim 0", kt.rms_norm(x, dim=0), rms_over_dim(x, 0, None, 1.1920928955078125e-07))):
+                with self.subTest(op=name, dtype=dtype):
+                    self.assertTrue(torch.equal(mine.isnan(), expected.isnan()), name)
+                    finite = ~expected.isnan()
+                    # torch's formula over a dim rounds each step to dtype: loose for bf16.
+                    self.assertTrue(torch.allclose(mine[finite].float(), expected[finite].float(), rtol=3e-2, atol=3e-2))
+
+    def test_autograd_compile_and_opcheck(self):
+        x = torch.randn(64, 1000, device="cuda", requires_grad=True)
+        w = (torch.rand(1000, device="cuda") + 0.5).requires_grad_()
+        b = torch.randn(1000, device="cuda", requires_grad=True)
+        grad = torch.randn(64, 1000, device="cuda")
+
+        def gradients(f):
+            for t in (x, w, b):
+                t.grad = None
+            f().backward(grad)
+            return [None if t.grad is None else t.grad.clone() for t in (x, w, b)]
+
+        cases = (
+            (lambda: kt.layer_norm(x, (1000,), w, b), lambda: F.layer_norm(x, (1000,), w, b)),
+            (lambda: kt.layer_norm(x, (1000,)), lambda: F.layer_norm(x, (1000,))),
+            (lambda: kt.rms_norm(x, (1000,), w, 1e-6), lambda: F.rms_norm(x, (1000,), w, 1e-6)),
+            (lambda: kt.rms_norm(x.t(), None, w[:64], 1e-5, dim=1).t(), lambda: rms_over_dim(x.t(), 1, w[:64], 1e-5).t()),
+        )
+        for i, (ours, theirs) in enumerate(cases):
+            for mine, expected in zip(gradients(ours), gradients(theirs)):
+                with self.subTest(case=i):
+                    self.assertEqual(mine is None, expected is None)
+                    if mine is not None:
+                        self.assertTrue(torch.allclose(mine, expected, rtol=1e-4, atol=1e-5), (mine - expected).abs().max())
+        compiled = torch.compile(lambda t: kt.rms_norm(kt.layer_norm(t, (3000,)) * 2.0, (3000,)) + 1.0, fullgraph=True)
+        t = torch.randn(128, 3000, device="cuda")
+        self.assertTrue(torch.allclose(compiled(t), F.rms_norm(F.layer_norm(t, (3000,)) * 2.0, (3000,)) + 1.0, rtol=1e-4, atol=1e-4))
+        torch._dynamo.reset()
+        x2, w2 = torch.randn(32, 333, device="cuda", requires_grad=True), torch.randn(333, device="cuda", requires_grad=True)
+        torch.library.opcheck(torch.ops.kerntune.layer_norm.default, (x2, [333], w2, w2.detach().clone().requires_grad_(), 1e-5))
+        torch.library.opcheck(torch.ops.kerntune.layer_norm.default, (x2, [333], None, None, 1e-5))
+        torch.library.opcheck(torch.ops.kerntune.rms_norm.default, (x2, [333], w2, None))
+        torch.library.opcheck(torch.ops.kerntune.rms_norm.default, (x2, [], None, 1e-5), {"dim": 0})
+
+    def test_bad_inputs_raise_errors_naming_the_argument(self):
+        x = torch.randn(8, 300, device="cuda")
+        with self.assertRaisesRegex(RuntimeError, r"expected input with shape \[\*, 200\]"):
+            kt.layer_norm(x, (200,))
+        with self.assertRaisesRegex(RuntimeError, "expected weight to be of shape"):
+            kt.layer_norm(x, (300,), torch.ones(299, device="cuda"))
+        with self.assertRaisesRegex(TypeError, "bias has dtype Half"):
+            kt.layer_norm(x, (300,), None, torch.ones(300, device="cuda", dtype=torch.float16))
+        with self.assertRaisesRegex(ValueError, "bias is on cpu"):
+            kt.layer_norm(x, (300,), None, torch.ones(300))
+        with self.assertRaisesRegex(ValueError, "input must be a CUDA tensor"):
+            kt.rms_norm(x.cpu(), (300,))
+        with self.assertRaisesRegex(ValueError, "normalized_shape .* or dim"):
+            kt.rms_norm(x)
+        with self.assertRaisesRegex(ValueError, "normalized_shape .* or dim"):
+            kt.rms_norm(x, (300,), dim=1)
+        with self.assertRaisesRegex(TypeError, "normalized_shape must be an int or a sequence of ints"):
+            kt.layer_norm(x, "300")
+        with self.assertRaisesRegex(IndexError, "Dimension out of range"):
+            kt.rms_norm(x, dim=2)
+        self.assertEqual(kt.layer_norm(x, 300).shape, x.shape)  # an int, as torch takes it
+        self.assertIn(kt.query("layer_norm", x, normalized_shape=(300,)).match, ("exact", "nearest", "default"))
+        self.assertIn(kt.query("rms_norm", x, dim=0).match, ("exact", "nearest", "default"))
+        with self.assertRaisesRegex(ValueError, "needs normalized_shape"):
+            kt.query("layer_norm", x)
 
 
 if __name__ == "__main__":
