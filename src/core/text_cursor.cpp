@@ -1,5 +1,6 @@
 #include "core/text_cursor.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/error.hpp"
@@ -20,6 +21,10 @@ bool identifier_start(char c) { return std::isalpha(static_cast<unsigned char>(c
 bool identifier_char(char c) { return identifier_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
 
 } // namespace
+
+bool is_identifier(std::string_view text) {
+    return !text.empty() && identifier_start(text[0]) && std::all_of(text.begin(), text.end(), identifier_char);
+}
 
 void throw_expression_error(std::string_view text, const std::string& what) {
     throw error("expression " + quoted_expression(text) + ": " + printable(what));

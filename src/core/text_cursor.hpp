@@ -13,6 +13,10 @@ std::string quoted_expression(std::string_view text);
 /// Throws kerntune::error "expression 'TEXT': WHAT", one line whatever `what` holds.
 [[noreturn]] void throw_expression_error(std::string_view text, const std::string& what);
 
+/// Whether `text` is one identifier as text_cursor scans them: letters, digits and '_', not
+/// starting with a digit.
+bool is_identifier(std::string_view text);
+
 /// A parser's position in the text of an expression: what the parsers of kerntune's expression
 /// languages (core/expression, elementwise/elementwise_expression) share. It skips white space,
 /// accepts tokens, scans identifiers, guards the nesting depth and throws the one-line error
