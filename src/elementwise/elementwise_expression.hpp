@@ -83,7 +83,8 @@ public:
     /// The longest text parse accepts, in characters, as for the integer language
     /// (core/expression.hpp): GELU's tanh form is 63 characters, so any formula a person writes
     /// fits many times over, and the functor stays under ~2,000 lines (one an operation): the
-    /// longest compiles with NVRTC in 0.25 s (tests/nvrtc/test_elementwise_functor_compile.cpp).
+    /// longest compiles with NVRTC in 0.25 s on an idle 2-core machine
+    /// (tests/nvrtc/test_elementwise_functor_compile.cpp).
     static constexpr std::size_t max_length = 4096;
     /// The deepest nesting parse accepts: parentheses, function calls and unary operators each
     /// add a level. Hand-written formulas nest under 10 deep; 64 bounds the parser's recursion
