@@ -2,39 +2,33 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <limits>
 #include <set>
 
-#include "core/error.hpp"
+#include "core/text_cursor.hpp"
 
 namespace kerntune {
 namespace detail {
 
-/// An expression's text as messages quote it: whole, or its start when it is long (a text may
-/// have up to 4096 characters; an error stays one readable line).
-std::string quoted(const std::string& text) {
-    constexpr std::size_t shown = 80;
-    return "'" + (text.size() <= shown ? text : text.substr(0, shown) + "...") + "'";
-}
-
 /// Recursive descent for ?: and unary operators, precedence climbing for the binary ones.
 class expression_parser {
 public:
-    explicit expression_parser(expression& out) : m_out(out), m_text(out.m_text) {}
+    explicit expression_parser(expression& out)
+        : m_out(out), m_cursor(out.m_text, expression::max_length, expression::max_depth) {}
 
     int parse_all() {
         const int root = conditional();
-        skip_space();
-        if (m_pos != m_text.size()) fail("unexpected '" + std::string(1, m_text[m_pos]) + "'");
+        m_cursor.skip_space();
+        if (!m_cursor.at_end()) m_cursor.fail_unexpected();
         return root;
     }
 
 private:
     using op = expression::op;
+    using nested = text_cursor::nested;
 
     struct binary_operator {
-        std::string_view token;
+        std::string_view spelling;
         int precedence;  // higher binds tighter, as in C
         op kind;
     };
@@ -56,51 +50,7 @@ private:
     }};
 
     expression& m_out;
-    const std::string& m_text;
-    std::size_t m_pos = 0;
-
-    int m_depth = 0;  // levels of nesting at the cursor
-
-    [[noreturn]] void fail(const std::string& what) const {
-        throw error("expression " + quoted(m_text) + ": " + what + " at column " + std::to_string(m_pos + 1));
-    }
-
-    /// One level of nesting, from the construct at `start` to the guard's end.
-    class nested {
-    public:
-        nested(expression_parser& parser, std::size_t start) : m_parser(parser) {
-            if (++m_parser.m_depth > expression::max_depth) {
-                m_parser.m_pos = start;
-                m_parser.fail("nested deeper than the limit of " + std::to_string(expression::max_depth) + " levels");
-            }
-        }
-        ~nested() { --m_parser.m_depth; }
-        nested(const nested&) = delete;
-        nested& operator=(const nested&) = delete;
-
-    private:
-        expression_parser& m_parser;
-    };
-
-    void skip_space() {
-        while (m_pos < m_text.size() && std::isspace(static_cast<unsigned char>(m_text[m_pos]))) ++m_pos;
-    }
-
-    bool at_identifier_char() const {
-        return m_pos < m_text.size() &&
-               (std::isalnum(static_cast<unsigned char>(m_text[m_pos])) || m_text[m_pos] == '_');
-    }
-
-    bool accept(std::string_view token) {
-        skip_space();
-        if (m_text.compare(m_pos, token.size(), token) != 0) return false;
-        m_pos += token.size();
-        return true;
-    }
-
-    void expect(std::string_view token) {
-        if (!accept(token)) fail("expected '" + std::string(token) + "'");
-    }
+    text_cursor m_cursor;
 
     int add(op kind, std::initializer_list<int> operands) {
         expression::node n;
@@ -118,100 +68,93 @@ private:
 
     int conditional() {
         const int condition = binary(1);
-        skip_space();
-        const std::size_t start = m_pos;
-        if (!accept("?")) return condition;
-        const nested level(*this, start);
+        m_cursor.skip_space();
+        const std::size_t start = m_cursor.position();
+        if (!m_cursor.accept("?")) return condition;
+        const nested level(m_cursor, start);
         const int then = conditional();
-        expect(":");
+        m_cursor.expect(":");
         const int otherwise = conditional();
         return add(op::conditional, {condition, then, otherwise});
     }
 
     // The binary operator at the cursor if it binds at least as tightly as min_precedence.
     const binary_operator* peek_binary(int min_precedence) {
-        skip_space();
         for (const binary_operator& candidate : binary_operators)
-            if (m_text.compare(m_pos, candidate.token.size(), candidate.token) == 0)
+            if (m_cursor.at(candidate.spelling))
                 return candidate.precedence >= min_precedence ? &candidate : nullptr;
         return nullptr;
     }
 
-    // Left-associative: the right operand only takes operators that bind tighter.
     int binary(int min_precedence) {
-        int left = unary();
-        while (const binary_operator* found = peek_binary(min_precedence)) {
-            m_pos += found->token.size();
-            left = add(found->kind, {left, binary(found->precedence + 1)});
-        }
-        return left;
+        return parse_binary(
+            m_cursor, min_precedence, [this] { return unary(); },
+            [this](int least) { return peek_binary(least); },
+            [this](const binary_operator& found, int left, int right) { return add(found.kind, {left, right}); });
     }
 
     int unary() {
-        skip_space();
-        const std::size_t start = m_pos;
-        const bool negate = accept("-");
-        if (!negate && !accept("!")) return primary();
-        const nested level(*this, start);
-        return add(negate ? op::negate : op::logical_not, {unary()});
+        return parse_prefix(m_cursor, {"-", "!"}, [this] { return primary(); },
+                            [this](std::size_t which, int inner, std::size_t) {
+                                return add(which == 0 ? op::negate : op::logical_not, {inner});
+                            });
     }
 
     int primary() {
-        skip_space();
-        if (m_pos >= m_text.size()) fail("unexpected end");
-        const char c = m_text[m_pos];
-        if (accept("(")) {
-            const nested level(*this, m_pos - 1);
+        m_cursor.skip_space();
+        const std::size_t start = m_cursor.position();
+        if (m_cursor.accept("(")) {
+            const nested level(m_cursor, start);
             const int inner = conditional();
-            expect(")");
+            m_cursor.expect(")");
             return inner;
         }
-        if (std::isdigit(static_cast<unsigned char>(c))) return literal();
-        if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') return identifier();
-        fail("unexpected '" + std::string(1, c) + "'");
+        if (m_cursor.at_digit()) return literal();
+        if (m_cursor.at_identifier_start()) return identifier();
+        m_cursor.fail_unexpected();
     }
 
     int literal() {
         std::int64_t value = 0;
-        while (m_pos < m_text.size() && std::isdigit(static_cast<unsigned char>(m_text[m_pos]))) {
+        while (m_cursor.at_digit()) {
             if (__builtin_mul_overflow(value, 10, &value) ||
-                __builtin_add_overflow(value, m_text[m_pos] - '0', &value))
-                fail("number too large");
-            ++m_pos;
+                __builtin_add_overflow(value, m_cursor.current() - '0', &value))
+                m_cursor.fail("number too large");
+            m_cursor.advance();
         }
-        if (at_identifier_char() || (m_pos < m_text.size() && m_text[m_pos] == '.')) fail("malformed number");
+        if (m_cursor.at_identifier_char() || m_cursor.next_is('.'))
+            m_cursor.fail("malformed number");
         const int index = add(op::literal, {});
         m_out.m_nodes.back().value = value;
         return index;
     }
 
     int identifier() {
-        const std::size_t start = m_pos;
-        while (at_identifier_char()) ++m_pos;
-        std::string word = m_text.substr(start, m_pos - start);
+        const std::size_t start = m_cursor.position();
+        std::string word(m_cursor.identifier());
         if (word == "sizeof") {
             // The one type expression: the element size, bound like a variable.
-            expect("(");
-            expect("T");
-            if (at_identifier_char()) fail("only sizeof(T) is known");
-            expect(")");
+            m_cursor.expect("(");
+            m_cursor.expect("T");
+            if (m_cursor.at_identifier_char()) m_cursor.fail("only sizeof(T) is known");
+            m_cursor.expect(")");
             return add_name("sizeof(T)");
         }
-        if (!accept("(")) return add_name(std::move(word));
+        if (!m_cursor.accept("(")) return add_name(std::move(word));
         op kind = op::min;
         if (word == "max") {
             kind = op::max;
         } else if (word == "cdiv") {
             kind = op::cdiv;
         } else if (word != "min") {
-            m_pos = start;  // point at the name, not past the parenthesis
-            fail("unknown function '" + word + "' (known: min, max, cdiv)");
+            // point at the name, not past the parenthesis
+            m_cursor.fail_at(start, "unknown function '" + word + "' (known: min, max, cdiv)");
         }
-        const nested level(*this, start);
+        const nested level(m_cursor, start);
         const int a = conditional();
-        expect(",");
+        m_cursor.expect(",");
         const int b = conditional();
-        expect(")");
+        m_cursor.expect(")");
         return add(kind, {a, b});
     }
 };
@@ -221,10 +164,6 @@ private:
 expression expression::parse(std::string_view text) {
     expression parsed;
     parsed.m_text = std::string(text);
-    if (text.size() > max_length)
-        throw error("expression " + detail::quoted(parsed.m_text) + ": " + std::to_string(text.size()) +
-                    " characters, longer than the limit of " + std::to_string(max_length) + " at column " +
-                    std::to_string(max_length + 1));
     parsed.m_root = detail::expression_parser(parsed).parse_all();
     // The parser appends operands before the node that uses them, so one pass in order finds
     // every node's height.
@@ -236,7 +175,7 @@ expression expression::parse(std::string_view text) {
     return parsed;
 }
 
-void expression::fail(const std::string& what) const { throw error("expression " + detail::quoted(m_text) + ": " + what); }
+void expression::fail(const std::string& what) const { detail::throw_expression_error(m_text, what); }
 
 std::int64_t expression::evaluate(const variables& vars) const {
     if (m_root < 0) fail("empty expression");
