@@ -51,12 +51,15 @@ template <typename T> struct affine {
     }
 };
 
-/// A float summed over the row: the row group's partial sums, then the cluster's; `turn`
-/// counts the row reductions of the block, whose cluster slots alternate (a slot is rewritten
-/// only after a barrier that every reader of its last value has passed).
+/// A float summed over the row: the row group's partial sums, then the cluster's, added in
+/// double (so the tree adds no rounding: the total is rounded once); `turn` counts the row
+/// reductions of the block, whose cluster slots alternate (a slot is rewritten only after a
+/// barrier that every reader of its last value has passed).
 template <int THREADS>
-__device__ __forceinline__ float row_total(float partial, float* scratch, float* slots, int& turn) {
-    return cluster_reduce(group_reduce<THREADS>(partial, sum_op{}, scratch), sum_op{}, &slots[turn++ & 1]);
+__device__ __forceinline__ float row_total(float partial, double* scratch, double* slots, int& turn) {
+    const double total = cluster_reduce(group_reduce<THREADS>(static_cast<double>(partial), sum_op{}, scratch), sum_op{},
+                                        &slots[turn++ & 1]);
+    return static_cast<float>(total);
 }
 
 /// One row part, in two passes for the statistics (CENTER: the mean, then the squares around
@@ -66,7 +69,7 @@ __device__ __forceinline__ float row_total(float partial, float* scratch, float*
 /// first column.
 template <bool CENTER, typename T, int THREADS, int N>
 __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>& coefficients, T* cache, long long count,
-                                          long long cols, float eps, bool valid, float* scratch, float* slots, int& turn) {
+                                          long long cols, float eps, bool valid, double* scratch, double* slots, int& turn) {
     if (valid && cache) cache_part<THREADS, T, N>(cache, src, count);
     const T* data = cache ? cache : src;
     float center = 0.0f;
@@ -94,8 +97,8 @@ __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<
                                           long long outer, long long cols, float eps) {
     constexpr int V = 16 / sizeof(T);
     extern __shared__ __align__(16) unsigned char dynamic_shared[];
-    __shared__ float scratch[ROWS * 32];
-    __shared__ float slots[2];
+    __shared__ double scratch[scratch_size<THREADS, ROWS>()];
+    __shared__ double slots[2];
     const row_part part = my_row_part(cols, V);
     const bool cached = dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T);
     // 16-byte steps when every row, the weight and the bias start on 16 bytes; single elements otherwise.

@@ -103,7 +103,7 @@ template <typename T, int THREADS, int ROWS, bool LOG>
 __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
     constexpr int V = 16 / sizeof(T);
     extern __shared__ __align__(16) unsigned char dynamic_shared[];
-    __shared__ float scratch[ROWS * 32];
+    __shared__ float scratch[scratch_size<THREADS, ROWS>()];
     __shared__ float slots[2];
     const row_part part = my_row_part(cols, V);
     const bool cached = dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T);

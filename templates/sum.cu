@@ -12,19 +12,20 @@ namespace kt {
 template <typename T, int THREADS, int ROWS, bool MEAN>
 __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
     constexpr int V = 16 / sizeof(T);
-    __shared__ float scratch[ROWS * 32];
-    __shared__ float slots[2];  // by row parity: a slot is rewritten only after a barrier its readers passed
+    // The tree adds in double: the row's sum is rounded once, at the end.
+    __shared__ double scratch[scratch_size<THREADS, ROWS>()];
+    __shared__ double slots[2];  // by row parity: a slot is rewritten only after a barrier its readers passed
     const row_part part = my_row_part(cols, V);
     const bool vector = cols % V == 0 && reinterpret_cast<unsigned long long>(x) % 16 == 0;
     int parity = 0;
     for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
         const T* src = x + (valid ? row : 0) * cols + part.begin;
-        float s = 0.0f;
+        double s = 0.0;
         if (valid) s = vector ? part_sum<THREADS, T, V>(src, part.count, as_is{}) : part_sum<THREADS, T, 1>(src, part.count, as_is{});
         s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
         parity ^= 1;
         if (valid && cluster_rank() == 0 && threadIdx.x % THREADS == 0)
-            y[row] = from_float<T>(MEAN ? s * (1.0f / static_cast<float>(cols)) : s);
+            y[row] = from_float<T>(MEAN ? static_cast<float>(s) * (1.0f / static_cast<float>(cols)) : static_cast<float>(s));
     });
 }
 

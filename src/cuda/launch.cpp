@@ -5,10 +5,16 @@
 namespace kerntune {
 
 void allow_geometry(CUfunction function, const launch_geometry& geometry) {
-    // 48 KiB: what every arch allows a block without opting in.
-    if (geometry.shared_bytes > 48 * 1024)
-        KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                       static_cast<int>(geometry.shared_bytes)));
+    // 48 KiB of static and dynamic shared memory together: what every arch allows a block
+    // without opting in (softmax's 48 KiB row cache beside its 4 KiB of static scratch failed
+    // to launch when only the dynamic part was compared).
+    if (geometry.shared_bytes > 0) {
+        int static_bytes = 0;
+        KERNTUNE_CU(cuFuncGetAttribute(&static_bytes, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, function));
+        if (geometry.shared_bytes + static_bytes > 48 * 1024)
+            KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                           static_cast<int>(geometry.shared_bytes)));
+    }
     if (geometry.cluster > 8) KERNTUNE_CU(cuFuncSetAttribute(function, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1));
 }
 

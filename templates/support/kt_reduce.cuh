@@ -106,19 +106,23 @@ template <int WIDTH = 32, typename V, typename Op> __device__ __forceinline__ V 
 }
 
 /// v reduced over the THREADS threads of the calling thread's row group, returned to all of
-/// them. Groups of up to a warp use shuffles only; larger ones also scratch: 32 floats per
-/// group of the block (static shared memory, ROWS * 32).
-template <int THREADS, typename Op> __device__ __forceinline__ float group_reduce(float v, Op op, float* scratch) {
+/// them (V: float, or double for sums whose rounding must not grow with the tree). Groups of up
+/// to a warp use shuffles only; larger ones also scratch: 32 values per group of the block
+/// (static shared memory, scratch_size<THREADS, ROWS>).
+template <int THREADS, typename V, typename Op> __device__ __forceinline__ V group_reduce(V v, Op op, V* scratch) {
     v = warp_reduce<(THREADS < 32 ? THREADS : 32)>(v, op);
     if (THREADS <= 32) return v;
     const int lane = threadIdx.x % 32, warp = (threadIdx.x % THREADS) / 32;
-    float* mine = scratch + (threadIdx.x / THREADS) * 32;
+    V* mine = scratch + (threadIdx.x / THREADS) * 32;
     if (lane == 0) mine[warp] = v;
     __syncthreads();
     v = lane < THREADS / 32 ? mine[lane] : Op::identity();
     __syncthreads();  // every thread has read its group's partials before they are rewritten
     return warp_reduce(v, op);
 }
+
+/// The scratch group_reduce needs for ROWS groups of THREADS threads (1: none).
+template <int THREADS, int ROWS> __host__ __device__ constexpr int scratch_size() { return THREADS > 32 ? ROWS * 32 : 1; }
 
 /// Copies 16 bytes from global to shared memory without passing through registers (cp.async,
 /// sm_80 and later; a plain copy before). The copies of a thread are visible to that thread
@@ -178,14 +182,30 @@ __device__ __forceinline__ void cluster_sync() {
 #endif
 }
 
-/// The float at `slot` in the shared memory of block `rank` of the cluster.
-__device__ __forceinline__ float load_from_block(const float* slot, unsigned rank) {
+/// The value at `slot` in the shared memory of block `rank` of the cluster.
+__device__ __forceinline__ unsigned remote_address(const void* slot, unsigned rank) {
+    unsigned remote = 0;
 #if __CUDA_ARCH__ >= 900
     const unsigned local = static_cast<unsigned>(__cvta_generic_to_shared(slot));
-    unsigned remote;
-    float value;
     asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(remote) : "r"(local), "r"(rank));
-    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote) : "memory");
+#endif
+    return remote;
+}
+
+__device__ __forceinline__ float load_from_block(const float* slot, unsigned rank) {
+#if __CUDA_ARCH__ >= 900
+    float value;
+    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote_address(slot, rank)) : "memory");
+    return value;
+#else
+    return *slot;
+#endif
+}
+
+__device__ __forceinline__ double load_from_block(const double* slot, unsigned rank) {
+#if __CUDA_ARCH__ >= 900
+    double value;
+    asm volatile("ld.shared::cluster.f64 %0, [%1];" : "=d"(value) : "r"(remote_address(slot, rank)) : "memory");
     return value;
 #else
     return *slot;
@@ -194,14 +214,14 @@ __device__ __forceinline__ float load_from_block(const float* slot, unsigned ran
 
 /// v (the same in every thread of the block) reduced over the blocks of the cluster, returned
 /// to every thread of every block; all blocks get the same bits (the ranks are combined in
-/// order). slot: one float of static shared memory per call site, so that consecutive
+/// order). slot: one value of static shared memory per call site, so that consecutive
 /// reductions never overwrite a value another block has yet to read. A cluster of 1 is v.
-template <typename Op> __device__ __forceinline__ float cluster_reduce(float v, Op op, float* slot) {
+template <typename V, typename Op> __device__ __forceinline__ V cluster_reduce(V v, Op op, V* slot) {
     const unsigned blocks = cluster_size();
     if (blocks == 1) return v;
     if (threadIdx.x == 0) *slot = v;
     cluster_sync();
-    float total = Op::identity();
+    V total = Op::identity();
     for (unsigned rank = 0; rank < blocks; ++rank) total = op(total, load_from_block(slot, rank));
     return total;
 }
