@@ -15,6 +15,11 @@
 
 namespace kt {
 
+/// The statistics' sums fold plain runs of 16 terms (folded_sum): compensating every term made
+/// the bf16 rms_norm of 65536 x 4096 7 % slower on the H200 (324 against 302 us), and the
+/// accuracy tests pass with either.
+constexpr int norm_span = 16;
+
 /// (v - center)^2, summed for the variance (layer_norm: around the mean) or the mean square
 /// (rms_norm: around 0).
 struct squared_from {
@@ -74,10 +79,10 @@ __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>&
     const T* data = cache ? cache : src;
     float center = 0.0f;
     if (CENTER) {
-        const float sum = valid ? part_sum<THREADS, T, N>(data, count, as_is{}) : 0.0f;
+        const float sum = valid ? part_sum<norm_span, THREADS, T, N>(data, count, as_is{}) : 0.0f;
         center = row_total<THREADS>(sum, scratch, slots, turn) / static_cast<float>(cols);
     }
-    const float squares = valid ? part_sum<THREADS, T, N>(data, count, squared_from{center}) : 0.0f;
+    const float squares = valid ? part_sum<norm_span, THREADS, T, N>(data, count, squared_from{center}) : 0.0f;
     const float scale = inverse_root(row_total<THREADS>(squares, scratch, slots, turn) / static_cast<float>(cols) + eps);
     if (!valid) return;
     for_my_elements<THREADS, T, N>(data, count, [&](long long i, const elements<T, N>& e, int) {
@@ -131,8 +136,8 @@ __device__ __forceinline__ void norm_columns(const T* __restrict__ x, const affi
         if (cached) copy_column(cache, blockDim.x, src, reduce, inner);
         const T* data = cached ? cache : src;
         const long long stride = cached ? blockDim.x : inner;
-        const float center = CENTER ? column_sum(data, reduce, stride, as_is{}) / static_cast<float>(reduce) : 0.0f;
-        const float scale = inverse_root(column_sum(data, reduce, stride, squared_from{center}) / static_cast<float>(reduce) + eps);
+        const float center = CENTER ? column_sum<norm_span>(data, reduce, stride, as_is{}) / static_cast<float>(reduce) : 0.0f;
+        const float scale = inverse_root(column_sum<norm_span>(data, reduce, stride, squared_from{center}) / static_cast<float>(reduce) + eps);
 #pragma unroll 4
         for (long long r = 0; r < reduce; ++r) {
             float v[1] = {(to_float(data[r * stride]) - center) * scale};

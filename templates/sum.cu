@@ -9,6 +9,9 @@
 
 namespace kt {
 
+/// Every term of the sum is compensated (folded_sum's SPAN 1): the sum is the result.
+constexpr int every_term = 1;
+
 template <typename T, int THREADS, int ROWS, bool MEAN>
 __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
     constexpr int V = 16 / sizeof(T);
@@ -21,7 +24,7 @@ __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict_
     for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
         const T* src = x + (valid ? row : 0) * cols + part.begin;
         double s = 0.0;
-        if (valid) s = vector ? part_sum<THREADS, T, V>(src, part.count, as_is{}) : part_sum<THREADS, T, 1>(src, part.count, as_is{});
+        if (valid) s = vector ? part_sum<every_term, THREADS, T, V>(src, part.count, as_is{}) : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
         s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
         parity ^= 1;
         if (valid && cluster_rank() == 0 && threadIdx.x % THREADS == 0)
@@ -33,7 +36,7 @@ template <typename T, bool MEAN>
 __device__ __forceinline__ void sum_columns(const T* __restrict__ x, T* __restrict__ y, long long outer, long long reduce,
                                             long long inner) {
     for_my_columns(outer, reduce, inner, [&](long long c, long long offset) {
-        const float s = column_sum(x + offset, reduce, inner, as_is{});
+        const float s = column_sum<every_term>(x + offset, reduce, inner, as_is{});
         y[c] = from_float<T>(MEAN ? s * (1.0f / static_cast<float>(reduce)) : s);
     });
 }

@@ -39,12 +39,12 @@ struct compensated_sum {
     }
 };
 
-/// A long sum at about the cost of a plain one and the accuracy of a compensated one: K plain
-/// float accumulators (independent, so that additions overlap), each folded into a compensated
-/// total after at most `span` terms (the caller folds), so no plain sum grows long. Adding every
-/// term to a compensated sum made the bf16 norms compute-bound on the H200.
-template <int K> struct folded_sum {
-    static constexpr int span = 16;  ///< terms per accumulator between folds
+/// A long sum in two levels: K plain float accumulators (independent, so that additions
+/// overlap), each folded into a compensated total after at most SPAN terms (the caller folds).
+/// SPAN 1 compensates every term (sum, mean: within a few ulps of the exact sum for any length;
+/// with SPAN 16, the plain sums of 16 lost twice torch's accuracy on rows of 393216 floats).
+/// A longer SPAN costs about as little as a plain sum (see norm.cu).
+template <int K, int SPAN> struct folded_sum {
     float partial[K] = {};
     compensated_sum total;
     __device__ __forceinline__ void fold() {
@@ -71,13 +71,14 @@ struct as_is {
 constexpr int batch = 4;
 constexpr int column_batch = 8;  // a thread per column: its loads are all the memory parallelism there is
 
-template <typename T, typename F> __device__ __forceinline__ float column_sum(const T* src, long long reduce, long long stride, F f) {
-    folded_sum<column_batch> s;
+template <int SPAN, typename T, typename F>
+__device__ __forceinline__ float column_sum(const T* src, long long reduce, long long stride, F f) {
+    folded_sum<column_batch, SPAN> s;
     long long r = 0;
     for (int rounds = 1; r + column_batch <= reduce; r += column_batch, ++rounds) {
 #pragma unroll
         for (int b = 0; b < column_batch; ++b) s.partial[b] += f(to_float(src[(r + b) * stride]));
-        if (rounds % folded_sum<column_batch>::span == 0) s.fold();
+        if (rounds % SPAN == 0) s.fold();
     }
     for (; r < reduce; ++r) s.partial[0] += f(to_float(src[r * stride]));
     return s.result();
@@ -266,16 +267,16 @@ __device__ __forceinline__ void for_my_elements(const D* data, long long count, 
 }
 
 /// The thread's share of the sum of f(x) over a row part of `count` elements (a multiple of N),
-/// in 4 x N accumulators folded as folded_sum says (a thread may add a million elements of a
-/// row: plain float sums lost twice torch's accuracy there, on the H200).
-template <int THREADS, typename T, int N, typename F>
+/// in 4 x N accumulators folded every SPAN batches (folded_sum; a thread may add a million
+/// elements of a row: plain float sums lost twice torch's accuracy there, on the H200).
+template <int SPAN, int THREADS, typename T, int N, typename F>
 __device__ __forceinline__ float part_sum(const T* src, long long count, F f) {
-    folded_sum<batch * N> s;
+    folded_sum<batch * N, SPAN> s;
     int batches = 0;
     for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int b) {
 #pragma unroll
         for (int k = 0; k < N; ++k) s.partial[b * N + k] += f(to_float(e.v[k]));
-        if (b == batch - 1 && ++batches % folded_sum<batch * N>::span == 0) s.fold();
+        if (b == batch - 1 && ++batches % SPAN == 0) s.fold();
     });
     return s.result();
 }
