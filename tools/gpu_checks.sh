@@ -47,10 +47,15 @@ python="${KERNTUNE_PYTHON:-python3}"
 export KERNTUNE_LIB="$build/src/runtime/libkerntune.so" PYTHONPATH="$PWD/python"
 "$python" tools/bench_torch_ops.py --json "$out/torch_ops.json" 2>&1 | tee "$out/torch_ops.txt" | tail -6
 export KERNTUNE_DB="$out/reductions.db"  # the shapes bench_reductions.py runs by default
-"$build/tools/kerntune" tune --op softmax --dtype f32 --shape 4096x393216,65536x768,4096x16384,1048576x32 >"$out/tune_softmax.txt" 2>&1
-"$build/tools/kerntune" tune --op softmax --dtype bf16 --shape 65536x768 >"$out/tune_softmax_bf16.txt" 2>&1
-"$build/tools/kerntune" tune --op sum --dtype f32 --shape 128x4096x4095 >"$out/tune_sum.txt" 2>&1
-"$build/tools/kerntune" tune --op mean --dtype f32 --shape 4096x16384 >"$out/tune_mean.txt" 2>&1
+tune() { "$build/tools/kerntune" tune "$@" >>"$out/tune_reductions.txt" 2>&1; }
+tune --op softmax --dtype f32 --shape 4096x393216,65536x768,4096x16384,1048576x32
+tune --op softmax --dtype bf16 --shape 65536x768
+tune --op log_softmax --dtype f32 --shape 4096x393216
+tune --op sum --dtype f32 --shape 128x4096x4095
+tune --op mean --dtype f32 --shape 4096x16384
+tune --op layer_norm --dtype f32 --shape 16x4194304,65536x768
+tune --op rms_norm --dtype f32 --shape 112x64x512x512 --dim 1
+tune --op rms_norm --dtype bf16 --shape 65536x4096
 "$python" tools/bench_reductions.py --samples 20 --json "$out/reductions.json" 2>&1 | grep -v "Warning\|warn\|^$" |
     tee "$out/reductions.txt"
 
