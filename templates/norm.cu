@@ -51,9 +51,6 @@ template <typename T> struct affine {
             for (int k = 0; k < N; ++k) v[k] += to_float(b.v[k]);
         }
     }
-    __device__ __forceinline__ bool aligned() const {
-        return ((reinterpret_cast<unsigned long long>(weight) | reinterpret_cast<unsigned long long>(bias)) % 16) == 0;
-    }
 };
 
 /// A float summed over the row: the row group's partial sums, then the cluster's, added in
@@ -101,15 +98,12 @@ template <bool CENTER, typename T, int THREADS, int ROWS>
 __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<T>& coefficients, T* __restrict__ y,
                                           long long outer, long long cols, float eps) {
     constexpr int V = 16 / sizeof(T);
-    extern __shared__ __align__(16) unsigned char dynamic_shared[];
     __shared__ double scratch[scratch_size<THREADS, ROWS>()];
     __shared__ double slots[2];
     const row_part part = my_row_part(cols, V);
-    const bool cached = dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T);
     // 16-byte steps when every row, the weight and the bias start on 16 bytes; single elements otherwise.
-    const bool vector = cols % V == 0 && coefficients.aligned() &&
-                        ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;
-    T* cache = cached ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * part.chunk : nullptr;
+    const bool vector = cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
+    T* cache = row_cache<THREADS, ROWS, T>(part);
     const affine<T> mine{coefficients.weight ? coefficients.weight + part.begin : nullptr,
                          coefficients.bias ? coefficients.bias + part.begin : nullptr};
     int turn = 0;

@@ -102,14 +102,12 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
 template <typename T, int THREADS, int ROWS, bool LOG>
 __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
     constexpr int V = 16 / sizeof(T);
-    extern __shared__ __align__(16) unsigned char dynamic_shared[];
     __shared__ float scratch[scratch_size<THREADS, ROWS>()];
     __shared__ float slots[2];
     const row_part part = my_row_part(cols, V);
-    const bool cached = dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
-    const bool vector = cols % V == 0 && ((reinterpret_cast<unsigned long long>(x) | reinterpret_cast<unsigned long long>(y)) % 16) == 0;
-    T* cache = cached ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * part.chunk : nullptr;
+    const bool vector = cols % V == 0 && aligned_16(x, y);
+    T* cache = row_cache<THREADS, ROWS, T>(part);
     for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)

@@ -183,7 +183,8 @@ __device__ __forceinline__ void cluster_sync() {
 #endif
 }
 
-/// The value at `slot` in the shared memory of block `rank` of the cluster.
+/// The address of `slot` in the shared memory of block `rank` of the cluster, and the value (a
+/// float or a double) there.
 __device__ __forceinline__ unsigned remote_address(const void* slot, unsigned rank) {
     unsigned remote = 0;
 #if __CUDA_ARCH__ >= 900
@@ -193,20 +194,14 @@ __device__ __forceinline__ unsigned remote_address(const void* slot, unsigned ra
     return remote;
 }
 
-__device__ __forceinline__ float load_from_block(const float* slot, unsigned rank) {
+template <typename V> __device__ __forceinline__ V load_from_block(const V* slot, unsigned rank) {
+    static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a float or a double");
 #if __CUDA_ARCH__ >= 900
-    float value;
-    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote_address(slot, rank)) : "memory");
-    return value;
-#else
-    return *slot;
-#endif
-}
-
-__device__ __forceinline__ double load_from_block(const double* slot, unsigned rank) {
-#if __CUDA_ARCH__ >= 900
-    double value;
-    asm volatile("ld.shared::cluster.f64 %0, [%1];" : "=d"(value) : "r"(remote_address(slot, rank)) : "memory");
+    V value;
+    if constexpr (sizeof(V) == 8)
+        asm volatile("ld.shared::cluster.f64 %0, [%1];" : "=d"(value) : "r"(remote_address(slot, rank)) : "memory");
+    else
+        asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote_address(slot, rank)) : "memory");
     return value;
 #else
     return *slot;
@@ -335,6 +330,22 @@ __device__ __forceinline__ void for_my_columns(long long outer, long long reduce
 __device__ __forceinline__ long long reference_column(long long outer, long long inner) {
     const long long column = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     return column < outer * inner ? column : -1;
+}
+
+/// This row group's cache for its part of a row in the block's dynamic shared memory (ROWS parts
+/// of part.chunk elements), or null when the launch gave too little (the kernel then reads the
+/// row from memory in each pass).
+template <int THREADS, int ROWS, typename T> __device__ __forceinline__ T* row_cache(const row_part& part) {
+    extern __shared__ __align__(16) unsigned char dynamic_shared[];
+    return dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T)
+               ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * part.chunk
+               : nullptr;
+}
+
+/// Whether every pointer given starts on 16 bytes (NULL does), so 16-byte steps can be taken.
+__device__ __forceinline__ bool aligned_16(const void* a, const void* b, const void* c = nullptr, const void* d = nullptr) {
+    return ((reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b) |
+             reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)) % 16) == 0;
 }
 
 /// Starts copying this thread's 16-byte steps of a part into shared memory (all in flight).
