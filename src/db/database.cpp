@@ -56,13 +56,15 @@ std::string replace_sql(const std::string& table, const std::string& columns) {
     return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
 }
 
-/// The schema from which measurements and winners record the kerntune that wrote them.
-constexpr int first_schema_with_provenance = 2;
-
-/// What a SELECT of measurements or winners reads after their columns and time: the row's
-/// kerntune_version, '' in a file of a schema before it (read as it is, not migrated).
-std::string provenance_column(int version) {
-    return version >= first_schema_with_provenance ? "kerntune_version" : "''";
+/// What a SELECT of measurements or winners reads after their columns and time, in the order of
+/// their records' fields: the provenance columns, each '' in a file of a schema before it (read
+/// as it is, not migrated).
+std::string provenance_columns(int version) {
+    // The schema that added each: 2 the kerntune that wrote the row, 3 how and under which driver it was measured.
+    const std::pair<const char*, int> columns[] = {{"kerntune_version", 2}, {"method", 3}, {"driver_version", 3}};
+    std::string list;
+    for (const auto& [column, since] : columns) list += std::string(list.empty() ? "" : ", ") + (version >= since ? column : "''");
+    return list;
 }
 
 /// The tuning key in the six columns from `first` on (key_columns).
@@ -152,17 +154,18 @@ void insert(const connection& db, const device_record& d) {
 
 void insert(const connection& db, const measurement& m) {
     refuse_bad_numbers(db, m);
-    statement(db, "record measurement", replace_sql("measurements", measurement_columns + ", kerntune_version"))
+    statement(db, "record measurement",
+              replace_sql("measurements", measurement_columns + ", kerntune_version, method, driver_version"))
         .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message,
-              kerntune_version())
+              kerntune_version(), m.method, m.driver_version)
         .step();
 }
 
 void insert(const connection& db, const winner& w) {
     refuse_bad_numbers(db, w);
-    statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version"))
+    statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version, method, driver_version"))
         .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
-              w.candidates_failed, w.tune_seconds, kerntune_version())
+              w.candidates_failed, w.tune_seconds, kerntune_version(), w.method, w.driver_version)
         .step();
 }
 
@@ -179,7 +182,7 @@ void insert(const connection& db, const cached_program& p) {
 }
 
 /// The record in a row selected with its columns (device_columns, measurement_columns + the
-/// time + provenance_column, winner_columns + the time + provenance_column), and what is wrong
+/// time + provenance_columns, winner_columns + the time + provenance_columns), and what is wrong
 /// with the values that do not fit its fields.
 read_row<device_record> read_device(const statement& row) {
     read_row<device_record> d;
@@ -204,7 +207,8 @@ read_row<measurement> read_measurement(const statement& row) {
     m.record = {read_key(row, 0), row.text(6),  candidate_status::ok,
                 row.real(8),      row.real(9),  row.real(10),
                 detail::narrowed(row.int64(11), "samples", m.problems),
-                row.text(12),     row.text(13), row.text(14)};
+                row.text(12),     row.text(13), row.text(14),
+                row.text(15),     row.text(16)};
     try {
         m.record.status = parse_candidate_status(row.text(7));
     } catch (const error& failure) {
@@ -218,7 +222,8 @@ read_row<winner> read_winner(const statement& row) {
     w.record = {read_key(row, 0), row.text(6), row.real(7), row.real(8), row.real(9), row.real(10),
                 detail::narrowed(row.int64(11), "candidates_ok", w.problems),
                 detail::narrowed(row.int64(12), "candidates_failed", w.problems),
-                row.real(13),     row.text(14), row.text(15)};
+                row.real(13),     row.text(14), row.text(15),
+                row.text(16),     row.text(17)};
     return w;
 }
 
@@ -491,7 +496,7 @@ void database::record_measurements(const std::vector<measurement>& results,
 
 std::vector<measurement> database::measurements(const tuning_key& key) const {
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_columns(m_impl->version) +
                         " FROM measurements WHERE " +
                         matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
@@ -501,7 +506,7 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
 std::vector<measurement> database::find_measurements(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
+                    "SELECT " + measurement_columns + ", measured_at, " + provenance_columns(m_impl->version) +
                         " FROM measurements" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
                         "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
@@ -538,7 +543,7 @@ bool database::remove_winner(const tuning_key& key) {
 
 std::optional<winner> database::find_winner(const tuning_key& key) const {
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_columns(m_impl->version) +
                         " FROM winners WHERE " + matches(key_columns));
     return read_first(query.bind(key), m_impl->reporter(), read_winner);
 }
@@ -548,7 +553,7 @@ std::vector<winner> database::winners() const { return winners(key_filter{}); }
 std::vector<winner> database::winners(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
+                    "SELECT " + winner_columns + ", tuned_at, " + provenance_columns(m_impl->version) +
                         " FROM winners" + clause.sql +
                         " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
     return read_all(query.bind(clause.values), m_impl->reporter(), read_winner);

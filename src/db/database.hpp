@@ -51,6 +51,8 @@ struct measurement {
     std::string message;      ///< e.g. the NVRTC log for compile_failed
     std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
     std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string method;          ///< how the median was timed (tune/worker_protocol.hpp timing_method); "" if unknown (before schema 3)
+    std::string driver_version;  ///< the CUDA driver it was measured under, e.g. "13.0"; "" if unknown (before schema 3)
 };
 
 /// The best ok candidate for a key.
@@ -66,6 +68,8 @@ struct winner {
     double tune_seconds = 0;     ///< compile + measure wall time
     std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
     std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string method;          ///< its measurement's method; "" if unknown (before schema 3)
+    std::string driver_version;  ///< its measurement's CUDA driver; "" if unknown (before schema 3)
 };
 
 /// What a compiled kernel depends on.

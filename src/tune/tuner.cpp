@@ -253,6 +253,8 @@ winner best_of(tune_session& session, const tuning_key& key, const measurement& 
     best.candidates_ok = ok;
     best.candidates_failed = failed;
     best.tune_seconds = seconds;
+    best.method = fastest.method;
+    best.driver_version = fastest.driver_version;
     return best;
 }
 
@@ -329,6 +331,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
         measurement result;
         result.key = key;
         result.config = label(spec, space.configs[c]);
+        result.method = timing_method;
+        result.driver_version = session.device.driver_version;
         if (measured.count(result.config)) continue;
         if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
             break;
