@@ -734,7 +734,8 @@ int run_tune(const command_line& cl, standard_output& out) {
         tune(spec, options, *worker, db, bar ? progress_callback(show_progress) : nullptr);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string identity = decode_hello(worker->device_facts(), options.device).identity();
-    const device_record device = db.find_device(identity).value_or(device_record{identity});
+    // A shard with nothing to tune recorded no device: the worker's description (no copy measured).
+    const device_record device = db.find_device(identity).value_or(to_device_record(worker->device_facts(), options.device, 0));
 
     std::set<dtype> reported;
     for (const tune_outcome& o : outcomes)

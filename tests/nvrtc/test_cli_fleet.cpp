@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -134,6 +135,18 @@ TEST_F(CliFleet, BadShardSpecsAreOneLineExitOneAndTheDatabaseIsLeftAsItWas) {
     EXPECT_EQ(run.err.rfind("kerntune: error: the scheduler's SLURM_ARRAY_TASK_ID='abc' is not a whole number", 0), 0u)
         << run.err;
     EXPECT_EQ(testing::file_bytes(db), before);
+}
+
+TEST_F(CliFleet, AShardWithNothingToTuneExitsZeroWithAnEmptyTable) {
+    // One key over two shards: shard 1 has none, compiles nothing, and says what GPU it saw.
+    const fs::path db = m_folder / "empty.db";
+    const cli_run run = run_cli({"tune", "--templates", KERNTUNE_TEST_FIXTURE_DIR, "--op", "faulty", "--shape", "100003",
+                                 "--shard", "1/2", "--db", db.string()});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out.rfind("faulty on NVIDIA H100 80GB HBM3 (fake) (sm_90, 132 SMs, theoretical 3352 GB/s", 0), 0u)
+        << run.out;
+    EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 4) << "a header, the table's two lines, the wall time";
+    EXPECT_TRUE(database::open(db, open_mode::read_only).find_measurements({}).empty());
 }
 
 TEST_F(CliFleet, TwoShardsMergedHoldTheWinnersOfAOneProcessTune) {
