@@ -3,7 +3,8 @@
 // line (CLI11), prints, and maps failures to one line on stderr and an exit status:
 //   0  done
 //   1  a failure: no GPU, a database that cannot be opened, an unknown op, a key with no valid
-//      candidate; anything checked against the templates, the database or the GPU
+//      candidate; anything checked against the templates, the database or the GPU; a shard that
+//      is not one (--shard 3/2), as the scheduler's variables that give it are checked alike
 //   2  a malformed command line, found before anything is loaded: an unknown command or option,
 //      a missing value, a value that fails its check (--budget -1, --shape 0x5, --dtype f64),
 //      options that do not go together (--dry-run --db)
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <iostream>
 #include <map>
@@ -26,6 +28,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,8 +41,10 @@
 #include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
 #include "db/database.hpp"
+#include "db/jsonl.hpp"
 #include "standard_output.hpp"
 #include "tune/report.hpp"
+#include "tune/shard.hpp"
 #include "tune/tuner.hpp"
 #include "tune/worker_client.hpp"
 
@@ -88,8 +93,8 @@ example:
 
 const char* const tune_description = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N] [--db PATH]
                      [--timeout SECONDS] [--budget SECONDS] [--retry-failed | --force]
-                     [--templates DIRS] [--json] [-v]
-       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--templates DIRS] [--json]
+                     [--shard K/N] [--templates DIRS] [--json] [-v]
+       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--shard K/N] [--templates DIRS] [--json]
 
 Compiles every candidate of the template OP with NVRTC for the GPU's exact arch, checks each
 against the template's reference on fresh random data as its spec says (bit for bit for
@@ -105,6 +110,15 @@ every candidate again. `kerntune db forget` deletes a key's results.
 
 A dry run only compiles (no GPU, no database): --db, --shape, --device, --timeout, --budget,
 --retry-failed and --force are refused with it, as --arch is without it.
+
+Fleet tuning: --shard K/N (K from 0 to N - 1) tunes shard K of N of the work list, every
+(dtype, shape) pair, split alike on every machine given the same command (a dry run splits its
+dtypes). Without --shard, a scheduler's variables give the shard, said in one line on stderr:
+a Slurm job array's SLURM_ARRAY_TASK_ID (counted from SLURM_ARRAY_TASK_MIN) and
+SLURM_ARRAY_TASK_COUNT, Slurm's SLURM_PROCID and SLURM_NTASKS, a Kubernetes Indexed Job's
+JOB_COMPLETION_INDEX with KERNTUNE_SHARD_COUNT, torchrun's RANK and WORLD_SIZE, Open MPI's
+OMPI_COMM_WORLD_RANK and OMPI_COMM_WORLD_SIZE. Give each shard its own --db, then gather them
+with `kerntune db merge`. A shard that is not one (3/2, 0/0, a/b) is exit 1.
 )";
 
 const char* const tune_footer = R"(Template OP: the built-in templates (compiled into kerntune), then those of the folders of
@@ -131,10 +145,16 @@ taken names both files.
 const char* const db_description = R"(usage: kerntune db show [--candidates] [FILTER] [--db PATH] [--json]
        kerntune db check [--db PATH] [--json]
        kerntune db forget --op OP [--dtype D] [--shape S] [--gpu G] [--db PATH] [--json]
+       kerntune db export [--db PATH] [--format jsonl] [--output FILE|-]
+       kerntune db import FILE [--db PATH] [--json]
+       kerntune db merge A.db [B.db ...] --into C.db [--json]
 
 show    the devices and the winners stored (read-only); --candidates: every measurement row
 check   SQLite's integrity check and the schema version; exit 1 unless the file is sound
 forget  delete the measurements and winners of matching keys, so that they are tuned afresh
+export  every device, measurement and winner as JSON Lines, one record a line (read-only)
+import  the records of an export into a database, all of them or none
+merge   the records of databases (a fleet's shards) into one, all of them or none
 )";
 
 const char* const filter_footer = R"(FILTER: --op OP, --dtype D, --shape S (with --op: the op's axes make it a problem key) and
@@ -164,6 +184,43 @@ const char* const forget_description = R"(usage: kerntune db forget --op OP [--d
 Deletes the measurements and winners of the matching keys, and only those (devices and
 compiled binaries stay), in one transaction, and prints how many rows it removed. The next
 tune of those keys measures every candidate afresh.
+)";
+
+const char* const export_description = R"(usage: kerntune db export [--db PATH] [--format jsonl] [--output FILE|-] [--templates DIRS] [--json]
+
+Writes every device, measurement (with its status) and winner of the database as JSON Lines:
+a header line {"format":"kerntune-tuning-db","format_version":1}, then one record a line, each
+the row's columns with its provenance (when and by which kerntune it was measured, the timing
+method, the driver), ordered by key, so that the same database always gives the same bytes and
+`db import` then `db export` gives them back. Compiled binaries and programs are not exported:
+they are a cache, rebuilt from the templates. Every row must be one import takes (labels are
+checked against the templates here); the first that is not is an error naming it, and nothing
+is written. --output writes FILE whole or not at all (stdout by default); --json, with
+--output, prints a summary.
+)";
+
+const char* const import_description = R"(usage: kerntune db import FILE [--db PATH] [--templates DIRS] [--json]
+
+Reads an export (FILE, or - for stdin) and merges its records into the database, creating it
+if needed, in one transaction. Every line is checked first: the header (another format or a
+newer format version is refused), the fields of its table and their types, the values the
+database takes, a SHA-256 template hash, a config of the template's declared domain (when the
+template is known here at that hash), no record given twice, a device line for every GPU. The
+first line that fails is one error with its line number, and nothing is imported. Rows whose
+key the database holds already follow the rules of `db merge`.
+)";
+
+const char* const merge_description = R"(usage: kerntune db merge A.db [B.db ...] --into C.db [--templates DIRS] [--json]
+
+Gathers the devices, measurements and winners of the databases A, B, ... (opened read-only, in
+the order given) into C (created if needed) in one transaction, each row as recorded, its
+provenance included. A key C lacks is added; a row equal in every field changes nothing; a row
+that differs from C's is a conflict, reported: it replaces C's only when both are ok and were
+timed by the same method with a lower median (the GPU identity is part of the key), else C's
+stays. Devices C holds are kept as they are. Nothing is deleted, so merging again, or merging
+C into itself, changes nothing. C may be written by a running tune meanwhile: the merge waits
+for its turn (up to 60 s for the tune's current transaction, which is short). Every source row
+is checked as import checks a line; the first that fails is an error, and nothing is merged.
 )";
 
 // ---- checks of option values, run by CLI11 before anything is loaded ----
@@ -240,6 +297,7 @@ struct common_args {
 struct tune_args {
     std::string op, dtypes, shapes = KERNTUNE_DEFAULT_SHAPES, device = "0", db, timeout, budget, arch, templates;
     std::optional<std::int64_t> dim;  // the dim a reduction's shapes reduce
+    std::string shard;                // --shard K/N, checked by parse_shard (exit 1, as the environment's)
     bool dry_run = false, retry_failed = false, force = false;
 };
 
@@ -250,8 +308,12 @@ struct filter_args {
 
 struct db_args {
     std::string db;
-    filter_args filter;
+    filter_args filter;  // its templates also serve export, import and merge
     bool candidates = false;
+    std::string format = "jsonl", output = "-";  // db export
+    std::string file;                             // db import
+    std::vector<std::string> sources;             // db merge
+    std::string into;                             // db merge
 };
 
 /// The whole command line and where CLI11 put it.
@@ -264,6 +326,9 @@ struct command_line {
     CLI::App* db_show = nullptr;
     CLI::App* db_check = nullptr;
     CLI::App* db_forget = nullptr;
+    CLI::App* db_export = nullptr;
+    CLI::App* db_import = nullptr;
+    CLI::App* db_merge = nullptr;
     common_args common;
     tune_args tuning;
     std::string list_templates;
@@ -379,6 +444,10 @@ void define(command_line& cl) {
     tune.add_flag("--force", t.force, "measure every candidate again, replacing what is stored");
     tune.add_flag("--dry-run", t.dry_run, "only compile every variant (no GPU, no database); needs --arch");
     tune.add_option("--arch", t.arch, "target arch for --dry-run, e.g. sm_90")->type_name("sm_XY")->check(value_check(arch_problem));
+    tune.add_option("--shard", t.shard,
+                    "tune shard K of N of the work list (K from 0 to N - 1), into this shard's own --db;\n"
+                    "without it, a scheduler's variables give the shard (see above)")
+        ->type_name("K/N");
     add_templates(tune, t.templates);
     add_common(tune, cl.common);
 
@@ -391,7 +460,7 @@ void define(command_line& cl) {
     add_templates(*cl.list, cl.list_templates);
     add_common(*cl.list, cl.common);
 
-    cl.db = app.add_subcommand("db", "the tuning database: db show, db check, db forget");
+    cl.db = app.add_subcommand("db", "the tuning database: db show, check, forget, export, import, merge");
     help->describe(cl.db, db_description);
     cl.db->require_subcommand(0, 1);
     db_args& d = cl.database;
@@ -415,9 +484,41 @@ void define(command_line& cl) {
     add_db_path(*cl.db_forget, d.db);
     add_common(*cl.db_forget, cl.common);
 
+    cl.db_export = cl.db->add_subcommand("export", "every device, measurement and winner as JSON Lines");
+    help->describe(cl.db_export, export_description);
+    add_db_path(*cl.db_export, d.db);
+    cl.db_export->add_option("--format", d.format, "the format written: jsonl (JSON Lines, the only one)")
+        ->type_name("jsonl")
+        ->check(CLI::IsMember({"jsonl"}));
+    cl.db_export->add_option("--output", d.output, "where to write: a file, written whole or not at all, or - for stdout (default)")
+        ->type_name("FILE|-")
+        ->check(value_check(not_empty_problem));
+    add_templates(*cl.db_export, d.filter.templates);
+    add_common(*cl.db_export, cl.common);
+
+    cl.db_import = cl.db->add_subcommand("import", "the records of an export into a database, all or none");
+    help->describe(cl.db_import, import_description);
+    cl.db_import->add_option("FILE", d.file, "the export to read, or - for stdin")->required()->check(value_check(not_empty_problem));
+    add_db_path(*cl.db_import, d.db);
+    add_templates(*cl.db_import, d.filter.templates);
+    add_common(*cl.db_import, cl.common);
+
+    cl.db_merge = cl.db->add_subcommand("merge", "databases (a fleet's shards) into one, all or none");
+    help->describe(cl.db_merge, merge_description);
+    cl.db_merge->add_option("SOURCES", d.sources, "the databases to merge, read-only, in this order")
+        ->required()
+        ->check(value_check(not_empty_problem));
+    cl.db_merge->add_option("--into", d.into, "the database to merge into, created if needed (its folder must exist)")
+        ->type_name("PATH")
+        ->required()
+        ->check(value_check(not_empty_problem));
+    add_templates(*cl.db_merge, d.filter.templates);
+    add_common(*cl.db_merge, cl.common);
+
     // Subcommands copy their parent's formatter (this one) and footer when added: a command
     // without a footer of its own shows none.
-    for (CLI::App* command : {cl.devices, cl.list, cl.db, cl.db_check}) command->footer("");
+    for (CLI::App* command : {cl.devices, cl.list, cl.db, cl.db_check, cl.db_export, cl.db_import, cl.db_merge})
+        command->footer("");
 }
 
 // ---- shared steps ----
@@ -522,10 +623,52 @@ void show_progress(const tune_progress& p) {
     std::fflush(stderr);
 }
 
+/// The shard a tune takes and where it came from.
+struct chosen_shard {
+    shard part;
+    std::string source;  ///< the scheduler's variables; "" for --shard or none
+    bool given = false;  ///< by --shard or the environment: shown in --json
+};
+
+/// --shard, else the shard the scheduler's environment gives, else the whole work list.
+chosen_shard choose_shard(const tune_args& t) {
+    if (!t.shard.empty()) return {parse_shard(t.shard), "", true};
+    const std::optional<scheduler_shard> found = shard_from_environment([](const char* name) -> std::optional<std::string> {
+        const char* value = std::getenv(name);
+        return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
+    });
+    if (!found) return {};
+    return {found->part, found->source, true};
+}
+
+/// Says on stderr, in one line, that the environment chose the shard: a tune that splits its
+/// work unasked must say so.
+void say_where_the_shard_came_from(const chosen_shard& chosen, std::size_t taken, std::size_t total, const char* items) {
+    if (chosen.source.empty()) return;
+    std::cerr << "kerntune: shard " << to_string(chosen.part) << " from " << printable(chosen.source) << ": " << taken
+              << " of " << total << " " << items << " (--shard K/N to choose)\n";
+}
+
+/// `result` with {"shard": {"index", "count", "from"}} when the tune was given one.
+json with_shard(json result, const chosen_shard& chosen) {
+    if (chosen.given)
+        result["shard"] = {{"index", chosen.part.index},
+                           {"count", chosen.part.count},
+                           {"from", chosen.source.empty() ? json("--shard") : json(chosen.source)}};
+    return result;
+}
+
 // ---- the commands ----
 
-int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& dtypes, standard_output& out) {
+int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& requested, standard_output& out) {
     const std::string& arch = cl.tuning.arch;
+    // A dry run's work list is its dtypes: each compiles the dtype's whole space.
+    const chosen_shard chosen = choose_shard(cl.tuning);
+    std::vector<std::string> keys;
+    for (dtype type : requested) keys.emplace_back(to_string(type));
+    std::vector<dtype> dtypes;
+    for (const std::size_t i : shard_positions(keys, chosen.part)) dtypes.push_back(requested[i]);
+    say_where_the_shard_came_from(chosen, dtypes.size(), requested.size(), "dtypes");
     const std::vector<compile_outcome> outcomes = compile_space(spec, dtypes, arch);
     text_table table{{"dtype", "candidates", "kernels", "programs", "failed", "compile s"}};
     int failed = 0;
@@ -536,7 +679,7 @@ int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vect
         failed += o.failed;
     }
     if (cl.common.json)
-        out << json_document({cl.text}, compile_json(spec.name, arch, outcomes));
+        out << json_document({cl.text}, with_shard(compile_json(spec.name, arch, outcomes), chosen));
     else
         out << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
     return failed == 0 ? 0 : 1;
@@ -573,6 +716,10 @@ int run_tune(const command_line& cl, standard_output& out) {
     if (!t.budget.empty()) options.budget_seconds = *seconds_in(t.budget, 0, max_budget_seconds);
     options.resume = t.force ? resume_policy::remeasure_all
                              : t.retry_failed ? resume_policy::retry_failed : resume_policy::keep_all;
+    const std::size_t keys = work_of_shard(options).size();  // options.part is still the whole list
+    const chosen_shard chosen = choose_shard(t);
+    options.part = chosen.part;
+    say_where_the_shard_came_from(chosen, work_of_shard(options).size(), keys, "keys");
     // A bad database, then a missing GPU, are reported before the database is created or written.
     // The worker starts first, so that its driver start (about 0.1 s) overlaps the database check.
     std::future<std::unique_ptr<worker_client>> starting = std::async(std::launch::async, [&options] {
@@ -587,13 +734,15 @@ int run_tune(const command_line& cl, standard_output& out) {
         tune(spec, options, *worker, db, bar ? progress_callback(show_progress) : nullptr);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string identity = decode_hello(worker->device_facts(), options.device).identity();
-    const device_record device = db.find_device(identity).value_or(device_record{identity});
+    // A shard with nothing to tune recorded no device: the worker's description (no copy measured).
+    const device_record device = db.find_device(identity).value_or(to_device_record(worker->device_facts(), options.device, 0));
 
     std::set<dtype> reported;
     for (const tune_outcome& o : outcomes)
         if (reported.insert(o.type).second) print_compile_failures(o.compile_failures);
     if (cl.common.json) {
-        out << json_document({cl.text, device.driver_version, device.identity}, tune_json(spec.name, device, outcomes));
+        out << json_document({cl.text, device.driver_version, device.identity},
+                             with_shard(tune_json(spec.name, device, outcomes), chosen));
     } else {
         out << spec.name << " on " << printable(device.name) << " (" << "sm_" << device.cc_major << device.cc_minor
             << ", " << device.sm_count << " SMs, theoretical " << fixed(device.theoretical_gbps, 0)
@@ -787,10 +936,145 @@ int run_db_forget(const command_line& cl, standard_output& out) {
     return 0;
 }
 
+/// What export, import and merge check a config against: the template's declared domain, when
+/// `templates` holds the template at the key's hash (another hash is another version of it, or
+/// a template of a folder not given: only its shape is checked, by the database).
+label_check domain_of(const catalog& templates) {
+    return [&templates](const tuning_key& key, const std::string& config) -> std::string {
+        const std::shared_ptr<const kernel_spec> spec = templates.find(key.template_name);
+        if (!spec || spec->source_hash != key.template_hash) return "";
+        return parse_problem([&spec](const std::string& text) { parse_label(*spec, text); }, config);
+    };
+}
+
+/// Writes `text` to `file` whole or not at all: into a new file beside it, renamed over it once
+/// everything is written.
+void write_whole_file(const std::filesystem::path& file, const std::string& text) {
+    const std::filesystem::path partial = file.string() + ".partial-" + std::to_string(getpid());
+    {
+        std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) {
+            const std::string why = std::strerror(errno);
+            std::error_code ignored;
+            std::filesystem::remove(partial, ignored);
+            throw error("cannot write " + file.string() + ": " + why);
+        }
+    }
+    std::error_code failed;
+    std::filesystem::rename(partial, file, failed);
+    if (failed) {
+        std::error_code ignored;
+        std::filesystem::remove(partial, ignored);
+        throw error("cannot write " + file.string() + ": " + failed.message());
+    }
+}
+
+int run_db_export(const command_line& cl, standard_output& out) {
+    const db_args& d = cl.database;
+    if (cl.common.json && d.output == "-")
+        throw usage_error("--json needs --output FILE: the export itself is what db export prints on stdout");
+    const catalog templates = load_catalog(d.filter.templates);
+    const database db = database::open(database_path(d.db), open_mode::read_only, warn_on_stderr);
+    std::error_code different;
+    if (d.output != "-" && std::filesystem::equivalent(d.output, db.path(), different))
+        throw error("--output " + d.output + " is the database itself");
+    const record_set records = db.records(domain_of(templates));
+    std::ostringstream text;
+    write_jsonl(records, text);
+    if (d.output == "-") {
+        out << text.str();
+        return 0;
+    }
+    write_whole_file(d.output, text.str());
+    if (cl.common.json) {
+        out << json_document({cl.text}, {{"database", db.path().string()},
+                                         {"output", d.output},
+                                         {"format", d.format},
+                                         {"format_version", jsonl_format_version},
+                                         {"devices", records.devices.size()},
+                                         {"measurements", records.measurements.size()},
+                                         {"winners", records.winners.size()}});
+    } else {
+        out << "exported " << records.devices.size() << " devices, " << records.measurements.size() << " measurements and "
+            << records.winners.size() << " winners of " << printable(db.path().string()) << " to " << printable(d.output)
+            << "\n";
+    }
+    return 0;
+}
+
+/// What import and merge print: the counts of each table, then every conflict, one a line.
+void print_merge(const command_line& cl, const merge_report& report, const std::vector<std::string>& sources,
+                 const database& target, standard_output& out) {
+    const std::pair<const char*, const merge_counts*> tables[] = {
+        {"devices", &report.devices}, {"measurements", &report.measurements}, {"winners", &report.winners}};
+    if (cl.common.json) {
+        json result = {{"database", target.path().string()}, {"sources", sources}};
+        for (const auto& [name, counts] : tables)
+            result[name] = {{"added", counts->added},
+                            {"replaced", counts->replaced},
+                            {"unchanged", counts->unchanged},
+                            {"kept", counts->kept}};
+        result["conflicts"] = json::array();
+        for (const merge_conflict& c : report.conflicts)
+            result["conflicts"].push_back({{"source", c.origin}, {"record", c.record}, {"replaced", c.replaced}, {"why", c.why}});
+        out << json_document({cl.text}, result);
+        return;
+    }
+    std::string from;
+    for (const std::string& source : sources) from += (from.empty() ? "" : ", ") + source;
+    out << "merged " << printable(from) << " into " << printable(target.path().string()) << "\n";
+    text_table table{{"rows", "added", "replaced", "unchanged", "kept"}};
+    for (const auto& [name, counts] : tables)
+        table.rows.push_back({name, std::to_string(counts->added), std::to_string(counts->replaced),
+                              std::to_string(counts->unchanged), std::to_string(counts->kept)});
+    out << table.render();
+    for (const merge_conflict& c : report.conflicts)
+        out << "conflict: " << printable(c.record) << " from " << printable(c.origin) << ": "
+            << (c.replaced ? "replaced: " : "kept this database's: ") << printable(c.why) << "\n";
+    out << report.conflicts.size() << " conflict" << (report.conflicts.size() == 1 ? "" : "s") << "\n";
+}
+
+int run_db_import(const command_line& cl, standard_output& out) {
+    const db_args& d = cl.database;
+    const catalog templates = load_catalog(d.filter.templates);
+    // The whole file is read and checked before the database is opened, so that a bad file
+    // leaves it as it was (a new one is not even created).
+    record_set records;
+    if (d.file == "-") {
+        records = read_jsonl(std::cin, "<stdin>", domain_of(templates));
+    } else {
+        std::error_code ignored;
+        if (std::filesystem::is_directory(d.file, ignored)) throw error(d.file + " is a folder, not an export");
+        std::ifstream in(d.file, std::ios::binary);
+        if (!in) throw error("cannot read " + d.file + ": " + std::strerror(errno));
+        records = read_jsonl(in, d.file, domain_of(templates));
+    }
+    database db = open_for_writing(d.db);
+    print_merge(cl, db.merge({records}), {records.origin}, db, out);
+    return 0;
+}
+
+int run_db_merge(const command_line& cl, standard_output& out) {
+    const db_args& d = cl.database;
+    const catalog templates = load_catalog(d.filter.templates);
+    // Every source is read (one snapshot each, then closed) before the target is opened: a
+    // source that cannot be merged leaves the target as it was, and a source that is the
+    // target is read as it was, so that merging it changes nothing.
+    std::vector<record_set> inputs;
+    for (const std::string& source : d.sources)
+        inputs.push_back(database::open(database_path(source), open_mode::read_only, warn_on_stderr).records(domain_of(templates)));
+    database target = database::open(database_path(d.into), open_mode::read_write, warn_on_stderr);
+    print_merge(cl, target.merge(inputs), d.sources, target, out);
+    return 0;
+}
+
 /// "kerntune db show": the command a hint to --help names, from the words CLI11 knows.
 std::string help_hint(int argc, char** argv) {
     std::string hint = "kerntune";
-    const std::set<std::string> commands = {"tune", "devices", "list", "db"}, db_commands = {"show", "check", "forget"};
+    const std::set<std::string> commands = {"tune", "devices", "list", "db"}, db_commands = {"show", "check", "forget", "export",
+                                                                                         "import", "merge"};
     for (int i = 1; i < argc; ++i) {
         const std::string word = argv[i];
         if (word.rfind('-', 0) == 0) continue;
@@ -824,6 +1108,9 @@ int run(int argc, char** argv, standard_output& out) {
         if (*cl.db_show) return run_db_show(cl, out);
         if (*cl.db_check) return run_db_check(cl, out);
         if (*cl.db_forget) return run_db_forget(cl, out);
+        if (*cl.db_export) return run_db_export(cl, out);
+        if (*cl.db_import) return run_db_import(cl, out);
+        if (*cl.db_merge) return run_db_merge(cl, out);
     } catch (const usage_error& malformed) {
         throw usage_error(malformed.what() + std::string(" (see ") + help_hint(argc, argv) + ")");
     }

@@ -1,11 +1,12 @@
--- kerntune tuning database, schema version 2.
+-- kerntune tuning database, schema version 3.
 --
 -- This file is compiled into kerntune (src/db/CMakeLists.txt); database::open runs it once,
 -- inside one BEGIN IMMEDIATE transaction, on a new or empty file. The schema version is kept in
 -- PRAGMA user_version (last statement below): a file with a larger number was written by a newer
 -- kerntune and is refused rather than misread. A file of an older version (tuning_db/schema_vN.sql)
 -- is read as it is, and migrated to this one, in one transaction, when it is opened for writing.
--- Version 2 added kerntune_version to measurements and winners.
+-- Version 2 added kerntune_version to measurements and winners; version 3 added method and
+-- driver_version to both (what a median was measured with: docs/FLEET.md).
 --
 -- Conventions:
 --   * STRICT tables: a value of the wrong type is an error, never silently converted.
@@ -51,6 +52,8 @@ CREATE TABLE measurements (
     message       TEXT    NOT NULL,  -- why it failed, e.g. the NVRTC log; empty when ok
     measured_at   TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     kerntune_version TEXT NOT NULL DEFAULT '',  -- the kerntune that wrote the row, e.g. "0.2.0"; '' in rows from schema 1
+    method        TEXT    NOT NULL DEFAULT '',  -- how the median was timed (src/tune/worker_protocol.hpp timing_method); '' before schema 3
+    driver_version TEXT   NOT NULL DEFAULT '',  -- the CUDA driver it was measured under, e.g. "13.0"; '' before schema 3
     PRIMARY KEY (template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, config)
 ) STRICT;
 
@@ -74,6 +77,8 @@ CREATE TABLE winners (
     tune_seconds      REAL    NOT NULL CHECK (tune_seconds >= 0),  -- compile + measure wall time
     tuned_at          TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     kerntune_version  TEXT    NOT NULL DEFAULT '',  -- the kerntune that wrote the row; '' in rows from schema 1
+    method            TEXT    NOT NULL DEFAULT '',  -- its measurement's method; '' before schema 3
+    driver_version    TEXT    NOT NULL DEFAULT '',  -- its measurement's driver; '' before schema 3
     PRIMARY KEY (template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version)
 ) STRICT;
 
@@ -104,4 +109,4 @@ CREATE TABLE programs (
 ) STRICT;
 
 -- The schema version; src/db/CMakeLists.txt reads this number as the newest schema the build knows.
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

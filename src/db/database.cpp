@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "core/version.hpp"
+#include "db/merge_rules.hpp"
 #include "db/record_checks.hpp"
 #include "db/recovered_copy.hpp"
 #include "db/schema.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 using detail::blob;
 using detail::connection;
+using detail::read_snapshot;
 using detail::statement;
 using detail::write_transaction;
 
@@ -51,18 +53,23 @@ const std::string binary_key_columns = "template_hash, config, dtype, arch, nvrt
 const std::string binary_columns = binary_key_columns + ", lowered_name, digest, cubin";
 const std::string program_columns = "cache_key, lowered_names, digest, cubin";
 
-/// INSERT OR REPLACE of all `columns` into `table`; the timestamp column takes its default.
+/// The order of every whole-table read of measurements and winners: by key.
+const std::string key_order = "template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version";
+
+/// INSERT OR REPLACE of all `columns` into `table`; a column left out (a timestamp) takes its default.
 std::string replace_sql(const std::string& table, const std::string& columns) {
     return "INSERT OR REPLACE INTO " + table + " (" + columns + ") VALUES (" + parameters_for(columns) + ")";
 }
 
-/// The schema from which measurements and winners record the kerntune that wrote them.
-constexpr int first_schema_with_provenance = 2;
-
-/// What a SELECT of measurements or winners reads after their columns and time: the row's
-/// kerntune_version, '' in a file of a schema before it (read as it is, not migrated).
-std::string provenance_column(int version) {
-    return version >= first_schema_with_provenance ? "kerntune_version" : "''";
+/// What a SELECT of measurements or winners reads after their columns and time, in the order of
+/// their records' fields: the provenance columns, each '' in a file of a schema before it (read
+/// as it is, not migrated).
+std::string provenance_columns(int version) {
+    // The schema that added each: 2 the kerntune that wrote the row, 3 how and under which driver it was measured.
+    const std::pair<const char*, int> columns[] = {{"kerntune_version", 2}, {"method", 3}, {"driver_version", 3}};
+    std::string list;
+    for (const auto& [column, since] : columns) list += std::string(list.empty() ? "" : ", ") + (version >= since ? column : "''");
+    return list;
 }
 
 /// The tuning key in the six columns from `first` on (key_columns).
@@ -141,6 +148,28 @@ filter_clause where(const key_filter& filter) {
     return clause;
 }
 
+/// Whose time and kerntune a measurement or winner is written with.
+enum class stamp {
+    now,          ///< this kerntune's, now (a tune's write): whatever the record says
+    as_recorded,  ///< the record's own (a merged or imported row, kept as it was measured)
+};
+
+/// The INSERT OR REPLACE of a measurement or winner: its columns, the time when `how` keeps it,
+/// and the provenance; bound by bind_provenance after the columns.
+std::string replace_result_sql(const std::string& table, const std::string& columns, const char* time, stamp how) {
+    return replace_sql(table, columns + (how == stamp::as_recorded ? std::string(", ") + time : "") +
+                                  ", kerntune_version, method, driver_version");
+}
+
+template <typename Record>
+void bind_provenance(statement& insert, const Record& r, const std::string& time, stamp how) {
+    if (how == stamp::as_recorded)
+        insert.bind(time, r.kerntune_version);
+    else
+        insert.bind(kerntune_version());
+    insert.bind(r.method, r.driver_version);
+}
+
 /// Writes one record (device, measurement, winner, binary or program), replacing the row with its key.
 void insert(const connection& db, const device_record& d) {
     refuse_bad_numbers(db, d);
@@ -150,20 +179,21 @@ void insert(const connection& db, const device_record& d) {
         .step();
 }
 
-void insert(const connection& db, const measurement& m) {
+void insert(const connection& db, const measurement& m, stamp how = stamp::now) {
     refuse_bad_numbers(db, m);
-    statement(db, "record measurement", replace_sql("measurements", measurement_columns + ", kerntune_version"))
-        .bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message,
-              kerntune_version())
-        .step();
+    statement row(db, "record measurement", replace_result_sql("measurements", measurement_columns, "measured_at", how));
+    row.bind(m.key, m.config, to_string(m.status), m.median_us, m.noise, m.gbps, m.samples, m.message);
+    bind_provenance(row, m, m.measured_at, how);
+    row.step();
 }
 
-void insert(const connection& db, const winner& w) {
+void insert(const connection& db, const winner& w, stamp how = stamp::now) {
     refuse_bad_numbers(db, w);
-    statement(db, "record winner", replace_sql("winners", winner_columns + ", kerntune_version"))
-        .bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
-              w.candidates_failed, w.tune_seconds, kerntune_version())
-        .step();
+    statement row(db, "record winner", replace_result_sql("winners", winner_columns, "tuned_at", how));
+    row.bind(w.key, w.config, w.median_us, w.gbps, w.pct_theoretical, w.pct_copy, w.candidates_ok,
+             w.candidates_failed, w.tune_seconds);
+    bind_provenance(row, w, w.tuned_at, how);
+    row.step();
 }
 
 void insert(const connection& db, const kernel_binary& b) {
@@ -179,7 +209,7 @@ void insert(const connection& db, const cached_program& p) {
 }
 
 /// The record in a row selected with its columns (device_columns, measurement_columns + the
-/// time + provenance_column, winner_columns + the time + provenance_column), and what is wrong
+/// time + provenance_columns, winner_columns + the time + provenance_columns), and what is wrong
 /// with the values that do not fit its fields.
 read_row<device_record> read_device(const statement& row) {
     read_row<device_record> d;
@@ -204,7 +234,8 @@ read_row<measurement> read_measurement(const statement& row) {
     m.record = {read_key(row, 0), row.text(6),  candidate_status::ok,
                 row.real(8),      row.real(9),  row.real(10),
                 detail::narrowed(row.int64(11), "samples", m.problems),
-                row.text(12),     row.text(13), row.text(14)};
+                row.text(12),     row.text(13), row.text(14),
+                row.text(15),     row.text(16)};
     try {
         m.record.status = parse_candidate_status(row.text(7));
     } catch (const error& failure) {
@@ -218,8 +249,15 @@ read_row<winner> read_winner(const statement& row) {
     w.record = {read_key(row, 0), row.text(6), row.real(7), row.real(8), row.real(9), row.real(10),
                 detail::narrowed(row.int64(11), "candidates_ok", w.problems),
                 detail::narrowed(row.int64(12), "candidates_failed", w.problems),
-                row.real(13),     row.text(14), row.text(15)};
+                row.real(13),     row.text(14), row.text(15),
+                row.text(16),     row.text(17)};
     return w;
+}
+
+/// The device of this identity, read as `report` decides.
+std::optional<device_record> device_row(const connection& db, const row_reporter& report, std::string_view identity) {
+    statement query(db, "read devices", "SELECT " + device_columns + " FROM devices WHERE identity = ?");
+    return read_first(query.bind(identity), report, read_device);
 }
 
 /// A file's schema version and how its objects differ from that version's.
@@ -391,6 +429,18 @@ struct database::impl {
 
     /// What reads decide which rows to return with.
     row_reporter reporter() const { return {bad_row}; }
+    /// The SELECT of every column of a measurement or winner record, for this file's schema.
+    std::string select_measurements() const {
+        return "SELECT " + measurement_columns + ", measured_at, " + provenance_columns(version) + " FROM measurements";
+    }
+    std::string select_winners() const {
+        return "SELECT " + winner_columns + ", tuned_at, " + provenance_columns(version) + " FROM winners";
+    }
+    /// The winner of `key`, read as `report` decides.
+    std::optional<winner> winner_row(const row_reporter& report, const tuning_key& key) const {
+        statement query(db, "read winners", select_winners() + " WHERE " + matches(key_columns));
+        return read_first(query.bind(key), report, read_winner);
+    }
 };
 
 database::database(std::unique_ptr<impl> state) : m_impl(std::move(state)) {}
@@ -464,9 +514,7 @@ void database::upsert_device(const device_record& device) {
 }
 
 std::optional<device_record> database::find_device(std::string_view identity) const {
-    statement query(m_impl->db, "read devices",
-                    "SELECT " + device_columns + " FROM devices WHERE identity = ?");
-    return read_first(query.bind(identity), m_impl->reporter(), read_device);
+    return device_row(m_impl->db, m_impl->reporter(), identity);
 }
 
 std::vector<device_record> database::devices() const {
@@ -491,9 +539,7 @@ void database::record_measurements(const std::vector<measurement>& results,
 
 std::vector<measurement> database::measurements(const tuning_key& key) const {
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
-                        " FROM measurements WHERE " +
-                        matches(key_columns) +
+                    m_impl->select_measurements() + " WHERE " + matches(key_columns) +
                         " ORDER BY status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
     return read_all(query.bind(key), m_impl->reporter(), read_measurement);
 }
@@ -501,10 +547,8 @@ std::vector<measurement> database::measurements(const tuning_key& key) const {
 std::vector<measurement> database::find_measurements(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read measurements",
-                    "SELECT " + measurement_columns + ", measured_at, " + provenance_column(m_impl->version) +
-                        " FROM measurements" + clause.sql +
-                        " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version, "
-                        "status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
+                    m_impl->select_measurements() + clause.sql + " ORDER BY " + key_order +
+                        ", status <> 'ok', CASE WHEN status = 'ok' THEN median_us END, config");
     return read_all(query.bind(clause.values), m_impl->reporter(), read_measurement);
 }
 
@@ -537,10 +581,7 @@ bool database::remove_winner(const tuning_key& key) {
 }
 
 std::optional<winner> database::find_winner(const tuning_key& key) const {
-    statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
-                        " FROM winners WHERE " + matches(key_columns));
-    return read_first(query.bind(key), m_impl->reporter(), read_winner);
+    return m_impl->winner_row(m_impl->reporter(), key);
 }
 
 std::vector<winner> database::winners() const { return winners(key_filter{}); }
@@ -548,9 +589,7 @@ std::vector<winner> database::winners() const { return winners(key_filter{}); }
 std::vector<winner> database::winners(const key_filter& filter) const {
     const filter_clause clause = where(filter);
     statement query(m_impl->db, "read winners",
-                    "SELECT " + winner_columns + ", tuned_at, " + provenance_column(m_impl->version) +
-                        " FROM winners" + clause.sql +
-                        " ORDER BY template_name, dtype, problem_key, gpu_identity, template_hash, nvrtc_version");
+                    m_impl->select_winners() + clause.sql + " ORDER BY " + key_order);
     return read_all(query.bind(clause.values), m_impl->reporter(), read_winner);
 }
 
@@ -577,6 +616,103 @@ std::optional<cached_program> database::find_program(const std::string& cache_ke
     statement query(m_impl->db, "read programs", "SELECT " + program_columns + " FROM programs WHERE cache_key = ?");
     if (!query.bind(cache_key).step()) return std::nullopt;
     return cached_program{query.text(0), query.text(1), query.text(2), query.bytes(3)};
+}
+
+namespace {
+
+/// A row reporter that throws, naming the file and `what` it was doing, at the first row reads
+/// would leave out.
+struct strict_rows {
+    bad_row_sink refuse;
+    row_reporter reporter() const { return {refuse}; }
+};
+
+strict_rows refusing(const connection& db, const std::string& what) {
+    return {[label = db.label(), what](const std::string& row) {
+        throw error(label + ": " + what + ": its " + row + " (kerntune db check lists such rows, db forget removes them)");
+    }};
+}
+
+/// Throws at the first row of `rows` that exchange_problems finds fault with, naming the file.
+template <typename Record>
+void refuse_what_would_not_import(const connection& db, const std::vector<Record>& rows, const label_check& labels) {
+    for (const Record& row : rows) {
+        const std::string problems = detail::exchange_problems(row, labels);
+        if (!problems.empty())
+            throw error(db.label() + ": cannot take its rows: its " + detail::describe(row) + ": " + problems);
+    }
+}
+
+/// Writes an incoming row as it was recorded (a device has nothing recorded but itself).
+void write_incoming(const connection& db, const device_record& d) { insert(db, d); }
+void write_incoming(const connection& db, const measurement& m) { insert(db, m, stamp::as_recorded); }
+void write_incoming(const connection& db, const winner& w) { insert(db, w, stamp::as_recorded); }
+
+/// Merges `rows` of one input: each compared with the target's row of its key (`here_of`) by
+/// detail::decide, written when it is added or wins, counted, and its conflict reported to
+/// `conflicts` (devices have none: nullptr).
+template <typename Record, typename Lookup>
+void merge_rows(const connection& db, const std::vector<Record>& rows, const std::string& origin, Lookup here_of,
+                merge_counts& counts, std::vector<merge_conflict>* conflicts) {
+    for (const Record& row : rows) {
+        const detail::merge_decision decision = detail::decide(here_of(row), row);
+        switch (decision.action) {
+        case detail::merge_action::add: ++counts.added; break;
+        case detail::merge_action::unchanged: ++counts.unchanged; break;
+        case detail::merge_action::replace: ++counts.replaced; break;
+        case detail::merge_action::keep: ++counts.kept; break;
+        }
+        const bool write = decision.action == detail::merge_action::add || decision.action == detail::merge_action::replace;
+        if (write) write_incoming(db, row);
+        if (conflicts != nullptr && !decision.why.empty())
+            conflicts->push_back({origin, detail::describe(row), decision.action == detail::merge_action::replace, decision.why});
+    }
+}
+
+} // namespace
+
+record_set database::records(const label_check& labels) const {
+    const connection& db = m_impl->db;
+    const strict_rows strict = refusing(db, "cannot take its rows");
+    record_set records;
+    records.origin = m_impl->path.string();
+    {
+        const read_snapshot snapshot(db, "read its rows");
+        statement devices(db, "read devices", "SELECT " + device_columns + " FROM devices ORDER BY identity");
+        records.devices = read_all(devices, strict.reporter(), read_device);
+        statement measurements(db, "read measurements", m_impl->select_measurements() + " ORDER BY " + key_order + ", config");
+        records.measurements = read_all(measurements, strict.reporter(), read_measurement);
+        statement winners(db, "read winners", m_impl->select_winners() + " ORDER BY " + key_order);
+        records.winners = read_all(winners, strict.reporter(), read_winner);
+    }
+    refuse_what_would_not_import(db, records.devices, labels);
+    refuse_what_would_not_import(db, records.measurements, labels);
+    refuse_what_would_not_import(db, records.winners, labels);
+    return records;
+}
+
+merge_report database::merge(const std::vector<record_set>& inputs) {
+    const connection& db = m_impl->db;
+    // The target's rows are compared inside the transaction, so that a tune writing the same
+    // file meanwhile cannot slip a row in between the comparison and the write.
+    const strict_rows strict = refusing(db, "cannot merge into it");
+    merge_report report;
+    write_transaction transaction(db, "merge into it");
+    for (const record_set& input : inputs) {
+        merge_rows(db, input.devices, input.origin,
+                   [&](const device_record& d) { return device_row(db, strict.reporter(), d.identity); }, report.devices,
+                   nullptr);
+        merge_rows(db, input.measurements, input.origin, [&](const measurement& m) {
+            statement query(db, "read measurements",
+                            m_impl->select_measurements() + " WHERE " + matches(key_columns + ", config"));
+            return read_first(query.bind(m.key, m.config), strict.reporter(), read_measurement);
+        }, report.measurements, &report.conflicts);
+        merge_rows(db, input.winners, input.origin,
+                   [&](const winner& w) { return m_impl->winner_row(strict.reporter(), w.key); }, report.winners,
+                   &report.conflicts);
+    }
+    transaction.commit();
+    return report;
 }
 
 std::string database::integrity_check() const {

@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,8 @@ struct measurement {
     std::string message;      ///< e.g. the NVRTC log for compile_failed
     std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
     std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string method;          ///< how the median was timed (tune/worker_protocol.hpp timing_method); "" if unknown (before schema 3)
+    std::string driver_version;  ///< the CUDA driver it was measured under, e.g. "13.0"; "" if unknown (before schema 3)
 };
 
 /// The best ok candidate for a key.
@@ -66,6 +69,8 @@ struct winner {
     double tune_seconds = 0;     ///< compile + measure wall time
     std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
     std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string method;          ///< its measurement's method; "" if unknown (before schema 3)
+    std::string driver_version;  ///< its measurement's CUDA driver; "" if unknown (before schema 3)
 };
 
 /// What a compiled kernel depends on.
@@ -124,6 +129,44 @@ struct check_report {
     /// What is wrong, one phrase each joined by "; " ("integrity check failed: ..." for SQLite's
     /// findings); "" when sound.
     std::string problems() const;
+};
+
+/// The results a database holds, as export, import and merge move them (docs/FLEET.md): every
+/// device, measurement and winner, each as it was recorded (times and provenance included).
+/// Compiled binaries and programs are not results: they are a cache, keyed by the source hash,
+/// that a tune or the runtime rebuilds.
+struct record_set {
+    std::string origin;                     ///< the file or database they came from, as messages name it
+    std::vector<device_record> devices;     ///< by identity
+    std::vector<measurement> measurements;  ///< by key (as winners), then config
+    std::vector<winner> winners;            ///< by template, dtype, problem key, GPU, template hash, NVRTC version
+};
+
+/// What is wrong with `config` as a config of the template `key` names, checked against its
+/// declared domain; "" when nothing is, or when the checker does not know the template at
+/// key.template_hash (the database knows no templates: the CLI checks with the catalogue).
+using label_check = std::function<std::string(const tuning_key& key, const std::string& config)>;
+
+/// What database::merge did with the incoming rows of one table.
+struct merge_counts {
+    std::int64_t added = 0;      ///< keys the target did not hold
+    std::int64_t replaced = 0;   ///< conflicts the incoming row won (a lower median by the same method)
+    std::int64_t unchanged = 0;  ///< rows the target held already, every field equal
+    std::int64_t kept = 0;       ///< rows that differ from the target's, which stays
+};
+
+/// An incoming measurement or winner whose key the target holds with a different result.
+struct merge_conflict {
+    std::string origin;  ///< the input it came from (record_set::origin)
+    std::string record;  ///< "measurement of leaky_relu f32 n=1024 config blk256... on <GPU>"
+    bool replaced = false;  ///< true: the incoming row was taken; false: the target's kept
+    std::string why;     ///< e.g. "a lower median by the same method (8.5 us against 9.25 us here)"
+};
+
+/// What database::merge did.
+struct merge_report {
+    merge_counts devices, measurements, winners;
+    std::vector<merge_conflict> conflicts;  ///< in the order the inputs hold them
 };
 
 /// How database::open treats the file.
@@ -221,6 +264,24 @@ public:
     void store_program(const cached_program& program);
     /// The cached program of this key, if any.
     std::optional<cached_program> find_program(const std::string& cache_key) const;
+
+    /// Every device, measurement and winner, read in one snapshot, in record_set's order (by
+    /// key, never by median: the order of export files, whose diffs stay small), each as it was
+    /// recorded. Every row must be one that import would take: its numbers as reads require, its
+    /// texts as kerntune writes them (a SHA-256 template hash, a config shaped as a label, a
+    /// kerntune dtype, times as the database writes them) and its labels as `labels` says. The
+    /// first that is not is a kerntune::error naming the file and the row (`db check` and `db
+    /// forget` help), so that nothing is left out unsaid.
+    record_set records(const label_check& labels = {}) const;
+
+    /// Merges the rows of `inputs`, in order, into this database in one transaction: all of it
+    /// or, on an error, none (docs/FLEET.md, "Merge rules"). A row whose key the database lacks
+    /// is added as recorded; one equal in every field changes nothing; one that differs is a
+    /// conflict, reported, which the incoming row wins only with a lower median by the same
+    /// method. Devices are added, never replaced. Nothing is ever deleted, so merging the same
+    /// rows again, or a database into itself, changes nothing. A row of this database under an
+    /// incoming key that reads would leave out is an error (nothing merged): `db check` names it.
+    merge_report merge(const std::vector<record_set>& inputs);
 
     /// SQLite's PRAGMA integrity_check: "ok" when the file is sound, else the problems found.
     std::string integrity_check() const;

@@ -16,6 +16,18 @@ std::string number_problems(const measurement& m);
 std::string number_problems(const winner& w);
 std::string number_problems(const device_record& d);
 
+/// What is wrong with a record that leaves or enters a database whole (export, import, merge),
+/// besides its numbers: texts other than kerntune writes (an empty name or identity, a template
+/// hash that is not a SHA-256 hex digest, a dtype kerntune does not know, a config not shaped as
+/// a label, a time not as the database writes them, a kerntune version with spaces or control
+/// characters) and what `labels` (when set) says of a measurement's or winner's config; one
+/// phrase each joined by "; ", "" when nothing is. Ordinary reads and writes store such texts
+/// verbatim (the tuner and the runtime check labels against the template where they use them);
+/// rows that travel between databases are checked as a whole here, so that every export imports.
+std::string exchange_problems(const measurement& m, const label_check& labels);
+std::string exchange_problems(const winner& w, const label_check& labels);
+std::string exchange_problems(const device_record& d, const label_check& labels);
+
 /// The record as messages name it: "measurement of leaky_relu f32 n=1024 config blk256 on
 /// <GPU>", "winner of leaky_relu f32 n=1024 on <GPU>", "device <identity>".
 std::string describe(const measurement& m);

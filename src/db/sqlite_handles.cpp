@@ -98,4 +98,10 @@ void write_transaction::commit() {
     m_committed = true;
 }
 
+read_snapshot::read_snapshot(const connection& db, std::string_view action) : m_db(db) {
+    statement(db, action, "BEGIN").step();
+}
+
+read_snapshot::~read_snapshot() { sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr); }
+
 } // namespace kerntune::detail

@@ -119,4 +119,19 @@ private:
     bool m_committed = false;
 };
 
+/// BEGIN (deferred) now, so that every read until it goes out of scope sees one snapshot of the
+/// file, whatever other connections commit meanwhile; ended (ROLLBACK: it wrote nothing) when it
+/// goes out of scope, never throwing.
+class read_snapshot {
+public:
+    /// Begins; errors say they happened trying to `action`.
+    read_snapshot(const connection& db, std::string_view action);
+    ~read_snapshot();
+    read_snapshot(const read_snapshot&) = delete;
+    read_snapshot& operator=(const read_snapshot&) = delete;
+
+private:
+    const connection& m_db;
+};
+
 } // namespace kerntune::detail

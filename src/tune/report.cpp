@@ -20,8 +20,9 @@ template <typename T, typename F> json json_array(const std::vector<T>& items, F
     return out;
 }
 
-/// The kerntune that wrote a row, null when unknown (a row of schema 1).
-json provenance_json(const std::string& version) { return version.empty() ? json(nullptr) : json(version); }
+/// A row's provenance (the kerntune that wrote it, its method, its driver), null when unknown
+/// (a row of a schema before the column).
+json provenance_json(const std::string& value) { return value.empty() ? json(nullptr) : json(value); }
 
 /// `text` without white space.
 std::string squeezed(std::string_view text) {
@@ -145,7 +146,9 @@ json winner_json(const winner& w) {
             {"candidates_failed", w.candidates_failed},
             {"tune_seconds", w.tune_seconds},
             {"tuned_at", w.tuned_at},
-            {"kerntune_version", provenance_json(w.kerntune_version)}};
+            {"kerntune_version", provenance_json(w.kerntune_version)},
+            {"method", provenance_json(w.method)},
+            {"driver", provenance_json(w.driver_version)}};
 }
 
 json measurement_json(const measurement& m) {
@@ -163,7 +166,9 @@ json measurement_json(const measurement& m) {
             {"samples", m.samples},
             {"message", m.message},
             {"measured_at", m.measured_at},
-            {"kerntune_version", provenance_json(m.kerntune_version)}};
+            {"kerntune_version", provenance_json(m.kerntune_version)},
+            {"method", provenance_json(m.method)},
+            {"driver", provenance_json(m.driver_version)}};
 }
 
 json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes) {

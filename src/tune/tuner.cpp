@@ -253,6 +253,8 @@ winner best_of(tune_session& session, const tuning_key& key, const measurement& 
     best.candidates_ok = ok;
     best.candidates_failed = failed;
     best.tune_seconds = seconds;
+    best.method = fastest.method;
+    best.driver_version = fastest.driver_version;
     return best;
 }
 
@@ -329,6 +331,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
         measurement result;
         result.key = key;
         result.config = label(spec, space.configs[c]);
+        result.method = timing_method;
+        result.driver_version = session.device.driver_version;
         if (measured.count(result.config)) continue;
         if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
             break;
@@ -405,6 +409,19 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
 
 } // namespace
 
+std::vector<work_item> work_of_shard(const tune_options& options) {
+    std::vector<work_item> items;
+    std::vector<std::string> keys;
+    for (dtype type : options.dtypes)
+        for (const problem& shape : options.problems) {
+            items.push_back({type, shape});
+            keys.push_back(shape.key() + " " + std::string(to_string(type)));
+        }
+    std::vector<work_item> taken;
+    for (const std::size_t i : shard_positions(keys, options.part)) taken.push_back(items[i]);
+    return taken;
+}
+
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, database& db,
                                const progress_callback& progress) {
     worker_client worker(options.worker.empty() ? default_worker_executable() : options.worker, options.device);
@@ -425,11 +442,17 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
     session.limits = gpu.limits();
     session.arch = gpu.arch();
     session.nvrtc = nvrtc_version();
+    const std::vector<work_item> work = work_of_shard(options);
+    if (work.empty()) return {};  // a shard of more shards than keys: nothing here
     // The validation kernels compile while the first dtype's space does.
     std::future<void> validation = std::async(std::launch::async, [&session] { compile_validation(session); });
 
     std::vector<tune_outcome> outcomes;
     for (dtype type : options.dtypes) {
+        std::vector<const problem*> problems;
+        for (const work_item& item : work)
+            if (item.type == type) problems.push_back(&item.shape);
+        if (problems.empty()) continue;  // another shard's dtype: not compiled here
         const compiled_space space = build_space(spec, type, session.arch, &session.programs);
         spdlog::debug("{} space: {} kernels in {} programs ready in {:.3f} s", to_string(type), space.expressions.size(),
                       space.compiled.programs.size(), space.compiled.seconds);
@@ -448,8 +471,8 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
         std::vector<compile_failure> failures;
         for (std::size_t i = 0; i < space.reference(); ++i)
             if (!space.compiled.kernels[i].ok) failures.push_back({space.expressions[i], space.compiled.kernels[i].log});
-        for (const problem& shape : options.problems) {
-            outcomes.push_back(tune_problem(session, type, space, modules, shape, progress));
+        for (const problem* shape : problems) {
+            outcomes.push_back(tune_problem(session, type, space, modules, *shape, progress));
             outcomes.back().compile_failures = failures;
         }
     }

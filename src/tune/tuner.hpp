@@ -9,6 +9,7 @@
 #include "core/kernel_spec.hpp"
 #include "core/problem.hpp"
 #include "db/database.hpp"
+#include "tune/shard.hpp"
 #include "tune/worker_client.hpp"
 #include "tune/worker_protocol.hpp"
 
@@ -42,7 +43,21 @@ struct tune_options {
     double budget_seconds = 0;
     /// What stored measurements count as done; keep_all resumes.
     resume_policy resume = resume_policy::keep_all;
+    /// The shard of the work list to tune (work_of_shard); {0, 1} is all of it.
+    shard part;
 };
+
+/// One (dtype, problem) of a tune: a tuning key once the GPU is known.
+struct work_item {
+    dtype type;
+    problem shape;
+};
+
+/// The work list's items that options.part takes, in the order they are tuned: each dtype of
+/// options.dtypes with each problem of options.problems, dtype by dtype, split by
+/// shard_positions over the keys "<problem key> <dtype>" (a problem key given twice is tuned
+/// once). Every machine given the same options computes the same list and split.
+std::vector<work_item> work_of_shard(const tune_options& options);
 
 /// A kernel NVRTC rejected: its name expression and NVRTC's options and log.
 struct compile_failure {
@@ -75,8 +90,8 @@ struct tune_outcome {
 /// The device as stored with the results, from the worker's hello and a measured copy bandwidth.
 device_record to_device_record(const worker_message& hello, int ordinal, double copy_gbps);
 
-/// Tunes `spec` on a GPU: compiles the whole space once per dtype (NVRTC, in parallel), then
-/// for every problem validates and times each candidate in a worker process, stores every
+/// Tunes `spec` on a GPU, the items of work_of_shard(options): compiles the whole space once per
+/// dtype (NVRTC, in parallel), then for every problem validates and times each candidate in a worker process, stores every
 /// measurement as it is made and the winner at the end. Candidates already measured under the
 /// same key are skipped (as options.resume says), so an interrupted tune resumes. A key left with
 /// no ok row (every candidate measured again and failing) loses its stored winner. Throws kerntune::error when the GPU or

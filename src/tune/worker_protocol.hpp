@@ -79,6 +79,14 @@ struct evaluation {
     std::string message;              ///< why it failed; empty when ok
 };
 
+/// How the worker times a candidate (worker.cpp, time()), stored with each measurement and winner
+/// (measurement::method): CUDA events around one launch, L2 flushed before every sample,
+/// samples until the spread is small or a cap is hit, the median. A change to the worker that
+/// makes its medians incomparable with earlier ones (another clock, no flush, several launches
+/// a sample) must spell a new method, so that `db merge` never prefers one median over another
+/// measured differently.
+inline constexpr const char* timing_method = "cuda-events.l2-flushed.median";
+
 /// Decodes an evaluate reply, checking what it reads: a known status, and for ok a finite
 /// median_us > 0, a finite noise >= 0 and samples >= 1. Throws kerntune::error otherwise.
 evaluation decode_evaluation(const worker_message& reply);

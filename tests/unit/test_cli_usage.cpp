@@ -121,13 +121,17 @@ TEST_F(CliUsage, EveryCommandHasHelpThatTeaches) {
         {{"tune", "--help"},
          {"usage: kerntune tune --op OP", "--retry-failed", "--force", "--timeout SECONDS", "fractions allowed",
           "compiled into kerntune", "$KERNTUNE_TEMPLATES and --templates", "torch", "--dry-run --arch sm_XY",
-          "are refused with it"}},
+          "are refused with it", "--shard K/N", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "db merge"}},
         {{"devices", "--help"}, {"usage: kerntune devices", "by index", "--device N"}},
         {{"list", "--help"}, {"usage: kerntune list", "compiled into kerntune", "--templates DIRS"}},
-        {{"db", "--help"}, {"kerntune db show", "kerntune db check", "kerntune db forget"}},
+        {{"db", "--help"}, {"kerntune db show", "kerntune db check", "kerntune db forget", "kerntune db export",
+                            "kerntune db import", "kerntune db merge"}},
         {{"db", "show", "--help"}, {"usage: kerntune db show", "--candidates", "--op OP", "--gpu G"}},
         {{"db", "check", "--help"}, {"usage: kerntune db check", "integrity"}},
         {{"db", "forget", "--help"}, {"usage: kerntune db forget --op OP", "only those", "--shape S"}},
+        {{"db", "export", "--help"}, {"usage: kerntune db export", "JSON Lines", "byte", "--output FILE|-", "--format jsonl"}},
+        {{"db", "import", "--help"}, {"usage: kerntune db import FILE", "line number", "nothing is imported"}},
+        {{"db", "merge", "--help"}, {"usage: kerntune db merge A.db", "--into PATH", "same method", "into itself"}},
     };
     for (const auto& [args, expected] : cases) {
         SCOPED_TRACE(args.front() + (args.size() > 1 ? " " + args[1] : ""));

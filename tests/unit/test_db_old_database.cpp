@@ -20,6 +20,7 @@
 #include "core/select_config.hpp"
 #include "core/version.hpp"
 #include "db/database.hpp"
+#include "db/schema.hpp"
 #include "test_db_support.hpp"
 #include "../support/temp_folder.hpp"
 
@@ -162,6 +163,45 @@ TEST_F(DbMigration, AVersionOneFileOpenedForWritingIsMigratedKeepingEveryRow) {
     EXPECT_EQ(reread.find_measurements({}).size(), 9u);
     EXPECT_EQ(reread.winners().size(), 4u);
     EXPECT_EQ(reread.find_binary({"h", "c", "f32", "sm_90", "13.0"})->cubin, std::string("\x7f" "ELF\0\xff", 6));
+}
+
+// A file of schema 2 (kerntune_version, but no method or driver) reads with both unknown, and
+// opened for writing becomes the newest schema with every row.
+TEST_F(DbMigration, AVersionTwoFileIsReadWithoutMethodAndDriverAndMigratedKeepingEveryRow) {
+    const fs::path path = m_folder / "schema2.db";
+    ASSERT_EQ(run_sql(path, std::string(schema::sql_of(2)) +
+                                "INSERT INTO devices (identity, name, cc_major, cc_minor, sm_count, memory_clock_khz, "
+                                "bus_width_bits, l2_bytes, theoretical_gbps, copy_gbps, driver_version) VALUES ('g', 'G', "
+                                "9, 0, 132, 1, 1, 1, 1.0, 1.0, '13.0');"
+                                "INSERT INTO measurements (template_name, template_hash, dtype, problem_key, gpu_identity, "
+                                "nvrtc_version, config, status, median_us, noise, gbps, samples, message, "
+                                "kerntune_version) VALUES ('t', 'h', 'f32', 'n=1', 'g', '13.0', 'blk1', 'ok', 2.5, 0.01, "
+                                "9.0, 7, '', '0.2.0');"
+                                "INSERT INTO winners (template_name, template_hash, dtype, problem_key, gpu_identity, "
+                                "nvrtc_version, config, median_us, gbps, pct_theoretical, pct_copy, candidates_ok, "
+                                "candidates_failed, tune_seconds, kerntune_version) VALUES ('t', 'h', 'f32', 'n=1', 'g', "
+                                "'13.0', 'blk1', 2.5, 9.0, 1.0, 1.0, 1, 0, 0.5, '0.2.0')"),
+              "");
+    const std::string before = bytes_of(path);
+    {
+        const database db = database::open(path, open_mode::read_only);
+        EXPECT_EQ(db.schema_version(), 2);
+        const measurement m = db.find_measurements({}).at(0);
+        EXPECT_EQ(m.kerntune_version, "0.2.0");
+        EXPECT_EQ(m.method, "");
+        EXPECT_EQ(m.driver_version, "");
+        EXPECT_EQ(db.winners().at(0).method, "");
+    }
+    EXPECT_EQ(bytes_of(path), before);
+    database db = database::open(path, open_mode::read_write);
+    EXPECT_EQ(db.schema_version(), known_schema_version());
+    const measurement m = db.find_measurements({}).at(0);
+    EXPECT_EQ(m.config, "blk1");
+    EXPECT_EQ(m.median_us, 2.5);
+    EXPECT_EQ(m.kerntune_version, "0.2.0");
+    EXPECT_EQ(m.method, "") << "unknown stays unknown";
+    EXPECT_EQ(db.winners().at(0).kerntune_version, "0.2.0");
+    EXPECT_EQ(db.integrity_check(), "ok");
 }
 
 // The migration is one transaction: a writer killed at any moment of it leaves the file of

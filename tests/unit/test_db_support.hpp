@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "../support/child_process.hpp"
+#include "../support/expectations.hpp"
 #include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
 
@@ -25,20 +26,8 @@ namespace kerntune::db_testing {
 
 namespace fs = std::filesystem;
 
-/// The message of the kerntune::error that `action` throws, or "" if it throws none.
-template <typename Action>
-std::string error_of(Action&& action) {
-    try {
-        action();
-    } catch (const error& failure) {
-        return failure.what();
-    }
-    return "";
-}
-
-inline bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using testing::contains;
+using testing::error_of;
 
 inline std::string bytes_of(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
