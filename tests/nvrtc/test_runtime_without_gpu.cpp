@@ -89,7 +89,8 @@ TEST(RuntimeWithoutGpu, AProblemOrDtypeTheOpLacksIsAnInvalidArgument) {
 // Before, kt_launch with buffers == NULL and num_buffers 2 said "leaky_relu takes 2 buffers, not
 // a NULL array".
 TEST(RuntimeWithoutGpu, ANullBufferArrayOrBufferIsNamedAsSuch) {
-    const kernel_spec& spec = *leaky_relu();
+    const std::shared_ptr<const kernel_spec> held = leaky_relu();  // the spec lives as long as this
+    const kernel_spec& spec = *held;
     int x = 0, y = 0;
     void* both[] = {&x, &y};
     void* second_null[] = {&x, nullptr};
@@ -103,7 +104,8 @@ TEST(RuntimeWithoutGpu, ANullBufferArrayOrBufferIsNamedAsSuch) {
 
 // layer_norm's weight and bias are optional, as torch's: NULL is accepted for them alone.
 TEST(RuntimeWithoutGpu, OnlyAnOptionalBufferMayBeNull) {
-    const kernel_spec& spec = *catalog().at("layer_norm");
+    const std::shared_ptr<const kernel_spec> held = catalog().at("layer_norm");
+    const kernel_spec& spec = *held;
     int x = 0, y = 0;
     void* without_affine[] = {&x, nullptr, nullptr, &y};
     void* without_input[] = {nullptr, nullptr, nullptr, &y};
