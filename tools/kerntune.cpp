@@ -53,8 +53,6 @@ namespace {
 using namespace kerntune;
 using json = nlohmann::ordered_json;
 
-// Small, mid and the original problem's size: a launch-bound, an L2-sized-ish and a DRAM-bound case.
-#define KERNTUNE_DEFAULT_SHAPES "1048576,16777216,4096x393216"
 
 /// A malformed command line found after CLI11 parsed it (options that do not go together):
 /// printed with a hint to --help, exit status 2.
@@ -295,7 +293,7 @@ struct common_args {
 };
 
 struct tune_args {
-    std::string op, dtypes, shapes = KERNTUNE_DEFAULT_SHAPES, device = "0", db, timeout, budget, arch, templates;
+    std::string op, dtypes, shapes, device = "0", db, timeout, budget, arch, templates;
     std::optional<std::int64_t> dim;  // the dim a reduction's shapes reduce
     std::string shard;                // --shard K/N, checked by parse_shard (exit 1, as the environment's)
     bool dry_run = false, retry_failed = false, force = false;
@@ -414,8 +412,9 @@ void define(command_line& cl) {
     tune.add_option("--shape", t.shapes,
                     "comma-separated shapes, dims joined by x. A template whose problem is one axis (n)\n"
                     "takes any shape and tunes its element count; one with several axes (kerntune list\n"
-                    "shows them) takes one dimension per axis, e.g. 4096x1024 for [rows, cols], and\n"
-                    "needs --shape. Default for one-axis templates: " KERNTUNE_DEFAULT_SHAPES)
+                    "shows them) takes one dimension per axis, e.g. 4096x1024 for [rows, cols]. Default:\n"
+                    "the shapes the template declares (kerntune list shows them); one that declares\n"
+                    "none needs --shape")
         ->type_name("LIST")
         ->check(value_check(shapes_problem));
     tune.add_option("--dim", t.dim,
@@ -705,10 +704,15 @@ int run_tune(const command_line& cl, standard_output& out) {
 
     tune_options options;
     options.dtypes = dtypes;
-    if (command.count("--shape") == 0 && spec.axes.size() != 1)
-        throw error("tune --op " + spec.name + " needs --shape: its problem axes are " + axes_text(spec));
-    for (const tensor_shape& shape : parse_shape_list(t.shapes))
-        options.problems.push_back(make_problem(spec.axes, shape, t.dim));
+    if (command.count("--shape") == 0) {
+        if (command.count("--dim") > 0)
+            throw usage_error("--dim needs --shape: the template's declared shapes are given as its axes");
+        if (spec.default_shapes.empty())
+            throw error("tune --op " + spec.name + " needs --shape: its template declares no shapes; its problem axes are " +
+                        axes_text(spec));
+    }
+    const std::vector<tensor_shape> shapes = command.count("--shape") == 0 ? spec.default_shapes : parse_shape_list(t.shapes);
+    for (const tensor_shape& shape : shapes) options.problems.push_back(make_problem(spec.axes, shape, t.dim));
     options.device = *gpu_index(t.device);
     if (!t.timeout.empty())
         options.candidate_timeout_ms =
@@ -816,7 +820,8 @@ int run_list(const command_line& cl, standard_output& out) {
             params.rows.push_back({p.name, p.kind == param_kind::template_arg ? "template" : "launch", values, p.doc});
         }
         out << spec.name << ": " << printable(spec.description) << "\n  " << printable(spec.yaml_path)
-            << "\n  problem: " << axes_text(spec) << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
+            << "\n  problem: " << axes_text(spec) << ", default shapes: " << default_shapes_text(spec)
+            << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
             << ")\n  space after constraints: " << sizes << "\n\n"
             << params.render() << "\n";
     }

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The main job: sets up and builds, then tunes leaky_relu for f32, f16 and bf16 at the default
-# shapes on GPU 0 into the default database and prints the table.
+# The main job: sets up and builds, then tunes every built-in op for every dtype it declares at
+# its default shapes (`kerntune list` shows them) on GPU 0 into the default database, printing
+# each op's table. Extra arguments go to every `kerntune tune` (e.g. --db PATH, --budget S).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh build
-build/tools/kerntune tune --op leaky_relu --dtype f32,f16,bf16 --device 0 "$@"
+ops=$(build/tools/kerntune list --json | python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["result"]["templates"]))')
+for op in $ops; do
+    echo "== $op"
+    build/tools/kerntune tune --op "$op" --device 0 "$@"
+done

@@ -132,7 +132,7 @@ private:
         refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
-                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants"});
+                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants", "shapes"});
         kernel_spec spec;
         spec.yaml_path = m_path;
         spec.name = identifier(required(root, "name"), "name");
@@ -142,6 +142,7 @@ private:
         spec.kernel = kernel_name(required(root, "kernel"), "kernel");
         read_dtypes(required(root, "dtypes"), spec);
         if (root["problem"]) read_axes(root["problem"], spec);
+        if (root["shapes"]) read_default_shapes(root["shapes"], spec);
         read_parameters(required(root, "parameters"), spec);
         try {
             check_space_size(spec);  // counted, not enumerated: before anything walks the space
@@ -293,6 +294,21 @@ private:
         const double value = std::strtod(text.c_str(), &end);
         if (text.empty() || *end != '\0') fail(node, "'" + text + "' is not a number");
         return value;
+    }
+
+    /// `shapes: [4096x393216, 65536x768]`: what a tune without --shape tunes, each read as
+    /// --shape reads it without --dim (for a reduction, three dims are the axes).
+    void read_default_shapes(const YAML::Node& node, kernel_spec& spec) const {
+        if (!node.IsSequence() || node.size() == 0) fail(node, "'shapes' must be a non-empty list of shapes such as 4096x1024");
+        for (const YAML::Node& item : node) {
+            try {
+                const tensor_shape shape = parse_shape(scalar(item));
+                make_problem(spec.axes, shape);
+                spec.default_shapes.push_back(shape);
+            } catch (const error& failure) {
+                fail(item, failure.what());
+            }
+        }
     }
 
     bool boolean(const YAML::Node& node) const {

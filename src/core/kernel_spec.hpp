@@ -8,6 +8,7 @@
 
 #include "core/dtype.hpp"
 #include "core/expression.hpp"
+#include "core/problem.hpp"
 #include "core/validation_policy.hpp"
 
 namespace kerntune {
@@ -99,6 +100,9 @@ struct kernel_spec {
     launch_rule reference_launch;  ///< may read the axes, the device limits, sizeof(T)
     std::vector<dtype> dtypes;     ///< the element types it can be instantiated for
     std::vector<std::string> axes = {"n"};  ///< the problem axes, in order
+    /// The shapes `kerntune tune --op OP` tunes when no --shape is given (the spec's `shapes`),
+    /// each one valid for the axes as make_problem reads it without a dim; may be empty.
+    std::vector<tensor_shape> default_shapes;
     std::vector<kernel_arg> arguments;       ///< the kernel signature, in call order
     validation_policy validation;            ///< how the tuner checks candidates
     expression bytes_moved;                  ///< bytes read + written, for GB/s

@@ -278,6 +278,12 @@ std::string axes_text(const kernel_spec& spec) {
     return "[" + text + "]";
 }
 
+std::string default_shapes_text(const kernel_spec& spec) {
+    std::string text;
+    for (const tensor_shape& shape : spec.default_shapes) text += (text.empty() ? "" : ", ") + shape.to_string();
+    return text.empty() ? "none (tune needs --shape)" : text;
+}
+
 std::string signature_text(const kernel_spec& spec) {
     std::string text;
     for (const kernel_arg& a : spec.arguments) {
@@ -308,10 +314,13 @@ json spec_json(const kernel_spec& spec) {
                               {"values", values},
                               {"about", p.doc}});
     }
+    json shapes = json::array();
+    for (const tensor_shape& shape : spec.default_shapes) shapes.push_back(shape.to_string());
     return {{"name", spec.name},
             {"description", spec.description},
             {"spec", spec.yaml_path},
             {"axes", spec.axes},
+            {"default_shapes", shapes},
             {"kernel", spec.kernel},
             {"signature", signature_text(spec)},
             {"space", space},

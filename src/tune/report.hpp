@@ -82,6 +82,8 @@ nlohmann::ordered_json measurement_json(const measurement& m);
 
 /// "[rows, cols]": a spec's problem axes.
 std::string axes_text(const kernel_spec& spec);
+/// "1048576, 16777216, 4096x393216": the shapes a tune without --shape tunes, or what it needs.
+std::string default_shapes_text(const kernel_spec& spec);
 /// "in T x[n], out T y[n], i64 n = n, f32 negative_slope = 0.01 (caller)"; an optional buffer
 /// ends with " (optional)".
 std::string signature_text(const kernel_spec& spec);

@@ -116,6 +116,29 @@ TEST_F(CliTune, TuneJsonIsOneDocumentWithTheGpuAndTheStoredTime) {
     EXPECT_EQ(tuned_at, database::open(db(), open_mode::read_only).winners().at(0).tuned_at);
 }
 
+TEST_F(CliTune, WithoutShapeATuneTunesTheTemplatesDeclaredShapes) {
+    const std::vector<std::string> base{"tune", "--templates", KERNTUNE_TEST_FIXTURE_DIR, "--op", "faulty", "--db", db().string()};
+    std::vector<std::string> args = base;
+    args.push_back("--json");
+    cli_run run = run_cli(args, "good");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json document = json::parse(run.out);
+    const json& results = document.at("result").at("results");
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results.at(0).at("problem"), "n=100003");
+    EXPECT_EQ(results.at(1).at("problem"), "n=4099");
+
+    args = base;
+    args.insert(args.end(), {"--dim", "0"});
+    run = run_cli(args, "good");
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_NE(run.err.find("--dim needs --shape"), std::string::npos) << run.err;
+
+    run = run_cli({"tune", "--templates", KERNTUNE_TEST_FIXTURE_DIR, "--op", "row_sum", "--db", db().string()}, "good");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_NE(run.err.find("tune --op row_sum needs --shape: its template declares no shapes"), std::string::npos) << run.err;
+}
+
 TEST_F(CliTune, WhatTheWorkerPrintsOnItsStdoutStaysOutOfTuneJson) {
     // Before, the worker shared the CLI's stdout, and this landed in the middle of the document.
     const std::string chatter = "worker says {\"not\": json\n";

@@ -275,6 +275,15 @@ TEST_F(CoreSpecFile, DuplicateAndInvalidNamesAreErrors) {
     expect_error(tiny_with("{name: BLOCK,", "{name: 1BLOCK,"), 12, "not an identifier");
 }
 
+TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
+    const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: [1024, 8x128]")));
+    ASSERT_EQ(spec.default_shapes.size(), 2u);
+    EXPECT_EQ(spec.default_shapes[1].to_string(), "8x128");
+    expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: [1024, 0x5]"), 6, "0x5");
+    expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: []"), 6, "'shapes' must be a non-empty list");
+    EXPECT_TRUE(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.empty());
+}
+
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {
     const std::string weighted = "  - {name: w, buffer: in, type: T, extent: n, optional: true}\n  - {name: y, kind: output}";
     const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("  - {name: y, kind: output}", weighted)));
