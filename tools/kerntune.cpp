@@ -413,8 +413,8 @@ void define(command_line& cl) {
                     "comma-separated shapes, dims joined by x. A template whose problem is one axis (n)\n"
                     "takes any shape and tunes its element count; one with several axes (kerntune list\n"
                     "shows them) takes one dimension per axis, e.g. 4096x1024 for [rows, cols]. Default:\n"
-                    "the shapes the template declares (kerntune list shows them); one that declares\n"
-                    "none needs --shape")
+                    "the shapes the template declares (kerntune list shows them); a one-axis template\n"
+                    "that declares none: 1048576,16777216,4096x393216; any other needs --shape")
         ->type_name("LIST")
         ->check(value_check(shapes_problem));
     tune.add_option("--dim", t.dim,

@@ -100,8 +100,9 @@ struct kernel_spec {
     launch_rule reference_launch;  ///< may read the axes, the device limits, sizeof(T)
     std::vector<dtype> dtypes;     ///< the element types it can be instantiated for
     std::vector<std::string> axes = {"n"};  ///< the problem axes, in order
-    /// The shapes `kerntune tune --op OP` tunes when no --shape is given (the spec's `shapes`),
-    /// each one valid for the axes as make_problem reads it without a dim; may be empty.
+    /// The shapes `kerntune tune --op OP` tunes when no --shape is given (the spec's `shapes`;
+    /// for a one-axis spec without any, 1048576, 16777216 and 4096x393216), each valid for the
+    /// axes as make_problem reads it without a dim; empty for a spec of several axes without any.
     std::vector<tensor_shape> default_shapes;
     std::vector<kernel_arg> arguments;       ///< the kernel signature, in call order
     validation_policy validation;            ///< how the tuner checks candidates

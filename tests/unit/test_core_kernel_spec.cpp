@@ -281,7 +281,10 @@ TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
     EXPECT_EQ(spec.default_shapes[1].to_string(), "8x128");
     expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: [1024, 0x5]"), 6, "0x5");
     expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: []"), 6, "'shapes' must be a non-empty list");
-    EXPECT_TRUE(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.empty());
+    // A one-axis spec without shapes gets the elementwise defaults (leaky_relu's: its YAML,
+    // part of its tuned rows' key, stays as it was).
+    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.size(), 3u);
+    EXPECT_EQ(catalog().at("leaky_relu")->default_shapes.at(2).to_string(), "4096x393216");
 }
 
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {
