@@ -129,17 +129,12 @@ def rms_norm(input, normalized_shape=None, weight=None, eps=None, *, dim=None):
     return _ops.rms_norm.default(input, shape, weight, eps, dim=None if dim is None else _one_dim("rms_norm", dim))
 
 
-def _query_args(op, shape, dim, normalized_shape):
-    return (op, list(shape), dim, None if normalized_shape is None else _shape("query", "normalized_shape", normalized_shape))
-
-
 def query(op, input, dim=None, normalized_shape=None):
     """Which config `op` uses for a tensor like `input` (its dtype, shape and device); `dim` is
     the dim a reduction reduces, `normalized_shape` the trailing dims a norm normalizes."""
     if not isinstance(input, _torch.Tensor):
         raise TypeError(f"kerntune.torch.query: input must be a torch.Tensor, not {type(input).__name__}")
-    op, shape, dim, normalized = _query_args(op, input.shape, dim, normalized_shape)
-    return Choice(*_ops.query(op, input.dtype, shape, input.device, dim, normalized))
+    return prepare(op, input.dtype, input.shape, input.device, dim, normalized_shape)
 
 
 def prepare(op, dtype, shape, device=None, dim=None, normalized_shape=None):
@@ -149,5 +144,5 @@ def prepare(op, dtype, shape, device=None, dim=None, normalized_shape=None):
     device = _torch.device("cuda") if device is None else _torch.device(device)
     if device.type == "cuda" and device.index is None:
         device = _torch.device("cuda", _torch.cuda.current_device())
-    op, shape, dim, normalized = _query_args(op, shape, dim, normalized_shape)
-    return Choice(*_ops.query(op, dtype, shape, device, dim, normalized))
+    normalized = None if normalized_shape is None else _shape("query", "normalized_shape", normalized_shape)
+    return Choice(*_ops.query(op, dtype, list(shape), device, dim, normalized))
