@@ -41,7 +41,9 @@ typedef enum kt_status {
 typedef enum kt_match {
     KT_MATCH_EXACT = 0,   /**< tuned for this op, dtype, size, GPU, template and NVRTC version */
     KT_MATCH_NEAREST = 1, /**< tuned on this GPU for the nearest size (log scale) */
-    KT_MATCH_DEFAULT = 2  /**< nothing tuned applies: the template's default config */
+    KT_MATCH_DEFAULT = 2, /**< nothing tuned applies: the template's default config */
+    KT_MATCH_FAMILY = 3   /**< an elementwise expression nobody tuned: the tuned config of another
+                               expression of its family (same inputs and dtype) on this GPU */
 } kt_match;
 
 /** Creates a runtime on the tuning database at db_path (NULL: $KERNTUNE_DB, else the default
@@ -95,6 +97,56 @@ kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt
 /** kt_query for a problem given by its extents (see kt_launch_problem). */
 kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents,
                            int num_extents, kt_match* match, char* label, size_t label_size);
+
+/* ---- Elementwise expressions ---------------------------------------------------------------
+ * An elementwise op written as an expression of kerntune's language (docs/EXPRESSIONS.md), e.g.
+ * "x * sigmoid(alpha * x)" with the scalar alpha: parsed strictly, generated into a kernel from
+ * the parsed tree (no character of the text reaches the source), tuned and cached like any
+ * template. Inputs x, y, z, ... and the output are device buffers of n elements of one dtype.
+ *
+ *   const char* names[] = {"alpha"}; const float defaults[] = {1.0f};
+ *   kt_expression* e = NULL;
+ *   kt_expression_create(rt, "x * sigmoid(alpha * x)", names, defaults, 1, &e);
+ *   const void* in[] = {x};
+ *   kt_expression_launch(e, KT_F32, n, in, 1, y, NULL, 0, stream);   // alpha = 1
+ *   kt_expression_destroy(e);
+ */
+
+/** A parsed expression, registered with its runtime. Destroy it before the runtime. Thread-safe. */
+typedef struct kt_expression kt_expression;
+
+/** Parses `text` with num_scalars scalars, scalar_names[i] defaulting to scalar_defaults[i], and
+ *  registers it with rt as an op (kt_expression_op). Nothing is compiled until the first launch
+ *  or query. A syntax error, an unknown name, a bad scalar name or default:
+ *  KT_ERROR_INVALID_ARGUMENT, kt_last_error() one line naming the column. The same text (up to
+ *  white space and the spelling of literals) with the same scalars is the same op, tuned once. */
+kt_status kt_expression_create(kt_runtime* rt, const char* text, const char* const* scalar_names,
+                               const float* scalar_defaults, int num_scalars, kt_expression** out);
+
+/** Destroys a handle (NULL is allowed); the op stays registered with its runtime. */
+void kt_expression_destroy(kt_expression* expression);
+
+/** The op the expression is registered as, for kt_query, kt_launch and `kerntune tune --op`
+ *  (a name derived from its canonical form, e.g. "ew1_..."). A string the handle owns. */
+const char* kt_expression_op(const kt_expression* expression);
+
+/** How many inputs it reads (x up to the highest input letter it uses) and how many scalars it
+ *  declares. */
+int kt_expression_num_inputs(const kt_expression* expression);
+int kt_expression_num_scalars(const kt_expression* expression);
+
+/** output[i] = the expression of inputs[0][i], inputs[1][i], ... for i < n, computed in float32
+ *  and rounded once to dtype (KT_F32, KT_F16 or KT_BF16). num_inputs must be
+ *  kt_expression_num_inputs; output may be one of the inputs; any element alignment works.
+ *  scalars: every declared scalar in order, or NULL with num_scalars 0 for the defaults.
+ *  Asynchronous on `stream`, as kt_leaky_relu. */
+kt_status kt_expression_launch(kt_expression* expression, kt_dtype dtype, int64_t n, const void* const* inputs,
+                               int num_inputs, void* output, const float* scalars, int num_scalars,
+                               CUstream stream);
+
+/** kt_query for the expression. */
+kt_status kt_expression_query(kt_expression* expression, kt_dtype dtype, int64_t n, kt_match* match, char* label,
+                              size_t label_size);
 
 /** The message for the calling thread's last non-OK status ("" if none). */
 const char* kt_last_error(void);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kerntune/kerntune.h"
 
@@ -19,6 +20,8 @@ namespace kerntune {
 namespace detail {
 class runtime_state;
 }
+
+class runtime;
 
 /// A failure of the C++ API; status() is the C ABI's code for it.
 class runtime_error : public std::runtime_error {
@@ -35,6 +38,37 @@ struct launch_choice {
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.plain.tile.w0"
     std::string binary_source;  ///< where its kernel came from: "memory", "database" or "compiled"
+};
+
+/// A scalar an expression reads by name, and its value when a launch gives none.
+struct expression_scalar {
+    std::string name;
+    float default_value = 0;
+};
+
+/// An elementwise expression registered with a runtime (see kt_expression_create): cheap to
+/// copy, valid while its runtime lives. Thread-safe.
+class elementwise {
+public:
+    /// The op it is registered as: runtime::query and `kerntune tune --op` accept it.
+    const std::string& op() const { return m_op; }
+    int input_count() const { return m_inputs; }
+    int scalar_count() const { return m_scalars; }
+
+    /// output = the expression of inputs (input_count() device pointers of n elements), in
+    /// float32, rounded once to `dtype`; scalars: all of them in order, or nullptr and 0.
+    void launch(kt_dtype dtype, std::int64_t n, const void* const* inputs, int num_inputs, void* output,
+                const float* scalars = nullptr, int num_scalars = 0, CUstream stream = nullptr) const;
+    /// Which config a launch with (dtype, n) uses on the current device, and how it was found.
+    launch_choice query(kt_dtype dtype, std::int64_t n) const;
+
+private:
+    friend class runtime;
+    elementwise(runtime& owner, std::string op, int inputs, int scalars)
+        : m_runtime(&owner), m_op(std::move(op)), m_inputs(inputs), m_scalars(scalars) {}
+    runtime* m_runtime;
+    std::string m_op;
+    int m_inputs, m_scalars;
 };
 
 /// Tuned kernels for the applications's GPU. Throws runtime_error (KT_ERROR_NO_DEVICE) when
@@ -62,6 +96,10 @@ public:
     void launch_problem(const std::string& op, kt_dtype dtype, const std::int64_t* extents, int num_extents,
                         void* const* buffers, int num_buffers, const double* scalars, int num_scalars,
                         CUstream stream = nullptr);
+
+    /// Parses and registers an elementwise expression (see kt_expression_create); throws
+    /// runtime_error (KT_ERROR_INVALID_ARGUMENT) with one line naming the column.
+    kerntune::elementwise elementwise(const std::string& text, const std::vector<expression_scalar>& scalars = {});
 
     /// Which config (op, dtype, n) uses on the current device, and how it was found.
     launch_choice query(const std::string& op, kt_dtype dtype, std::int64_t n);
