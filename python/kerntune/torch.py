@@ -43,7 +43,9 @@ __all__ = ["leaky_relu", "softmax", "log_softmax", "sum", "mean", "layer_norm", 
 class Choice(NamedTuple):
     """Which config a call uses, and how it was found."""
 
-    match: str  #: "exact" (tuned for this shape), "nearest" (tuned nearest size) or "default"
+    #: "exact" (tuned for this shape), "nearest" (tuned nearest size), "family" (an expression
+    #: nobody tuned, borrowing another of its family's config) or "default"
+    match: str
     config: str  #: the config's canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
 
 

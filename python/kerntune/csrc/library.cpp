@@ -47,7 +47,7 @@ std::tuple<std::string, std::string> query(std::string op, c10::ScalarType dtype
     check_status(kt_query_problem(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
                                   &match, label, sizeof label),
                  "query");
-    const char* const names[] = {"exact", "nearest", "default"};
+    const char* const names[] = {"exact", "nearest", "default", "family"};  // by kt_match
     return std::make_tuple(std::string(names[match]), std::string(label));
 }
 
