@@ -193,6 +193,9 @@ def elementwise(expression, *inputs, **scalars):
     not read is a TypeError): for defaults, functools.partial(kt.elementwise, expression,
     alpha=1.702). The output has the inputs' layout when they share a dense one, else it is
     contiguous. No gradient: a call that would record one is a RuntimeError."""
+    if not inputs:  # the dispatcher needs a tensor to choose a kernel
+        raise ValueError("kerntune.torch.elementwise: no input tensors: an expression is computed over its inputs "
+                         "x, y, ... (tensors of one shape)")
     return _ops.elementwise.default(expression, list(inputs), list(scalars), [float(v) for v in scalars.values()])
 
 

@@ -422,8 +422,9 @@ expression_call read_expression_call(const Stack& stack, bool on_device) {
         }
         TORCH_CHECK_TYPE(t.scalar_type() == x.scalar_type(), "kerntune.torch.elementwise: ", name, " has dtype ",
                          t.scalar_type(), ", input x ", x.scalar_type(), ": the inputs must have one dtype");
-        TORCH_CHECK_VALUE(t.sizes().equals(x.sizes()), "kerntune.torch.elementwise: ", name, " has shape ",
-                          shape_text(t.sizes()), ", input x ", shape_text(x.sizes()),
+        // sym_sizes: the Meta kernel sees symbolic shapes when torch.compile traces dynamic ones.
+        TORCH_CHECK_VALUE(t.sym_sizes().equals(x.sym_sizes()), "kerntune.torch.elementwise: ", name, " has shape ",
+                          shape_text(t.sym_sizes()), ", input x ", shape_text(x.sym_sizes()),
                           ": the inputs must have one shape (kerntune does not broadcast)");
         TORCH_CHECK_VALUE(t.device() == x.device(), "kerntune.torch.elementwise: ", name, " is on ", t.device(),
                           ", input x on ", x.device());

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -70,6 +71,16 @@ inline std::string shape_text(c10::IntArrayRef shape) {
     return text + "]";
 }
 
+/// shape_text for a shape that may be symbolic (a Meta kernel's while torch.compile traces with
+/// dynamic shapes): each size as c10::SymInt prints itself, a number or a symbol.
+inline std::string shape_text(c10::SymIntArrayRef shape) {
+    std::ostringstream text;
+    text << "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text << (i ? ", " : "") << shape[i];
+    text << "]";
+    return text.str();
+}
+
 /// An elementwise kernel reads and writes the tensor's memory as one flat array, which is right
 /// for any non-overlapping dense layout (contiguous, transposed, channels-last): such a tensor is
 /// used as it is and the output takes its strides. Anything else (a slice with gaps, an expanded
@@ -81,7 +92,7 @@ inline bool flat_layout(const at::Tensor& tensor) { return tensor.is_non_overlap
 /// only on dims of size 1 would do too; they are copied, which is correct and rare.
 inline bool flat_layout(at::TensorList tensors) {
     for (const at::Tensor& tensor : tensors)
-        if (!flat_layout(tensor) || !tensor.strides().equals(tensors[0].strides())) return false;
+        if (!flat_layout(tensor) || !tensor.sym_strides().equals(tensors[0].sym_strides())) return false;
     return true;
 }
 
