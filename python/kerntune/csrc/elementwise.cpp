@@ -268,10 +268,9 @@ void named_autograd(const c10::OperatorHandle& handle, Stack* stack) {
     at::Tensor input = torch::jit::peek(*stack, 0, c.arguments).toTensor();
     const bool records = at::GradMode::is_enabled() && input.requires_grad();
     // The common case, no gradient to record, goes straight to the kernel (the autograd
-    // function's bookkeeping costs about a microsecond). In place goes through the function,
-    // which bumps the input's version counter whether or not a gradient is recorded, except in
-    // inference mode, where tensors have no version counter.
-    if ((!c.in_place && !records) || c10::InferenceMode::is_enabled()) {
+    // function's bookkeeping costs about a microsecond). In place always goes through the
+    // function, which bumps the input's version counter whether or not a gradient is recorded.
+    if (!c.in_place && !records) {
         const at::AutoDispatchBelowADInplaceOrView below_autograd;
         handle.callBoxed(stack);
         return;
