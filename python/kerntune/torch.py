@@ -50,7 +50,9 @@ __all__ = ["leaky_relu", "relu", "sigmoid", "tanh", "silu", "gelu", "selu", "elu
 class Choice(NamedTuple):
     """Which config a call uses, and how it was found."""
 
-    match: str  #: "exact" (tuned for this shape), "nearest" (tuned nearest size), "default", "family" (an expression)
+    #: "exact" (tuned for this shape), "nearest" (tuned nearest size), "family" (an expression
+    #: nobody tuned, borrowing another of its family's config) or "default"
+    match: str
     config: str  #: the config's canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
 
 
