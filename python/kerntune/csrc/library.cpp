@@ -98,7 +98,7 @@ TORCH_LIBRARY(kerntune, m) {
     m.def("new_gelu(Tensor input) -> Tensor");
     // Any expression of kerntune's language over inputs of one shape and dtype; its scalars by
     // name (elementwise.cpp sorts them, so the keyword order does not matter).
-    m.def("elementwise(str expression, Tensor[] inputs, str[] scalar_names=[], float[] scalar_values=[]) -> Tensor");
+    m.def("elementwise(str expression, Tensor[] inputs, str[] scalar_names, float[] scalar_values) -> Tensor");
     m.def("query_expression(str expression, str[] scalar_names, ScalarType dtype, int[] shape, Device device) -> (str, str)",
           torch::CppFunction::makeFromBoxedFunction<&query_expression>());
     m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str)",
