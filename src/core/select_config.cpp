@@ -18,6 +18,7 @@ struct candidate {
     std::string key;
     std::int64_t numel = 0;
     bool exact = false;
+    bool shipped = false;  // the rows are shipped ones, tried after the user's of the same problem
     double distance = 0;
     std::vector<const std::string*> labels;  // one per row, sorted before use
 };
@@ -43,12 +44,14 @@ double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::i
 // The order candidates are tried in: exact first (tested on the extents, not on a distance of 0,
 // which rounding also gives to neighbours past 2^53), then nearest, then the problem with more
 // elements, whose config was chosen for more work in flight, then the larger extents in axis
-// order, so that distinct candidates never compare equal and the row order never matters.
+// order, so that distinct candidates never compare equal and the row order never matters; of
+// one problem, the user's rows before the shipped ones.
 bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
     if (a.distance != b.distance) return a.distance < b.distance;
     if (a.numel != b.numel) return a.numel > b.numel;
-    return a.extents > b.extents;
+    if (a.extents != b.extents) return a.extents > b.extents;
+    return !a.shipped && b.shipped;
 }
 
 // Why `text` is not a usable config for `type`, or nothing when it is.
@@ -88,15 +91,16 @@ std::string_view to_string(config_match match) {
 }
 
 selection select_config(const kernel_spec& spec, dtype type, const problem& wanted,
-                        std::string_view gpu_identity, std::string_view nvrtc_version,
+                        std::string_view gpu_identity, std::string_view nvrtc_version, const regime_device& device,
                         const std::vector<tuned_row>& rows) {
     // A malformed request is the caller's bug, not a miss: make_problem says what is wrong with it.
     const problem target = make_problem(wanted.axes, wanted.extents);
     const std::string_view type_name = to_string(type);
+    const std::optional<std::int64_t> regime = regime_of(spec, type, target, device);
 
-    // Group the applicable rows by tuned problem; a std::map keyed by extents makes the
-    // grouping independent of the row order.
-    std::map<std::vector<std::int64_t>, candidate> by_problem;
+    // Group the applicable rows by tuned problem and origin; a std::map keyed by extents makes
+    // the grouping independent of the row order.
+    std::map<std::pair<std::vector<std::int64_t>, bool>, candidate> by_problem;
     for (const tuned_row& row : rows) {
         if (row.template_name != spec.name || row.template_hash != spec.source_hash ||
             row.dtype != type_name || row.gpu_identity != gpu_identity || row.nvrtc_version != nvrtc_version)
@@ -107,21 +111,35 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
         } catch (const error&) {
             continue;  // not a problem of these axes: it cannot be near anything
         }
-        candidate& c = by_problem[tuned.extents];
+        candidate& c = by_problem[{tuned.extents, row.shipped}];
         if (c.labels.empty()) {
             c.extents = tuned.extents;
             c.key = tuned.key();
             c.numel = tuned.numel();
             c.exact = tuned.extents == target.extents;
+            c.shipped = row.shipped;
             c.distance = log_distance(tuned.extents, target.extents);
         }
         c.labels.push_back(&row.label);
     }
+    // Nearest only within the wanted problem's regime: a config tuned across a boundary the
+    // spec declares (launch-bound and DRAM-streaming, a row a warp holds and one a cluster
+    // splits) is never borrowed. Computed once per tuned problem, not per row.
     std::vector<candidate> order;
-    for (auto& entry : by_problem) order.push_back(std::move(entry.second));
+    for (auto& entry : by_problem) {
+        candidate& c = entry.second;
+        if (!c.exact) {
+            if (!regime) continue;
+            const std::optional<std::int64_t> theirs =
+                regime_of(spec, type, make_problem(target.axes, c.extents), device);
+            if (theirs != regime) continue;
+        }
+        order.push_back(std::move(c));
+    }
     std::sort(order.begin(), order.end(), tried_before);
 
     selection result;
+    result.regime = regime;
     for (candidate& c : order) {
         std::sort(c.labels.begin(), c.labels.end(),
                   [](const std::string* a, const std::string* b) { return *a < *b; });
@@ -144,9 +162,12 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
             result.chosen = parse_label(spec, valid.front());
             result.match = c.exact ? config_match::exact : config_match::nearest;
             result.label = valid.front();  // parse_label is strict, so this is label(spec, chosen)
+            result.shipped = c.shipped;
             return result;
         }
     }
+    // (The family step, a config tuned for another op of the spec's family, belongs here:
+    // after exact and nearest, before the default.)
     result.chosen = default_config(spec, type);
     result.match = config_match::default_config;
     result.label = label(spec, result.chosen);

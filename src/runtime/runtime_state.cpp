@@ -202,7 +202,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     entry.caller_scalars = spec.caller_scalar_count();
     context_facts& context_info = facts(key.context);
     const selection chosen = select_config(spec, key.type, shape, context_info.device.identity(), m_nvrtc_version,
-                                           context_info.tuned);
+                                           context_info.device.regime_facts(), context_info.tuned);
     for (const std::string& refused : chosen.refused) log_warn("ignoring tuned config ", refused);
     entry.match = chosen.match == config_match::exact     ? KT_MATCH_EXACT
                   : chosen.match == config_match::nearest ? KT_MATCH_NEAREST

@@ -54,6 +54,7 @@ TEST(OldDatabase, WinnersOfMain662010aAreServedAsExactMatches) {
                         w.key.nvrtc_version, w.config});
     ASSERT_EQ(rows.size(), 4u);
     const std::string gpu = "NVIDIA H200|sm_90|132 SMs";
+    const regime_device h200{{132, 2048, 233472, 232448, 16}, 62914560};
     struct expected_row {
         dtype type;
         std::int64_t n;
@@ -64,7 +65,7 @@ TEST(OldDatabase, WinnersOfMain662010aAreServedAsExactMatches) {
                                   expected_row{dtype::f16, 1048576, "blk128.vec8.unr8.bulk.stride.w1"},
                                   expected_row{dtype::bf16, 1610612736, "blk256.vec8.unr1.bulk.tile.w0"}}) {
         const problem shape = make_problem(spec.axes, tensor_shape{{e.n}});
-        const selection chosen = select_config(spec, e.type, shape, gpu, "13.0", rows);
+        const selection chosen = select_config(spec, e.type, shape, gpu, "13.0", h200, rows);
         EXPECT_EQ(chosen.match, config_match::exact) << shape.key();
         EXPECT_EQ(chosen.label, e.label) << shape.key();
         EXPECT_TRUE(chosen.refused.empty());
