@@ -5,7 +5,7 @@
     kt.leaky_relu(x, 0.2, inplace=True)
     kt.softmax(x, dim=-1), kt.log_softmax(x, dim=1), kt.sum(x, 1, keepdim=True), kt.mean(x, -1)
     kt.layer_norm(x, (768,), weight, bias), kt.rms_norm(x, (768,), weight), kt.rms_norm(x, dim=1)
-    kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
+    kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...', shipped=False)
 
 Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
 Python runs below it per call. The output is allocated by torch's caching allocator on the
@@ -45,6 +45,9 @@ class Choice(NamedTuple):
 
     match: str  #: "exact" (tuned for this shape), "nearest" (tuned nearest size) or "default"
     config: str  #: the config's canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
+    #: True when the config is from the tuning results shipped with kerntune (tuning_db/, read
+    #: beneath the user's database), as an exact or nearest match
+    shipped: bool = False
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

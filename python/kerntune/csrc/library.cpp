@@ -33,22 +33,24 @@ std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRe
 }
 
 /// Which config a call of `op` on a tensor of (dtype, shape) on `device` uses, and how it was
-/// found: (match, config label). Loads or compiles that kernel, so a later call only launches
+/// found: (match, config label, whether the config is a shipped row's). Loads or compiles that kernel, so a later call only launches
 /// (what kerntune.torch.prepare is for, before a CUDA-graph capture).
-std::tuple<std::string, std::string> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
+std::tuple<std::string, std::string, bool> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
                                            c10::Device device, std::optional<std::int64_t> dim,
                                            c10::OptionalIntArrayRef normalized_shape) {
     TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query: device must be a CUDA device, not ", device);
     const kt_dtype type = kerntune_dtype(dtype, "query", "dtype");
     std::vector<std::int64_t> extents = problem_extents(op, shape, dim, normalized_shape);
     const c10::cuda::CUDAGuard guard(device);
-    kt_match match = KT_MATCH_DEFAULT;
+    kt_choice choice{};
+    choice.size = sizeof choice;
     char label[256] = {};
-    check_status(kt_query_problem(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
-                                  &match, label, sizeof label),
+    check_status(kt_query_choice(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
+                                 &choice, label, sizeof label),
                  "query");
-    const char* const names[] = {"exact", "nearest", "default"};
-    return std::make_tuple(std::string(names[match]), std::string(label));
+    const char* const names[] = {"exact", "nearest", "default", "family"};
+    const bool known = choice.match >= 0 && choice.match < static_cast<int>(sizeof names / sizeof names[0]);
+    return std::make_tuple(std::string(known ? names[choice.match] : "unknown"), std::string(label), choice.shipped != 0);
 }
 
 } // namespace
@@ -67,6 +69,6 @@ TORCH_LIBRARY(kerntune, m) {
     m.def("mean(Tensor input, int dim, bool keepdim=False) -> Tensor");
     m.def("layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) -> Tensor");
     m.def("rms_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, float? eps=None, *, int? dim=None) -> Tensor");
-    m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str)",
+    m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str, bool)",
           &query);
 }
