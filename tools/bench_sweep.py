@@ -4,7 +4,7 @@ does every point of a fine sweep of shapes run?
 
 On the GPU machine, over a Release build (no torch needed: the CLI and libkerntune through ctypes):
 
-    tools/bench_sweep.py [--build build] [--out DIR] [--full] [--ops OPS] [--dtypes D,D] [--threshold 0.02]
+    tools/bench_sweep.py [--build build] [--out DIR] [--full] [--ops OPS] [--dtypes D,D] [--threshold 0.02] [--ladder DB]
 
 1. Tunes every op's default shapes (`kerntune tune --op OP`, its ladder) into DIR/ladder.db.
 2. Copies it to DIR/sweep.db (compiled programs and the ladder's rows come along) and tunes
@@ -98,6 +98,8 @@ def main():
     parser.add_argument("--dtypes", help="comma-separated dtypes (default f32,bf16; --full f32,f16,bf16)")
     parser.add_argument("--elements", type=int, default=1 << 24, help="elements of each reduction shape (2^24)")
     parser.add_argument("--threshold", type=float, default=0.02)
+    parser.add_argument("--ladder", help="a database already tuned at every op's default shapes (e.g. the ship.db of "
+                                         "tools/ship_tuning_db.sh): copied instead of tuning the ladders again")
     args = parser.parse_args()
 
     ops = args.ops.split(",") if args.ops else (["leaky_relu"] + REDUCTIONS if args.full else ["leaky_relu", "softmax", "sum"])
@@ -114,7 +116,9 @@ def main():
     log = open(os.path.join(args.out, "sweep_tune.log"), "w")
     started = time.time()
 
-    for op in ops:  # 1. the ladders
+    if args.ladder:  # 1. the ladders, tuned already (a tune of them resumes: nothing to measure)
+        shutil.copyfile(args.ladder, ladder)
+    for op in ops:
         run([cli, "tune", "--op", op, "--dtype", dtypes, "--db", ladder], log)
     print("ladders tuned: %.0f s" % (time.time() - started), flush=True)
     shutil.copyfile(ladder, sweep)
