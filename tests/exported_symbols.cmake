@@ -4,7 +4,7 @@ execute_process(COMMAND nm -D --defined-only "${LIBRARY}" OUTPUT_VARIABLE symbol
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIBRARY}")
 endif()
-set(expected kt_get_version kt_last_error kt_set_log_callback kt_set_log_level kt_launch kt_launch_problem kt_leaky_relu kt_query kt_query_problem
+set(expected kt_get_version kt_last_error kt_set_log_callback kt_set_log_level kt_launch kt_launch_problem kt_leaky_relu kt_query kt_query_problem kt_query_choice
   kt_runtime_add_templates kt_runtime_create kt_runtime_destroy kt_status_string)
 string(REGEX MATCHALL "[^\n]* T kt_[A-Za-z0-9_]*\n" lines "${symbols}")
 set(exported)

@@ -12,7 +12,7 @@ run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 foreach(file ${LIBDIR}/libkerntune.so ${LIBDIR}/${YAML_CPP_SONAME} ${INCLUDEDIR}/kerntune/kerntune.h
         ${INCLUDEDIR}/kerntune/kerntune.hpp ${INCLUDEDIR}/kerntune/version.h ${BINDIR}/kerntune
         ${LIBEXECDIR}/kerntune/kerntune-worker ${LIBDIR}/cmake/kerntune/kerntuneConfig.cmake
-        ${LIBDIR}/pkgconfig/kerntune.pc share/kerntune/templates/leaky_relu.yaml share/doc/kerntune/LICENSE)
+        ${LIBDIR}/pkgconfig/kerntune.pc share/kerntune/templates/leaky_relu.yaml share/kerntune/tuning_db/h200.jsonl share/doc/kerntune/LICENSE)
   if(NOT EXISTS "${prefix}/${file}")
     message(FATAL_ERROR "the install tree has no ${file}")
   endif()

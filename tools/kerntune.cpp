@@ -42,6 +42,8 @@
 #include "cuda/nvrtc.hpp"
 #include "db/database.hpp"
 #include "db/jsonl.hpp"
+#include "db/label_domain.hpp"
+#include "db/shipped_rows.hpp"
 #include "standard_output.hpp"
 #include "tune/report.hpp"
 #include "tune/shard.hpp"
@@ -170,11 +172,15 @@ template hash and NVRTC version of a key is included.
 const char* const show_description = R"(usage: kerntune db show [--candidates] [--op OP] [--dtype D] [--shape S] [--gpu G]
                         [--db PATH] [--templates DIRS] [--json]
 
-The devices and the winners stored in a tuning database (read-only). --candidates lists every
+The devices and the winners stored in a tuning database (read-only), then the shipped winners
+(tuning_db/, installed with kerntune, or $KERNTUNE_SHIPPED_DB) that the filter matches, each
+marked: used (where the database has no row of its key), under the database's row, or stale
+template (tuned with another version of it: never used). --candidates lists every
 measurement row instead: config, status, median, GB/s, noise, samples, time and message (first
 line in the table, whole with --json). With --json the result is one document,
 {"database", "schema_version", "devices", "winners"} or {"database", "schema_version",
-"devices", "measurements"}, for analysis elsewhere (e.g. jq '.result.measurements[]').
+"devices", "measurements"}, for analysis elsewhere (e.g. jq '.result.measurements[]'); the
+first also holds "shipped": {"files", "winners"}, each winner with its "shipped" mark.
 )";
 
 const char* const check_description = R"(usage: kerntune db check [--db PATH] [--json]
@@ -191,7 +197,7 @@ compiled binaries stay), in one transaction, and prints how many rows it removed
 tune of those keys measures every candidate afresh.
 )";
 
-const char* const export_description = R"(usage: kerntune db export [--db PATH] [--format jsonl] [--output FILE|-] [--templates DIRS] [--json]
+const char* const export_description = R"(usage: kerntune db export [--db PATH] [--format jsonl] [--output FILE|-] [--winners] [--templates DIRS] [--json]
 
 Writes every device, measurement (with its status) and winner of the database as JSON Lines:
 a header line {"format":"kerntune-tuning-db","format_version":1}, then one record a line, each
@@ -201,7 +207,8 @@ method, the driver), ordered by key, so that the same database always gives the 
 they are a cache, rebuilt from the templates. Every row must be one import takes (labels are
 checked against the templates here); the first that is not is an error naming it, and nothing
 is written. --output writes FILE whole or not at all (stdout by default); --json, with
---output, prints a summary.
+--output, prints a summary. --winners writes only the winners, the measurement of each winner's
+config and the devices they name: what tuning_db/ ships (docs/SHIPPED.md).
 )";
 
 const char* const import_description = R"(usage: kerntune db import FILE [--db PATH] [--templates DIRS] [--json]
@@ -317,6 +324,7 @@ struct db_args {
     filter_args filter;  // its templates also serve export, import and merge
     bool candidates = false;
     std::string format = "jsonl", output = "-";  // db export
+    bool winners_only = false;                    // db export --winners: a shipped file
     std::string file;                             // db import
     std::vector<std::string> sources;             // db merge
     std::string into;                             // db merge
@@ -507,6 +515,8 @@ void define(command_line& cl) {
     cl.db_export->add_option("--output", d.output, "where to write: a file, written whole or not at all, or - for stdout (default)")
         ->type_name("FILE|-")
         ->check(value_check(not_empty_problem));
+    cl.db_export->add_flag("--winners", d.winners_only,
+                           "only the winners, the measurement of each and their devices: a file for tuning_db/ (docs/SHIPPED.md)");
     add_templates(*cl.db_export, d.filter.templates);
     add_common(*cl.db_export, cl.common);
 
@@ -929,11 +939,48 @@ int run_db_check(const command_line& cl, standard_output& out) {
     return 0;
 }
 
+/// The shipped tuning rows `db show` lists beneath a database's winners: the files found (as
+/// the runtime finds them, from this program's folder, or $KERNTUNE_SHIPPED_DB) and their usable
+/// winners that `filter` matches, each with what the runtime does with it.
+struct shipped_rows_view {
+    std::vector<std::filesystem::path> files;
+    std::vector<winner> winners;
+    std::vector<std::string> states;  ///< parallel to winners: "used", "under the database's row", "stale template"
+};
+
+shipped_rows_view shipped_rows_for(const key_filter& filter, const catalog& templates, const std::vector<winner>& mine) {
+    std::error_code ec;
+    const std::filesystem::path program = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const shipped_location where{KERNTUNE_BUILD_TREE, KERNTUNE_SOURCE_TUNING_DB, KERNTUNE_SHIPPED_RELATIVE};
+    shipped_rows_view view;
+    view.files = shipped_files(ec ? std::filesystem::path() : program.parent_path(), where);
+    std::set<std::vector<std::string>> held;  // the database's keys
+    auto id = [](const tuning_key& k) {
+        return std::vector<std::string>{k.template_name, k.template_hash, k.dtype, k.problem_key, k.gpu_identity, k.nvrtc_version};
+    };
+    for (const winner& w : mine) held.insert(id(w.key));
+    for (const winner& w : read_shipped_winners(view.files, declared_domain(templates.specs()), warn_on_stderr)) {
+        if (!filter.matches(w.key)) continue;
+        const std::shared_ptr<const kernel_spec> spec = templates.find(w.key.template_name);
+        view.states.push_back(held.count(id(w.key))                         ? "under the database's row"
+                              : spec && spec->source_hash != w.key.template_hash ? "stale template"
+                                                                                 : "used");
+        view.winners.push_back(w);
+    }
+    return view;
+}
+
 int run_db_show(const command_line& cl, standard_output& out) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
     const database db = database::open(database_path(cl.database.db), open_mode::read_only, warn_on_stderr);
     const std::vector<device_record> devices = db.devices();
+    const std::vector<winner> winners = cl.database.candidates ? std::vector<winner>() : db.winners(filter);
+    shipped_rows_view shipped;
+    if (!cl.database.candidates) {
+        const catalog templates = load_catalog(cl.database.filter.templates);
+        shipped = shipped_rows_for(filter, templates, db.winners());
+    }
     if (cl.common.json) {
         json result = {{"database", db.path().string()},
                        {"schema_version", db.schema_version()},
@@ -943,16 +990,35 @@ int run_db_show(const command_line& cl, standard_output& out) {
         if (cl.database.candidates)
             for (const measurement& m : db.find_measurements(filter)) rows.push_back(measurement_json(m));
         else
-            for (const winner& w : db.winners(filter)) rows.push_back(winner_json(w));
+            for (const winner& w : winners) rows.push_back(winner_json(w));
+        if (!cl.database.candidates) {
+            json files = json::array(), shipped_rows = json::array();
+            for (const std::filesystem::path& file : shipped.files) files.push_back(file.string());
+            for (std::size_t i = 0; i < shipped.winners.size(); ++i) {
+                json row = winner_json(shipped.winners[i]);
+                row["shipped"] = shipped.states[i];
+                shipped_rows.push_back(row);
+            }
+            result["shipped"] = {{"files", files}, {"winners", shipped_rows}};
+        }
         out << json_document(header, result);
         return 0;
     }
     out << "database " << printable(db.path().string()) << " (schema " << db.schema_version() << ")\n\n"
         << devices_table(devices).render() << "\n";
-    if (cl.database.candidates)
+    if (cl.database.candidates) {
         out << measurements_table(db.find_measurements(filter)).render();
-    else
-        out << winners_table(db.winners(filter)).render();
+        return 0;
+    }
+    out << winners_table(winners).render();
+    if (shipped.winners.empty()) return 0;
+    // Beneath the database's: the rows a runtime uses where the database has none of the key.
+    std::string files;
+    for (const std::filesystem::path& file : shipped.files) files += (files.empty() ? "" : ", ") + file.string();
+    text_table table = winners_table(shipped.winners);
+    table.headers.push_back("shipped");
+    for (std::size_t i = 0; i < table.rows.size(); ++i) table.rows[i].push_back(shipped.states[i]);
+    out << "\nshipped, read beneath the database (" << printable(files) << "):\n" << table.render();
     return 0;
 }
 
@@ -981,13 +1047,7 @@ int run_db_forget(const command_line& cl, standard_output& out) {
 /// What export, import and merge check a config against: the template's declared domain, when
 /// `templates` holds the template at the key's hash (another hash is another version of it, or
 /// a template of a folder not given: only its shape is checked, by the database).
-label_check domain_of(const catalog& templates) {
-    return [&templates](const tuning_key& key, const std::string& config) -> std::string {
-        const std::shared_ptr<const kernel_spec> spec = templates.find(key.template_name);
-        if (!spec || spec->source_hash != key.template_hash) return "";
-        return parse_problem([&spec](const std::string& text) { parse_label(*spec, text); }, config);
-    };
-}
+label_check domain_of(const catalog& templates) { return declared_domain(templates.specs()); }
 
 /// Writes `text` to `file` whole or not at all: into a new file beside it, renamed over it once
 /// everything is written.
@@ -1022,7 +1082,8 @@ int run_db_export(const command_line& cl, standard_output& out) {
     std::error_code different;
     if (d.output != "-" && std::filesystem::equivalent(d.output, db.path(), different))
         throw error("--output " + d.output + " is the database itself");
-    const record_set records = db.records(domain_of(templates));
+    const record_set all = db.records(domain_of(templates));
+    const record_set records = d.winners_only ? winners_only(all) : all;
     std::ostringstream text;
     write_jsonl(records, text);
     if (d.output == "-") {

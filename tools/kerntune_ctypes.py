@@ -11,7 +11,7 @@ torch is imported only by the helpers that take tensors, so the binding itself n
 import ctypes
 
 KT_OK = 0
-MATCH_NAMES = {0: "exact", 1: "nearest", 2: "default"}
+MATCH_NAMES = {0: "exact", 1: "nearest", 2: "default", 3: "family"}
 DTYPE_CODES = {"f32": 0, "f16": 1, "bf16": 2}  # kt_dtype
 _TORCH_DTYPE_NAMES = {"torch.float32": "f32", "torch.float16": "f16", "torch.bfloat16": "bf16"}
 
@@ -22,6 +22,11 @@ def dtype_name(dtype):
     if name not in DTYPE_CODES:
         raise ValueError(f"kerntune has no dtype {dtype} (it has {', '.join(DTYPE_CODES)})")
     return name
+
+
+class KtChoice(ctypes.Structure):
+    """kt_choice (kerntune.h): size set by the caller, then what kt_query_choice reports."""
+    _fields_ = [("size", ctypes.c_size_t), ("match", ctypes.c_int), ("shipped", ctypes.c_int)]
 
 
 class Kerntune:
@@ -39,6 +44,9 @@ class Kerntune:
         self.lib.kt_query.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int64,
                                       ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_size_t]
         self.lib.kt_query.restype = ctypes.c_int
+        self.lib.kt_query_choice.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int64),
+                                             ctypes.c_int, ctypes.POINTER(KtChoice), ctypes.c_char_p, ctypes.c_size_t]
+        self.lib.kt_query_choice.restype = ctypes.c_int
         self.lib.kt_last_error.argtypes = []
         self.lib.kt_last_error.restype = ctypes.c_char_p
         self.rt = ctypes.c_void_p()
@@ -69,6 +77,16 @@ class Kerntune:
         self._check(self.lib.kt_query(self.rt, op.encode(), DTYPE_CODES[dtype_name(dtype)], n, ctypes.byref(match),
                                       label, 128))
         return MATCH_NAMES[match.value], label.value.decode()
+
+    def query_choice(self, dtype, extents, op="leaky_relu"):
+        """(match, label, shipped) for a problem given by its extents (kt_query_choice): shipped is
+        True when the config is a row of the shipped tuning files (tuning_db/)."""
+        choice = KtChoice(ctypes.sizeof(KtChoice), 0, 0)
+        label = ctypes.create_string_buffer(256)
+        values = (ctypes.c_int64 * len(extents))(*extents)
+        self._check(self.lib.kt_query_choice(self.rt, op.encode(), DTYPE_CODES[dtype_name(dtype)], values, len(extents),
+                                             ctypes.byref(choice), label, 256))
+        return MATCH_NAMES.get(choice.match, str(choice.match)), label.value.decode(), bool(choice.shipped)
 
     def close(self):
         if self.rt:

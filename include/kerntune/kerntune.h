@@ -98,6 +98,23 @@ kt_status kt_query(kt_runtime* rt, const char* op, kt_dtype dtype, int64_t n, kt
 kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents,
                            int num_extents, kt_match* match, char* label, size_t label_size);
 
+/** What kt_query_choice says about a call. Set `size` to sizeof(kt_choice) before the call:
+ *  kerntune writes only the fields that fit in `size`, so that a later kerntune may add fields
+ *  at the end and a program compiled against this header still works with it. */
+typedef struct kt_choice {
+    size_t size;    /**< in: sizeof(kt_choice) as the caller was compiled */
+    kt_match match; /**< how the config was found (as kt_query's match) */
+    int shipped;    /**< 1: the config is from the shipped tuning results installed with kerntune
+                         (share/kerntune/tuning_db, read beneath the user's database, as an exact or
+                         nearest match); 0: from the user's database or the default */
+} kt_choice;
+
+/** kt_query_problem reporting in a kt_choice (label as kt_query's). A NULL choice, or a size
+ *  smaller than the first version of kt_choice (the three fields above), is
+ *  KT_ERROR_INVALID_ARGUMENT. */
+kt_status kt_query_choice(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents,
+                          int num_extents, kt_choice* choice, char* label, size_t label_size);
+
 /* ---- Elementwise expressions ---------------------------------------------------------------
  * An elementwise op written as an expression of kerntune's language (docs/EXPRESSIONS.md), e.g.
  * "x * sigmoid(alpha * x)" with the scalar alpha: parsed strictly, generated into a kernel from

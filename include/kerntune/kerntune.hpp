@@ -38,6 +38,7 @@ struct launch_choice {
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;  ///< canonical config label, e.g. "blk256.vec4.unr2.plain.tile.w0"
     std::string binary_source;  ///< where its kernel came from: "memory", "database" or "compiled"
+    bool shipped = false;  ///< the config is a shipped row's (tuning_db/, beneath the user's database)
 };
 
 /// A scalar an expression reads by name, and its value when a launch gives none.

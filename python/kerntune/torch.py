@@ -8,7 +8,7 @@
     kt.silu(x), kt.gelu(x, approximate="tanh"), kt.elu(x, alpha=0.5, inplace=True), kt.hardtanh(x, -2., 2.)
     kt.elementwise("x * sigmoid(alpha * x)", x, alpha=1.702)   # any expression (docs/EXPRESSIONS.md)
     kt.elementwise("where(y > 0, x, -x)", x, y)                # inputs x, y, ... of one shape and dtype
-    kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...')
+    kt.query("leaky_relu", x)                 # Choice(match='exact', config='blk256.vec4...', shipped=False)
 
 Each function calls a C++ operator (torch.ops.kerntune.*, registered with TORCH_LIBRARY): no
 Python runs below it per call. The output is allocated by torch's caching allocator on the
@@ -54,6 +54,9 @@ class Choice(NamedTuple):
     #: nobody tuned, borrowing another of its family's config) or "default"
     match: str
     config: str  #: the config's canonical label, e.g. "blk256.vec4.unr2.plain.tile.w0"
+    #: True when the config is from the tuning results shipped with kerntune (tuning_db/, read
+    #: beneath the user's database), as an exact or nearest match
+    shipped: bool = False
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

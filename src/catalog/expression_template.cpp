@@ -16,7 +16,9 @@ namespace {
 // The generated spec's text, past its name, description and arguments: the skeleton's
 // parameter space. Narrower than leaky_relu's (no 1024-thread blocks, no 8-deep unroll, which
 // never won a leaky_relu key on the H200) so that a whole tune of one expression stays short.
-// K is the number of inputs: bulk tiles stage every input, so K * BLOCK * UNROLL 16-byte vectors
+// The shapes are a lean ladder, one in each of the elementwise regimes on data-center GPUs
+// (launch-bound, L2-resident, DRAM-streaming: core/regime.hpp), so that the main job's tune of
+// every named op stays short. K is the number of inputs: bulk tiles stage every input, so K * BLOCK * UNROLL 16-byte vectors
 // of two stages fit in 48 KiB of static shared memory when it is at most 1024.
 constexpr const char* space_text = R"yaml(
 parameters:
@@ -36,7 +38,7 @@ launch:
   block: BLOCK
   grid: "GRID == tile ? cdiv(n, BLOCK * VEC * UNROLL) : min(cdiv(n, BLOCK * VEC * UNROLL), WAVES * sm_count * min(max_threads_per_sm / BLOCK, LOAD == plain ? max_threads_per_sm : shared_memory_per_sm / (32 * @K@ * BLOCK * UNROLL + 1152)))"
 default: {BLOCK: 256, VEC: 16 / sizeof(T), UNROLL: 2, LOAD: plain, GRID: tile, WAVES: 0}
-shapes: [1048576, 16777216]
+shapes: [262144, 4194304, 16777216]
 )yaml";
 
 // The kernels around the functor: the skeleton's tuned body and its reference.

@@ -13,6 +13,7 @@
 #include "core/kernel_arguments.hpp"
 #include "core/error.hpp"
 #include "core/problem.hpp"
+#include "core/regime.hpp"
 #include "core/sha256.hpp"
 #include "core/text.hpp"
 #include "core/cuda_include_dir.hpp"
@@ -132,7 +133,7 @@ private:
         refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
-                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants", "shapes"});
+                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants", "shapes", "regimes"});
         kernel_spec spec;
         spec.yaml_path = m_path;
         spec.name = identifier(required(root, "name"), "name");
@@ -143,11 +144,10 @@ private:
         read_dtypes(required(root, "dtypes"), spec);
         if (root["problem"]) read_axes(root["problem"], spec);
         if (root["shapes"]) read_default_shapes(root["shapes"], spec);
-        // A one-axis (elementwise) template that declares none: small, mid and the original
-        // problem's size (launch-bound, about L2-sized, DRAM-bound). leaky_relu's, given here
+        // A one-axis (elementwise) template that declares none: a ladder with points in each
+        // of the regimes below (core/regime.hpp says which and why). leaky_relu's, given here
         // rather than in its YAML, whose text is part of the key of every row tuned with it.
-        if (spec.default_shapes.empty() && spec.axes.size() == 1)
-            spec.default_shapes = parse_shape_list("1048576,16777216,4096x393216");
+        if (spec.default_shapes.empty() && spec.axes.size() == 1) spec.default_shapes = default_one_axis_shapes();
         read_parameters(required(root, "parameters"), spec);
         try {
             check_space_size(spec);  // counted, not enumerated: before anything walks the space
@@ -162,7 +162,7 @@ private:
         }
         const std::set<std::string> axis_names(spec.axes.begin(), spec.axes.end());
         for (const std::string& axis : spec.axes)
-            if (space_names.count(axis) || device_names.count(axis))
+            if (space_names.count(axis) || device_names.count(axis) || regime_names().count(axis))
                 fail(root["problem"], "axis '" + axis + "' is also the name of a parameter, value or device limit");
         read_arguments(required(root, "arguments"), spec, axis_names);
         if (root["validation"]) read_validation(root["validation"], spec);
@@ -184,6 +184,14 @@ private:
         std::set<std::string> bytes_names = axis_names;
         bytes_names.insert("sizeof(T)");
         spec.bytes_moved = parse(required(root, "bytes_moved"), bytes_names);
+        // Regimes: the spec's, else for a one-axis template launch-bound / L2 / DRAM by bytes
+        // moved (default_one_axis_regimes), else one regime.
+        std::set<std::string> regime_allowed = axis_names;
+        regime_allowed.insert(regime_names().begin(), regime_names().end());
+        if (root["regimes"])
+            spec.regimes = parse(root["regimes"], regime_allowed);
+        else if (spec.axes.size() == 1)
+            spec.regimes = expression::parse(default_one_axis_regimes());
 
         const YAML::Node defaults = required(root, "default");
         if (!defaults.IsMap()) fail(defaults, "'default' must map every parameter to a value");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <tuple>
 #include <map>
 #include <optional>
 
@@ -19,6 +21,7 @@ struct candidate {
     std::string key;
     std::int64_t numel = 0;
     bool exact = false;
+    bool shipped = false;  // the rows are shipped ones, tried after the user's of the same problem
     double distance = 0;
     std::vector<const std::string*> labels;  // one per row, sorted before use
 };
@@ -44,20 +47,26 @@ double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::i
 // The order candidates are tried in: exact first (tested on the extents, not on a distance of 0,
 // which rounding also gives to neighbours past 2^53), then nearest, then the problem with more
 // elements, whose config was chosen for more work in flight, then the larger extents in axis
-// order, so that distinct candidates never compare equal and the row order never matters.
+// order, so that distinct candidates never compare equal and the row order never matters; of
+// one problem, the user's rows before the shipped ones.
 bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
     if (a.distance != b.distance) return a.distance < b.distance;
     if (a.numel != b.numel) return a.numel > b.numel;
     if (a.extents != b.extents) return a.extents > b.extents;
-    return a.template_name < b.template_name;
+    if (a.template_name != b.template_name) return a.template_name < b.template_name;
+    return !a.shipped && b.shipped;
 }
 
-// The rows that `applies` admits, one candidate per (template, tuned problem), in the order they
-// are tried; a std::map makes the grouping independent of the row order.
+// The rows that `applies` admits, one candidate per (template, tuned problem, origin), in the
+// order they are tried, a tuned problem other than the wanted one only when it is in the wanted
+// one's regime (`regime`, none: nothing is borrowed); a std::map makes the grouping independent
+// of the row order.
 template <typename Applies>
-std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const problem& target, Applies applies) {
-    std::map<std::pair<std::string, std::vector<std::int64_t>>, candidate> grouped;
+std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const problem& target,
+                                  const std::function<std::optional<std::int64_t>(const problem&)>& regime_of_problem,
+                                  Applies applies) {
+    std::map<std::tuple<std::string, std::vector<std::int64_t>, bool>, candidate> grouped;
     for (const tuned_row& row : rows) {
         if (!applies(row)) continue;  // stale or foreign: a miss, never an error
         problem tuned;
@@ -66,19 +75,28 @@ std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const prob
         } catch (const error&) {
             continue;  // not a problem of these axes: it cannot be near anything
         }
-        candidate& c = grouped[{row.template_name, tuned.extents}];
+        candidate& c = grouped[{row.template_name, tuned.extents, row.shipped}];
         if (c.labels.empty()) {
             c.template_name = row.template_name;
             c.extents = tuned.extents;
             c.key = tuned.key();
             c.numel = tuned.numel();
             c.exact = tuned.extents == target.extents;
+            c.shipped = row.shipped;
             c.distance = log_distance(tuned.extents, target.extents);
         }
         c.labels.push_back(&row.label);
     }
+    // Nearest only within the wanted problem's regime: a config tuned across a boundary the
+    // spec declares (launch-bound and DRAM-streaming, a row a warp holds and one a cluster
+    // splits) is never borrowed. Computed once per tuned problem, not per row.
+    const std::optional<std::int64_t> wanted = regime_of_problem(target);
     std::vector<candidate> order;
-    for (auto& entry : grouped) order.push_back(std::move(entry.second));
+    for (auto& entry : grouped) {
+        candidate& c = entry.second;
+        if (!c.exact && (!wanted || regime_of_problem(make_problem(target.axes, c.extents)) != wanted)) continue;
+        order.push_back(std::move(c));
+    }
     std::sort(order.begin(), order.end(), tried_before);
     return order;
 }
@@ -118,16 +136,19 @@ std::string_view to_string(config_match match) {
 }
 
 selection select_config(const kernel_spec& spec, dtype type, const problem& wanted,
-                        std::string_view gpu_identity, std::string_view nvrtc_version,
+                        std::string_view gpu_identity, std::string_view nvrtc_version, const regime_device& device,
                         const std::vector<tuned_row>& rows) {
     // A malformed request is the caller's bug, not a miss: make_problem says what is wrong with it.
     const problem target = make_problem(wanted.axes, wanted.extents);
     const std::string_view type_name = to_string(type);
+    const std::optional<std::int64_t> regime = regime_of(spec, type, target, device);
 
+    const auto regime_of_problem = [&](const problem& p) { return regime_of(spec, type, p, device); };
     const auto same_identity = [&](const tuned_row& row) {
         return row.dtype == type_name && row.gpu_identity == gpu_identity && row.nvrtc_version == nvrtc_version;
     };
     selection result;
+    result.regime = regime;
     const auto chosen_from = [&](std::vector<candidate> order, bool family) {
         for (candidate& c : order) {
             std::sort(c.labels.begin(), c.labels.end(),
@@ -152,20 +173,22 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
                 result.chosen = parse_label(spec, valid.front());
                 result.match = family ? config_match::family : c.exact ? config_match::exact : config_match::nearest;
                 result.label = valid.front();  // parse_label is strict, so this is label(spec, chosen)
+                result.shipped = c.shipped;
                 return true;
             }
         }
         return false;
     };
-    if (chosen_from(candidates(rows, target,
+    if (chosen_from(candidates(rows, target, regime_of_problem,
                                [&](const tuned_row& row) {
                                    return row.template_name == spec.name && row.template_hash == spec.source_hash &&
                                           same_identity(row);
                                }),
                     false))
         return result;
+    // The family step: a config tuned for another template of the spec's family, in its regime.
     if (!spec.family.empty() &&
-        chosen_from(candidates(rows, target,
+        chosen_from(candidates(rows, target, regime_of_problem,
                                [&](const tuned_row& row) {
                                    return row.family == spec.family && row.template_name != spec.name &&
                                           same_identity(row);

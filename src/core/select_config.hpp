@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "core/dtype.hpp"
 #include "core/kernel_spec.hpp"
 #include "core/problem.hpp"
+#include "core/regime.hpp"
 
 namespace kerntune {
 
@@ -19,6 +21,9 @@ std::string_view to_string(config_match match);
 /// One stored winner as read back from a database: every field may have been tampered with.
 struct tuned_row {
     std::string template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, label;
+    /// From the shipped database (tuning_db/), read beneath the user's: a user's row of the
+    /// same problem is tried first.
+    bool shipped = false;
     /// The tuning family of the row's template as the reader knows it (kernel_spec::family of a
     /// current template, or what the name says: family_in_name); empty for none.
     std::string family;
@@ -30,13 +35,25 @@ struct selection {
     config_match match = config_match::default_config;
     std::string label;                 ///< label(spec, chosen)
     std::vector<std::string> refused;  ///< one line per row that applied but was refused, saying why
+    bool shipped = false;              ///< the chosen row is a shipped one (exact or nearest)
+    std::optional<std::int64_t> regime;  ///< the wanted problem's (regime_of); none: in no regime
 };
 
 /// The lookup chain, as a pure function of its arguments:
 /// exact (same template name and source hash, dtype, problem key, GPU identity and NVRTC
 /// version), else the nearest tuned problem of the same template, dtype, GPU and NVRTC in log
-/// space, else (for a spec of a family) the nearest tuned problem of another template of its
-/// family with that dtype, GPU and NVRTC, else the spec's default config for the dtype.
+/// space within the wanted problem's regime, else (for a spec of a family) the nearest tuned
+/// problem within that regime of another template of its family with that dtype, GPU and
+/// NVRTC, else the spec's default config for the dtype.
+///
+/// - Regimes (regime_of, with `device`, the caller's GPU: a row applies only when its GPU
+///   identity is the caller's, so its problem's regime is computed with the same facts): a
+///   tuned problem of another regime is never borrowed, however near; a problem whose regime
+///   cannot be computed is in none, so it borrows nothing and lends nothing (exact still works).
+/// - Shipped rows (tuned_row::shipped) and the user's are one set, but for one tuned problem
+///   the user's rows are tried first and the shipped ones only when all of the user's are
+///   refused: a user's row wins, and a shipped exact row beats a user's nearest one.
+///   `shipped` says whether the chosen row was a shipped one.
 ///
 /// - A row applies when its template name and hash, dtype, GPU identity and NVRTC version are
 ///   the caller's and its problem key parses for wanted.axes (parse_problem_key); other rows are
@@ -61,7 +78,7 @@ struct selection {
 /// Throws kerntune::error when `wanted` is not a valid problem (see make_problem) or the spec's
 /// default is invalid (see default_config); never because of a row.
 selection select_config(const kernel_spec& spec, dtype type, const problem& wanted,
-                        std::string_view gpu_identity, std::string_view nvrtc_version,
+                        std::string_view gpu_identity, std::string_view nvrtc_version, const regime_device& device,
                         const std::vector<tuned_row>& rows);
 
 } // namespace kerntune

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/regime.hpp"
 
 namespace kerntune {
 
@@ -32,6 +33,8 @@ struct device_info {
         // with the non-portable opt-in, which Hopper allows).
         return {sm_count, max_threads_per_sm, shared_memory_per_sm, max_shared_memory_per_block, cc_major >= 9 ? 16 : 1};
     }
+    /// What regime expressions may read about this GPU (core/regime.hpp).
+    regime_device regime_facts() const { return {limits(), l2_bytes}; }
     /// "sm_90": the exact arch NVRTC compiles for.
     std::string arch() const;
     /// name + compute capability + SM count: results are reused only on an identical identity.

@@ -110,6 +110,12 @@ struct key_filter {
     bool matches_everything() const {
         return !template_name && !dtype && !problem_key && !gpu_identity;
     }
+    /// Whether `key` is one of the keys the filter covers (rows held outside a database, such
+    /// as the shipped ones; a database's queries filter in SQL).
+    bool matches(const tuning_key& key) const {
+        return (!template_name || *template_name == key.template_name) && (!dtype || *dtype == key.dtype) &&
+               (!problem_key || *problem_key == key.problem_key) && (!gpu_identity || *gpu_identity == key.gpu_identity);
+    }
 };
 
 /// What database::forget removed.

@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <istream>
+#include <set>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -182,7 +184,12 @@ void write_jsonl(const record_set& records, std::ostream& out) {
     out << text;
 }
 
-record_set read_jsonl(std::istream& in, const std::string& origin, const label_check& labels) {
+namespace {
+
+/// read_jsonl and read_jsonl_lenient: with `skipped` empty the first bad line throws, else
+/// each bad line is reported to it and left out.
+record_set read_lines(std::istream& in, const std::string& origin, const label_check& labels,
+                      const warning_sink& skipped) {
     record_set records;
     records.origin = origin;
     std::map<std::pair<std::string, std::vector<std::string>>, std::size_t> first_line;
@@ -195,20 +202,33 @@ record_set read_jsonl(std::istream& in, const std::string& origin, const label_c
     while (std::getline(in, text)) {
         ++number;
         json line;
+        std::string unreadable;  // why the line is not a JSON object, if it is not
         try {
             line = json::parse(text);
+            if (!line.is_object()) unreadable = "not a JSON object";
         } catch (const json::parse_error& failure) {
-            throw refuse(number, "not JSON (at byte " + std::to_string(failure.byte) + " of the line)");
+            unreadable = "not JSON (at byte " + std::to_string(failure.byte) + " of the line)";
         } catch (const json::exception& failure) {  // e.g. a number past a double's range: 1e999
             const std::string what = failure.what();    // "[json.exception.out_of_range.406] number overflow ..."
-            throw refuse(number, "not JSON kerntune reads: " + what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2));
+            unreadable = "not JSON kerntune reads: " + what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
         }
-        if (!line.is_object()) throw refuse(number, "not a JSON object");
-        try {
-            if (number == 1) {
+        if (!unreadable.empty()) {
+            if (!skipped || number == 1) throw refuse(number, unreadable);
+            skipped(std::string(refuse(number, unreadable).what()) + "; line ignored");
+            continue;
+        }
+        if (number == 1) {
+            try {
                 check_header(line);
-                continue;
+            } catch (const error& problem) {
+                throw refuse(number, problem.what());  // not a kerntune export: nothing in it is read
             }
+            continue;
+        }
+        // A record pushed before a later check of its line failed is taken back.
+        const std::size_t held[] = {records.devices.size(), records.measurements.size(), records.winners.size(),
+                                    gpus_named.size()};
+        try {
             const auto table_name = line.find("table");
             if (table_name == line.end() || !table_name->is_string())
                 throw error("no \"table\": every line after the first names its table");
@@ -225,15 +245,42 @@ record_set read_jsonl(std::istream& in, const std::string& origin, const label_c
                 throw error("unknown table '" + name + "' (expected devices, measurements or winners)");
             }
         } catch (const error& problem) {
-            throw refuse(number, problem.what());
+            if (!skipped) throw refuse(number, problem.what());
+            skipped(std::string(refuse(number, problem.what()).what()) + "; line ignored");
+            records.devices.resize(held[0]);
+            records.measurements.resize(held[1]);
+            records.winners.resize(held[2]);
+            gpus_named.resize(held[3]);
         }
     }
     if (in.bad()) throw error(origin + ": cannot read it");
     if (number == 0) throw error(origin + ": empty: not a kerntune export");
+    std::set<std::string> unknown_gpus;
     for (const auto& [gpu, line] : gpus_named)
-        if (!first_line.count({table<device_record>::name, {gpu}}))
-            throw refuse(line, "GPU " + gpu + " has no line in table devices");
+        if (!first_line.count({table<device_record>::name, {gpu}})) {
+            if (!skipped) throw refuse(line, "GPU " + gpu + " has no line in table devices");
+            skipped(std::string(refuse(line, "GPU " + gpu + " has no line in table devices").what()) + "; line ignored");
+            unknown_gpus.insert(gpu);
+        }
+    if (!unknown_gpus.empty()) {
+        auto orphan = [&unknown_gpus](const auto& r) { return unknown_gpus.count(r.key.gpu_identity) > 0; };
+        records.measurements.erase(std::remove_if(records.measurements.begin(), records.measurements.end(), orphan),
+                                   records.measurements.end());
+        records.winners.erase(std::remove_if(records.winners.begin(), records.winners.end(), orphan), records.winners.end());
+    }
     return records;
+}
+
+} // namespace
+
+record_set read_jsonl(std::istream& in, const std::string& origin, const label_check& labels) {
+    return read_lines(in, origin, labels, {});
+}
+
+record_set read_jsonl_lenient(std::istream& in, const std::string& origin, const label_check& labels,
+                              const warning_sink& skipped) {
+    const warning_sink report = skipped ? skipped : [](const std::string&) {};
+    return read_lines(in, origin, labels, report);
 }
 
 } // namespace kerntune

@@ -27,4 +27,12 @@ void write_jsonl(const record_set& records, std::ostream& out);
 /// kerntune::error "<origin>:<line>: <what is wrong>". The record_set's origin is `origin`.
 record_set read_jsonl(std::istream& in, const std::string& origin, const label_check& labels);
 
+/// read_jsonl for a file whose good lines are used even when some are bad (the shipped
+/// database, tuning_db/): each line that fails a check read_jsonl makes is left out, reported
+/// to `skipped` once as "<origin>:<line>: <what is wrong>; line ignored", and the rest are
+/// returned; a measurement or winner whose GPU has no device line is left out the same way. A
+/// file that is not a kerntune export at all (its header) or cannot be read is still an error.
+record_set read_jsonl_lenient(std::istream& in, const std::string& origin, const label_check& labels,
+                              const warning_sink& skipped);
+
 } // namespace kerntune

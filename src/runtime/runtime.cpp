@@ -1,5 +1,6 @@
 // The C++ API (kerntune.hpp) and the C ABI (kerntune.h), both thin layers over runtime_state.
 #include <cstdio>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -127,7 +128,7 @@ launch_choice runtime::query_problem(const std::string& op, kt_dtype type, const
         std::int64_t at_least_one[max_problem_axes];
         for (int i = 0; i < num_extents; ++i) at_least_one[i] = extents[i] < 1 ? 1 : extents[i];
         const detail::launch_entry& entry = m_state->entry(op, element, at_least_one, static_cast<std::size_t>(num_extents));
-        return {entry.match, entry.label, entry.binary_source};
+        return {entry.match, entry.label, entry.binary_source, entry.shipped};
     } catch (...) {
         detail::rethrow_as_runtime_error();
     }
@@ -321,6 +322,27 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
         return KT_ERROR_INVALID_ARGUMENT;
     }
     return guarded([&] { copy_choice(rt->runtime.query_problem(op, dtype, extents, num_extents), match, label, label_size); });
+}
+
+kt_status kt_query_choice(kt_runtime* rt, const char* op, kt_dtype dtype, const int64_t* extents, int num_extents,
+                          kt_choice* choice, char* label, size_t label_size) {
+    if (rt == nullptr) return null_runtime();
+    // The first version of kt_choice ends after `shipped`; later fields are written only when
+    // the caller's size holds them.
+    constexpr size_t first_version = offsetof(kt_choice, shipped) + sizeof(int);
+    if (op == nullptr || choice == nullptr || choice->size < first_version) {
+        last_error = "kt_query_choice: op and choice must not be NULL, and choice->size must be sizeof(kt_choice)";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    return guarded([&] {
+        const kerntune::launch_choice chosen = rt->runtime.query_problem(op, dtype, extents, num_extents);
+        choice->match = chosen.match;
+        choice->shipped = chosen.shipped ? 1 : 0;
+        if (label != nullptr && label_size > 0) {
+            std::strncpy(label, chosen.label.c_str(), label_size - 1);
+            label[label_size - 1] = '\0';
+        }
+    });
 }
 
 const char* kt_last_error(void) { return last_error.c_str(); }

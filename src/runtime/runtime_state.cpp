@@ -6,11 +6,15 @@
 #include <filesystem>
 #include <limits>
 
+#include <dlfcn.h>
+
 #include "build/binary_cache.hpp"
 #include "catalog/expression_template.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
+#include "db/label_domain.hpp"
+#include "db/shipped_rows.hpp"
 #include "runtime/call_arguments.hpp"
 #include "runtime/runtime_log.hpp"
 
@@ -67,6 +71,30 @@ runtime_state::runtime_state(const std::string& db_path) {
     runtime_database tuning = open_runtime_database(db_path);
     m_db = std::move(tuning.db);
     m_db_writable = tuning.writable;
+    m_shipped = read_runtime_shipped_winners(m_catalog);
+}
+
+namespace {
+
+/// The folder of the binary this code is in: libkerntune.so, or a program linking its objects.
+std::filesystem::path own_folder() {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&read_runtime_shipped_winners), &info) == 0 || info.dli_fname == nullptr) return {};
+    std::error_code ec;
+    return std::filesystem::weakly_canonical(std::filesystem::path(info.dli_fname), ec).parent_path();
+}
+
+} // namespace
+
+std::vector<winner> read_runtime_shipped_winners(const catalog& templates) {
+    const shipped_location where{KERNTUNE_BUILD_TREE, KERNTUNE_SOURCE_TUNING_DB, KERNTUNE_SHIPPED_RELATIVE};
+    const std::vector<std::filesystem::path> files = shipped_files(own_folder(), where);
+    std::vector<winner> winners =
+        read_shipped_winners(files, declared_domain(templates.specs()), [](const std::string& message) { log_warn(message); });
+    std::string names;
+    for (const std::filesystem::path& file : files) names += (names.empty() ? "" : ", ") + file.string();
+    log_debug(winners.size(), " shipped winners from ", files.empty() ? std::string("no shipped file") : names);
+    return winners;
 }
 
 runtime_database open_runtime_database(const std::string& db_path) {
@@ -152,13 +180,26 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
     }
     // select_config decides which rows apply; here they are only read, and each is given the
     // family its template belongs to: a current template's (a named op's rows of an older
-    // skeleton are of no family), else what an unnamed expression's name says.
-    for (const winner& w : winners) {
-        const auto known = m_catalog.find(w.key.template_name);
-        std::string family = known ? (known->source_hash == w.key.template_hash ? known->family : std::string())
-                                   : family_in_name(w.key.template_name);
-        facts.tuned.push_back({w.key.template_name, w.key.template_hash, w.key.dtype, w.key.problem_key,
-                               w.key.gpu_identity, w.key.nvrtc_version, w.config, std::move(family)});
+    // skeleton are of no family), else what an unnamed expression's name says. The shipped rows
+    // go beneath the user's: select_config tries a user's row of a problem first.
+    const auto add_rows = [&](const std::vector<winner>& from, bool shipped) {
+        for (const winner& w : from) {
+            const auto known = m_catalog.find(w.key.template_name);
+            std::string family = known ? (known->source_hash == w.key.template_hash ? known->family : std::string())
+                                       : family_in_name(w.key.template_name);
+            facts.tuned.push_back({w.key.template_name, w.key.template_hash, w.key.dtype, w.key.problem_key,
+                                   w.key.gpu_identity, w.key.nvrtc_version, w.config, shipped, std::move(family)});
+        }
+    };
+    add_rows(winners, false);
+    add_rows(m_shipped, true);
+    if (m_stale_reported.insert(facts.device.identity()).second) {
+        const auto current_hash = [this](const std::string& name) -> std::optional<std::string> {
+            const std::shared_ptr<const kernel_spec> spec = m_catalog.find(name);
+            return spec ? std::optional<std::string>(spec->source_hash) : std::nullopt;
+        };
+        for (const std::string& line : stale_template_lines(m_shipped, facts.device.identity(), m_nvrtc_version, current_hash))
+            log_warn(line);
     }
     return facts;
 }
@@ -218,13 +259,14 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     entry.caller_scalars = spec.caller_scalar_count();
     context_facts& context_info = facts(key.context);
     const selection chosen = select_config(spec, key.type, shape, context_info.device.identity(), m_nvrtc_version,
-                                           context_info.tuned);
+                                           context_info.device.regime_facts(), context_info.tuned);
     for (const std::string& refused : chosen.refused) log_warn("ignoring tuned config ", refused);
     entry.match = chosen.match == config_match::exact     ? KT_MATCH_EXACT
                   : chosen.match == config_match::nearest ? KT_MATCH_NEAREST
                   : chosen.match == config_match::family  ? KT_MATCH_FAMILY
                                                           : KT_MATCH_DEFAULT;
     entry.label = chosen.label;
+    entry.shipped = chosen.shipped;
     config used = chosen.chosen;
     config_match how = chosen.match;
     if (how != config_match::default_config) {
@@ -237,6 +279,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
             used = default_config(spec, key.type);
             how = config_match::default_config;
             entry.match = KT_MATCH_DEFAULT;
+            entry.shipped = false;
             entry.label = label(spec, used);
         }
     }
@@ -246,7 +289,8 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
     allow_geometry(entry.function, entry.geometry);
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
-              " (", to_string(how), " match, binary from ", entry.binary_source, ")");
+              " (", to_string(how), " match", entry.shipped ? " of a shipped row" : "", ", binary from ",
+              entry.binary_source, ")");
     return entry;
 }
 

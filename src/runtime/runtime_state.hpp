@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -34,6 +35,7 @@ struct launch_entry {
     kt_match match = KT_MATCH_DEFAULT;
     std::string label;
     std::string binary_source;  ///< where its cubin came from: memory, database or compiled
+    bool shipped = false;       ///< its config is a shipped row's (tuning_db/), not the user's database's
 };
 
 /// The runtime behind the C++ and C APIs (kerntune.hpp, kerntune.h).
@@ -82,6 +84,8 @@ private:
     std::string m_nvrtc_version;
     std::optional<database> m_db;
     bool m_db_writable = false;
+    std::vector<winner> m_shipped;           // the shipped winners (tuning_db/), read once, beneath m_db's
+    std::set<std::string> m_stale_reported;  // GPU identities whose stale shipped rows were said
 
     std::shared_mutex m_launches_mutex;
     std::unordered_map<launch_key, launch_entry, launch_key_hash> m_launches;
@@ -115,6 +119,10 @@ struct runtime_database {
 /// a missing file is no database (a debug message), one that cannot be used is none with one
 /// warning. Needs no GPU (runtime_state opens it once the device is found).
 runtime_database open_runtime_database(const std::string& db_path);
+
+/// The usable winners of the shipped tuning files (shipped_files from libkerntune's folder, or
+/// $KERNTUNE_SHIPPED_DB), each bad line or row one warning; labels checked against `templates`.
+std::vector<winner> read_runtime_shipped_winners(const catalog& templates);
 
 /// Inside a catch block: rethrows the exception in flight as runtime_error with the matching
 /// C status, so that every API entry point reports failures the same way.

@@ -14,6 +14,7 @@
 #include "../support/cli_run.hpp"
 #include "../support/sqlite_files.hpp"
 #include "../support/temp_folder.hpp"
+#include "catalog/catalog.hpp"
 #include "kerntune/kerntune.hpp"
 #include "runtime/runtime_state.hpp"
 
@@ -98,6 +99,30 @@ TEST_F(RuntimeDatabase, AViewInPlaceOfWinnersIsNoDatabaseWithAWarning) {
               0u)
         << outcome;
     EXPECT_NE(outcome.find("winners is a view, not a table"), std::string::npos) << outcome;
+}
+
+} // namespace
+} // namespace kerntune
+
+namespace kerntune {
+namespace {
+
+// The runtime's objects in a program of the build tree find the source tree's tuning_db/ (as an
+// installed libkerntune finds share/kerntune/tuning_db), and read every winner of it without a
+// warning: the repository's file is consistent. With KERNTUNE_SHIPPED_DB=off, none.
+TEST(RuntimeShippedFiles, AProgramOfTheBuildTreeReadsTheRepositorysTuningDb) {
+    std::string warnings;
+    set_log_callback([&warnings](kt_log_level level, const std::string& message) {
+        if (level == KT_LOG_WARN) warnings += "\n" + message;
+    });
+    unsetenv("KERNTUNE_SHIPPED_DB");
+    const std::size_t found = detail::read_runtime_shipped_winners(catalog()).size();
+    setenv("KERNTUNE_SHIPPED_DB", "off", 1);
+    const std::size_t off = detail::read_runtime_shipped_winners(catalog()).size();
+    set_log_callback({});
+    EXPECT_GT(found, 0u) << "tuning_db/*.jsonl holds no winners, or was not found";
+    EXPECT_EQ(off, 0u);
+    EXPECT_EQ(warnings, "");
 }
 
 } // namespace

@@ -189,6 +189,7 @@ class TorchOps(unittest.TestCase):
         choice = kt.query("leaky_relu", torch.empty(1 << 20, device="cuda"))
         self.assertIn(choice.match, ("exact", "nearest", "default"))
         self.assertRegex(choice.config, r"^blk\d+\.")
+        self.assertIsInstance(choice.shipped, bool)
         self.assertEqual(kt.query("leaky_relu", torch.empty(0, device="cuda")).match, choice.match)
 
     def test_bad_inputs_raise_errors_naming_the_argument(self):

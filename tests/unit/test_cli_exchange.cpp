@@ -109,6 +109,50 @@ TEST_F(CliExchange, ExportImportExportGivesTheSameBytes) {
     EXPECT_EQ(run_cli({"db", "export", "--db", copy.string()}).out, exported.out);
 }
 
+TEST_F(CliExchange, AWinnersExportIsAShippedFileThatImportsAndExportsBackByteForByte) {
+    const fs::path db = create_database("tuning.db", {"n=1024", "n=4096"}, 5.0);
+    const fs::path shipped = file("h100.jsonl");
+    cli_run run = run_cli({"db", "export", "--winners", "--db", db.string(), "--output", shipped.string(), "--json"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json summary = json::parse(run.out).at("result");
+    EXPECT_EQ(summary.at("measurements"), 2);  // the winners' own, not the timeouts
+    EXPECT_EQ(summary.at("winners"), 2);
+    const fs::path copy = file("copy.db");
+    ASSERT_EQ(run_cli({"db", "import", shipped.string(), "--db", copy.string()}).exit_code, 0);
+    run = run_cli({"db", "export", "--db", copy.string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, file_bytes(shipped));
+    run = run_cli({"db", "merge", copy.string(), "--into", copy.string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run_cli({"db", "export", "--db", copy.string()}).out, file_bytes(shipped));
+}
+
+TEST_F(CliExchange, DbShowListsTheShippedWinnersBeneathTheDatabasesMarked) {
+    const fs::path shipped_source = create_database("shipped.db", {"n=1024", "n=4096"}, 5.0);
+    const fs::path shipped = file("h100.jsonl");
+    ASSERT_EQ(run_cli({"db", "export", "--winners", "--db", shipped_source.string(), "--output", shipped.string()}).exit_code, 0);
+    const fs::path mine = create_database("mine.db", {"n=1024"}, 4.0);
+    const std::map<std::string, std::string> env = {{"KERNTUNE_SHIPPED_DB", shipped.string()}};
+    cli_run run = testing::run_kerntune(m_folder, {"db", "show", "--db", mine.string()}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_TRUE(contains(run.out, "shipped, read beneath the database (" + shipped.string() + "):")) << run.out;
+    EXPECT_TRUE(contains(run.out, "under the database's row")) << run.out;  // n=1024: mine wins
+    EXPECT_TRUE(contains(run.out, " used")) << run.out;                     // n=4096: the shipped one
+    run = testing::run_kerntune(m_folder, {"db", "show", "--json", "--db", mine.string()}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json result = json::parse(run.out).at("result");
+    EXPECT_EQ(result.at("winners").size(), 1u);
+    ASSERT_EQ(result.at("shipped").at("winners").size(), 2u);
+    EXPECT_EQ(result.at("shipped").at("winners")[0].at("problem"), "n=1024");
+    EXPECT_EQ(result.at("shipped").at("winners")[0].at("shipped"), "under the database's row");
+    EXPECT_EQ(result.at("shipped").at("winners")[1].at("shipped"), "used");
+    // A filter applies to them too; with the shipped files off there are none.
+    run = testing::run_kerntune(m_folder, {"db", "show", "--json", "--shape", "4096", "--op", "leaky_relu", "--db", mine.string()}, env);
+    EXPECT_EQ(json::parse(run.out).at("result").at("shipped").at("winners").size(), 1u);
+    run = run_cli({"db", "show", "--db", mine.string()});
+    EXPECT_FALSE(contains(run.out, "shipped")) << run.out;
+}
+
 TEST_F(CliExchange, ATamperedLineIsRefusedWithItsNumberAndNothingIsImported) {
     const fs::path db = create_database("tuning.db", {"n=1024"}, 5.0);
     std::string text = run_cli({"db", "export", "--db", db.string()}).out;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/regime.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "catalog/catalog.hpp"
@@ -286,8 +287,19 @@ TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
     expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: []"), 6, "'shapes' must be a non-empty list");
     // A one-axis spec without shapes gets the elementwise defaults (leaky_relu's: its YAML,
     // part of its tuned rows' key, stays as it was).
-    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.size(), 3u);
-    EXPECT_EQ(catalog().at("leaky_relu")->default_shapes.at(2).to_string(), "4096x393216");
+    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.size(), 6u);
+    EXPECT_EQ(catalog().at("leaky_relu")->default_shapes.at(5).to_string(), "4096x393216");
+}
+
+TEST_F(CoreSpecFile, DeclaredRegimesReadTheAxesBytesMovedAndDeviceFactsOnly) {
+    const kernel_spec spec =
+        load_spec(write("tiny.yaml", tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nregimes: \"n * sizeof(T) > l2_bytes\"")));
+    EXPECT_EQ(spec.regimes.text(), "n * sizeof(T) > l2_bytes");
+    expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nregimes: \"BLOCK > 2\""), 6,
+                 "uses unknown name 'BLOCK'");  // a regime is the problem's, never the config's
+    expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nregimes: \"n >\""), 6, "n >");
+    // Without the field a one-axis spec gets launch-bound / L2 / DRAM.
+    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).regimes.text(), default_one_axis_regimes());
 }
 
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {

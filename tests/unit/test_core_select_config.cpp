@@ -26,6 +26,8 @@ const std::string gpu_a_cut = "Fictional GPU A|sm_90|114 SMs";
 const std::string gpu_b = "Fictional GPU B|sm_80|108 SMs";
 const std::string nvrtc = "13.0.48";
 const std::string hash = "5f1e0c9a7b3d2e4f5f1e0c9a7b3d2e4f5f1e0c9a7b3d2e4f5f1e0c9a7b3d2e4f";
+// toy() declares no regimes, so the device facts do not matter to these tests.
+const regime_device no_regimes_device{};
 
 param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
     param_spec p;
@@ -73,7 +75,7 @@ tuned_row row(std::string problem_key, std::string label) {
 tuned_row n_row(std::int64_t n, std::string label) { return row("n=" + std::to_string(n), std::move(label)); }
 
 selection choose(const problem& wanted, const std::vector<tuned_row>& rows, dtype type = dtype::f32) {
-    selection chosen = select_config(toy(), type, wanted, gpu_a, nvrtc, rows);
+    selection chosen = select_config(toy(), type, wanted, gpu_a, nvrtc, no_regimes_device, rows);
     EXPECT_EQ(chosen.label, label(toy(), chosen.chosen));
     EXPECT_TRUE(satisfies_constraints(toy(), chosen.chosen, type)) << chosen.label;
     return chosen;
@@ -392,7 +394,7 @@ TEST(CoreSelectConfig, TheResultDoesNotDependOnTheRowOrder) {
     do {
         std::vector<tuned_row> shuffled;
         for (std::size_t i : index) shuffled.push_back(rows[i]);
-        const selection again = select_config(toy(), dtype::f32, n_problem(4096), gpu_a, nvrtc, shuffled);
+        const selection again = select_config(toy(), dtype::f32, n_problem(4096), gpu_a, nvrtc, no_regimes_device, shuffled);
         ASSERT_EQ(again.chosen, first.chosen);
         ASSERT_EQ(again.match, first.match);
         ASSERT_EQ(again.refused, first.refused) << joined(again.refused);
@@ -418,7 +420,7 @@ tuned_row family_row(std::string template_name, std::int64_t n, std::string labe
 }
 
 selection choose_in_family(const problem& wanted, const std::vector<tuned_row>& rows, dtype type = dtype::f32) {
-    return select_config(family_toy(), type, wanted, gpu_a, nvrtc, rows);
+    return select_config(family_toy(), type, wanted, gpu_a, nvrtc, no_regimes_device, rows);
 }
 
 TEST(CoreSelectConfig, AnUntunedMemberOfAFamilyBorrowsTheNearestConfigOfItsFamily) {
@@ -478,12 +480,12 @@ TEST(CoreSelectConfig, FamilyMembersAtOneDistanceAreTriedByNameAndBadLabelsAreRe
 
 TEST(CoreSelectConfig, AnInvalidRequestIsAnError) {
     EXPECT_TRUE(contains(error_of([] {
-                             select_config(toy(), dtype::f32, problem{{"n"}, {0}, {}}, gpu_a, nvrtc, {});
+                             select_config(toy(), dtype::f32, problem{{"n"}, {0}, {}}, gpu_a, nvrtc, no_regimes_device, {});
                          }),
                          "must be >= 1"));
-    EXPECT_THROW(select_config(toy(), dtype::f32, problem{{"rows", "cols"}, {4}, {}}, gpu_a, nvrtc, {}),
+    EXPECT_THROW(select_config(toy(), dtype::f32, problem{{"rows", "cols"}, {4}, {}}, gpu_a, nvrtc, no_regimes_device, {}),
                  error);
-    EXPECT_THROW(select_config(toy(), dtype::f32, problem{{}, {}, {}}, gpu_a, nvrtc, {}), error);
+    EXPECT_THROW(select_config(toy(), dtype::f32, problem{{}, {}, {}}, gpu_a, nvrtc, no_regimes_device, {}), error);
 }
 
 } // namespace

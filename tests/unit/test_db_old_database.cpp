@@ -55,6 +55,7 @@ TEST(OldDatabase, WinnersOfMain662010aParseButAreStaleForTodaysSource) {
                         w.key.nvrtc_version, w.config});
     ASSERT_EQ(rows.size(), 4u);
     const std::string gpu = "NVIDIA H200|sm_90|132 SMs";
+    const regime_device h200{{132, 2048, 233472, 232448, 16}, 62914560};
     struct expected_row {
         dtype type;
         std::int64_t n;
@@ -68,13 +69,13 @@ TEST(OldDatabase, WinnersOfMain662010aParseButAreStaleForTodaysSource) {
         // Served exactly with the hash they were stored under: keys and labels read as today's.
         kernel_spec as_then = spec;
         as_then.source_hash = rows.front().template_hash;
-        const selection then = select_config(as_then, e.type, shape, gpu, "13.0", rows);
+        const selection then = select_config(as_then, e.type, shape, gpu, "13.0", h200, rows);
         EXPECT_EQ(then.match, config_match::exact) << shape.key();
         EXPECT_EQ(then.label, e.label) << shape.key();
         EXPECT_TRUE(then.refused.empty());
         // Today's source is another kernel: its rows are stale, a miss and not a refusal.
         EXPECT_NE(rows.front().template_hash, spec.source_hash);
-        const selection now = select_config(spec, e.type, shape, gpu, "13.0", rows);
+        const selection now = select_config(spec, e.type, shape, gpu, "13.0", h200, rows);
         EXPECT_EQ(now.match, config_match::default_config) << shape.key();
         EXPECT_TRUE(now.refused.empty());
     }

@@ -34,21 +34,22 @@ std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRe
 }
 
 /// Which config a call of `op` on a tensor of (dtype, shape) on `device` uses, and how it was
-/// found: (match, config label). Loads or compiles that kernel, so a later call only launches
+/// found: (match, config label, whether the config is a shipped row's). Loads or compiles that kernel, so a later call only launches
 /// (what kerntune.torch.prepare is for, before a CUDA-graph capture).
-std::tuple<std::string, std::string> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
+std::tuple<std::string, std::string, bool> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
                                            c10::Device device, std::optional<std::int64_t> dim,
                                            c10::OptionalIntArrayRef normalized_shape) {
     TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query: device must be a CUDA device, not ", device);
     const kt_dtype type = kerntune_dtype(dtype, "query", "dtype");
     std::vector<std::int64_t> extents = problem_extents(op, shape, dim, normalized_shape);
     const c10::cuda::CUDAGuard guard(device);
-    kt_match match = KT_MATCH_DEFAULT;
+    kt_choice choice{};
+    choice.size = sizeof choice;
     char label[256] = {};
-    check_status(kt_query_problem(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
-                                  &match, label, sizeof label),
+    check_status(kt_query_choice(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
+                                 &choice, label, sizeof label),
                  "query");
-    return std::make_tuple(match_name(match), std::string(label));
+    return std::make_tuple(match_name(choice.match), std::string(label), choice.shipped != 0);
 }
 
 } // namespace
@@ -101,6 +102,6 @@ TORCH_LIBRARY(kerntune, m) {
     m.def("elementwise(str expression, Tensor[] inputs, str[] scalar_names, float[] scalar_values) -> Tensor");
     m.def("query_expression(str expression, str[] scalar_names, ScalarType dtype, int[] shape, Device device) -> (str, str)",
           torch::CppFunction::makeFromBoxedFunction<&query_expression>());
-    m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str)",
+    m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str, bool)",
           &query);
 }

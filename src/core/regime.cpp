@@ -1,0 +1,48 @@
+#include "core/regime.hpp"
+
+#include "core/error.hpp"
+
+namespace kerntune {
+
+const std::set<std::string>& regime_names() {
+    static const std::set<std::string> names = {"sizeof(T)",
+                                                "bytes_moved",
+                                                "sm_count",
+                                                "max_threads_per_sm",
+                                                "shared_memory_per_sm",
+                                                "max_shared_memory_per_block",
+                                                "max_cluster_size",
+                                                "l2_bytes"};
+    return names;
+}
+
+std::optional<std::int64_t> regime_of(const kernel_spec& spec, dtype type, const problem& shape,
+                                      const regime_device& device) {
+    if (spec.regimes.empty()) return 0;
+    try {
+        variables vars;
+        shape.bind(vars);
+        vars["sizeof(T)"] = static_cast<std::int64_t>(dtype_size(type));
+        vars["bytes_moved"] = bytes_moved(spec, type, shape);
+        vars["sm_count"] = device.limits.sm_count;
+        vars["max_threads_per_sm"] = device.limits.max_threads_per_sm;
+        vars["shared_memory_per_sm"] = device.limits.shared_memory_per_sm;
+        vars["max_shared_memory_per_block"] = device.limits.max_shared_memory_per_block;
+        vars["max_cluster_size"] = device.limits.max_cluster_size;
+        vars["l2_bytes"] = device.l2_bytes;
+        return spec.regimes.evaluate(vars);
+    } catch (const error&) {
+        return std::nullopt;  // e.g. bytes_moved of a tuned key past 2^63: in no regime
+    }
+}
+
+std::string default_one_axis_regimes() {
+    return "bytes_moved <= sm_count * max_threads_per_sm * 32 ? 0 : (bytes_moved <= l2_bytes ? 1 : 2)";
+}
+
+std::vector<tensor_shape> default_one_axis_shapes() {
+    return {tensor_shape{{65536}},     tensor_shape{{1048576}},   tensor_shape{{4194304}},
+            tensor_shape{{16777216}},  tensor_shape{{134217728}}, tensor_shape{{4096, 393216}}};
+}
+
+} // namespace kerntune

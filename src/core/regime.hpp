@@ -1,0 +1,64 @@
+#pragma once
+// Regimes: the ranges of problems a config may be borrowed across (DESIGN.md, select_config:
+// "exact, then nearest within the same regime"). A spec declares them as an integer expression
+// (`regimes:`), its value the regime's number; the heuristics a one-axis spec gets when it
+// declares none live here too, beside their reasons.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/dtype.hpp"
+#include "core/kernel_spec.hpp"
+#include "core/problem.hpp"
+
+namespace kerntune {
+
+/// What a regime expression may read about the GPU, besides the problem's axes, sizeof(T) and
+/// bytes_moved (the spec's bytes_moved for the problem): the launch rules' device limits and the
+/// L2 size. All of them are known wherever a lookup runs (the runtime queries the device; the
+/// GPU identity of a tuned row is the caller's, so its regime is computed with the same facts).
+struct regime_device {
+    device_limits limits;
+    std::int64_t l2_bytes = 0;
+};
+
+/// The names a regime expression may read besides the axes: sizeof(T), bytes_moved,
+/// sm_count, max_threads_per_sm, shared_memory_per_sm, max_shared_memory_per_block,
+/// max_cluster_size and l2_bytes.
+const std::set<std::string>& regime_names();
+
+/// The regime of `shape` for `type` on `device`: the spec's expression evaluated; 0 for every
+/// problem when the spec declares none (one regime). Nothing when the expression cannot be
+/// evaluated for it (an overflow, a division by zero): such a problem is in no regime, so
+/// nothing is borrowed into or out of it.
+std::optional<std::int64_t> regime_of(const kernel_spec& spec, dtype type, const problem& shape,
+                                      const regime_device& device);
+
+/// The regimes of a one-axis spec that declares none (leaky_relu's, whose YAML text keys every
+/// row tuned with it, so it cannot gain the field without retiring them):
+///   0 launch-bound: bytes_moved <= sm_count * max_threads_per_sm * 32, one wave of resident
+///     threads each reading and writing one 16-byte vector (8.6 MB on an H200). Below it the
+///     GPU cannot be filled and a launch's fixed costs dominate: on the H200, leaky_relu f32 at
+///     n = 2^20 (8.4 MB) ran at 30 % of theoretical with a grid-stride config
+///     (blk128.vec1.unr8.plain.stride.w4), where 2^24 ran at 78 % with one tile per block.
+///   1 L2-resident: bytes_moved <= l2_bytes: every byte read and written fits in L2 (60 MiB on
+///     an H200), so writes need not reach DRAM before the kernel ends.
+///   2 DRAM-streaming: the rest; at 2^24 (134 MB) and 1.6e9 elements the winners were tile
+///     configs at 78 % and 89 % of theoretical.
+std::string default_one_axis_regimes();
+
+/// The shapes a one-axis spec that declares none is tuned at (`kerntune tune` without --shape):
+/// at least one point well inside every regime of default_one_axis_regimes for 2- and 4-byte
+/// elements on GPUs of H100/H200 size, plus the 4096 x 393216:
+///   65536 and 1048576 (launch-bound: 2^16 is a few blocks, 2^20 about one wave),
+///   4194304 (L2: 16.8 MB of f16, 33.6 MB of f32, a factor ~2 from both boundaries),
+///   16777216, 134217728 and 1610612736 (DRAM: the ramp after L2, 1 GiB of f32, the issue's
+///   size, where the H200's winners differed: a small tile, two in flight, bulk copies).
+/// Lean on purpose: the main job tunes every built-in op at its defaults; the five small ones
+/// take about a second a dtype, the largest five to seven seconds.
+std::vector<tensor_shape> default_one_axis_shapes();
+
+} // namespace kerntune
