@@ -3,7 +3,8 @@
 // line (CLI11), prints, and maps failures to one line on stderr and an exit status:
 //   0  done
 //   1  a failure: no GPU, a database that cannot be opened, an unknown op, a key with no valid
-//      candidate; anything checked against the templates, the database or the GPU; a shard that
+//      candidate, a GPU lost mid-tune or a key no GPU measured (tune --devices); anything
+//      checked against the templates, the database or the GPU; a shard that
 //      is not one (--shard 3/2), as the scheduler's variables that give it are checked alike
 //   2  a malformed command line, found before anything is loaded: an unknown command or option,
 //      a missing value, a value that fails its check (--budget -1, --shape 0x5, --dtype f64),
@@ -75,7 +76,7 @@ const char* const main_footer = R"(Every command takes --json (one JSON document
 -v (debug logs on stderr) and --help.
 
 exit status: 0 done; 1 a failure (no GPU, a database that cannot be opened, an unknown op, a
-key with no valid candidate); 2 a malformed command line (an unknown command or option, a
+key with no valid candidate, a GPU lost mid-tune); 2 a malformed command line (an unknown command or option, a
 missing value, a value that fails its check, options that do not go together).
 
 templates: the built-in ones are compiled into kerntune; KERNTUNE_TEMPLATES and --templates add
