@@ -255,15 +255,9 @@ arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes,
                       const program_cache* programs) {
     arch_build build;
     build.arch = arch;
-    std::vector<dtype>& validation_types = build.validation_types;
-    compiled_set& validation_kernels = build.validation;
-    std::future<void> validation = std::async(std::launch::async, [&] {
-        arch_build validation_only;
-        validation_only.arch = arch;
-        compile_validation(spec, dtypes, validation_only, programs);
-        validation_types = std::move(validation_only.validation_types);
-        validation_kernels = std::move(validation_only.validation);
-    });
+    // It writes build.validation_types and build.validation only, which the loop leaves alone.
+    std::future<void> validation =
+        std::async(std::launch::async, [&] { compile_validation(spec, dtypes, build, programs); });
     try {
         for (dtype type : dtypes) {
             compiled_space space = build_space(spec, type, arch, programs);
@@ -277,7 +271,7 @@ arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes,
             build.spaces.emplace(type, std::move(space));
         }
     } catch (...) {
-        validation.wait();  // it writes into `build`
+        validation.wait();  // it writes into `build`, which the exception destroys
         throw;
     }
     validation.get();
@@ -320,7 +314,7 @@ winner best_of(tune_session& session, const tuning_key& key, const measurement& 
     return best;
 }
 
-/// Validates and times every candidate of `space` not yet measured for `shape`, storing each
+/// Validates and times every candidate of its dtype's space not yet measured for `shape`, storing each
 /// result at once, then stores the winner among all measurements of the key.
 /// `measure_again`: labels measured again whatever the resume policy keeps (what a failed lane
 /// stored of this key in this tune); `stored` gets the label of every row this call stores.
