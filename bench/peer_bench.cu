@@ -161,7 +161,7 @@ template <> struct dtype_traits<__nv_bfloat16> {
 /// (PyTorch's semantics: computed in float, rounded once), so only the data movement differs.
 template <typename T> struct leaky_relu_op {
     float slope;
-    __device__ __forceinline__ T operator()(T x) const { return kt::leaky_relu_element(x, slope); }
+    __device__ __forceinline__ T operator()(T x) const { return kt::from_float<T>(kt::leaky_relu_op{slope}(kt::to_float(x))); }
 };
 
 // ---- kernels ----------------------------------------------------------------------------------

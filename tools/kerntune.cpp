@@ -93,10 +93,11 @@ example:
   kerntune tune --op leaky_relu --dtype f32,f16,bf16 --shape 4096x393216,1048576
 )";
 
-const char* const tune_description = R"(usage: kerntune tune --op OP [--dtype LIST] [--shape LIST] [--device N | --devices LIST] [--db PATH]
+const char* const tune_description = R"(usage: kerntune tune (--op OP | --expr TEXT [--scalar NAME=VALUE ...]) [--dtype LIST] [--shape LIST]
+                     [--device N | --devices LIST] [--db PATH]
                      [--timeout SECONDS] [--budget SECONDS] [--retry-failed | --force]
                      [--shard K/N] [--templates DIRS] [--json] [-v]
-       kerntune tune --dry-run --arch sm_XY --op OP [--dtype LIST] [--shard K/N] [--templates DIRS] [--json]
+       kerntune tune --dry-run --arch sm_XY (--op OP | --expr TEXT) [--dtype LIST] [--shard K/N] [--templates DIRS] [--json]
 
 Compiles every candidate of the template OP with NVRTC for the GPU's exact arch, checks each
 against the template's reference on fresh random data as its spec says (bit for bit for
@@ -109,6 +110,12 @@ Candidates already measured under the same key are skipped, so an interrupted tu
 it stopped. A stored timeout, launch_failed or runtime_fault may have been the machine's fault
 (a loaded GPU, a --timeout too short): --retry-failed measures those again; --force measures
 every candidate again. `kerntune db forget` deletes a key's results.
+
+--expr tunes an elementwise expression (docs/EXPRESSIONS.md), e.g. --expr 'x * sigmoid(x)' or
+--expr 'x * sigmoid(alpha * x)' --scalar alpha=1.5: its template is generated from the parsed
+text, under an op name derived from its canonical form (white space and the spelling of literals
+do not matter), which the report prints and applications find by the same expression. A text
+that does not parse is exit 1, with one line naming the column.
 
 A dry run only compiles (no GPU, no database): --db, --shape, --device, --devices, --timeout,
 --budget, --retry-failed and --force are refused with it, as --arch is without it.
@@ -307,7 +314,8 @@ struct common_args {
 };
 
 struct tune_args {
-    std::string op, dtypes, shapes, device = "0", devices, db, timeout, budget, arch, templates;
+    std::string op, expr, dtypes, shapes, device = "0", devices, db, timeout, budget, arch, templates;
+    std::vector<std::string> scalars;  // --scalar NAME=VALUE, the scalars --expr declares
     std::optional<std::int64_t> dim;  // the dim a reduction's shapes reduce
     std::string shard;                // --shard K/N, checked by parse_shard (exit 1, as the environment's)
     bool dry_run = false, retry_failed = false, force = false;
@@ -419,7 +427,14 @@ void define(command_line& cl) {
     tune_args& t = cl.tuning;
     help->describe(&tune, tune_description);
     tune.footer(tune_footer);
-    tune.add_option("--op", t.op, "template to tune (kerntune list shows them)")->type_name("OP")->required();
+    CLI::Option* op = tune.add_option("--op", t.op, "template to tune (kerntune list shows them)")->type_name("OP");
+    CLI::Option* expr = tune.add_option("--expr", t.expr, "an elementwise expression to tune, e.g. \"x * sigmoid(x)\"")->type_name("TEXT");
+    op->excludes(expr);
+    tune.add_option("--scalar", t.scalars,
+                    "with --expr: declares a scalar the expression reads and its default, e.g. alpha=1.5;\n"
+                    "repeat it for several, in the order a launch gives them")
+        ->type_name("NAME=VALUE")
+        ->needs(expr);
     tune.add_option("--dtype", t.dtypes, "comma-separated, e.g. f32,f16,bf16 (default: every dtype the template declares)")
         ->type_name("LIST")
         ->check(value_check(dtypes_problem));
@@ -681,6 +696,26 @@ json with_shard(json result, const chosen_shard& chosen) {
 
 // ---- the commands ----
 
+/// --expr with its --scalar declarations, parsed (an error names the column, or the --scalar).
+elementwise_expression parse_expression(const tune_args& t) {
+    std::vector<scalar_default> scalars;
+    for (const std::string& item : t.scalars) {
+        const std::size_t equals = item.find('=');
+        const std::string value = equals == std::string::npos ? "" : item.substr(equals + 1);
+        char* end = nullptr;
+        const float parsed = value.empty() ? 0 : std::strtof(value.c_str(), &end);
+        if (equals == std::string::npos || value.empty() || *end != '\0' || !std::isfinite(parsed))
+            throw usage_error("--scalar " + item + ": give NAME=VALUE, a finite number, e.g. alpha=1.5");
+        scalars.push_back({item.substr(0, equals), parsed});
+    }
+    return elementwise_expression::parse(t.expr, scalars);
+}
+
+/// How a report names the op: an expression's generated name comes with its expression.
+std::string op_title(const kernel_spec& spec) {
+    return spec.family.empty() ? spec.name : spec.name + " (" + spec.description + ")";
+}
+
 int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vector<dtype>& requested, standard_output& out) {
     const std::string& arch = cl.tuning.arch;
     // A dry run's work list is its dtypes: each compiles the dtype's whole space.
@@ -702,7 +737,7 @@ int run_dry_run(const command_line& cl, const kernel_spec& spec, const std::vect
     if (cl.common.json)
         out << json_document({cl.text}, with_shard(compile_json(spec.name, arch, outcomes), chosen));
     else
-        out << spec.name << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
+        out << op_title(spec) << " for " << arch << " (NVRTC " << nvrtc_version() << ")\n" << table.render();
     return failed == 0 ? 0 : 1;
 }
 
@@ -720,8 +755,10 @@ int run_tune(const command_line& cl, standard_output& out) {
     }
     if (t.retry_failed && t.force)
         throw usage_error("--retry-failed and --force do not go together: --force measures every candidate again");
-    const catalog templates = load_catalog(t.templates);
-    const kernel_spec& spec = *templates.at(t.op);
+    if (command.count("--op") == 0 && command.count("--expr") == 0)
+        throw usage_error("tune needs --op OP (kerntune list shows them) or --expr TEXT");
+    catalog templates = load_catalog(t.templates);
+    const kernel_spec& spec = t.expr.empty() ? *templates.at(t.op) : *templates.add_expression(parse_expression(t));
     const std::vector<dtype> dtypes = requested_dtypes(spec, t.dtypes);
     if (t.dry_run) return run_dry_run(cl, spec, dtypes, out);
 
@@ -782,7 +819,7 @@ int run_tune(const command_line& cl, standard_output& out) {
         out << json_document({cl.text, device.driver_version, one_gpu ? std::optional<std::string>(device.identity) : std::nullopt},
                              with_shard(tune_json(spec.name, report), chosen));
     } else {
-        out << tune_heading(spec.name, report);
+        out << tune_heading(op_title(spec), report);
         out << tune_table(report).render() << "wall time " << fixed(wall, 1) << " s; database "
             << printable(db.path().string()) << "\n";
         int unmeasured = 0;

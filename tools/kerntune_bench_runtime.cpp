@@ -1,5 +1,7 @@
 // Measures libkerntune's own costs on the GPU (no correctness or kernel speed here):
-//   kerntune-bench-runtime cold [--db PATH] [--n N]      first call in this fresh process
+//   kerntune-bench-runtime cold [--db PATH] [--n N] [--expr TEXT]
+//       first call in this fresh process: of leaky_relu, or of an elementwise expression of one
+//       input (its registration, which parses it and generates its template, timed apart)
 //   kerntune-bench-runtime overhead [--n N] [--calls K]  host time per call vs a bare cuLaunchKernel
 //   kerntune-bench-runtime stress --db PATH [--threads T] [--seconds S]
 //       an application hammering one database: T threads call leaky_relu on many sizes (cold
@@ -8,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <thread>
 #include <cstdio>
@@ -51,15 +54,26 @@ int cold(int argc, char** argv) {
     const auto created = clock_type::now();
     runtime rt(db);
     const double create_us = since_us(created);
+    const std::string text = option(argc, argv, "--expr", "");
+    void* pointer = reinterpret_cast<void*>(x.get());
+    const auto registered = clock_type::now();
+    const std::optional<elementwise> expression =
+        text.empty() ? std::nullopt : std::optional<elementwise>(rt.elementwise(text));
+    const double register_us = since_us(registered);
     const auto first = clock_type::now();
-    rt.leaky_relu(KT_F32, reinterpret_cast<void*>(x.get()), reinterpret_cast<void*>(x.get()), n, 0.01f);
+    const void* inputs[] = {pointer};
+    if (expression)
+        expression->launch(KT_F32, n, inputs, 1, pointer);
+    else
+        rt.leaky_relu(KT_F32, pointer, pointer, n, 0.01f);
     KERNTUNE_CU(cuCtxSynchronize());
     const double first_call_us = since_us(first);
-    const launch_choice choice = rt.query("leaky_relu", KT_F32, n);
-    std::printf("{\"mode\": \"cold\", \"db\": \"%s\", \"n\": %lld, \"context_us\": %.0f, \"runtime_create_us\": %.0f, "
-                "\"first_call_us\": %.0f, \"binary_from\": \"%s\", \"config\": \"%s\"}\n",
-                db.c_str(), static_cast<long long>(n), context_us, create_us, first_call_us, choice.binary_source.c_str(),
-                choice.label.c_str());
+    const launch_choice choice = expression ? expression->query(KT_F32, n) : rt.query("leaky_relu", KT_F32, n);
+    std::printf("{\"mode\": \"cold\", \"db\": \"%s\", \"op\": \"%s\", \"n\": %lld, \"context_us\": %.0f, "
+                "\"runtime_create_us\": %.0f, \"expression_register_us\": %.0f, \"first_call_us\": %.0f, "
+                "\"binary_from\": \"%s\", \"config\": \"%s\"}\n",
+                db.c_str(), expression ? expression->op().c_str() : "leaky_relu", static_cast<long long>(n), context_us,
+                create_us, register_us, first_call_us, choice.binary_source.c_str(), choice.label.c_str());
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "catalog/expression_template.hpp"
 #include "catalog/spec_loader.hpp"
 #include "catalog/template_folder.hpp"
 #include "core/error.hpp"
@@ -42,6 +43,12 @@ void catalog::add(const std::vector<kernel_spec>& specs) {
         added.push_back(&specs[i]);
     }
     for (const kernel_spec* spec : added) m_specs.push_back(std::make_shared<const kernel_spec>(*spec));
+}
+
+std::shared_ptr<const kernel_spec> catalog::add_expression(const elementwise_expression& expression) {
+    if (auto known = find(expression_op_name(expression))) return known;
+    add({expression_spec(expression)});
+    return m_specs.back();
 }
 
 std::shared_ptr<const kernel_spec> catalog::find(std::string_view op) const {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/kernel_spec.hpp"
+#include "elementwise/elementwise_expression.hpp"
 
 namespace kerntune {
 
@@ -22,6 +23,10 @@ public:
     /// both files) the catalog is left as it was and kerntune::error says what failed. A spec
     /// identical to one already there (same name and source hash) is skipped.
     void add_folder(const std::filesystem::path& dir);
+
+    /// The template of `expression` (expression_spec), added under its op name when it is not
+    /// there yet: the same expression (canonically) always gives the same spec.
+    std::shared_ptr<const kernel_spec> add_expression(const elementwise_expression& expression);
 
     /// Every spec, built-ins first, then in the order folders were added (each sorted by file).
     const std::vector<std::shared_ptr<const kernel_spec>>& specs() const { return m_specs; }

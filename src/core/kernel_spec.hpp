@@ -111,6 +111,9 @@ struct kernel_spec {
     std::vector<named_constraint> constraints;  ///< all must hold (non-zero) for a config to be in the space
     launch_rule launch;                         ///< the candidate's geometry
     std::vector<std::pair<std::string, expression>> default_values;  ///< per parameter, may use sizeof(T)
+    /// The tuning family (see select_config): set for generated elementwise expressions
+    /// (catalog/expression_template.hpp), empty for templates loaded from YAML.
+    std::string family;
 
     /// Buffer arguments, and scalar arguments the caller gives.
     int buffer_count() const;

@@ -14,6 +14,7 @@ namespace {
 
 // Every applicable row of one tuned problem.
 struct candidate {
+    std::string template_name;
     std::vector<std::int64_t> extents;
     std::string key;
     std::int64_t numel = 0;
@@ -48,7 +49,38 @@ bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
     if (a.distance != b.distance) return a.distance < b.distance;
     if (a.numel != b.numel) return a.numel > b.numel;
-    return a.extents > b.extents;
+    if (a.extents != b.extents) return a.extents > b.extents;
+    return a.template_name < b.template_name;
+}
+
+// The rows that `applies` admits, one candidate per (template, tuned problem), in the order they
+// are tried; a std::map makes the grouping independent of the row order.
+template <typename Applies>
+std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const problem& target, Applies applies) {
+    std::map<std::pair<std::string, std::vector<std::int64_t>>, candidate> grouped;
+    for (const tuned_row& row : rows) {
+        if (!applies(row)) continue;  // stale or foreign: a miss, never an error
+        problem tuned;
+        try {
+            tuned = parse_problem_key(target.axes, row.problem_key);
+        } catch (const error&) {
+            continue;  // not a problem of these axes: it cannot be near anything
+        }
+        candidate& c = grouped[{row.template_name, tuned.extents}];
+        if (c.labels.empty()) {
+            c.template_name = row.template_name;
+            c.extents = tuned.extents;
+            c.key = tuned.key();
+            c.numel = tuned.numel();
+            c.exact = tuned.extents == target.extents;
+            c.distance = log_distance(tuned.extents, target.extents);
+        }
+        c.labels.push_back(&row.label);
+    }
+    std::vector<candidate> order;
+    for (auto& entry : grouped) order.push_back(std::move(entry.second));
+    std::sort(order.begin(), order.end(), tried_before);
+    return order;
 }
 
 // Why `text` is not a usable config for `type`, or nothing when it is.
@@ -69,10 +101,6 @@ std::optional<std::string> refusal(const kernel_spec& spec, const std::string& t
     }
 }
 
-std::string refused_line(const candidate& c, const std::string& text, const std::string& why) {
-    return c.key + " " + json_string(text) + " refused: " + why;
-}
-
 } // namespace
 
 std::string_view to_string(config_match match) {
@@ -81,6 +109,8 @@ std::string_view to_string(config_match match) {
             return "exact";
         case config_match::nearest:
             return "nearest";
+        case config_match::family:
+            return "family";
         case config_match::default_config:
             return "default";
     }
@@ -94,59 +124,54 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
     const problem target = make_problem(wanted.axes, wanted.extents);
     const std::string_view type_name = to_string(type);
 
-    // Group the applicable rows by tuned problem; a std::map keyed by extents makes the
-    // grouping independent of the row order.
-    std::map<std::vector<std::int64_t>, candidate> by_problem;
-    for (const tuned_row& row : rows) {
-        if (row.template_name != spec.name || row.template_hash != spec.source_hash ||
-            row.dtype != type_name || row.gpu_identity != gpu_identity || row.nvrtc_version != nvrtc_version)
-            continue;  // stale or foreign: a miss, never an error
-        problem tuned;
-        try {
-            tuned = parse_problem_key(target.axes, row.problem_key);
-        } catch (const error&) {
-            continue;  // not a problem of these axes: it cannot be near anything
-        }
-        candidate& c = by_problem[tuned.extents];
-        if (c.labels.empty()) {
-            c.extents = tuned.extents;
-            c.key = tuned.key();
-            c.numel = tuned.numel();
-            c.exact = tuned.extents == target.extents;
-            c.distance = log_distance(tuned.extents, target.extents);
-        }
-        c.labels.push_back(&row.label);
-    }
-    std::vector<candidate> order;
-    for (auto& entry : by_problem) order.push_back(std::move(entry.second));
-    std::sort(order.begin(), order.end(), tried_before);
-
+    const auto same_identity = [&](const tuned_row& row) {
+        return row.dtype == type_name && row.gpu_identity == gpu_identity && row.nvrtc_version == nvrtc_version;
+    };
     selection result;
-    for (candidate& c : order) {
-        std::sort(c.labels.begin(), c.labels.end(),
-                  [](const std::string* a, const std::string* b) { return *a < *b; });
-        std::vector<std::optional<std::string>> why;  // parallel to c.labels
-        std::vector<std::string> valid;               // distinct valid labels, sorted
-        for (const std::string* text : c.labels) {
-            why.push_back(refusal(spec, *text, type));
-            if (!why.back() && (valid.empty() || valid.back() != *text)) valid.push_back(*text);
-        }
-        for (std::size_t i = 0; i < c.labels.size(); ++i) {
-            if (!why[i] && valid.size() > 1) {
-                std::string others;
-                for (const std::string& other : valid)
-                    if (other != *c.labels[i]) others += (others.empty() ? "" : ", ") + json_string(other);
-                why[i] = "other rows for " + c.key + " say " + others;
+    const auto chosen_from = [&](std::vector<candidate> order, bool family) {
+        for (candidate& c : order) {
+            std::sort(c.labels.begin(), c.labels.end(),
+                      [](const std::string* a, const std::string* b) { return *a < *b; });
+            std::vector<std::optional<std::string>> why;  // parallel to c.labels
+            std::vector<std::string> valid;               // distinct valid labels, sorted
+            for (const std::string* text : c.labels) {
+                why.push_back(refusal(spec, *text, type));
+                if (!why.back() && (valid.empty() || valid.back() != *text)) valid.push_back(*text);
             }
-            if (why[i]) result.refused.push_back(refused_line(c, *c.labels[i], *why[i]));
+            const std::string where = family ? c.template_name + " " + c.key : c.key;
+            for (std::size_t i = 0; i < c.labels.size(); ++i) {
+                if (!why[i] && valid.size() > 1) {
+                    std::string others;
+                    for (const std::string& other : valid)
+                        if (other != *c.labels[i]) others += (others.empty() ? "" : ", ") + json_string(other);
+                    why[i] = "other rows for " + where + " say " + others;
+                }
+                if (why[i]) result.refused.push_back(where + " " + json_string(*c.labels[i]) + " refused: " + *why[i]);
+            }
+            if (valid.size() == 1) {
+                result.chosen = parse_label(spec, valid.front());
+                result.match = family ? config_match::family : c.exact ? config_match::exact : config_match::nearest;
+                result.label = valid.front();  // parse_label is strict, so this is label(spec, chosen)
+                return true;
+            }
         }
-        if (valid.size() == 1) {
-            result.chosen = parse_label(spec, valid.front());
-            result.match = c.exact ? config_match::exact : config_match::nearest;
-            result.label = valid.front();  // parse_label is strict, so this is label(spec, chosen)
-            return result;
-        }
-    }
+        return false;
+    };
+    if (chosen_from(candidates(rows, target,
+                               [&](const tuned_row& row) {
+                                   return row.template_name == spec.name && row.template_hash == spec.source_hash &&
+                                          same_identity(row);
+                               }),
+                    false))
+        return result;
+    if (!spec.family.empty() &&
+        chosen_from(candidates(rows, target,
+                               [&](const tuned_row& row) {
+                                   return row.family == spec.family && row.template_name != spec.name &&
+                                          same_identity(row);
+                               }),
+                    true))
+        return result;
     result.chosen = default_config(spec, type);
     result.match = config_match::default_config;
     result.label = label(spec, result.chosen);

@@ -11,7 +11,7 @@
 namespace kerntune {
 
 /// How the config used for a call was found.
-enum class config_match { exact, nearest, default_config };
+enum class config_match { exact, nearest, family, default_config };
 
 /// "exact", "nearest", "default": the one spelling in logs, reports and APIs.
 std::string_view to_string(config_match match);
@@ -19,6 +19,9 @@ std::string_view to_string(config_match match);
 /// One stored winner as read back from a database: every field may have been tampered with.
 struct tuned_row {
     std::string template_name, template_hash, dtype, problem_key, gpu_identity, nvrtc_version, label;
+    /// The tuning family of the row's template as the reader knows it (kernel_spec::family of a
+    /// current template, or what the name says: family_in_name); empty for none.
+    std::string family;
 };
 
 /// The config a call uses and why.
@@ -32,7 +35,8 @@ struct selection {
 /// The lookup chain, as a pure function of its arguments:
 /// exact (same template name and source hash, dtype, problem key, GPU identity and NVRTC
 /// version), else the nearest tuned problem of the same template, dtype, GPU and NVRTC in log
-/// space, else the spec's default config for the dtype.
+/// space, else (for a spec of a family) the nearest tuned problem of another template of its
+/// family with that dtype, GPU and NVRTC, else the spec's default config for the dtype.
 ///
 /// - A row applies when its template name and hash, dtype, GPU identity and NVRTC version are
 ///   the caller's and its problem key parses for wanted.axes (parse_problem_key); other rows are
@@ -45,6 +49,9 @@ struct selection {
 ///   (parse_label) or violates the constraints for `type` is refused with a line in `refused`
 ///   (`n=1048576 "blk300.vec4" refused: BLOCK must be one of 128, 256`, the label escaped as a
 ///   JSON string), and the next candidate is tried. Rows farther than the one chosen are not examined.
+/// - Family rows (row.family == spec.family, another template): each template's rows are a
+///   candidate of their own, tried by distance, then as above, then by template name; any of
+///   them gives config_match::family, even at the same problem.
 /// - Several rows with the same problem key (a database's primary key forbids them, so they come
 ///   from tampering or from a caller that merged databases): those that agree count as one; when
 ///   the valid ones disagree, all of them are refused, because nothing says which one the tuner

@@ -5,6 +5,7 @@
 
 #include "core/kernel_arguments.hpp"
 #include "core/version.hpp"
+#include "elementwise/elementwise_expression.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "kerntune/kerntune.h"
@@ -86,6 +87,38 @@ void runtime::launch_problem(const std::string& op, kt_dtype type, const std::in
 
 launch_choice runtime::query(const std::string& op, kt_dtype type, std::int64_t n) { return query_problem(op, type, &n, 1); }
 
+kerntune::elementwise runtime::elementwise(const std::string& text, const std::vector<expression_scalar>& scalars) {
+    try {
+        std::vector<scalar_default> declared;
+        for (const expression_scalar& scalar : scalars) declared.push_back({scalar.name, scalar.default_value});
+        const elementwise_expression parsed = [&] {
+            try {
+                return elementwise_expression::parse(text, declared);
+            } catch (const error& failure) {
+                throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
+            }
+        }();
+        return kerntune::elementwise(*this, m_state->add_expression(parsed), parsed.input_count(),
+                                     static_cast<int>(parsed.scalars().size()));
+    } catch (...) {
+        detail::rethrow_as_runtime_error();
+    }
+}
+
+void elementwise::launch(kt_dtype dtype, std::int64_t n, const void* const* inputs, int num_inputs, void* output,
+                         const float* scalars, int num_scalars, CUstream stream) const {
+    if (num_inputs != m_inputs || (inputs == nullptr && num_inputs > 0))
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, "the expression takes " + std::to_string(m_inputs) +
+                                                           " inputs, not " + std::to_string(num_inputs) +
+                                                           (inputs == nullptr ? " (inputs is NULL)" : ""));
+    void* buffers[packed_args::max_args];
+    for (int i = 0; i < num_inputs; ++i) buffers[i] = const_cast<void*>(inputs[i]);  // inputs are only read
+    buffers[num_inputs] = output;
+    m_runtime->launch(m_op, dtype, n, buffers, num_inputs + 1, scalars, num_scalars, stream);
+}
+
+launch_choice elementwise::query(kt_dtype dtype, std::int64_t n) const { return m_runtime->query(m_op, dtype, n); }
+
 launch_choice runtime::query_problem(const std::string& op, kt_dtype type, const std::int64_t* extents, int num_extents) {
     try {
         const dtype element = to_dtype(type);
@@ -124,6 +157,10 @@ struct kt_runtime {
     kerntune::runtime runtime;
 };
 
+struct kt_expression {
+    kerntune::elementwise handle;
+};
+
 namespace {
 
 thread_local std::string last_error;
@@ -147,6 +184,20 @@ template <typename F> kt_status guarded(F&& body) noexcept {
 kt_status null_runtime() {
     last_error = "the kt_runtime is NULL (create one with kt_runtime_create)";
     return KT_ERROR_INVALID_ARGUMENT;
+}
+
+kt_status null_expression() {
+    last_error = "the kt_expression is NULL (create one with kt_expression_create)";
+    return KT_ERROR_INVALID_ARGUMENT;
+}
+
+/// A query's answer into the C ABI's out-parameters (label truncated to label_size, NUL-terminated).
+void copy_choice(const kerntune::launch_choice& choice, kt_match* match, char* label, size_t label_size) {
+    *match = choice.match;
+    if (label != nullptr && label_size > 0) {
+        std::strncpy(label, choice.label.c_str(), label_size - 1);
+        label[label_size - 1] = '\0';
+    }
 }
 
 } // namespace
@@ -193,6 +244,61 @@ kt_status kt_launch_problem(kt_runtime* rt, const char* op, kt_dtype dtype, cons
     });
 }
 
+kt_status kt_expression_create(kt_runtime* rt, const char* text, const char* const* scalar_names,
+                               const float* scalar_defaults, int num_scalars, kt_expression** out) {
+    if (out == nullptr) {
+        last_error = "kt_expression_create: out is NULL";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    *out = nullptr;
+    if (rt == nullptr) return null_runtime();
+    if (text == nullptr || num_scalars < 0 || (num_scalars > 0 && (scalar_names == nullptr || scalar_defaults == nullptr))) {
+        last_error = "kt_expression_create: text is NULL, num_scalars is negative, or scalar_names or scalar_defaults "
+                     "is NULL with scalars to declare";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    return guarded([&] {
+        std::vector<kerntune::expression_scalar> scalars;
+        for (int i = 0; i < num_scalars; ++i) {
+            if (scalar_names[i] == nullptr)
+                throw kerntune::runtime_error(KT_ERROR_INVALID_ARGUMENT,
+                                              "kt_expression_create: scalar_names[" + std::to_string(i) + "] is NULL");
+            scalars.push_back({scalar_names[i], scalar_defaults[i]});
+        }
+        *out = new kt_expression{rt->runtime.elementwise(text, scalars)};
+    });
+}
+
+void kt_expression_destroy(kt_expression* expression) { delete expression; }
+
+const char* kt_expression_op(const kt_expression* expression) {
+    return expression == nullptr ? "" : expression->handle.op().c_str();
+}
+
+int kt_expression_num_inputs(const kt_expression* expression) {
+    return expression == nullptr ? 0 : expression->handle.input_count();
+}
+
+int kt_expression_num_scalars(const kt_expression* expression) {
+    return expression == nullptr ? 0 : expression->handle.scalar_count();
+}
+
+kt_status kt_expression_launch(kt_expression* expression, kt_dtype dtype, int64_t n, const void* const* inputs,
+                               int num_inputs, void* output, const float* scalars, int num_scalars, CUstream stream) {
+    if (expression == nullptr) return null_expression();
+    return guarded([&] { expression->handle.launch(dtype, n, inputs, num_inputs, output, scalars, num_scalars, stream); });
+}
+
+kt_status kt_expression_query(kt_expression* expression, kt_dtype dtype, int64_t n, kt_match* match, char* label,
+                              size_t label_size) {
+    if (expression == nullptr) return null_expression();
+    if (match == nullptr) {
+        last_error = "kt_expression_query: match is NULL";
+        return KT_ERROR_INVALID_ARGUMENT;
+    }
+    return guarded([&] { copy_choice(expression->handle.query(dtype, n), match, label, label_size); });
+}
+
 kt_status kt_runtime_add_templates(kt_runtime* rt, const char* folder) {
     if (rt == nullptr) return null_runtime();
     if (folder == nullptr) {
@@ -214,14 +320,7 @@ kt_status kt_query_problem(kt_runtime* rt, const char* op, kt_dtype dtype, const
         last_error = "kt_query: op and match must not be NULL";
         return KT_ERROR_INVALID_ARGUMENT;
     }
-    return guarded([&] {
-        const kerntune::launch_choice choice = rt->runtime.query_problem(op, dtype, extents, num_extents);
-        *match = choice.match;
-        if (label != nullptr && label_size > 0) {
-            std::strncpy(label, choice.label.c_str(), label_size - 1);
-            label[label_size - 1] = '\0';
-        }
-    });
+    return guarded([&] { copy_choice(rt->runtime.query_problem(op, dtype, extents, num_extents), match, label, label_size); });
 }
 
 const char* kt_last_error(void) { return last_error.c_str(); }

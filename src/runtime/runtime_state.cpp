@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "build/binary_cache.hpp"
+#include "catalog/expression_template.hpp"
 #include "cuda/driver.hpp"
 #include "cuda/launch.hpp"
 #include "cuda/nvrtc.hpp"
@@ -108,6 +109,15 @@ void runtime_state::add_templates(const std::filesystem::path& folder) {
     }
 }
 
+std::string runtime_state::add_expression(const elementwise_expression& expression) {
+    std::lock_guard<std::mutex> cold(m_cold_mutex);
+    try {
+        return m_catalog.add_expression(expression)->name;
+    } catch (const error& failure) {
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
+    }
+}
+
 CUcontext runtime_state::current_context() {
     CUcontext context = nullptr;
     KERNTUNE_CU(cuCtxGetCurrent(&context));
@@ -140,10 +150,16 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
     } catch (const error& failure) {
         forget_database(failure.what());
     }
-    // select_config decides which rows apply; here they are only read.
-    for (const winner& w : winners)
+    // select_config decides which rows apply; here they are only read, and each is given the
+    // family its template belongs to: a current template's (a named op's rows of an older
+    // skeleton are of no family), else what an unnamed expression's name says.
+    for (const winner& w : winners) {
+        const auto known = m_catalog.find(w.key.template_name);
+        std::string family = known ? (known->source_hash == w.key.template_hash ? known->family : std::string())
+                                   : family_in_name(w.key.template_name);
         facts.tuned.push_back({w.key.template_name, w.key.template_hash, w.key.dtype, w.key.problem_key,
-                               w.key.gpu_identity, w.key.nvrtc_version, w.config});
+                               w.key.gpu_identity, w.key.nvrtc_version, w.config, std::move(family)});
+    }
     return facts;
 }
 
@@ -206,6 +222,7 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     for (const std::string& refused : chosen.refused) log_warn("ignoring tuned config ", refused);
     entry.match = chosen.match == config_match::exact     ? KT_MATCH_EXACT
                   : chosen.match == config_match::nearest ? KT_MATCH_NEAREST
+                  : chosen.match == config_match::family  ? KT_MATCH_FAMILY
                                                           : KT_MATCH_DEFAULT;
     entry.label = chosen.label;
     config used = chosen.chosen;

@@ -45,6 +45,10 @@ public:
     /// catalogue unchanged.
     void add_templates(const std::filesystem::path& folder);
 
+    /// Registers an elementwise expression's template (catalog::add_expression); its op name.
+    /// Throws runtime_error (KT_ERROR_INVALID_ARGUMENT) when its template cannot be made.
+    std::string add_expression(const elementwise_expression& expression);
+
     /// The cached launch for (op, dtype, problem extents) in the current context, made on first
     /// use. Hot path: a shared lock and a hash lookup. Throws runtime_error for an unknown op, a
     /// dtype it lacks or extents that do not fit its axes. `launch_stream` is the stream the

@@ -26,6 +26,22 @@ TEST_P(EveryTemplateCompiles, ForEveryDtypeWithoutFailures) {
     }
 }
 
+// Generated templates of every shape the generator emits: no input; two, with scalars and a bool
+// result; all six.
+TEST_P(EveryTemplateCompiles, ForGeneratedExpressionsOfEveryArity) {
+    const std::string arch = GetParam();
+    catalog templates;
+    for (const char* text : {"exp(1)", "where(x > y, alpha * x, y) >= beta || !(x < 0)", "x + y * z - u / v + w"}) {
+        const kernel_spec& spec =
+            *templates.add_expression(elementwise_expression::parse(text, {{"alpha", 0.5f}, {"beta", -1}}));
+        for (const compile_outcome& outcome : compile_space(spec, spec.dtypes, arch)) {
+            SCOPED_TRACE(std::string(text) + " " + std::string(to_string(outcome.type)) + " " + arch);
+            EXPECT_EQ(outcome.candidates, static_cast<int>(enumerate_space(spec, outcome.type).size()));
+            EXPECT_EQ(outcome.failed, 0) << (outcome.failures.empty() ? "" : outcome.failures.front().kernel + ": " + outcome.failures.front().log);
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Arches, EveryTemplateCompiles, ::testing::Values("sm_80", "sm_90"));
 
 } // namespace

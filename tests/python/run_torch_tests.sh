@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# gpu label: tests/python/test_torch_ops.py with a Python that has torch ($KERNTUNE_PYTHON, else
-# python3), against the build tree's libkerntune and a fresh tuning database. Exit 77 (skipped)
-# where torch does not import or sees no GPU. A shell script, not a cmake script: the GPU machine
-# runs the build tree with another cmake than the one that made it.
+# gpu label: tests/python/test_torch_*.py (the operators; the named ops' documented accuracy) with
+# a Python that has torch ($KERNTUNE_PYTHON, else python3), against the build tree's libkerntune
+# and a fresh tuning database. Exit 77 (skipped) where torch does not import or sees no GPU. A
+# shell script, not a cmake script: the GPU machine runs the build tree with another cmake than the
+# one that made it.
 #   tests/python/run_torch_tests.sh BUILD_DIR SOURCE_DIR
 set -u
 build="$1" source="$2"
@@ -14,4 +15,4 @@ fi
 export KERNTUNE_LIB="$build/src/runtime/libkerntune.so" PYTHONPATH="$source/python"
 export KERNTUNE_DB="$build/tests/python_torch_tests.db"
 rm -f "$KERNTUNE_DB"*
-exec "$python" -X faulthandler -m unittest discover -v -s "$source/tests/python" -p 'test_torch_ops.py'
+exec "$python" -X faulthandler -m unittest discover -v -s "$source/tests/python" -p 'test_torch_*.py'

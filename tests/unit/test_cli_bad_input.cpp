@@ -209,6 +209,25 @@ TEST_F(ReliabilityCli, UnknownOpIsRefusedNamingTheKnownOnes) {
                              {"unknown op ''; DROP TABLE winners; --'"});
 }
 
+TEST_F(ReliabilityCli, BadExpressionsAreOneLineNamingTheColumnAndTouchNothing) {
+    const fs::path db = create_database("tuning.db");
+    const auto expr = [&](std::vector<std::string> args) {
+        std::vector<std::string> all{"tune", "--dtype", "f32", "--shape", "1048576", "--db", db.string()};
+        all.insert(all.end(), args.begin(), args.end());
+        return all;
+    };
+    expect_refused_untouched(expr({"--expr", "x * sigmoid("}), db, {"x * sigmoid(", "column 13"});
+    expect_refused_untouched(expr({"--expr", "x); asm(\"trap\"); //"}), db, {"column 2"});
+    expect_refused_untouched(expr({"--expr", "x * alpha"}), db, {"unknown name 'alpha'"});
+    expect_refused_untouched(expr({"--expr", "x * n", "--scalar", "n=2"}), db, {"'n'", "generated argument"});
+    expect_refused_untouched(expr({"--expr", "x * a", "--scalar", "a=two"}), db, {"--scalar a=two", "NAME=VALUE"});
+    expect_refused_untouched(expr({"--expr", "x", "--op", "leaky_relu"}), db, {"--op", "--expr"});
+    expect_refused_untouched(expr({"--op", "leaky_relu", "--scalar", "a=1"}), db, {"--scalar", "--expr"});
+    expect_refused_untouched(expr({}), db, {"--op", "--expr"});
+    const cli_run bad = run_cli(expr({"--expr", "x +* y"}));
+    EXPECT_EQ(bad.exit_code, 1) << bad.err;
+}
+
 TEST_F(ReliabilityCli, UnknownAndRepeatedDtypesAreRefused) {
     const fs::path db = create_database("tuning.db");
     expect_refused_untouched(tune_with(db, {"--dtype", "f64"}), db, {"unknown dtype 'f64'"});

@@ -88,6 +88,7 @@ std::string joined(const std::vector<std::string>& lines) {
 TEST(CoreSelectConfig, MatchKindsHaveOneSpellingEach) {
     EXPECT_EQ(to_string(config_match::exact), "exact");
     EXPECT_EQ(to_string(config_match::nearest), "nearest");
+    EXPECT_EQ(to_string(config_match::family), "family");
     EXPECT_EQ(to_string(config_match::default_config), "default");
 }
 
@@ -398,6 +399,81 @@ TEST(CoreSelectConfig, TheResultDoesNotDependOnTheRowOrder) {
         ++permutations;
     } while (std::next_permutation(index.begin(), index.end()));
     EXPECT_EQ(permutations, 40320);
+}
+
+// toy() as a member of a family, as generated expressions are.
+kernel_spec family_toy() {
+    kernel_spec spec = toy();
+    spec.family = "ew1_0badcafe";
+    return spec;
+}
+
+// A winner of another template of toy()'s family.
+tuned_row family_row(std::string template_name, std::int64_t n, std::string label) {
+    tuned_row r = n_row(n, std::move(label));
+    r.template_name = std::move(template_name);
+    r.template_hash = "another hash";
+    r.family = "ew1_0badcafe";
+    return r;
+}
+
+selection choose_in_family(const problem& wanted, const std::vector<tuned_row>& rows, dtype type = dtype::f32) {
+    return select_config(family_toy(), type, wanted, gpu_a, nvrtc, rows);
+}
+
+TEST(CoreSelectConfig, AnUntunedMemberOfAFamilyBorrowsTheNearestConfigOfItsFamily) {
+    const selection found = choose_in_family(
+        n_problem(1 << 20), {family_row("ew1_0badcafe_a", 1 << 10, "blk128.vec1.plain"),
+                             family_row("ew1_0badcafe_b", 1 << 21, "blk512.vec4.bulk")});
+    EXPECT_EQ(found.match, config_match::family);
+    EXPECT_EQ(found.label, "blk512.vec4.bulk");
+    EXPECT_TRUE(found.refused.empty()) << joined(found.refused);
+    // Even a family row at the very problem is a borrowed config, not an exact match.
+    EXPECT_EQ(choose_in_family(n_problem(1 << 10), {family_row("ew1_0badcafe_a", 1 << 10, "blk128.vec1.plain")}).match,
+              config_match::family);
+}
+
+TEST(CoreSelectConfig, ItsOwnRowsAtAnyDistanceComeBeforeItsFamily) {
+    const selection found = choose_in_family(
+        n_problem(1 << 20), {n_row(1 << 10, "blk128.vec1.plain"), family_row("ew1_0badcafe_b", 1 << 20, "blk512.vec4.bulk")});
+    EXPECT_EQ(found.match, config_match::nearest);
+    EXPECT_EQ(found.label, "blk128.vec1.plain");
+}
+
+TEST(CoreSelectConfig, FamilyRowsMustShareTheFamilyDtypeGpuAndNvrtc) {
+    std::vector<tuned_row> rows = {family_row("ew1_0badcafe_a", 1 << 20, "blk512.vec4.bulk"),
+                                   family_row("ew1_0badcafe_b", 1 << 20, "blk512.vec4.bulk"),
+                                   family_row("ew1_0badcafe_c", 1 << 20, "blk512.vec4.bulk"),
+                                   family_row("ew1_0badcafe_d", 1 << 20, "blk512.vec4.bulk"),
+                                   family_row("ew1_0badcafe_e", 1 << 20, "blk512.vec4.bulk")};
+    rows[0].family = "ew1_5ca1ab1e";  // another skeleton
+    rows[1].family.clear();           // no family at all
+    rows[2].dtype = "f16";
+    rows[3].gpu_identity = gpu_a_cut;
+    rows[4].nvrtc_version = "12.9";
+    const selection found = choose_in_family(n_problem(1 << 20), rows);
+    EXPECT_EQ(found.match, config_match::default_config);
+    EXPECT_TRUE(found.refused.empty()) << joined(found.refused);
+    // A template of no family never borrows, whatever the rows say.
+    rows = {family_row("ew1_0badcafe_a", 1 << 20, "blk512.vec4.bulk")};
+    EXPECT_EQ(choose(n_problem(1 << 20), rows).match, config_match::default_config);
+}
+
+TEST(CoreSelectConfig, FamilyMembersAtOneDistanceAreTriedByNameAndBadLabelsAreRefused) {
+    const selection found = choose_in_family(
+        n_problem(1 << 20), {family_row("ew1_0badcafe_c", 1 << 21, "blk512.vec2.plain"),
+                             family_row("ew1_0badcafe_b", 1 << 19, "blk128.vec3.plain"),
+                             family_row("ew1_0badcafe_a", 1 << 21, "blk128.vec2.plain")});
+    // 2^21 is tried before 2^19 (more elements); at 2^21, template a before c.
+    EXPECT_EQ(found.match, config_match::family);
+    EXPECT_EQ(found.label, "blk128.vec2.plain");
+    EXPECT_TRUE(found.refused.empty()) << joined(found.refused);
+    const selection refused = choose_in_family(
+        n_problem(1 << 20), {family_row("ew1_0badcafe_b", 1 << 20, "blk128.vec3.plain"),
+                             family_row("ew1_0badcafe_a", 1 << 22, "blk256.vec1.plain")});
+    EXPECT_EQ(refused.label, "blk256.vec1.plain");
+    ASSERT_EQ(refused.refused.size(), 1u);
+    EXPECT_TRUE(contains(refused.refused[0], "ew1_0badcafe_b n=1048576")) << refused.refused[0];
 }
 
 TEST(CoreSelectConfig, AnInvalidRequestIsAnError) {

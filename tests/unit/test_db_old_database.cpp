@@ -1,8 +1,9 @@
 // A database written by kerntune before the catalogue (main 662010a, the dump in
-// tests/fixtures/databases/main_662010a.sql, schema 1) opens and serves its winners unchanged:
-// the built-in leaky_relu keeps its source hash, problem keys keep their spelling, and the
-// lookup chain finds each stored winner as an exact match. Read-only it is read as it is; opened
-// for writing it is migrated to the newest schema in one transaction, every row kept.
+// tests/fixtures/databases/main_662010a.sql, schema 1) opens and reads: problem keys keep their
+// spelling and its labels are still configs of today's leaky_relu, while its winners, measured
+// with the leaky_relu.cu of before the elementwise skeleton, are stale for today's source hash and
+// never served. Read-only it is read as it is; opened for writing it is migrated to the newest
+// schema in one transaction, every row kept.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -45,7 +46,7 @@ std::filesystem::path database_from_dump() {
     return path;
 }
 
-TEST(OldDatabase, WinnersOfMain662010aAreServedAsExactMatches) {
+TEST(OldDatabase, WinnersOfMain662010aParseButAreStaleForTodaysSource) {
     const database db = database::open(database_from_dump(), open_mode::read_only);
     const kernel_spec spec = *catalog().at("leaky_relu");
     std::vector<tuned_row> rows;
@@ -64,14 +65,22 @@ TEST(OldDatabase, WinnersOfMain662010aAreServedAsExactMatches) {
                                   expected_row{dtype::f16, 1048576, "blk128.vec8.unr8.bulk.stride.w1"},
                                   expected_row{dtype::bf16, 1610612736, "blk256.vec8.unr1.bulk.tile.w0"}}) {
         const problem shape = make_problem(spec.axes, tensor_shape{{e.n}});
-        const selection chosen = select_config(spec, e.type, shape, gpu, "13.0", rows);
-        EXPECT_EQ(chosen.match, config_match::exact) << shape.key();
-        EXPECT_EQ(chosen.label, e.label) << shape.key();
-        EXPECT_TRUE(chosen.refused.empty());
+        // Served exactly with the hash they were stored under: keys and labels read as today's.
+        kernel_spec as_then = spec;
+        as_then.source_hash = rows.front().template_hash;
+        const selection then = select_config(as_then, e.type, shape, gpu, "13.0", rows);
+        EXPECT_EQ(then.match, config_match::exact) << shape.key();
+        EXPECT_EQ(then.label, e.label) << shape.key();
+        EXPECT_TRUE(then.refused.empty());
+        // Today's source is another kernel: its rows are stale, a miss and not a refusal.
+        EXPECT_NE(rows.front().template_hash, spec.source_hash);
+        const selection now = select_config(spec, e.type, shape, gpu, "13.0", rows);
+        EXPECT_EQ(now.match, config_match::default_config) << shape.key();
+        EXPECT_TRUE(now.refused.empty());
     }
-    // The same file's measurements resume under the keys today's tuner computes.
-    const tuning_key key{spec.name, spec.source_hash, "f32", make_problem(spec.axes, tensor_shape{{4096, 393216}}).key(),
-                         gpu, "13.0"};
+    // The same file's measurements are found under the keys as today's tuner spells them.
+    const tuning_key key{spec.name, rows.front().template_hash, "f32",
+                         make_problem(spec.axes, tensor_shape{{4096, 393216}}).key(), gpu, "13.0"};
     EXPECT_EQ(db.measurements(key).size(), 2u);
 }
 

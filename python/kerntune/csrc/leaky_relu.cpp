@@ -4,17 +4,6 @@
 namespace kerntune_torch {
 namespace {
 
-/// An elementwise kernel reads and writes the tensor's memory as one flat array, which is right
-/// for any non-overlapping dense layout (contiguous, transposed, channels-last): such a tensor is
-/// used as it is and the output takes its strides. Anything else (a slice with gaps, an expanded
-/// tensor) is first copied into a contiguous one. One rule, used by the CUDA and the Meta kernels.
-bool flat_layout(const at::Tensor& tensor) { return tensor.is_non_overlapping_and_dense(); }
-
-at::Tensor elementwise_output(const at::Tensor& input) {
-    return flat_layout(input) ? at::empty_like(input) : at::empty_like(input, at::MemoryFormat::Contiguous);
-}
-
-
 at::Tensor leaky_relu_cuda(const at::Tensor& input, double negative_slope) {
     const kt_dtype dtype = check_input(input, "leaky_relu", "input");
     const c10::cuda::CUDAGuard guard(input.device());

@@ -5,7 +5,7 @@
 // No Python runs per call. Built by kerntune/_extension.py against the torch in use.
 //
 // This file declares every operator's schema and implements query; each op family registers its
-// kernels in its own file (leaky_relu.cpp, softmax.cpp, sum.cpp, norm.cpp).
+// kernels in its own file (leaky_relu.cpp, softmax.cpp, sum.cpp, norm.cpp, elementwise.cpp).
 #include "support.hpp"
 
 namespace kerntune_torch {
@@ -26,8 +26,9 @@ std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRe
         TORCH_CHECK_VALUE(dim.has_value(), "kerntune.torch.query: ", op, " needs the dim it reduces");
         return reduction_extents(shape, *dim);
     }
-    TORCH_CHECK_VALUE(op == "leaky_relu", "kerntune.torch.query: unknown op '", op,
-                      "' (kerntune.torch has leaky_relu, softmax, log_softmax, sum, mean, layer_norm, rms_norm)");
+    TORCH_CHECK_VALUE(op == "leaky_relu" || is_named_op(op), "kerntune.torch.query: unknown op '", op,
+                      "' (kerntune.torch has leaky_relu, softmax, log_softmax, sum, mean, layer_norm, rms_norm, ",
+                      named_op_names(), "; expressions: query_expression)");
     TORCH_CHECK_VALUE(!dim.has_value(), "kerntune.torch.query: ", op, " takes no dim");
     return {c10::multiply_integers(shape)};  // elementwise: one axis, the element count
 }
@@ -47,8 +48,7 @@ std::tuple<std::string, std::string> query(std::string op, c10::ScalarType dtype
     check_status(kt_query_problem(shared_runtime(), op.c_str(), type, extents.data(), static_cast<int>(extents.size()),
                                   &match, label, sizeof label),
                  "query");
-    const char* const names[] = {"exact", "nearest", "default"};
-    return std::make_tuple(std::string(names[match]), std::string(label));
+    return std::make_tuple(match_name(match), std::string(label));
 }
 
 } // namespace
@@ -67,6 +67,40 @@ TORCH_LIBRARY(kerntune, m) {
     m.def("mean(Tensor input, int dim, bool keepdim=False) -> Tensor");
     m.def("layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) -> Tensor");
     m.def("rms_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, float? eps=None, *, int? dim=None) -> Tensor");
+    // The named elementwise ops (elementwise.cpp), with torch.nn.functional's arguments and
+    // defaults; NAME_ is the in-place form where torch has inplace=True. Their float arguments
+    // are the named op's scalars in its order (src/elementwise/named_ops.cpp).
+    m.def("relu(Tensor input) -> Tensor");
+    m.def("relu_(Tensor(a!) input) -> ()");
+    m.def("sigmoid(Tensor input) -> Tensor");
+    m.def("tanh(Tensor input) -> Tensor");
+    m.def("silu(Tensor input) -> Tensor");
+    m.def("silu_(Tensor(a!) input) -> ()");
+    m.def("gelu(Tensor input, *, str approximate='none') -> Tensor");
+    m.def("selu(Tensor input) -> Tensor");
+    m.def("selu_(Tensor(a!) input) -> ()");
+    m.def("elu(Tensor input, float alpha=1.0) -> Tensor");
+    m.def("elu_(Tensor(a!) input, float alpha=1.0) -> ()");
+    m.def("celu(Tensor input, float alpha=1.0) -> Tensor");
+    m.def("celu_(Tensor(a!) input, float alpha=1.0) -> ()");
+    m.def("hardsigmoid(Tensor input) -> Tensor");
+    m.def("hardsigmoid_(Tensor(a!) input) -> ()");
+    m.def("hardswish(Tensor input) -> Tensor");
+    m.def("hardswish_(Tensor(a!) input) -> ()");
+    m.def("hardtanh(Tensor input, float min_val=-1.0, float max_val=1.0) -> Tensor");
+    m.def("hardtanh_(Tensor(a!) input, float min_val=-1.0, float max_val=1.0) -> ()");
+    m.def("relu6(Tensor input) -> Tensor");
+    m.def("relu6_(Tensor(a!) input) -> ()");
+    m.def("softplus(Tensor input, float beta=1.0, float threshold=20.0) -> Tensor");
+    m.def("softsign(Tensor input) -> Tensor");
+    m.def("mish(Tensor input) -> Tensor");
+    m.def("mish_(Tensor(a!) input) -> ()");
+    m.def("new_gelu(Tensor input) -> Tensor");
+    // Any expression of kerntune's language over inputs of one shape and dtype; its scalars by
+    // name (elementwise.cpp sorts them, so the keyword order does not matter).
+    m.def("elementwise(str expression, Tensor[] inputs, str[] scalar_names=[], float[] scalar_values=[]) -> Tensor");
+    m.def("query_expression(str expression, str[] scalar_names, ScalarType dtype, int[] shape, Device device) -> (str, str)",
+          torch::CppFunction::makeFromBoxedFunction<&query_expression>());
     m.def("query(str op, ScalarType dtype, int[] shape, Device device, int? dim=None, int[]? normalized_shape=None) -> (str, str)",
           &query);
 }

@@ -13,14 +13,6 @@ struct norm_problem {
     std::vector<std::int64_t> dims;          ///< the dims it reduces
 };
 
-/// "[2, 3]", as torch prints a shape in its messages. (Written out: printing a c10::IntArrayRef
-/// into a TORCH_CHECK message crashed this extension with torch 2.11 on the H200.)
-std::string shape_text(c10::IntArrayRef shape) {
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-    return text + "]";
-}
-
 /// Over the trailing dims `normalized_shape`, with torch's checks and messages.
 norm_problem trailing_problem(const char* op, c10::IntArrayRef sizes, c10::IntArrayRef normalized_shape) {
     const std::size_t rank = sizes.size(), k = normalized_shape.size();

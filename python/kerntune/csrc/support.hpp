@@ -17,7 +17,9 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -61,6 +63,58 @@ inline kt_dtype check_input(const at::Tensor& tensor, const char* op, const char
     return kerntune_dtype(tensor.scalar_type(), op, argument);
 }
 
+/// "[2, 3]", as torch prints a shape in its messages. (Written out: printing a c10::IntArrayRef
+/// into a TORCH_CHECK message crashed this extension with torch 2.11 on the H200.)
+inline std::string shape_text(c10::IntArrayRef shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+}
+
+/// shape_text for a shape that may be symbolic (a Meta kernel's while torch.compile traces with
+/// dynamic shapes): each size as c10::SymInt prints itself, a number or a symbol.
+inline std::string shape_text(c10::SymIntArrayRef shape) {
+    std::ostringstream text;
+    text << "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text << (i ? ", " : "") << shape[i];
+    text << "]";
+    return text.str();
+}
+
+/// An elementwise kernel reads and writes the tensor's memory as one flat array, which is right
+/// for any non-overlapping dense layout (contiguous, transposed, channels-last): such a tensor is
+/// used as it is and the output takes its strides. Anything else (a slice with gaps, an expanded
+/// tensor) is first copied into a contiguous one. One rule, used by the CUDA and the Meta kernels.
+inline bool flat_layout(const at::Tensor& tensor) { return tensor.is_non_overlapping_and_dense(); }
+
+/// Inputs of one shape are read as flat arrays together when each is and all have the same
+/// strides (so element i is at the same offset in each). Equal shapes with strides that differ
+/// only on dims of size 1 would do too; they are copied, which is correct and rare.
+inline bool flat_layout(at::TensorList tensors) {
+    for (const at::Tensor& tensor : tensors)
+        if (!flat_layout(tensor) || !tensor.sym_strides().equals(tensors[0].sym_strides())) return false;
+    return true;
+}
+
+/// The output of an elementwise op over `inputs` (one shape and dtype): their layout when they
+/// share a flat one, else contiguous.
+inline at::Tensor elementwise_output(at::TensorList inputs) {
+    return flat_layout(inputs) ? at::empty_like(inputs[0]) : at::empty_like(inputs[0], at::MemoryFormat::Contiguous);
+}
+
+inline at::Tensor elementwise_output(const at::Tensor& input) { return elementwise_output(at::TensorList(input)); }
+
+/// How kt_query found a config, as kerntune.torch.Choice.match spells it.
+inline std::string match_name(kt_match match) {
+    switch (match) {
+    case KT_MATCH_EXACT: return "exact";
+    case KT_MATCH_NEAREST: return "nearest";
+    case KT_MATCH_DEFAULT: return "default";
+    case KT_MATCH_FAMILY: return "family";
+    }
+    return "unknown";
+}
+
 /// The [outer, reduce, inner] extents of reducing `dim` of a tensor of `shape` (a 0-d tensor is
 /// one element), as kerntune's reduction templates take them.
 inline std::vector<std::int64_t> reduction_extents(c10::IntArrayRef shape, std::int64_t dim) {
@@ -83,6 +137,15 @@ inline void launch(const char* op, kt_dtype dtype, const std::vector<std::int64_
                                    static_cast<int>(scalars.size()), stream),
                  op);
 }
+
+/// Whether `op` is one of kerntune's named elementwise ops that kerntune.torch calls (relu,
+/// gelu_tanh, ...: elementwise.cpp), and their names for messages ("relu, sigmoid, ...").
+bool is_named_op(const std::string& op);
+std::string named_op_names();
+
+/// kerntune::query_expression(expression, scalar_names, dtype, shape, device) -> (match, config),
+/// as kt_expression_query says (elementwise.cpp; boxed: it reads a str[]).
+void query_expression(const c10::OperatorHandle& handle, torch::jit::Stack* stack);
 
 /// The [outer, reduce, inner] extents of layer_norm or rms_norm over the trailing dims
 /// `normalized_shape` of a tensor of `shape`, or (rms_norm) over `dim`; torch's errors otherwise
