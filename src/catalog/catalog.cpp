@@ -7,6 +7,7 @@
 #include "catalog/template_folder.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "elementwise/named_ops.hpp"
 
 namespace kerntune {
 namespace {
@@ -20,7 +21,22 @@ std::vector<kernel_spec> load_folder(const template_folder& folder) {
 
 } // namespace
 
-catalog::catalog() { add(load_folder(template_folder::builtin())); }
+/// The built-in named ops (elementwise/named_ops.hpp), each the template of its expression under
+/// its torch name.
+std::vector<kernel_spec> named_op_specs() {
+    std::vector<kernel_spec> specs;
+    for (const named_op& op : named_ops()) {
+        kernel_spec spec = expression_spec(elementwise_expression::parse(op.expression, op.scalars), op.name);
+        spec.description = std::string(op.torch_call) + ", as " + spec.description;
+        specs.push_back(std::move(spec));
+    }
+    return specs;
+}
+
+catalog::catalog() {
+    add(load_folder(template_folder::builtin()));
+    add(named_op_specs());
+}
 
 void catalog::add_folder(const std::filesystem::path& dir) { add(load_folder(template_folder::on_disk(dir))); }
 

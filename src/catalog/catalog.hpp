@@ -15,7 +15,8 @@ namespace kerntune {
 /// hashes) and the folders users add. Specs are shared and never change once added.
 class catalog {
 public:
-    /// The built-in templates.
+    /// The built-in templates, then the built-in named ops (elementwise/named_ops.hpp) as the
+    /// templates of their expressions, under their names.
     catalog();
 
     /// Adds every spec (*.yaml) of `dir`. All or nothing: on any error (a missing or unreadable

@@ -119,7 +119,7 @@ TEST_F(CliUsage, EveryCommandHasHelpThatTeaches) {
         {{"--help"}, {"usage: kerntune <command>", "tune", "devices", "list", "db", "KERNTUNE_TEMPLATES", "exit status"}},
         {{"help"}, {"usage: kerntune <command>"}},
         {{"tune", "--help"},
-         {"usage: kerntune tune --op OP", "--retry-failed", "--force", "--timeout SECONDS", "fractions allowed",
+         {"usage: kerntune tune (--op OP | --expr TEXT", "--retry-failed", "--force", "--timeout SECONDS", "fractions allowed",
           "compiled into kerntune", "$KERNTUNE_TEMPLATES and --templates", "torch", "--dry-run --arch sm_XY",
           "are refused with it", "--shard K/N", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "db merge"}},
         {{"devices", "--help"}, {"usage: kerntune devices", "by index", "--device N"}},
@@ -156,7 +156,7 @@ TEST_F(CliUsage, MalformedCommandLinesExitTwoNamingWhatIsWrong) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"frob"}, "frob"},
         {{"tune", "--op", "leaky_relu", "--frob", "--db", d}, "--frob"},
-        {{"tune", "--db", d}, "--op is required"},
+        {{"tune", "--db", d}, "tune needs --op OP"},
         {{"tune", "--op"}, "--op"},
         {{"tune", "--op", "leaky_relu", "--budget", "-1", "--db", d}, "--budget: must be a positive number of seconds"},
         {{"tune", "--op", "leaky_relu", "--shape", "0x5", "--db", d}, "bad shape '0x5'"},

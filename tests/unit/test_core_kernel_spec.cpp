@@ -45,7 +45,10 @@ TEST(CoreSpec, LoadsTheShippedLeakyReluTemplate) {
     EXPECT_EQ(spec.name, "leaky_relu");
     EXPECT_EQ(spec.yaml_path, yaml.string());
     EXPECT_EQ(spec.source, read_file(yaml.parent_path() / spec.source_name));
-    EXPECT_EQ(spec.source_hash, sha256_hex(read_file(yaml) + "\n--\n" + spec.source));
+    std::string hashed = read_file(yaml) + "\n--\n" + spec.source;
+    for (const source_header& header : spec.headers) hashed += "\n--\n" + header.name + "\n" + header.text;
+    EXPECT_EQ(spec.source_hash, sha256_hex(hashed));
+    EXPECT_FALSE(spec.headers.empty()) << "it includes the elementwise skeleton";
 }
 
 // Every field, from a fixture spec written for this test (tests/fixtures/templates/spec_fields.yaml):
@@ -318,8 +321,10 @@ TEST_F(CoreSpecFile, AFolderAddsEveryYamlSortedByNameAfterTheBuiltIns) {
     EXPECT_EQ(templates.specs()[builtins]->name, "alpha");
     EXPECT_EQ(templates.specs()[builtins + 1]->name, "zeta");
     EXPECT_EQ(templates.at("zeta")->name, "zeta");
-    const std::string message = error_of([&] { templates.at("gelu"); });
-    EXPECT_TRUE(contains(message, "unknown op 'gelu': known ops are layer_norm, leaky_relu, rms_norm, softmax, log_softmax, sum, mean, alpha, zeta")) << message;
+    const std::string message = error_of([&] { templates.at("gelu_exact"); });
+    EXPECT_TRUE(contains(message, "unknown op 'gelu_exact': known ops are layer_norm, leaky_relu, rms_norm, softmax, "
+                                  "log_softmax, sum, mean, relu, sigmoid,")) << message;
+    EXPECT_TRUE(contains(message, "new_gelu, alpha, zeta")) << message;
     EXPECT_THROW(templates.at("../zeta"), error);
 }
 
