@@ -4,22 +4,26 @@
 #     tools/tune.sh runs) on GPU 0, then on --devices all, each into a fresh database, timed;
 #  2. the winners of the two compared key by key: the same config, or the one-GPU database's
 #     median of the several-GPU winner within the two medians' noise of its own winner;
-#  3. a tune of leaky_relu on --devices all into a fresh database whose first lane worker is
+#  3. a tune of leaky_relu (default shapes) on --devices all into a fresh database whose first lane worker is
 #     killed with kill -9 once candidates are being measured: exit 1, one line saying which GPU
 #     was lost and which GPU measured its key again, and every key's winner and rows stored, no
 #     fault among them.
 # Usage: tools/bench_devices.sh [BUILD_DIR]   everything under $OUT (default gpu-out/devices)
+#   OPS="leaky_relu softmax" tunes those ops only (default: every built-in op); STEPS="1 2" or
+#   STEPS=3 runs those parts only (default all three), so that each fits a time limit: part 2
+#   reads the databases part 1 left in BENCH_DIR (default $OUT/devices).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 kerntune="$build/tools/kerntune"
-out="${OUT:-gpu-out}/devices"
+out="${BENCH_DIR:-${OUT:-gpu-out}/devices}"  # BENCH_DIR: a folder the parts share when run apart
 mkdir -p "$out"
 nvidia-smi --query-gpu=index,name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$out/gpus.txt"
-ops=$("$kerntune" list --json | python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["result"]["templates"]))')
+ops="${OPS:-$("$kerntune" list --json | python3 -c 'import json, sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["result"]["templates"]))')}"
+steps=" ${STEPS:-1 2 3} "
 
 # 1. One GPU, then all of them.
-for mode in one all; do
+[[ "$steps" == *" 1 "* ]] && for mode in one all; do
     rm -f "$out/$mode.db"*
     [ "$mode" = one ] && devices=(--device 0) || devices=(--devices all)
     start=$(date +%s.%N)
@@ -30,19 +34,19 @@ for mode in one all; do
     end=$(date +%s.%N)
     echo "$mode $(python3 -c "print(f'{$end - $start:.1f}')")" | tee -a "$out/wall.txt"
 done
-python3 - "$out/wall.txt" "$(nvidia-smi -L | wc -l)" <<'EOF'
+[[ "$steps" == *" 1 "* ]] && python3 - "$out/wall.txt" "$(nvidia-smi -L | wc -l)" <<'EOF'
 import sys
 wall = dict(line.split() for line in open(sys.argv[1]))
 one, all_ = float(wall["one"]), float(wall["all"])
 print(f"full default tune: 1 GPU {one:.1f} s, {sys.argv[2]} GPUs {all_:.1f} s: {one / all_:.2f} x")
 EOF
-cat "$out/exits.txt"
+[[ "$steps" == *" 1 "* ]] && cat "$out/exits.txt"
 
 # 2. The winners, key by key.
-for mode in one all; do
+[[ "$steps" == *" 2 "* ]] && for mode in one all; do
     "$kerntune" db show --candidates --json --db "$out/$mode.db" >"$out/$mode-rows.json"
 done
-python3 - "$out/one-rows.json" "$out/all-rows.json" <<'EOF'
+[[ "$steps" == *" 2 "* ]] && python3 - "$out/one-rows.json" "$out/all-rows.json" <<'EOF'
 import json, sys
 def load(path):
     rows = json.load(open(path))["result"]["measurements"]
@@ -76,6 +80,7 @@ print(f"winners: {same} the same config, {close} another config within noise, {d
       f"(of {len(one)} keys)")
 EOF
 
+[[ "$steps" == *" 3 "* ]] || exit 0
 # 3. kill -9 of a worker mid-tune (on one GPU a lane alone carries on as a tune on one GPU
 # does, the candidate in flight stored as runtime_fault: nothing to hand over to).
 if [ "$(nvidia-smi -L | wc -l)" -lt 2 ]; then
@@ -105,18 +110,20 @@ wait "$tune"
 echo "kill tune: exit $? (1 expected: a GPU was lost)"
 grep "kerntune:" "$out/kill.err"
 "$kerntune" db show --candidates --json --db "$out/kill.db" >"$out/kill-rows.json"
-python3 - "$out/kill.json" "$out/kill-rows.json" "$out/one-rows.json" <<'EOF'
+"$kerntune" list --json >"$out/list.json"
+python3 - "$out/kill.json" "$out/kill-rows.json" "$out/list.json" <<'EOF'
 import collections, json, sys
 result = json.load(open(sys.argv[1]))["result"]
 rows = json.load(open(sys.argv[2]))["result"]["measurements"]
-reference = [r for r in json.load(open(sys.argv[3]))["result"]["measurements"] if r["template"] == "leaky_relu"]
+space = next(t for t in json.load(open(sys.argv[3]))["result"]["templates"] if t["name"] == "leaky_relu")["space"]
+expected = sum(space[r["dtype"]] for r in result["results"])  # every candidate of every key, once
 statuses = collections.Counter(r["status"] for r in rows)
 print("lost GPUs:", [(g["gpu_index"], g["handed_over"]) for g in result["lost_gpus"]])
 print("unmeasured keys:", result["unmeasured_keys"])
 print("winners:", sum(1 for r in result["results"] if r["winner"]), "of", len(result["results"]), "keys")
-print("rows:", dict(statuses), "against", len(reference), "in the one-GPU tune")
+print("rows:", dict(statuses), "against", expected, "candidates")
 ok = (len(result["lost_gpus"]) == 1 and result["lost_gpus"][0]["handed_over"] and not result["unmeasured_keys"]
-      and all(r["winner"] for r in result["results"]) and len(rows) == len(reference)
+      and all(r["winner"] for r in result["results"]) and len(rows) == expected
       and "runtime_fault" not in statuses)
 print("nothing lost" if ok else "SOMETHING LOST")
 EOF
