@@ -3,13 +3,15 @@
 // line (CLI11), prints, and maps failures to one line on stderr and an exit status:
 //   0  done
 //   1  a failure: no GPU, a database that cannot be opened, an unknown op, a key with no valid
-//      candidate; anything checked against the templates, the database or the GPU; a shard that
+//      candidate, a GPU lost mid-tune or a key no GPU measured (tune --devices); anything
+//      checked against the templates, the database or the GPU; a shard that
 //      is not one (--shard 3/2), as the scheduler's variables that give it are checked alike
 //   2  a malformed command line, found before anything is loaded: an unknown command or option,
 //      a missing value, a value that fails its check (--budget -1, --shape 0x5, --dtype f64),
 //      options that do not go together (--dry-run --db)
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -45,6 +47,8 @@
 #include "db/label_domain.hpp"
 #include "db/shipped_rows.hpp"
 #include "standard_output.hpp"
+#include "tune/device_lanes.hpp"
+#include "tune/progress_view.hpp"
 #include "tune/report.hpp"
 #include "tune/shard.hpp"
 #include "tune/tuner.hpp"
@@ -74,7 +78,7 @@ const char* const main_footer = R"(Every command takes --json (one JSON document
 -v (debug logs on stderr) and --help.
 
 exit status: 0 done; 1 a failure (no GPU, a database that cannot be opened, an unknown op, a
-key with no valid candidate); 2 a malformed command line (an unknown command or option, a
+key with no valid candidate, a GPU lost mid-tune); 2 a malformed command line (an unknown command or option, a
 missing value, a value that fails its check, options that do not go together).
 
 templates: the built-in ones are compiled into kerntune; KERNTUNE_TEMPLATES and --templates add
@@ -92,7 +96,7 @@ example:
 )";
 
 const char* const tune_description = R"(usage: kerntune tune (--op OP | --expr TEXT [--scalar NAME=VALUE ...]) [--dtype LIST] [--shape LIST]
-                     [--device N] [--db PATH]
+                     [--device N | --devices LIST] [--db PATH]
                      [--timeout SECONDS] [--budget SECONDS] [--retry-failed | --force]
                      [--shard K/N] [--templates DIRS] [--json] [-v]
        kerntune tune --dry-run --arch sm_XY (--op OP | --expr TEXT) [--dtype LIST] [--shard K/N] [--templates DIRS] [--json]
@@ -115,8 +119,15 @@ text, under an op name derived from its canonical form (white space and the spel
 do not matter), which the report prints and applications find by the same expression. A text
 that does not parse is exit 1, with one line naming the column.
 
-A dry run only compiles (no GPU, no database): --db, --shape, --device, --timeout, --budget,
---retry-failed and --force are refused with it, as --arch is without it.
+A dry run only compiles (no GPU, no database): --db, --shape, --device, --devices, --timeout,
+--budget, --retry-failed and --force are refused with it, as --arch is without it.
+
+Several GPUs: --devices all (or 0,2,3) runs a worker per GPU. GPUs of one identity (name, compute
+capability, SM count) share the work list, each (dtype, shape) measured entirely on one of them,
+largest first; each arch compiles once for all of its GPUs. A GPU whose worker dies mid-tune
+hands its key to the rest of its group, which measures it again from scratch; the table's gpu
+column says which GPU measured each key, and a lost GPU or a key no GPU measured is said on
+stderr and is exit 1 (docs/MULTI_GPU.md). --devices with one GPU is the same as --device.
 
 Fleet tuning: --shard K/N (K from 0 to N - 1) tunes shard K of N of the work list, every
 (dtype, shape) pair, split alike on every machine given the same command (a dry run splits its
@@ -298,6 +309,9 @@ std::string arch_problem(const std::string& text) {
 
 std::string not_empty_problem(const std::string& text) { return text.empty() ? "must not be empty" : ""; }
 
+// Its form only: whether each GPU exists is the machine's to say (exit 1), as for --device.
+std::string devices_problem(const std::string& text) { return parse_problem(device_list_indices, text); }
+
 // ---- what the command line holds ----
 
 /// What every command takes.
@@ -307,7 +321,7 @@ struct common_args {
 };
 
 struct tune_args {
-    std::string op, expr, dtypes, shapes, device = "0", db, timeout, budget, arch, templates;
+    std::string op, expr, dtypes, shapes, device = "0", devices, db, timeout, budget, arch, templates;
     std::vector<std::string> scalars;  // --scalar NAME=VALUE, the scalars --expr declares
     std::optional<std::int64_t> dim;  // the dim a reduction's shapes reduce
     std::string shard;                // --shard K/N, checked by parse_shard (exit 1, as the environment's)
@@ -445,9 +459,14 @@ void define(command_line& cl) {
                     "dim they reduce, negative from the end (e.g. --shape 8x64x32x32 --dim 1). Without\n"
                     "it a shape of three dims is the axes, any other a tensor reduced over its last dim")
         ->type_name("DIM");
-    tune.add_option("--device", t.device, "GPU index (default 0; kerntune devices lists them)")
-        ->type_name("N")
-        ->check(value_check(index_problem));
+    CLI::Option* device = tune.add_option("--device", t.device, "GPU index (default 0; kerntune devices lists them)")
+                              ->type_name("N")
+                              ->check(value_check(index_problem));
+    tune.add_option("--devices", t.devices,
+                    "GPUs to tune on together: all, or indices such as 0,2,3 (a worker per GPU; see above)")
+        ->type_name("LIST")
+        ->check(value_check(devices_problem))
+        ->excludes(device);
     add_db_path(tune, t.db);
     tune.add_option("--timeout", t.timeout,
                     "per-candidate limit in seconds, fractions allowed (default 20): a candidate that\n"
@@ -636,15 +655,18 @@ void print_compile_failures(const std::vector<compile_failure>& failures) {
     if (!failures.empty()) std::cerr << compile_failures_text(group_by_log(failures));
 }
 
-// Draws the progress bar on stderr when it is a terminal.
-void show_progress(const tune_progress& p) {
-    constexpr int width = 30;
-    const int filled = p.total > 0 ? p.done * width / p.total : width;
-    std::fprintf(stderr, "\r\033[K%s %s [%s%s] %d/%d %s", std::string(to_string(p.type)).c_str(),
-                 p.shape->to_string().c_str(), std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                 p.done, p.total, p.label.c_str());
-    if (p.done == p.total) std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+/// The GPUs --device or --devices names: for "all", every GPU the driver sees; a list's GPUs
+/// are checked by the workers started on them, as --device's is.
+std::vector<int> requested_devices(const tune_args& t) {
+    if (t.devices.empty()) return {*gpu_index(t.device)};
+    if (std::optional<std::vector<int>> indices = device_list_indices(t.devices)) return *indices;
+    return parse_device_list(t.devices, device_count());
+}
+
+/// The terminal's width, for the progress lines (80 when it does not say).
+std::size_t terminal_columns() {
+    winsize size{};
+    return ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
 }
 
 /// The shard a tune takes and where it came from.
@@ -733,7 +755,8 @@ int run_tune(const command_line& cl, standard_output& out) {
     const tune_args& t = cl.tuning;
     const CLI::App& command = *cl.tune;
     if (t.dry_run) {
-        for (const char* option : {"--db", "--shape", "--dim", "--device", "--timeout", "--budget", "--retry-failed", "--force"})
+        for (const char* option :
+             {"--db", "--shape", "--dim", "--device", "--devices", "--timeout", "--budget", "--retry-failed", "--force"})
             if (command.count(option) > 0)
                 throw usage_error(std::string(option) + " has no meaning with --dry-run, which only compiles (no GPU, no database)");
         if (t.arch.empty()) throw usage_error("--dry-run needs --arch, e.g. --arch sm_90");
@@ -760,7 +783,6 @@ int run_tune(const command_line& cl, standard_output& out) {
     }
     const std::vector<tensor_shape> shapes = command.count("--shape") == 0 ? spec.default_shapes : parse_shape_list(t.shapes);
     for (const tensor_shape& shape : shapes) options.problems.push_back(make_problem(spec.axes, shape, t.dim));
-    options.device = *gpu_index(t.device);
     if (!t.timeout.empty())
         options.candidate_timeout_ms =
             std::max(1, static_cast<int>(std::lround(*seconds_in(t.timeout, min_timeout_seconds, max_timeout_seconds) * 1000)));
@@ -772,33 +794,43 @@ int run_tune(const command_line& cl, standard_output& out) {
     options.part = chosen.part;
     say_where_the_shard_came_from(chosen, work_of_shard(options).size(), keys, "keys");
     // A bad database, then a missing GPU, are reported before the database is created or written.
-    // The worker starts first, so that its driver start (about 0.1 s) overlaps the database check.
-    std::future<std::unique_ptr<worker_client>> starting = std::async(std::launch::async, [&options] {
-        return std::make_unique<worker_client>(default_worker_executable(), options.device);
-    });
+    // The workers start first, so that their driver start (about 0.1 s) overlaps the database check.
+    const std::vector<int> devices = requested_devices(t);
+    std::vector<std::future<std::unique_ptr<worker_client>>> starting;
+    for (int device : devices)
+        starting.push_back(std::async(std::launch::async, [device] {
+            return std::make_unique<worker_client>(default_worker_executable(), device);
+        }));
     check_database_for_writing(database_path(t.db), is_default_database(t.db));
-    const std::unique_ptr<worker_client> worker = starting.get();
+    std::vector<std::unique_ptr<worker_client>> workers;
+    for (auto& worker : starting) workers.push_back(worker.get());
+    std::vector<tune_lane> lanes;
+    for (std::size_t i = 0; i < devices.size(); ++i) lanes.push_back({devices[i], workers[i].get()});
     database db = open_for_writing(t.db);
     const bool bar = isatty(STDERR_FILENO) && !cl.common.verbose;
+    progress_view view(devices, terminal_columns());
     const auto started = std::chrono::steady_clock::now();
-    const std::vector<tune_outcome> outcomes =
-        tune(spec, options, *worker, db, bar ? progress_callback(show_progress) : nullptr);
+    const tune_report report =
+        tune_lanes(spec, options, lanes, db, bar ? progress_callback([&view](const tune_progress& step) {
+                       std::fputs(view.update(step, std::chrono::steady_clock::now()).c_str(), stderr);
+                       std::fflush(stderr);
+                   })
+                                               : nullptr);
+    std::fputs(view.finish().c_str(), stderr);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const std::string identity = decode_hello(worker->device_facts(), options.device).identity();
-    // A shard with nothing to tune recorded no device: the worker's description (no copy measured).
-    const device_record device = db.find_device(identity).value_or(to_device_record(worker->device_facts(), options.device, 0));
+    const std::vector<tune_outcome>& outcomes = report.outcomes;
 
     std::set<dtype> reported;
     for (const tune_outcome& o : outcomes)
         if (reported.insert(o.type).second) print_compile_failures(o.compile_failures);
     if (cl.common.json) {
-        out << json_document({cl.text, device.driver_version, device.identity},
-                             with_shard(tune_json(spec.name, device, outcomes), chosen));
+        const device_record& device = report.records.front();
+        const bool one_gpu = report.groups.size() == 1;  // the header's "gpu"
+        out << json_document({cl.text, device.driver_version, one_gpu ? std::optional<std::string>(device.identity) : std::nullopt},
+                             with_shard(tune_json(spec.name, report), chosen));
     } else {
-        out << op_title(spec) << " on " << printable(device.name) << " (" << "sm_" << device.cc_major << device.cc_minor
-            << ", " << device.sm_count << " SMs, theoretical " << fixed(device.theoretical_gbps, 0)
-            << " GB/s, measured copy " << fixed(device.copy_gbps, 0) << " GB/s), NVRTC " << nvrtc_version() << "\n";
-        out << tune_table(outcomes).render() << "wall time " << fixed(wall, 1) << " s; database "
+        out << tune_heading(op_title(spec), report);
+        out << tune_table(report).render() << "wall time " << fixed(wall, 1) << " s; database "
             << printable(db.path().string()) << "\n";
         int unmeasured = 0;
         for (const tune_outcome& o : outcomes) unmeasured += o.unmeasured;
@@ -809,8 +841,14 @@ int run_tune(const command_line& cl, standard_output& out) {
     // The results are printed before the ways out, which follow them on a terminal.
     out.flush();
     int status = 0;
+    // A lost GPU is a failure worth an exit status even when its key was measured again: the
+    // machine needs looking at.
+    for (const std::string& line : tune_losses_text(report)) {
+        std::cerr << "kerntune: " << line << "\n";
+        status = 1;
+    }
     for (const tune_outcome& o : outcomes) {
-        if (o.best) continue;
+        if (o.best || !o.lane) continue;
         // A key with no valid candidate is a failure worth an exit status, and a way out.
         std::cerr << "kerntune: no valid candidate for " << spec.name << " " << to_string(o.type) << " "
                   << o.shape.to_string() << " (" << o.resumed << " stored rows kept, " << o.failed

@@ -20,14 +20,15 @@ std::string machine_gpus(int device_count) {
 
 std::string quoted(std::string_view text) { return "'" + printable(text) + "'"; }
 
-} // namespace
-
-std::vector<int> parse_device_list(std::string_view text, int device_count) {
+/// The indices of `text`, checked against a machine of `device_count` GPUs, or for their form
+/// only when there is none (then "all" gives no index).
+std::vector<int> read_device_list(std::string_view text, std::optional<int> device_count) {
     if (text.empty()) throw error("empty device list: expected all or GPU indices such as 0,2,3");
     const std::string in_list = " in device list " + quoted(text);
     if (text == "all") {
-        if (device_count <= 0) throw error("device list 'all': " + machine_gpus(device_count));
-        std::vector<int> all(static_cast<std::size_t>(device_count));
+        if (!device_count) return {};
+        if (*device_count <= 0) throw error("device list 'all': " + machine_gpus(*device_count));
+        std::vector<int> all(static_cast<std::size_t>(*device_count));
         std::iota(all.begin(), all.end(), 0);
         return all;
     }
@@ -42,13 +43,24 @@ std::vector<int> parse_device_list(std::string_view text, int device_count) {
         if (negative) throw error(quoted(item) + in_list + " is negative: GPU indices count from 0");
         int index = 0;
         const std::from_chars_result read = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-        if (read.ec == std::errc::result_out_of_range || index >= device_count)
-            throw error("GPU " + quoted(item) + in_list + " does not exist: " + machine_gpus(device_count));
+        if (read.ec == std::errc::result_out_of_range || (device_count && index >= *device_count))
+            throw error("GPU " + quoted(item) + in_list + " does not exist" +
+                        (device_count ? ": " + machine_gpus(*device_count) : std::string(": no machine has that many GPUs")));
         if (std::find(indices.begin(), indices.end(), index) != indices.end())
             throw error("GPU " + std::to_string(index) + " is given twice" + in_list);
         indices.push_back(index);
     }
     std::sort(indices.begin(), indices.end());
+    return indices;
+}
+
+} // namespace
+
+std::vector<int> parse_device_list(std::string_view text, int device_count) { return read_device_list(text, device_count); }
+
+std::optional<std::vector<int>> device_list_indices(std::string_view text) {
+    std::vector<int> indices = read_device_list(text, std::nullopt);
+    if (indices.empty()) return std::nullopt;  // "all": an empty list is refused above
     return indices;
 }
 
@@ -156,8 +168,11 @@ lane_failure lane_schedule::fail_lane(std::size_t lane) {
     return failure;
 }
 
-bool lane_schedule::any_lane_alive() const {
-    return std::any_of(m_lanes.begin(), m_lanes.end(), [](const lane_state& lane) { return !lane.failed; });
+bool lane_schedule::any_lane_alive() const { return alive_lanes() > 0; }
+
+std::size_t lane_schedule::alive_lanes() const {
+    return static_cast<std::size_t>(
+        std::count_if(m_lanes.begin(), m_lanes.end(), [](const lane_state& lane) { return !lane.failed; }));
 }
 
 bool lane_schedule::finished() const {

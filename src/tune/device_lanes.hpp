@@ -22,6 +22,12 @@ namespace kerntune {
 /// included), an index given twice, or "all" on a machine with no GPU.
 std::vector<int> parse_device_list(std::string_view text, int device_count);
 
+/// What `text` names without asking the machine: none for "all", else its indices in ascending
+/// order, checked for form only (an index past the machine's GPUs is found when a worker starts
+/// on it). Throws kerntune::error for every bad form parse_device_list refuses, alike: the CLI
+/// checks a --devices value with it while it reads the command line, before any GPU is asked.
+std::optional<std::vector<int>> device_list_indices(std::string_view text);
+
 /// One selected GPU, as plain values: device_info's ordinal, identity() and arch().
 struct device_description {
     int index = 0;         ///< the driver's ordinal, as --devices names it
@@ -116,6 +122,8 @@ public:
     lane_report report() const;
 
     std::size_t lane_count() const { return m_lanes.size(); }
+    /// The lanes that have not failed.
+    std::size_t alive_lanes() const;
 
 private:
     struct lane_state {

@@ -98,20 +98,26 @@ std::string json_document(const report_header& header, const json& result) {
     return document.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-text_table tune_table(const std::vector<tune_outcome>& outcomes) {
+text_table tune_table(const std::vector<tune_outcome>& outcomes, bool gpu_column) {
     text_table table{{"dtype", "shape", "winner", "median us", "GB/s", "% theor", "% copy", "ok/failed", "resumed",
                       "unmeasured", "compile s", "tune s"}};
+    if (gpu_column) table.headers.insert(table.headers.begin() + 2, "gpu");
     for (const tune_outcome& o : outcomes) {
         std::vector<std::string> row{std::string(to_string(o.type)), o.shape.to_string()};
-        if (o.best) {
-            const winner& w = *o.best;
-            row.insert(row.end(), {w.config, fixed(w.median_us, 1), fixed(w.gbps, 0), fixed(w.pct_theoretical, 1),
-                                   fixed(w.pct_copy, 1), std::to_string(w.candidates_ok) + "/" + std::to_string(w.candidates_failed)});
+        if (gpu_column) row.push_back(o.lane ? std::to_string(o.device) : "-");
+        if (!o.lane) {
+            row.insert(row.end(), {"(not measured)", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
         } else {
-            row.insert(row.end(), {"(none ok)", "-", "-", "-", "-", std::to_string(o.ok) + "/" + std::to_string(o.failed)});
+            if (o.best) {
+                const winner& w = *o.best;
+                row.insert(row.end(), {w.config, fixed(w.median_us, 1), fixed(w.gbps, 0), fixed(w.pct_theoretical, 1),
+                                       fixed(w.pct_copy, 1), std::to_string(w.candidates_ok) + "/" + std::to_string(w.candidates_failed)});
+            } else {
+                row.insert(row.end(), {"(none ok)", "-", "-", "-", "-", std::to_string(o.ok) + "/" + std::to_string(o.failed)});
+            }
+            row.insert(row.end(), {std::to_string(o.resumed), std::to_string(o.unmeasured), fixed(o.compile_seconds, 2),
+                                   fixed(o.seconds, 2)});
         }
-        row.insert(row.end(), {std::to_string(o.resumed), std::to_string(o.unmeasured), fixed(o.compile_seconds, 2),
-                               fixed(o.seconds, 2)});
         table.rows.push_back(std::move(row));
     }
     return table;
@@ -171,21 +177,145 @@ json measurement_json(const measurement& m) {
             {"driver", provenance_json(m.driver_version)}};
 }
 
+namespace {
+
+json outcome_json(const tune_outcome& o) {
+    return json{{"dtype", std::string(to_string(o.type))},
+                {"shape", o.shape.to_string()},
+                {"problem", o.shape.key()},
+                {"ok", o.ok},
+                {"failed", o.failed},
+                {"resumed", o.resumed},
+                {"unmeasured", o.unmeasured},
+                {"compile_seconds", o.compile_seconds},
+                {"seconds", o.seconds},
+                {"winner", o.best ? winner_json(*o.best) : json(nullptr)}};
+}
+
+json key_json(dtype type, const problem& shape) {
+    return {{"dtype", std::string(to_string(type))}, {"shape", shape.to_string()}, {"problem", shape.key()}};
+}
+
+/// "f32 4096x393216"
+std::string key_text(dtype type, const problem& shape) { return std::string(to_string(type)) + " " + shape.to_string(); }
+
+/// "0,2,3": the GPU indices of a group's lanes.
+std::string group_gpus(const tune_report& report, const tune_group& group) {
+    std::string text;
+    for (std::size_t lane : group.lanes) text += (text.empty() ? "" : ",") + std::to_string(report.devices.at(lane));
+    return text;
+}
+
+/// "NVIDIA H200 (sm_90, 132 SMs, theoretical 4800 GB/s, measured copy 3900 GB/s)"
+std::string gpu_text(const device_record& device) {
+    return printable(device.name) + " (sm_" + std::to_string(device.cc_major) + std::to_string(device.cc_minor) + ", " +
+           std::to_string(device.sm_count) + " SMs, theoretical " + fixed(device.theoretical_gbps, 0) +
+           " GB/s, measured copy " + fixed(device.copy_gbps, 0) + " GB/s)";
+}
+
+/// "lost_gpus" and "unmeasured_keys" of tune_json(op, report).
+void add_losses(json& result, const tune_report& report) {
+    json lost = json::array();
+    for (const lost_gpu& gpu : report.lost)
+        lost.push_back({{"gpu_index", gpu.device},
+                        {"reason", gpu.reason},
+                        {"interrupted", gpu.interrupted ? key_json(gpu.interrupted->type, gpu.interrupted->shape) : json(nullptr)},
+                        {"handed_over", gpu.handed_over}});
+    json unmeasured = json::array();
+    for (const tune_outcome& o : report.outcomes)
+        if (!o.lane) {
+            json key = key_json(o.type, o.shape);
+            key["gpu"] = report.groups.at(o.group).identity;
+            unmeasured.push_back(key);
+        }
+    result["lost_gpus"] = lost;
+    result["unmeasured_keys"] = unmeasured;
+}
+
+} // namespace
+
 json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes) {
-    return {{"op", op},
-            {"device", device_json(device)},
-            {"results", json_array(outcomes, [](const tune_outcome& o) {
-                 return json{{"dtype", std::string(to_string(o.type))},
-                             {"shape", o.shape.to_string()},
-                             {"problem", o.shape.key()},
-                             {"ok", o.ok},
-                             {"failed", o.failed},
-                             {"resumed", o.resumed},
-                             {"unmeasured", o.unmeasured},
-                             {"compile_seconds", o.compile_seconds},
-                             {"seconds", o.seconds},
-                             {"winner", o.best ? winner_json(*o.best) : json(nullptr)}};
-             })}};
+    return {{"op", op}, {"device", device_json(device)}, {"results", json_array(outcomes, outcome_json)}};
+}
+
+std::string tune_heading(const std::string& op, const tune_report& report) {
+    if (report.devices.size() == 1) return op + " on " + gpu_text(report.records.front()) + ", NVRTC " + nvrtc_version() + "\n";
+    std::string text;
+    for (const tune_group& group : report.groups)
+        text += op + " on GPU" + (group.lanes.size() == 1 ? " " : "s ") + group_gpus(report, group) + ": " +
+                gpu_text(report.records.at(group.lanes.front())) + ", NVRTC " + nvrtc_version() + "\n";
+    return text;
+}
+
+text_table tune_table(const tune_report& report) { return tune_table(report.outcomes, report.devices.size() > 1); }
+
+json tune_json(const std::string& op, const tune_report& report) {
+    if (report.devices.size() == 1) {
+        json result = tune_json(op, report.records.front(), report.outcomes);
+        if (!report.lost.empty() || report.unmeasured_keys() > 0) add_losses(result, report);
+        return result;
+    }
+    json devices = json::array();
+    for (std::size_t lane = 0; lane < report.devices.size(); ++lane) {
+        json entry = {{"index", report.devices[lane]}};
+        entry.update(device_json(report.records.at(lane)));
+        devices.push_back(entry);
+    }
+    json results = json::array();
+    for (const tune_outcome& o : report.outcomes) {
+        json entry = outcome_json(o);
+        json measured = {{"gpu_index", o.lane ? json(o.device) : json(nullptr)}, {"gpu", report.groups.at(o.group).identity}};
+        // After the key, as the table's gpu column is.
+        json ordered;
+        for (auto it = entry.begin(); it != entry.end(); ++it) {
+            ordered[it.key()] = it.value();
+            if (it.key() == "problem") ordered.update(measured);
+        }
+        results.push_back(ordered);
+    }
+    json result = {{"op", op}, {"devices", devices}, {"results", results}};
+    add_losses(result, report);
+    return result;
+}
+
+std::vector<std::string> tune_losses_text(const tune_report& report) {
+    auto same_key = [](const work_item& key, const tune_outcome& o) {
+        return key.type == o.type && key.shape.key() == o.shape.key();
+    };
+    auto in_group = [&](std::size_t lane, const tune_outcome& o) {
+        const std::vector<std::size_t>& lanes = report.groups.at(o.group).lanes;
+        return std::find(lanes.begin(), lanes.end(), lane) != lanes.end();
+    };
+    std::vector<std::string> lines;
+    for (const lost_gpu& gpu : report.lost) {
+        std::string line = "GPU " + std::to_string(gpu.device) + " was lost mid-tune: " + printable(gpu.reason);
+        if (!gpu.interrupted) {
+            line += "; it was measuring no key";
+        } else {
+            line += "; " + key_text(gpu.interrupted->type, gpu.interrupted->shape);
+            const auto taken = std::find_if(report.outcomes.begin(), report.outcomes.end(), [&](const tune_outcome& o) {
+                return o.lane && same_key(*gpu.interrupted, o) && in_group(gpu.lane, o);
+            });
+            if (gpu.handed_over && taken != report.outcomes.end())
+                line += " went to GPU " + std::to_string(taken->device) + ", which measured it again from scratch";
+            else
+                line += " is not measured";
+        }
+        lines.push_back(line);
+    }
+    for (const tune_outcome& o : report.outcomes) {
+        if (o.lane) continue;
+        const tune_group& group = report.groups.at(o.group);
+        // A key is handed over once: lost on two lanes, it is given up; else the group is gone.
+        const auto lost_on_it = std::count_if(report.lost.begin(), report.lost.end(), [&](const lost_gpu& gpu) {
+            return gpu.interrupted && same_key(*gpu.interrupted, o) && in_group(gpu.lane, o);
+        });
+        lines.push_back(key_text(o.type, o.shape) + " was not measured on GPU" + (group.lanes.size() == 1 ? " " : "s ") +
+                        group_gpus(report, group) + " (" + printable(group.identity) + "): " +
+                        (lost_on_it >= 2 ? "two GPUs were lost measuring it" : "no GPU of the group was left") +
+                        "; the same command again measures it");
+    }
+    return lines;
 }
 
 std::vector<compile_log_group> group_by_log(const std::vector<compile_failure>& failures) {

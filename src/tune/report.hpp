@@ -48,11 +48,28 @@ struct report_header {
 /// null, and bytes that are not UTF-8 (a file name) as U+FFFD.
 std::string json_document(const report_header& header, const nlohmann::ordered_json& result);
 
-/// The table printed at the end of `kerntune tune`.
-text_table tune_table(const std::vector<tune_outcome>& outcomes);
+/// The table printed at the end of `kerntune tune`. `gpu_column`: a column "gpu" after the
+/// shape with the index of the GPU that measured each key, as a tune on several GPUs prints it.
+/// A key no GPU measured (tune_outcome::lane none) reads "(not measured)", "-" elsewhere.
+text_table tune_table(const std::vector<tune_outcome>& outcomes, bool gpu_column = false);
 /// `tune --json`'s result: {"op", "device", "results": [{dtype, shape, problem, ok, failed,
 /// resumed, unmeasured, compile_seconds, seconds, winner}]}.
 nlohmann::ordered_json tune_json(const std::string& op, const device_record& device, const std::vector<tune_outcome>& outcomes);
+
+/// What `kerntune tune` prints of a tune_lanes report, the same whatever the number of GPUs: on
+/// one lane exactly what it printed before lanes (tune_table, tune_json, one heading line); on
+/// several, the heading has a line per group of GPUs, the table a gpu column, and the JSON
+/// document is {"op", "devices": [{"index", device...} per lane], "results": [{dtype, shape,
+/// problem, gpu_index (null: not measured), gpu (identity), ok, failed, resumed, unmeasured,
+/// compile_seconds, seconds, winner}], "lost_gpus", "unmeasured_keys"}. "lost_gpus" ([{gpu_index,
+/// reason, interrupted: {dtype, shape, problem} or null, handed_over}]) and "unmeasured_keys"
+/// ([{dtype, shape, problem, gpu}]) are in one lane's document too when not empty.
+std::string tune_heading(const std::string& op, const tune_report& report);
+text_table tune_table(const tune_report& report);
+nlohmann::ordered_json tune_json(const std::string& op, const tune_report& report);
+/// What went wrong with the GPUs, one line each for stderr (no "kerntune: " prefix): each lost
+/// GPU with why and what became of its key, then each key no GPU measured. Empty when nothing did.
+std::vector<std::string> tune_losses_text(const tune_report& report);
 
 /// `tune --dry-run --json`'s result: {"op", "arch", "results": [...], "compile_failures": [...]}.
 nlohmann::ordered_json compile_json(const std::string& op, const std::string& arch, const std::vector<compile_outcome>& outcomes);

@@ -24,6 +24,8 @@
 #include "build/stored_code_trust.hpp"
 #include "catalog/template_folder.hpp"
 #include "core/kernel_arguments.hpp"
+#include "tune/device_lanes.hpp"
+#include "tune/lane_pool.hpp"
 #include "tune/worker_client.hpp"
 
 namespace kerntune {
@@ -171,28 +173,40 @@ program_cache database_program_cache(database& db) {
     return cache;
 }
 
-/// What every candidate of one tune shares: the device, the worker, the compiled validation
-/// kernels.
+/// What one arch compiles, once for every lane of that arch: each dtype's space and the
+/// validation kernels.
+struct arch_build {
+    std::string arch;
+    std::map<dtype, compiled_space> spaces;
+    std::map<dtype, std::vector<compile_failure>> failures;  // the candidates of each space that did not compile
+    std::vector<dtype> validation_types;  // validation.kernels[2i], [2i+1]: fill and compare for type i
+    compiled_set validation;
+};
+
+/// What every candidate a lane measures shares: its GPU, its worker and its connection to the
+/// database, the arch's compiled kernels and their module ids in this worker.
 struct tune_session {
     const kernel_spec& spec;
     const tune_options& options;
     database& db;
     worker_client& worker;
+    const arch_build& build;
     device_record device;
     device_limits limits;
-    std::string arch, nvrtc;
-    std::vector<dtype> validation_types;  // validation.kernels[2i], [2i+1]: fill and compare for type i
-    compiled_set validation;
+    std::string nvrtc;
     std::vector<std::int64_t> validation_modules;
+    std::map<dtype, std::vector<std::int64_t>> modules;  // per dtype: per program of its space
     std::mt19937_64 seeds{std::random_device{}()};
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-    program_cache programs = database_program_cache(db);
+    /// Whether a worker that died without answering fails the lane, so that the key goes to
+    /// another lane of the group; none or false: it is the candidate's runtime_fault.
+    std::function<bool()> may_hand_over;
 
     /// The fill or compare kernel for buffers of `type`, as the worker names it: "MODULE:NAME".
     std::string validation_kernel(dtype type, bool compare) const {
         std::size_t i = 0;
-        while (validation_types[i] != type) ++i;
-        const compiled_kernel& kernel = validation.kernels[2 * i + (compare ? 1 : 0)];
+        while (build.validation_types[i] != type) ++i;
+        const compiled_kernel& kernel = build.validation.kernels[2 * i + (compare ? 1 : 0)];
         return std::to_string(validation_modules.at(static_cast<std::size_t>(kernel.program))) + ":" + kernel.lowered_name;
     }
 };
@@ -214,26 +228,68 @@ void check_request(const kernel_spec& spec, const tune_options& options, std::in
         }
 }
 
-void compile_validation(tune_session& session) {
+/// The validation kernels of every buffer type `dtypes` use, for build.arch.
+void compile_validation(const kernel_spec& spec, const std::vector<dtype>& dtypes, arch_build& build,
+                        const program_cache* programs) {
     std::vector<std::string> expressions;
-    for (dtype tuned : session.options.dtypes)
-        for (dtype type : buffer_types(session.spec, tuned)) {
-            if (std::find(session.validation_types.begin(), session.validation_types.end(), type) !=
-                session.validation_types.end())
+    for (dtype tuned : dtypes)
+        for (dtype type : buffer_types(spec, tuned)) {
+            if (std::find(build.validation_types.begin(), build.validation_types.end(), type) != build.validation_types.end())
                 continue;
-            session.validation_types.push_back(type);
-            expressions.push_back(fill_expression(type, session.spec.validation.fill));
-            expressions.push_back(compare_expression(type, session.spec.validation.compare));
+            build.validation_types.push_back(type);
+            expressions.push_back(fill_expression(type, spec.validation.fill));
+            expressions.push_back(compare_expression(type, spec.validation.compare));
         }
     const std::optional<std::string> validation_source = template_folder::support().read("validation.cu");
     if (!validation_source) throw error("this kerntune was built without templates/support/validation.cu");
-    session.validation =
-        compile_kernels({"validation.cu", *validation_source, {}}, expressions, session.arch, &session.programs, compile_in_worker);
+    build.validation =
+        compile_kernels({"validation.cu", *validation_source, {}}, expressions, build.arch, programs, compile_in_worker);
     for (std::size_t i = 0; i < expressions.size(); ++i)
-        if (!session.validation.kernels[i].ok)
-            throw error("cannot compile " + expressions[i] + ": " + session.validation.kernels[i].log);
-    for (const compiled_program& program : session.validation.programs)
-        session.validation_modules.push_back(session.worker.add_module(program.cubin));
+        if (!build.validation.kernels[i].ok)
+            throw error("cannot compile " + expressions[i] + ": " + build.validation.kernels[i].log);
+}
+
+/// Compiles for `arch` the space of each of `dtypes`, and the validation kernels while the
+/// spaces compile.
+arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes, const std::string& arch,
+                      const program_cache* programs) {
+    arch_build build;
+    build.arch = arch;
+    // It writes build.validation_types and build.validation only, which the loop leaves alone.
+    std::future<void> validation =
+        std::async(std::launch::async, [&] { compile_validation(spec, dtypes, build, programs); });
+    try {
+        for (dtype type : dtypes) {
+            compiled_space space = build_space(spec, type, arch, programs);
+            spdlog::debug("{} {} space: {} kernels in {} programs ready in {:.3f} s", arch, to_string(type),
+                          space.expressions.size(), space.compiled.programs.size(), space.compiled.seconds);
+            const compiled_kernel& reference = space.compiled.kernels[space.reference()];
+            if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
+            std::vector<compile_failure>& failures = build.failures[type];
+            for (std::size_t i = 0; i < space.reference(); ++i)
+                if (!space.compiled.kernels[i].ok) failures.push_back({space.expressions[i], space.compiled.kernels[i].log});
+            build.spaces.emplace(type, std::move(space));
+        }
+    } catch (...) {
+        validation.wait();  // it writes into `build`, which the exception destroys
+        throw;
+    }
+    validation.get();
+    return build;
+}
+
+/// A lane's session: the arch's programs registered with the lane's worker.
+std::unique_ptr<tune_session> open_session(const kernel_spec& spec, const tune_options& options, database& db,
+                                           worker_client& worker, const arch_build& build, const device_info& gpu,
+                                           const device_record& device) {
+    auto session = std::unique_ptr<tune_session>(new tune_session{spec, options, db, worker, build, device, gpu.limits()});
+    session->nvrtc = nvrtc_version();
+    for (const compiled_program& program : build.validation.programs)
+        session->validation_modules.push_back(worker.add_module(program.cubin));
+    for (const auto& [type, space] : build.spaces)
+        for (const compiled_program& program : space.compiled.programs)
+            session->modules[type].push_back(worker.add_module(program.cubin));
+    return session;
 }
 
 /// `gbps` as a percentage of `peak`; 0 for a peak that is not known (0: a device that reported
@@ -258,13 +314,17 @@ winner best_of(tune_session& session, const tuning_key& key, const measurement& 
     return best;
 }
 
-/// Validates and times every candidate of `space` not yet measured for `shape`, storing each
+/// Validates and times every candidate of its dtype's space not yet measured for `shape`, storing each
 /// result at once, then stores the winner among all measurements of the key.
-tune_outcome tune_problem(tune_session& session, dtype type, const compiled_space& space,
-                          const std::vector<std::int64_t>& modules, const problem& shape,
+/// `measure_again`: labels measured again whatever the resume policy keeps (what a failed lane
+/// stored of this key in this tune); `stored` gets the label of every row this call stores.
+tune_outcome tune_problem(tune_session& session, dtype type, const problem& shape,
+                          const std::set<std::string>& measure_again, std::set<std::string>& stored,
                           const progress_callback& progress) {
     const auto started = std::chrono::steady_clock::now();
     const kernel_spec& spec = session.spec;
+    const compiled_space& space = session.build.spaces.at(type);
+    const std::vector<std::int64_t>& modules = session.modules.at(type);
     const tuning_key key{spec.name, spec.source_hash, std::string(to_string(type)), shape.key(),
                          session.device.identity, session.nvrtc};
     auto kernel_at = [&](std::size_t index) {
@@ -285,7 +345,8 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
     };
     // What is kept counts as measured and is skipped; the rest is measured again.
     const resume_policy policy = session.options.resume;
-    auto kept = [policy](const measurement& earlier) {
+    auto kept = [policy, &measure_again](const measurement& earlier) {
+        if (measure_again.count(earlier.config)) return false;
         switch (policy) {
         case resume_policy::keep_all: return true;
         case resume_policy::retry_failed: return !may_be_environmental(earlier.status);
@@ -351,6 +412,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                 used.push_back(reference.module);
                 used.push_back(candidate.module);
                 const evaluation reply = session.worker.evaluate(request, used, session.options.candidate_timeout_ms);
+                // Nothing is stored of it: the lane that takes the key over measures it.
+                if (session.worker.worker_lost() && session.may_hand_over && session.may_hand_over())
+                    throw lane_lost(reply.message + " during " + std::string(to_string(type)) + " " + shape.to_string() +
+                                    " " + result.config);
                 result.status = reply.status;
                 result.message = reply.message;
                 if (result.status == candidate_status::ok) {
@@ -360,6 +425,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                     result.gbps = bytes / (result.median_us * 1e-6) / 1e9;
                     if (best_us == 0 || result.median_us < best_us) best_us = result.median_us;
                 }
+            } catch (const lane_lost&) {
+                throw;
+            } catch (const worker_unavailable&) {  // the GPU, not the candidate
+                throw;
             } catch (const error& failure) {  // e.g. a grid the launch rule cannot give
                 result.status = candidate_status::launch_failed;
                 result.message = failure.what();
@@ -369,6 +438,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
                       to_string(result.status), result.median_us, result.message);
         (result.status == candidate_status::ok ? outcome.ok : outcome.failed) += 1;
         session.db.record_measurement(result);
+        stored.insert(result.config);
         if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(space.configs.size()), result.config});
     }
 
@@ -401,7 +471,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const compiled_spac
         const auto position = std::find(space.configs.begin(), space.configs.end(), best);
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[position - space.configs.begin()]];
         const std::string& cubin = space.compiled.programs[static_cast<std::size_t>(kernel.program)].cubin;
-        session.db.store_binary({binary_key_for(spec, best, type, session.arch, session.nvrtc), kernel.lowered_name,
+        session.db.store_binary({binary_key_for(spec, best, type, session.build.arch, session.nvrtc), kernel.lowered_name,
                                  sha256_hex(cubin), cubin});
     }
     return outcome;
@@ -430,53 +500,169 @@ std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& opti
 
 std::vector<tune_outcome> tune(const kernel_spec& spec, const tune_options& options, worker_client& worker,
                                database& db, const progress_callback& progress) {
-    tune_session session{spec, options, db, worker};
-    if (options.budget_seconds > 0)
-        session.deadline = std::chrono::steady_clock::now() +
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(options.budget_seconds));
-    const worker_message& facts = session.worker.device_facts();
-    check_request(spec, options, facts.integer("total_memory_bytes"));
-    const device_info gpu = decode_hello(facts, options.device);
-    session.device = record_of(gpu, 0);
-    session.limits = gpu.limits();
-    session.arch = gpu.arch();
-    session.nvrtc = nvrtc_version();
-    const std::vector<work_item> work = work_of_shard(options);
-    if (work.empty()) return {};  // a shard of more shards than keys: nothing here
-    // The validation kernels compile while the first dtype's space does.
-    std::future<void> validation = std::async(std::launch::async, [&session] { compile_validation(session); });
-
-    std::vector<tune_outcome> outcomes;
-    for (dtype type : options.dtypes) {
-        std::vector<const problem*> problems;
-        for (const work_item& item : work)
-            if (item.type == type) problems.push_back(&item.shape);
-        if (problems.empty()) continue;  // another shard's dtype: not compiled here
-        const compiled_space space = build_space(spec, type, session.arch, &session.programs);
-        spdlog::debug("{} space: {} kernels in {} programs ready in {:.3f} s", to_string(type), space.expressions.size(),
-                      space.compiled.programs.size(), space.compiled.seconds);
-        if (validation.valid()) {
-            validation.get();
-            // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.
-            const std::optional<device_record> known = db.find_device(session.device.identity);
-            session.device.copy_gbps =
-                known && known->copy_gbps > 0 ? known->copy_gbps : session.worker.measure_copy_gbps();
-            db.upsert_device(session.device);
-        }
-        const compiled_kernel& reference = space.compiled.kernels[space.reference()];
-        if (!reference.ok) throw error("cannot compile the reference " + space.expressions.back() + ": " + reference.log);
-        std::vector<std::int64_t> modules;
-        for (const compiled_program& program : space.compiled.programs) modules.push_back(session.worker.add_module(program.cubin));
-        std::vector<compile_failure> failures;
-        for (std::size_t i = 0; i < space.reference(); ++i)
-            if (!space.compiled.kernels[i].ok) failures.push_back({space.expressions[i], space.compiled.kernels[i].log});
-        for (const problem* shape : problems) {
-            outcomes.push_back(tune_problem(session, type, space, modules, *shape, progress));
-            outcomes.back().compile_failures = failures;
-        }
+    tune_report report = tune_lanes(spec, options, {{options.device, &worker}}, db, progress);
+    if (!report.lost.empty()) {
+        const lost_gpu& lost = report.lost.front();
+        throw error("GPU " + std::to_string(lost.device) + " was lost mid-tune (" + lost.reason + "): " +
+                    std::to_string(report.unmeasured_keys()) + " of " + std::to_string(report.outcomes.size()) +
+                    " keys not measured; the same tune again resumes from the rows stored");
     }
-    return outcomes;
+    return std::move(report.outcomes);
+}
+
+std::size_t tune_report::unmeasured_keys() const {
+    return static_cast<std::size_t>(
+        std::count_if(outcomes.begin(), outcomes.end(), [](const tune_outcome& o) { return !o.lane; }));
+}
+
+double estimated_cost(const kernel_spec& spec, const work_item& item) {
+    return static_cast<double>(bytes_moved(spec, item.type, item.shape)) *
+           static_cast<double>(enumerate_space(spec, item.type).size());
+}
+
+tune_report tune_lanes(const kernel_spec& spec, const tune_options& options, const std::vector<tune_lane>& lanes,
+                       database& db, const progress_callback& progress) {
+    if (lanes.empty()) throw error("a tune needs at least one GPU");
+    auto deadline = std::chrono::steady_clock::time_point::max();
+    if (options.budget_seconds > 0)
+        deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(options.budget_seconds));
+    // The GPUs as their workers describe them. The groups' and schedules' "devices" are lane
+    // numbers, which are distinct even where two lanes share a GPU (the tests' two lanes on a
+    // machine of one); report.devices maps them back to GPU indices.
+    std::vector<device_info> gpus;
+    std::vector<device_description> described;
+    for (std::size_t lane = 0; lane < lanes.size(); ++lane) {
+        const worker_message& facts = lanes[lane].worker->device_facts();
+        check_request(spec, options, facts.integer("total_memory_bytes"));
+        gpus.push_back(decode_hello(facts, lanes[lane].device));
+        described.push_back({static_cast<int>(lane), gpus.back().identity(), gpus.back().arch()});
+    }
+    const std::vector<device_group> groups = group_devices(described);
+    tune_report report;
+    for (const tune_lane& lane : lanes) report.devices.push_back(lane.device);
+    for (const device_group& group : groups) {
+        tune_group lanes_of{group.identity, {}};
+        for (int lane : group.devices) lanes_of.lanes.push_back(static_cast<std::size_t>(lane));
+        report.groups.push_back(std::move(lanes_of));
+    }
+    // Each lane's GPU as stored; one a shard with nothing to tune never stored: as its worker
+    // describes it, no copy measured.
+    auto stored_records = [&] {
+        for (const device_info& gpu : gpus) report.records.push_back(db.find_device(gpu.identity()).value_or(record_of(gpu, 0)));
+    };
+    const std::vector<work_item> work = work_of_shard(options);
+    if (work.empty()) {  // a shard of more shards than keys: nothing here
+        stored_records();
+        return report;
+    }
+
+    // Every arch compiles the space of each dtype of the work once, for all of its lanes.
+    std::vector<dtype> types;
+    for (dtype type : options.dtypes)
+        if (std::any_of(work.begin(), work.end(), [type](const work_item& item) { return item.type == type; }))
+            types.push_back(type);
+    const program_cache programs = database_program_cache(db);
+    std::map<std::string, arch_build> builds;
+    for (const std::string& arch : distinct_arches(groups)) builds.emplace(arch, build_arch(spec, types, arch, &programs));
+
+    // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.
+    std::vector<device_record> group_records;
+    for (const device_group& group : groups) {
+        const auto first = static_cast<std::size_t>(group.devices.front());
+        const std::optional<device_record> known = db.find_device(group.identity);
+        const double copy_gbps = known && known->copy_gbps > 0 ? known->copy_gbps : lanes[first].worker->measure_copy_gbps();
+        group_records.push_back(record_of(gpus[first], copy_gbps));
+        db.upsert_device(group_records.back());
+    }
+
+    // One connection per lane on threads: a connection runs one transaction at a time, and
+    // lanes sharing one would nest theirs (or wait on a lock for every row); connections of
+    // their own take turns as the database's writers of other processes do (WAL, BEGIN
+    // IMMEDIATE, busy waits). One lane uses `db`, on the calling thread.
+    const bool threads = lanes.size() > 1;
+    std::vector<std::unique_ptr<database>> connections;
+    std::vector<std::unique_ptr<tune_session>> sessions(lanes.size());
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        for (int number : groups[g].devices) {
+            const auto lane = static_cast<std::size_t>(number);
+            database* lane_db = &db;
+            if (threads) {
+                connections.push_back(std::make_unique<database>(database::open(
+                    db.path(), open_mode::read_write_as_is, [](const std::string& message) { spdlog::warn("{}", message); })));
+                lane_db = connections.back().get();
+            }
+            sessions[lane] = open_session(spec, options, *lane_db, *lanes[lane].worker, builds.at(groups[g].arch),
+                                          gpus[lane], group_records[g]);
+            sessions[lane]->deadline = deadline;
+        }
+
+    std::vector<lane_work> costs;
+    for (std::size_t key = 0; key < work.size(); ++key) costs.push_back({key, estimated_cost(spec, work[key])});
+    std::vector<lane_schedule> schedules;
+    for (const device_group& group : groups) schedules.emplace_back(costs, group.devices);
+
+    // Per group and key: its outcome, written once by the lane that measured it; and the labels
+    // stored of it in this tune, read by the lane a failed one hands it to (after the pool's
+    // lock has passed the key on).
+    std::vector<std::vector<std::optional<tune_outcome>>> measured(groups.size(),
+                                                                   std::vector<std::optional<tune_outcome>>(work.size()));
+    std::vector<std::vector<std::set<std::string>>> stored(groups.size(), std::vector<std::set<std::string>>(work.size()));
+    std::mutex progress_mutex;
+    const lane_measure measure = [&](const lane_task& task) {
+        const auto lane = static_cast<std::size_t>(groups[task.group].devices[task.lane]);
+        tune_session& session = *sessions[lane];
+        session.may_hand_over = task.others_alive;
+        progress_callback lane_progress;
+        if (progress)
+            lane_progress = [&, lane](const tune_progress& step) {
+                tune_progress shown = step;
+                shown.lane = lane;
+                shown.device = lanes[lane].device;
+                std::lock_guard<std::mutex> lock(progress_mutex);
+                progress(shown);
+            };
+        const work_item& item = work[task.key];
+        // A key is handed over only by a failed lane: what it stored of the key is measured
+        // again, so that all of the key's candidates are compared on one GPU.
+        std::set<std::string>& rows = stored[task.group][task.key];
+        const std::set<std::string> again = rows;
+        try {
+            tune_outcome outcome = tune_problem(session, item.type, item.shape, again, rows, lane_progress);
+            outcome.compile_failures = session.build.failures.at(item.type);
+            outcome.lane = lane;
+            outcome.device = lanes[lane].device;
+            outcome.group = task.group;
+            measured[task.group][task.key] = std::move(outcome);
+        } catch (const worker_unavailable& failure) {
+            throw lane_lost(failure.what());
+        }
+    };
+    const std::vector<lost_lane> lost = run_lanes(schedules, measure);
+
+    for (const lost_lane& failed : lost) {
+        const auto lane = static_cast<std::size_t>(failed.failure.device);
+        lost_gpu gpu{lane, lanes[lane].device, failed.reason};
+        if (failed.failure.interrupted) {
+            gpu.interrupted = work[*failed.failure.interrupted];
+            // Handed back to the schedule is not yet measured: its other lanes may all be gone.
+            const std::optional<tune_outcome>& then = measured[failed.group][*failed.failure.interrupted];
+            gpu.handed_over = failed.failure.handed_over && then && then->lane != lane;
+        }
+        report.lost.push_back(std::move(gpu));
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        for (std::size_t key = 0; key < work.size(); ++key) {
+            if (measured[g][key]) {
+                report.outcomes.push_back(std::move(*measured[g][key]));
+                continue;
+            }
+            tune_outcome none{work[key].type, work[key].shape};
+            none.group = g;
+            report.outcomes.push_back(std::move(none));
+        }
+    stored_records();
+    return report;
 }
 
 } // namespace kerntune

@@ -149,6 +149,16 @@ compiled_program compile_in_worker(const compile_request& request) {
 }
 
 void worker_client::start() {
+    try {
+        start_worker();
+    } catch (const worker_unavailable&) {
+        throw;
+    } catch (const error& failure) {  // spawn_worker's
+        throw worker_unavailable(failure.what());
+    }
+}
+
+void worker_client::start_worker() {
     const auto started = std::chrono::steady_clock::now();
     const spawned_worker worker = spawn_worker(m_executable);
     m_pid = worker.pid;
@@ -160,17 +170,17 @@ void worker_client::start() {
     worker_message reply = request(hello, hello_timeout_ms);
     if (reply.fields.count("error")) {  // the worker's own words, e.g. no such GPU
         stop(true);
-        throw error(reply.at("error"));
+        throw worker_unavailable(reply.at("error"));
     }
     if (reply.fields.count("status")) {  // it died, timed out or answered nonsense: reaped already
         stop(true);
-        throw error("the worker " + m_executable.string() + " gave no hello: " + reply.get("message"));
+        throw worker_unavailable("the worker " + m_executable.string() + " gave no hello: " + reply.get("message"));
     }
     try {
         decode_hello(reply, m_device);
     } catch (const error& failure) {
         stop(true);
-        throw error("malformed hello from the worker " + m_executable.string() + ": " + failure.what());
+        throw worker_unavailable("malformed hello from the worker " + m_executable.string() + ": " + failure.what());
     }
     spdlog::debug("worker {} up: driver initialised in {:.3f} s", m_pid,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -216,6 +226,7 @@ worker_message worker_client::request(const worker_message& message, int timeout
     default:
         failure.fields = {{"status", std::string(to_string(candidate_status::runtime_fault))},
                           {"message", "worker " + describe_exit(stop(false))}};
+        m_lost = true;
         break;
     }
     return failure;
@@ -266,6 +277,7 @@ std::int64_t worker_client::add_module(std::string cubin) {
 
 evaluation worker_client::evaluate(worker_message message, const std::vector<std::int64_t>& modules,
                                    int timeout_ms) {
+    m_lost = false;
     if (m_pid < 0) start();
     for (std::int64_t module : modules) {
         if (m_loaded.count(module)) continue;

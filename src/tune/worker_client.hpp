@@ -7,10 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "cuda/nvrtc.hpp"
 #include "tune/worker_protocol.hpp"
 
 namespace kerntune {
+
+/// A worker that cannot be started (or started again after a fault): its executable is missing,
+/// its GPU is unusable or gone, or its hello is malformed. The GPU cannot be tuned on for now;
+/// no candidate is to blame.
+struct worker_unavailable : error {
+    using error::error;
+};
 
 /// The tuner's handle on its GPU worker process (worker.hpp). Starts the worker, keeps the
 /// cubins it was given so that a fresh worker can be loaded again, and turns a worker that
@@ -21,7 +29,7 @@ class worker_client {
 public:
     /// Starts a worker on GPU `device` and waits for its hello (the device's facts); the worker
     /// then opens its context while the caller goes on (compiling, typically). Throws
-    /// kerntune::error when it cannot start, the GPU is unusable or the hello is malformed
+    /// worker_unavailable when it cannot start, the GPU is unusable or the hello is malformed
     /// (see decode_hello).
     worker_client(std::filesystem::path executable, int device);
     ~worker_client();
@@ -40,9 +48,20 @@ public:
     /// Sends an evaluate request that uses `modules`, loading those the worker lacks, and waits
     /// at most timeout_ms for the answer. A reply that is malformed or fails decode_evaluation
     /// is runtime_fault with the message "malformed worker reply: <what>", and the worker is
-    /// killed. Throws kerntune::error only when a fresh worker is needed and cannot be started
-    /// (as the constructor does).
+    /// killed. Throws worker_unavailable only when a fresh worker is needed and cannot be
+    /// started (as the constructor does).
     evaluation evaluate(worker_message request, const std::vector<std::int64_t>& modules, int timeout_ms);
+
+    /// Whether the worker of the last evaluate died without answering: it was killed by a signal
+    /// or exited, neither by this client nor after reporting a fault. The evaluation is then a
+    /// runtime_fault naming how it died, but the candidate need not be to blame: kill -9, the
+    /// OOM killer and a GPU that falls off the bus end a worker the same way. A tune on several
+    /// GPUs of one identity hands the key to another GPU instead (docs/MULTI_GPU.md).
+    bool worker_lost() const { return m_lost; }
+
+    /// The running worker's process id; -1 between a worker's end and the next start. For tests
+    /// that kill it: read it on the thread that uses this client.
+    pid_t pid() const { return m_pid; }
 
     /// How many workers were started (1 + restarts after faults, malformed replies and timeouts).
     int starts() const { return m_starts; }
@@ -53,11 +72,13 @@ private:
     pid_t m_pid = -1;
     int m_fd = -1;
     int m_starts = 0;
+    bool m_lost = false;  // the last evaluate's worker died without answering
     worker_message m_hello;
     std::vector<std::string> m_cubins;
     std::set<std::int64_t> m_loaded;  // modules the running worker has
 
-    void start();
+    void start();         // start_worker, its failures as worker_unavailable
+    void start_worker();
     int stop(bool kill_first);  // returns the wait status
     worker_message request(const worker_message& message, int timeout_ms);
     evaluation outcome_of(const worker_message& reply);

@@ -77,6 +77,20 @@ TEST(DeviceList, EveryBadFormIsOneLineNamingTheBadPart) {
     }
 }
 
+TEST(DeviceList, ItsFormIsCheckedWithoutTheMachineAsTheCliDoesWhileReadingTheCommandLine) {
+    EXPECT_EQ(device_list_indices("all"), std::nullopt) << "all is the machine's to say";
+    EXPECT_EQ(device_list_indices("3,0,2"), (std::vector<int>{0, 2, 3}));
+    EXPECT_EQ(device_list_indices("17"), (std::vector<int>{17})) << "whether GPU 17 exists is the worker's to say";
+    // Every bad form is refused as parse_device_list refuses it.
+    for (const std::string text : {"", "0,,1", "all,1", "0, 1", "-1", "1a", "2,0,2"}) {
+        const std::string form = error_of([&] { device_list_indices(text); });
+        EXPECT_EQ(form, error_of([&] { parse_device_list(text, 4); })) << text;
+        EXPECT_FALSE(form.empty()) << text;
+    }
+    EXPECT_TRUE(contains(error_of([&] { device_list_indices("99999999999"); }),
+                         "GPU '99999999999' in device list '99999999999' does not exist: no machine has that many GPUs"));
+}
+
 // ---- grouping ----
 
 const std::string h200 = "NVIDIA H200|sm_90|132 SMs";
