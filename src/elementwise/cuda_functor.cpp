@@ -59,6 +59,7 @@ std::string operation(const elementwise_node& n, const std::vector<std::string>&
         case op::min: return call("min");
         case op::max: return call("max");
         case op::clamp: return call("clamp");
+        case op::fma: return call("fma");
         case op::pow: return call("pow");
         case op::abs: return call("abs");
         case op::exp: return call("exp");

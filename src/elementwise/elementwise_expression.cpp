@@ -41,7 +41,7 @@ constexpr op_info function(op kind, std::string_view name, int arity) {
     return {kind, name, form::call, atom_precedence, arity, {R, R, R}, R};
 }
 
-constexpr std::array<op_info, 39> ops = {{
+constexpr std::array<op_info, 40> ops = {{
     leaf(op::literal),
     leaf(op::input),
     leaf(op::scalar),
@@ -63,6 +63,7 @@ constexpr std::array<op_info, 39> ops = {{
     function(op::min, "min", 2),
     function(op::max, "max", 2),
     function(op::clamp, "clamp", 3),
+    function(op::fma, "fma", 3),
     function(op::pow, "pow", 2),
     function(op::abs, "abs", 1),
     function(op::exp, "exp", 1),
@@ -444,6 +445,7 @@ float elementwise_expression::evaluate(const float* inputs, const float* scalar_
             case op::min: value = minimum(operand(0), operand(1)); break;
             case op::max: value = maximum(operand(0), operand(1)); break;
             case op::clamp: value = minimum(maximum(operand(0), operand(1)), operand(2)); break;
+            case op::fma: value = std::fma(operand(0), operand(1), operand(2)); break;
             case op::pow: value = std::pow(operand(0), operand(1)); break;
             case op::abs: value = std::fabs(operand(0)); break;
             case op::exp: value = std::exp(operand(0)); break;

@@ -42,6 +42,7 @@ enum class elementwise_op : std::uint8_t {
     min,
     max,
     clamp,
+    fma,  ///< fma(a, b, c): a * b + c rounded once (what nvcc makes of torch's a * b + c)
     pow,
     abs,
     exp,

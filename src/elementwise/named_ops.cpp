@@ -28,9 +28,8 @@ const std::vector<named_op>& named_ops() {
         // x * 0.5 * (1 + erf(x * kAlpha)), left to right.
         {"gelu", "x * 0.5 * (1 + erf(x * 0.70710677))", {}, "torch.nn.functional.gelu(x)"},
         // 0.5 * x * (1 + tanh(kBeta * (x + kKappa * x_cube))), x_cube = x * x * x. nvcc contracts
-        // torch's x + kKappa * x_cube into one fma, which the language (a rounding per operation)
-        // cannot write: this rounds the product first.
-        {"gelu_tanh", "0.5 * x * (1 + tanh(0.7978846 * (x + 0.044715 * (x * x * x))))", {},
+        // torch's x + kKappa * x_cube into one fma (its default -fmad=true), so fma it is here.
+        {"gelu_tanh", "0.5 * x * (1 + tanh(0.7978846 * fma(0.044715, x * x * x, x)))", {},
          "torch.nn.functional.gelu(x, approximate='tanh')"},
         // elu with torch's fixed alpha and scale: x > 0 ? x * scale : expm1(x) * alpha * scale.
         {"selu", "where(x > 0, x * 1.050701, expm1(x) * 1.7580993)", {}, "torch.nn.functional.selu(x)"},
@@ -60,7 +59,7 @@ const std::vector<named_op>& named_ops() {
         // The tanh GELU of GPT-2 and BERT as users write it with torch ops:
         //   0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
         // torch.pow(x, 3.0) on CUDA is x * x * x, and each op is its own kernel (no fma): in
-        // float32 this is that composite bit for bit. Its canonical form is gelu_tanh's.
+        // float32 this is that composite bit for bit.
         {"new_gelu", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * (x * x * x))))", {},
          "0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * torch.pow(x, 3))))"},
     };

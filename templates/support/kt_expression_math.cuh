@@ -22,6 +22,8 @@ __device__ __forceinline__ float max(float a, float b) { return a != a ? a : b !
 // torch.clamp(x, lo, hi): hi when lo > hi; a NaN in any of the three is the result.
 __device__ __forceinline__ float clamp(float x, float lo, float hi) { return min(max(x, lo), hi); }
 
+// a * b + c rounded once: what nvcc's contraction makes of a * b + c in torch's own kernels.
+__device__ __forceinline__ float fma(float a, float b, float c) { return __fmaf_rn(a, b, c); }
 __device__ __forceinline__ float pow(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ float abs(float a) { return fabsf(a); }
 __device__ __forceinline__ float exp(float a) { return expf(a); }

@@ -136,11 +136,12 @@ TEST_F(ExampleTemplateOnGpu, TunedAxpbyIsFoundExactlyAndBitExactForAnyPlacement)
     EXPECT_EQ(run_and_check(rt, x, z, placements[1], nullptr), 0u) << "the defaults a = b = 1";
     EXPECT_EQ(rt.query("axpby", KT_F32, n).match, KT_MATCH_EXACT);
 
-    // Another size on the same GPU takes the tuned config as the nearest, and is exact too.
-    const launch_choice nearest = rt.query("axpby", KT_F32, 4099);
+    // Another size of the same regime (L2-resident: 9.6 MB moved) on the same GPU takes the
+    // tuned config as the nearest, and is exact too.
+    const launch_choice nearest = rt.query("axpby", KT_F32, 800000);
     EXPECT_EQ(nearest.match, KT_MATCH_NEAREST);
     EXPECT_EQ(nearest.label, tuned_label);
-    const std::vector<std::uint32_t> x_small(x.begin(), x.begin() + 4099), z_small(z.begin(), z.begin() + 4099);
+    const std::vector<std::uint32_t> x_small(x.begin(), x.begin() + 800000), z_small(z.begin(), z.begin() + 800000);
     EXPECT_EQ(run_and_check(rt, x_small, z_small, placements[1], scalars), 0u);
     EXPECT_EQ(rt.query("axpby", KT_F16, n).match, KT_MATCH_DEFAULT) << "only f32 was tuned";
 }

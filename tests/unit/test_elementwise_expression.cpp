@@ -46,6 +46,7 @@ TEST(ElementwiseExpression, OperatorsComputeInFloat32) {
     // which the product's rounding to float32 (a tie, to even) turns into 2^-11; an fma or a
     // double would keep the 2^-24.
     EXPECT_EQ(at("x * x - 1", 1.0f + 0x1p-12f), 0x1p-11f);
+    EXPECT_EQ(at("fma(x, x, -1)", 1.0f + 0x1p-12f), 0x1p-11f + 0x1p-24f);  // an fma keeps it
     EXPECT_TRUE(std::isnan(at("x / x", 0.0f)));
 }
 

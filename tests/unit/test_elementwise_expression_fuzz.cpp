@@ -26,7 +26,7 @@ using test::repeat;
 
 const std::vector<scalar_default> scalars = {{"alpha", 0.5f}, {"beta", -1.0f}};
 
-const std::vector<std::string> functions = {"where", "min",  "max",   "clamp", "pow",   "abs",     "exp",
+const std::vector<std::string> functions = {"where", "min",  "max",   "clamp", "fma", "pow",   "abs",     "exp",
                                             "exp2",  "log",  "log2",  "log1p", "expm1", "sqrt",    "rsqrt",
                                             "tanh",  "sigmoid", "erf", "sin",  "cos",   "floor",   "ceil", "round"};
 const std::vector<std::string> unary_functions = {"abs",  "exp",   "exp2",    "log", "log2", "log1p", "expm1",
@@ -51,7 +51,7 @@ const std::vector<std::string> tokens = {
 bool emitted_only_its_own(const std::string& source, std::string& offending) {
     static const std::set<std::string> vocabulary = {
         "struct", "kt_expression", "float", "bool", "__device__", "operator", "const", "return", "kt_math",
-        "add", "sub", "mul", "div", "min", "max", "clamp", "pow", "abs", "exp", "exp2", "log", "log2", "log1p",
+        "add", "sub", "mul", "div", "min", "max", "clamp", "fma", "pow", "abs", "exp", "exp2", "log", "log2", "log1p",
         "expm1", "sqrt", "rsqrt", "tanh", "sigmoid", "erf", "sin", "cos", "floor", "ceil", "round"};
     static const std::string punctuation = " \n{}();,=+-*/<>!&|?:.";
     const auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };

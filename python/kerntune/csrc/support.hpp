@@ -72,13 +72,15 @@ inline std::string shape_text(c10::IntArrayRef shape) {
 }
 
 /// shape_text for a shape that may be symbolic (a Meta kernel's while torch.compile traces with
-/// dynamic shapes): each size as c10::SymInt prints itself, a number or a symbol.
+/// dynamic shapes): a symbolic size is "?". (Written out too: streaming a c10::SymInt crashed like
+/// an IntArrayRef.)
 inline std::string shape_text(c10::SymIntArrayRef shape) {
-    std::ostringstream text;
-    text << "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) text << (i ? ", " : "") << shape[i];
-    text << "]";
-    return text.str();
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const std::optional<std::int64_t> size = shape[i].maybe_as_int();
+        text += (i ? ", " : "") + (size ? std::to_string(*size) : std::string("?"));
+    }
+    return text + "]";
 }
 
 /// An elementwise kernel reads and writes the tensor's memory as one flat array, which is right
