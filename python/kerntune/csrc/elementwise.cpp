@@ -398,8 +398,8 @@ expression_call read_expression_call(const Stack& stack, bool on_device) {
     std::vector<std::size_t> order;
     const std::vector<std::string> names = sorted_names(given[2], &order);
     const auto values = given[3].toListRef();
-    TORCH_CHECK_VALUE(values.size() == names.size(), "kerntune.torch.elementwise: ", names.size(), " scalar names and ",
-                      values.size(), " values");
+    TORCH_CHECK_VALUE(values.size() == names.size(), "kerntune.torch.elementwise: ", std::to_string(names.size()),
+                      " scalar names and ", std::to_string(values.size()), " values");
     for (const std::size_t i : order)
         c.scalars.push_back(values[i].isDouble() ? static_cast<float>(values[i].toDouble())
                                                  : std::numeric_limits<float>::quiet_NaN());  // symbolic while tracing
@@ -407,9 +407,12 @@ expression_call read_expression_call(const Stack& stack, bool on_device) {
     const std::size_t want = c.expression->inputs;
     TORCH_CHECK_VALUE(want > 0, "kerntune.torch.elementwise: expression '", text,
                       "' reads no input (x, y, ...): there is no shape to compute it over");
-    TORCH_CHECK_VALUE(c.inputs.size() == want, "kerntune.torch.elementwise: expression '", text, "' reads ", want,
+    // Numbers go into messages as text: streaming an integer into a TORCH_CHECK message crashed this
+    // extension with torch 2.11 (as an IntArrayRef did, support.hpp's shape_text).
+    TORCH_CHECK_VALUE(c.inputs.size() == want, "kerntune.torch.elementwise: expression '", text, "' reads ",
+                      std::to_string(want),
                       want == 1 ? " input (x)" : " inputs (x to " + std::string(1, input_letters[want - 1]) + ")",
-                      ", but ", c.inputs.size(), c.inputs.size() == 1 ? " was" : " were", " given");
+                      ", but ", std::to_string(c.inputs.size()), c.inputs.size() == 1 ? " was" : " were", " given");
     const at::Tensor& x = c.inputs[0];
     for (std::size_t i = 0; i < c.inputs.size(); ++i) {
         const at::Tensor& t = c.inputs[i];
@@ -426,8 +429,8 @@ expression_call read_expression_call(const Stack& stack, bool on_device) {
         TORCH_CHECK_VALUE(t.sym_sizes().equals(x.sym_sizes()), "kerntune.torch.elementwise: ", name, " has shape ",
                           shape_text(t.sym_sizes()), ", input x ", shape_text(x.sym_sizes()),
                           ": the inputs must have one shape (kerntune does not broadcast)");
-        TORCH_CHECK_VALUE(t.device() == x.device(), "kerntune.torch.elementwise: ", name, " is on ", t.device(),
-                          ", input x on ", x.device());
+        TORCH_CHECK_VALUE(t.device() == x.device(), "kerntune.torch.elementwise: ", name, " is on ", t.device().str(),
+                          ", input x on ", x.device().str());
     }
     return c;
 }
@@ -511,7 +514,7 @@ void query_expression(const c10::OperatorHandle&, Stack* stack) {
     const std::vector<std::int64_t> shape = given[3].toIntVector();
     const c10::Device device = given[4].toDevice();
     torch::jit::drop(*stack, 5);
-    TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query_expression: device must be a CUDA device, not ", device);
+    TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query_expression: device must be a CUDA device, not ", device.str());
     const kt_dtype type = kerntune_dtype(dtype, "query_expression", "dtype");
     const compiled_expression& e = expression_for(text, names, "query_expression");
     const c10::cuda::CUDAGuard guard(device);

@@ -39,7 +39,7 @@ std::vector<std::int64_t> problem_extents(const std::string& op, c10::IntArrayRe
 std::tuple<std::string, std::string, bool> query(std::string op, c10::ScalarType dtype, c10::IntArrayRef shape,
                                            c10::Device device, std::optional<std::int64_t> dim,
                                            c10::OptionalIntArrayRef normalized_shape) {
-    TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query: device must be a CUDA device, not ", device);
+    TORCH_CHECK_VALUE(device.is_cuda(), "kerntune.torch.query: device must be a CUDA device, not ", device.str());
     const kt_dtype type = kerntune_dtype(dtype, "query", "dtype");
     std::vector<std::int64_t> extents = problem_extents(op, shape, dim, normalized_shape);
     const c10::cuda::CUDAGuard guard(device);

@@ -55,8 +55,8 @@ void* affine_pointer(const char* op, const char* name, const std::optional<at::T
     if (!tensor.has_value() || !tensor->defined()) return nullptr;
     TORCH_CHECK(tensor->sizes().equals(problem.weight_shape), "kerntune.torch.", op, ": expected ", name, " to be of shape ",
                 shape_text(problem.weight_shape), ", but got ", name, " of shape ", shape_text(tensor->sizes()));
-    TORCH_CHECK_VALUE(tensor->device() == input.device(), "kerntune.torch.", op, ": ", name, " is on ", tensor->device(),
-                      ", input on ", input.device());
+    TORCH_CHECK_VALUE(tensor->device() == input.device(), "kerntune.torch.", op, ": ", name, " is on ", tensor->device().str(),
+                      ", input on ", input.device().str());
     TORCH_CHECK_TYPE(tensor->scalar_type() == input.scalar_type(), "kerntune.torch.", op, ": ", name, " has dtype ",
                      tensor->scalar_type(), ", input ", input.scalar_type(), " (kerntune's norms take one dtype)");
     kept = tensor->contiguous();

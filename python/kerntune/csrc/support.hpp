@@ -59,7 +59,7 @@ inline kt_dtype kerntune_dtype(c10::ScalarType type, const char* op, const char*
 /// The checks every operator makes of a tensor argument before touching its data.
 inline kt_dtype check_input(const at::Tensor& tensor, const char* op, const char* argument) {
     TORCH_CHECK_VALUE(tensor.is_cuda(), "kerntune.torch.", op, ": ", argument, " must be a CUDA tensor, not one on ",
-                      tensor.device());
+                      tensor.device().str());
     return kerntune_dtype(tensor.scalar_type(), op, argument);
 }
 
