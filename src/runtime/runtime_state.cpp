@@ -269,25 +269,37 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
     entry.shipped = chosen.shipped;
     config used = chosen.chosen;
     config_match how = chosen.match;
+    // A config tuned for another problem may not launch on this one (a grid past CUDA's limits,
+    // a cluster the device lacks, clusters whose blocks' shared memory no GPC holds): the
+    // default config is used instead.
+    const auto use_default = [&](const std::string& why) {
+        log_debug(why, "; using the default config");
+        used = default_config(spec, key.type);
+        how = config_match::default_config;
+        entry.match = KT_MATCH_DEFAULT;
+        entry.shipped = false;
+        entry.label = label(spec, used);
+    };
     if (how != config_match::default_config) {
         try {
             entry.geometry = candidate_launch(spec, used, key.type, shape, context_info.device.limits());
         } catch (const error& failure) {
-            // A config tuned for another problem may not launch on this one (a grid past CUDA's
-            // limits, a cluster the device lacks): the default config is used instead.
-            log_debug(failure.what(), "; using the default config");
-            used = default_config(spec, key.type);
-            how = config_match::default_config;
-            entry.match = KT_MATCH_DEFAULT;
-            entry.shipped = false;
-            entry.label = label(spec, used);
+            use_default(failure.what());
         }
     }
-    // The default config: a problem it cannot launch is the caller's invalid argument.
-    if (how == config_match::default_config)
-        entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
-    entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
-    allow_geometry(entry.function, entry.geometry);
+    const auto load = [&] {
+        // The default config: a problem it cannot launch is the caller's invalid argument.
+        if (how == config_match::default_config)
+            entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
+        entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
+        allow_geometry(entry.function, entry.geometry);
+    };
+    load();
+    if (how != config_match::default_config && !clusters_fit(entry.function, entry.geometry)) {
+        use_default(entry.label + ": no cluster of " + std::to_string(entry.geometry.cluster) + " blocks of " +
+                    std::to_string(entry.geometry.shared_bytes) + " bytes of shared memory fits on the device");
+        load();
+    }
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,
               " (", to_string(how), " match", entry.shipped ? " of a shipped row" : "", ", binary from ",
               entry.binary_source, ")");

@@ -11,7 +11,9 @@
 #include "catalog/catalog.hpp"
 #include "core/config.hpp"
 #include "core/text.hpp"
+#include "cuda/device.hpp"
 #include "cuda/nvrtc.hpp"
+#include "db/database.hpp"
 #include "kernel_harness.hpp"
 #include "kerntune/kerntune.h"
 #include "kerntune/kerntune.hpp"
@@ -331,6 +333,47 @@ TEST_F(RuntimeTest, HandlesMoreThanTwoToTheThirtyOneElements) {
         std::uint16_t got = 0;
         KERNTUNE_CU(cuMemcpyDtoH(&got, data.get() + static_cast<CUdeviceptr>(i) * 2, 2));
         EXPECT_EQ(got, expected) << "element " << i;
+    }
+}
+
+// One config's kernel serves every shape that uses it, and layer_norm's row cache takes shared
+// memory by row length: a shape prepared later with less of it must not lower the function's
+// limit below what an earlier shape's launches need (they failed with CUDA_ERROR_INVALID_VALUE).
+TEST_F(RuntimeTest, ShapesSharingAKernelKeepTheSharedMemoryEachNeeds) {
+    const std::filesystem::path path = scratch_path("shared-limit.db");
+    std::filesystem::remove(path);
+    const kernel_spec spec = *catalog().at("layer_norm");
+    const device_info device = query_device(0);
+    {
+        database db = database::open(path, open_mode::read_write);
+        db.upsert_device({device.identity(), device.name, device.cc_major, device.cc_minor, device.sm_count});
+        // A row cache of 120 KB at 4 x 30000, 80 KB at 4 x 20000 (both past 48 KiB, one regime).
+        db.set_winner({{spec.name, spec.source_hash, "f32", "outer=4.reduce=30000.inner=1", device.identity(),
+                        nvrtc_version()},
+                       "t256.r1.c1"});
+    }
+    runtime rt(path.string());
+    const std::vector<std::int64_t> longer = {4, 30000, 1}, shorter = {4, 20000, 1};
+    EXPECT_EQ(rt.query_problem("layer_norm", KT_F32, longer.data(), 3).match, KT_MATCH_EXACT);
+    EXPECT_EQ(rt.query_problem("layer_norm", KT_F32, shorter.data(), 3).match, KT_MATCH_NEAREST);
+    device_buffer x(4 * 30000 * 4), y(4 * 30000 * 4);
+    std::vector<float> host(4 * 30000);
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<float>(i % 7) - 3.0f;
+    KERNTUNE_CU(cuMemcpyHtoD(x.get(), host.data(), host.size() * 4));
+    void* buffers[] = {reinterpret_cast<void*>(x.get()), nullptr, nullptr, reinterpret_cast<void*>(y.get())};
+    for (const std::vector<std::int64_t>* shape : {&longer, &shorter, &longer}) {
+        EXPECT_NO_THROW(rt.launch_problem("layer_norm", KT_F32, shape->data(), 3, buffers, 4, nullptr, 0))
+            << "reduce=" << (*shape)[1];
+        KERNTUNE_CU(cuCtxSynchronize());
+    }
+    // The last launch, of the longer rows, computed them: every row of 0..6 - 3 repeating is
+    // normalized to mean 0.
+    std::vector<float> out(host.size());
+    KERNTUNE_CU(cuMemcpyDtoH(out.data(), y.get(), out.size() * 4));
+    for (int row = 0; row < 4; ++row) {
+        double sum = 0;
+        for (int i = 0; i < 30000; ++i) sum += out[static_cast<std::size_t>(row) * 30000 + i];
+        EXPECT_NEAR(sum / 30000, 0.0, 1e-3) << row;
     }
 }
 

@@ -190,7 +190,9 @@ class TorchOps(unittest.TestCase):
         self.assertIn(choice.match, ("exact", "nearest", "default"))
         self.assertRegex(choice.config, r"^blk\d+\.")
         self.assertIsInstance(choice.shipped, bool)
-        self.assertEqual(kt.query("leaky_relu", torch.empty(0, device="cuda")).match, choice.match)
+        # An empty tensor is answered as the smallest problem, one element.
+        self.assertEqual(kt.query("leaky_relu", torch.empty(0, device="cuda")),
+                         kt.query("leaky_relu", torch.empty(1, device="cuda")))
 
     def test_bad_inputs_raise_errors_naming_the_argument(self):
         with self.assertRaisesRegex(ValueError, "input must be a CUDA tensor, not one on cpu"):
@@ -570,14 +572,15 @@ def max_error(actual, exact):
 
 
 def check_error(test, mine, torch_result, exact, dtype):
-    """Asserts kerntune's error against the float64 `exact` is at most twice torch's (or one
-    rounding of the largest output, when torch's is smaller); returns their ratio."""
+    """Asserts kerntune's error against the float64 `exact` is at most twice torch's, or twice one
+    rounding of the largest output when torch's is smaller: the published bound, a ratio of 2
+    (bench/RESULTS.md); returns the ratio."""
     test.assertEqual((mine.shape, mine.dtype), (torch_result.shape, torch_result.dtype))
     if exact.numel() == 0:
         return 0.0
     floor = torch.finfo(dtype).eps * max(exact.abs().max().item(), 1.0)
     err_mine, err_torch = max_error(mine, exact), max_error(torch_result, exact)
-    test.assertLessEqual(err_mine, max(2 * err_torch, floor), f"torch's error {err_torch:.3g}")
+    test.assertLessEqual(err_mine, 2 * max(err_torch, floor), f"torch's error {err_torch:.3g}")
     return err_mine / max(err_torch, floor)
 
 
