@@ -20,7 +20,7 @@ const std::vector<std::string> expressions = {
     "x * alpha + beta",
     "where(x > 0, x, alpha * x)",
     "x * sigmoid(x) - y / (1 + exp(-y))",
-    "clamp(x, -1, 1) + min(x, y) * max(x, 2.5e-3) + pow(abs(x), 1.5)",
+    "clamp(x, -1, 1) + min(x, y) * max(x, 2.5e-3) + pow(abs(x), 1.5) + fma(x, y, z)",
     "exp2(x) + log(y) + log2(z) + log1p(x) + expm1(y) + sqrt(z) + rsqrt(x) + tanh(y) + erf(z)",
     "sin(x) * cos(y) + floor(x) - ceil(y) + round(x * 1e-45) / 3.4028235e38",
     "x < y && !(y <= z) || x >= z && x == y || x != z",  // a bool result
