@@ -11,6 +11,7 @@
 #include "core/config.hpp"
 #include "core/regime.hpp"
 #include "core/select_config.hpp"
+#include "test_core_support.hpp"
 
 namespace kerntune {
 namespace {
@@ -31,13 +32,7 @@ const regime_device h200{{132, 2048, 233472, 232448, 16}, 62914560};
 const regime_device h100{{132, 2048, 233472, 232448, 16}, 52428800};
 const regime_device a100{{108, 2048, 167936, 166912, 1}, 41943040};
 
-param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
-    param_spec p;
-    p.name = std::move(name);
-    p.short_name = std::move(short_name);
-    p.values = std::move(values);
-    return p;
-}
+using test::int_param;
 
 // An elementwise copy (one input, one output) with the regimes a one-axis spec gets by default.
 const kernel_spec& copy_spec() {

@@ -29,13 +29,7 @@ const std::string hash = "5f1e0c9a7b3d2e4f5f1e0c9a7b3d2e4f5f1e0c9a7b3d2e4f5f1e0c
 // toy() declares no regimes, so the device facts do not matter to these tests.
 const regime_device no_regimes_device{};
 
-param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
-    param_spec p;
-    p.name = std::move(name);
-    p.short_name = std::move(short_name);
-    p.values = std::move(values);
-    return p;
-}
+using test::int_param;
 
 // Labels "blk256.vec4.plain": 4- to 16-byte vectors; bulk loads take 16-byte vectors only.
 // Default: blk256, 16-byte vectors, plain (blk256.vec4.plain for f32, blk256.vec8.plain for f16).

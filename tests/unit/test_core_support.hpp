@@ -2,9 +2,12 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
+#include "core/kernel_spec.hpp"
 
 namespace kerntune::test {
 
@@ -24,6 +27,15 @@ std::string error_of(Action action) {
 /// Whether `text` contains `part`.
 inline bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
+}
+
+/// A parameter of integer values, for specs built by hand.
+inline param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
+    param_spec p;
+    p.name = std::move(name);
+    p.short_name = std::move(short_name);
+    p.values = std::move(values);
+    return p;
 }
 
 } // namespace kerntune::test
