@@ -336,12 +336,8 @@ kt_status kt_query_choice(kt_runtime* rt, const char* op, kt_dtype dtype, const 
     }
     return guarded([&] {
         const kerntune::launch_choice chosen = rt->runtime.query_problem(op, dtype, extents, num_extents);
-        choice->match = chosen.match;
+        copy_choice(chosen, &choice->match, label, label_size);
         choice->shipped = chosen.shipped ? 1 : 0;
-        if (label != nullptr && label_size > 0) {
-            std::strncpy(label, chosen.label.c_str(), label_size - 1);
-            label[label_size - 1] = '\0';
-        }
     });
 }
 
