@@ -58,8 +58,6 @@ __global__ void expression_reference(@PARAMETERS@) {
 } // namespace kt
 )cuda";
 
-const char* const input_names[] = {"x", "y", "z", "u", "v", "w"};
-
 std::string replaced(std::string text, const std::map<std::string, std::string>& values) {
     for (const auto& [key, value] : values)
         for (std::size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + value.size()))
@@ -108,7 +106,9 @@ std::string yaml_of(const elementwise_expression& expression, const std::string&
                        // paths of exp and division, for infinities and NaNs).
                        "validation: {fill: \"finite:-4:4\", compare: bits}\n"
                        "arguments:\n";
-    for (int i = 0; i < k; ++i) yaml += std::string("  - {name: ") + input_names[i] + ", kind: input}\n";
+    for (int i = 0; i < k; ++i)
+        yaml += std::string("  - {name: ") + elementwise_expression::input_letters[static_cast<std::size_t>(i)] +
+                ", kind: input}\n";
     yaml += "  - {name: out, kind: output}\n  - {name: n, kind: count}\n";
     for (const scalar_default& scalar : expression.scalars()) {
         if (scalar.name == "n" || scalar.name == "out")
@@ -144,8 +144,9 @@ std::string family_in_name(std::string_view template_name) {
     const auto hex = [](std::string_view s) {
         return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
     };
+    const char most_inputs = static_cast<char>('0' + elementwise_expression::input_letters.size());
     if (template_name.size() != 29 || template_name.substr(0, 2) != "ew" || template_name[2] < '0' ||
-        template_name[2] > '6' || template_name[3] != '_' || template_name[12] != '_' ||
+        template_name[2] > most_inputs || template_name[3] != '_' || template_name[12] != '_' ||
         !hex(template_name.substr(4, 8)) || !hex(template_name.substr(13)))
         return {};
     return std::string(template_name.substr(0, 12));

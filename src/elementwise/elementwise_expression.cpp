@@ -93,9 +93,6 @@ static_assert(ops_in_enum_order(), "ops lists every elementwise_op once, in the 
 
 const op_info& info(op kind) { return ops[static_cast<std::size_t>(kind)]; }
 
-/// The input letters, in the order of their index.
-constexpr std::string_view input_letters = "xyzuvw";
-
 const char* type_name(type t) { return t == type::boolean ? "bool" : "float"; }
 
 /// A user's name as messages show it: the names of a 4096-character text can be long.
@@ -175,7 +172,7 @@ public:
             if (name.size() > elementwise_expression::max_scalar_name)
                 refuse(i, "is longer than the limit of " +
                               std::to_string(elementwise_expression::max_scalar_name) + " characters");
-            if (name.size() == 1 && input_letters.find(name[0]) != std::string_view::npos)
+            if (name.size() == 1 && elementwise_expression::input_letters.find(name[0]) != std::string_view::npos)
                 refuse(i, "is the name of an input");
             if (function_named(name)) refuse(i, "is the name of a function");
             for (std::size_t j = 0; j < i; ++j)
@@ -307,7 +304,7 @@ private:
         const std::string_view word = m_cursor.identifier();
         if (m_cursor.at("(")) return call(word, start);
         elementwise_node node;
-        const std::size_t letter = word.size() == 1 ? input_letters.find(word[0]) : std::string_view::npos;
+        const std::size_t letter = word.size() == 1 ? elementwise_expression::input_letters.find(word[0]) : std::string_view::npos;
         const auto& scalars = m_out.m_scalars;
         const auto scalar = std::find_if(scalars.begin(), scalars.end(),
                                          [&](const scalar_default& declared) { return declared.name == word; });
@@ -382,7 +379,7 @@ std::string elementwise_expression::canonical_text() const {
         const op_info& written = info(n.op);
         if (written.shape == form::leaf) {
             out += n.op == op::literal  ? shortest_decimal(n.value)
-                   : n.op == op::input ? std::string(1, input_letters[static_cast<std::size_t>(n.index)])
+                   : n.op == op::input ? std::string(1, elementwise_expression::input_letters[static_cast<std::size_t>(n.index)])
                                        : m_scalars[static_cast<std::size_t>(n.index)].name;
             stack.pop_back();
             continue;

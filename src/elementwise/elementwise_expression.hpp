@@ -97,6 +97,8 @@ public:
     /// The longest scalar name, in characters: names are part of the canonical form, the key of
     /// every tuned row, so they stay short.
     static constexpr std::size_t max_scalar_name = 64;
+    /// The input letters in input order: x is input 0, w input 5.
+    static constexpr std::string_view input_letters = "xyzuvw";
 
     /// Parses `text` with `scalars` declared (identifiers, none an input letter or a function
     /// name, no two alike, finite defaults). Throws kerntune::error, one line naming the column.
