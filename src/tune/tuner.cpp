@@ -376,6 +376,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     base.fields["compare"] = to_string(spec.validation.compare);
     base.fields["min_samples"] = std::to_string(session.options.min_samples);
     base.fields["max_samples"] = std::to_string(session.options.max_samples);
+    base.fields["hopeless_factor"] = std::to_string(session.options.hopeless_factor);
     base.fields["target_noise"] = std::to_string(session.options.target_noise);
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 

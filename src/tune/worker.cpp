@@ -354,7 +354,8 @@ private:
     }
 
     // Times the candidate: L2 flushed before every sample; stops once the spread is small, at
-    // the sample cap or time cap, or early when it is clearly slower than the best so far.
+    // the sample cap or time cap, or early when it is clearly slower than the best so far (after
+    // one sample when it is hopeless).
     // Each sample is read before the next is queued: samples queued back to back were measured
     // noisier (the flush's write-back overlaps the next kernel), so they took longer to settle.
     sample_summary time(const worker_message& request, const kernel_launch& candidate) {
@@ -363,6 +364,7 @@ private:
         const double target_noise = request.number("target_noise");
         const double max_seconds = request.number("max_seconds");
         const double best_us = request.number("best_us");
+        const double hopeless_factor = request.number("hopeless_factor");  // tune_options says why
         const std::vector<std::uint64_t> buffers = pointers(false);
         packed_args args(m_args, buffers.data(), nullptr);
         event start, stop;  // no warm-up launch: validation has just run the candidate
@@ -375,6 +377,7 @@ private:
             KERNTUNE_CU(cuEventRecord(stop.get(), nullptr));
             samples.push_back(elapsed_ms(start, stop) * 1e3);
             const int count = static_cast<int>(samples.size());
+            if (count == 1 && best_us > 0 && samples.back() > hopeless_factor * best_us) return summarize(samples);
             if (count < min_samples) continue;
             const sample_summary summary = summarize(samples);
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
