@@ -3,11 +3,11 @@
 // (softmax) or y = (x - m) - log(s) (log_softmax), rounded once to T.
 //
 // inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads (part of a
-// warp, a warp or several) owns a row,
-// ROWS groups per block; with a cluster of C blocks (launch parameter CLUSTER) the C blocks split
-// a row and combine their partial max and sum through distributed shared memory. Each block
-// keeps its part of the row in dynamic shared memory when the launch gave it room (one read of
-// the row from memory); otherwise it reads the row again for each pass.
+// warp, a warp or several) owns a row, ROWS groups per block; with a cluster of C blocks
+// (launch parameter CLUSTER) the C blocks split a row and combine their partial max and sum
+// through distributed shared memory. Each block keeps its part of the row in dynamic shared
+// memory when the launch gave it room (one read of the row from memory); otherwise it reads the
+// row twice, the second time from L2 when few rows are in flight (a cluster per row).
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
 #include "kt_reduce.cuh"
 
@@ -30,8 +30,65 @@ template <typename T> __device__ __forceinline__ float divide(float e, float sum
     return sizeof(T) == 4 ? fmaf(fmaf(-sum, q, e), reciprocal, q) : q;
 }
 
-// The second and third passes over a row part; functors, because NVRTC compiles no generic
-// lambdas.
+// Without a cache the row's max and sum are gathered in one pass (online softmax), so that a
+// row is read twice, not three times: a running max m and the sum of exp(x - m), rescaled by
+// exp(m - m') when the max grows to m'. While the max is -inf the sum is taken against 0, so
+// that -inf elements add 0 (exp(-inf - -inf) would be NaN) and a NaN anywhere still makes the
+// sum, and so every output, NaN, as in the three passes.
+
+/// The factor that takes a sum of exp(x - from) to one of exp(x - to), for to >= from.
+template <typename T> __device__ __forceinline__ float rescale_factor(float from, float to) {
+    return from == to ? 1.0f : (from == max_op::identity() ? 0.0f : exp_shifted<T>(from, to));
+}
+
+/// A max and the sum of exp(x - max) of some elements of a row.
+struct softmax_stats {
+    float max, sum;
+};
+
+__device__ __forceinline__ softmax_stats shuffle_xor(softmax_stats v, int offset) {
+    return {shuffle_xor(v.max, offset), shuffle_xor(v.sum, offset)};
+}
+
+template <typename T> struct combine_stats {
+    __device__ __forceinline__ softmax_stats operator()(softmax_stats a, softmax_stats b) const {
+        const float m = fmaxf(a.max, b.max);
+        return {m, a.sum * rescale_factor<T>(a.max, m) + b.sum * rescale_factor<T>(b.max, m)};
+    }
+    __device__ __forceinline__ static softmax_stats identity() { return {max_op::identity(), 0.0f}; }
+};
+
+// The passes over a row part; functors, because NVRTC compiles no generic lambdas.
+
+/// The online pass: the running max and the sums of exp(x - max) in 4 x N accumulators.
+template <typename T, int N> struct accumulate_exponentials {
+    float max = max_op::identity();
+    float partial[batch][N] = {};
+    __device__ __forceinline__ void operator()(long long, const elements<T, N>& e, int b) {
+        float m = max;
+#pragma unroll
+        for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
+        if (m != max) {  // rare after a row's first steps
+            const float factor = rescale_factor<T>(max, m);
+#pragma unroll
+            for (int p = 0; p < batch; ++p)
+#pragma unroll
+                for (int k = 0; k < N; ++k) partial[p][k] *= factor;
+            max = m;
+        }
+        const float shift = max == max_op::identity() ? 0.0f : max;
+#pragma unroll
+        for (int k = 0; k < N; ++k) partial[b][k] += exp_shifted<T>(to_float(e.v[k]), shift);
+    }
+    __device__ __forceinline__ softmax_stats stats() const {
+        float s = 0.0f;
+#pragma unroll
+        for (int p = 0; p < batch; ++p)
+#pragma unroll
+            for (int k = 0; k < N; ++k) s += partial[p][k];
+        return {max, s};
+    }
+};
 template <typename T, int N> struct add_exponentials {
     float max;
     T* keep;                  // where softmax keeps exp(x - max) in place of x (a float cache), or null
@@ -67,53 +124,69 @@ template <typename T, int N, bool LOG> struct write_outputs {
 /// One row part: max, sum of exp(x - max), then the outputs; the row group's and the cluster's
 /// partial results combined in between. With a `cache` (shared memory for the part) the part
 /// is copied in once (16-byte steps: cp.async, every copy of the thread in flight at once) and
-/// read from there; float softmax keeps the exponentials in it too. Without, the part is read
-/// from memory in each pass. Sums go to 4 x N accumulators per thread (fewer roundings in a row).
+/// read from there in three passes; float softmax keeps the exponentials in it too. Without,
+/// the part is read from memory twice: the online pass, then the outputs. Sums go to 4 x N
+/// accumulators per thread (fewer roundings in a row). `slots`: two per row (the cluster's
+/// reductions), the online pass's by row parity.
 // Tried on the H200: a second buffer with the next row's part copied in while this one is
-// written; it halved the blocks per SM and was slower at every shape measured.
+// written; it halved the blocks per SM and was slower at every shape measured. The online pass
+// over a cached part (max and sum while the copies land) was slower at every shape measured:
+// its rescaling costs more than the pass over shared memory it saves.
 template <typename T, int THREADS, int N, bool LOG>
 __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, long long count, bool valid,
-                                             float* scratch, float* slots) {
+                                             softmax_stats* scratch, softmax_stats* slots, int parity) {
+    if (!cache) {
+        accumulate_exponentials<T, N> online;
+        if (valid) for_my_elements<THREADS, T, N>(src, count, online);
+        const softmax_stats row = cluster_reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
+                                                 combine_stats<T>{}, &slots[parity]);
+        const write_outputs<T, N, LOG> write{row.max, row.sum, 1.0f / row.sum, logf(row.sum), dst, false};
+        if (valid) for_my_elements<THREADS, T, N>(src, count, write);
+        return;
+    }
+    float* const float_scratch = reinterpret_cast<float*>(scratch);  // room for twice the floats needed
+    float* const float_slots = reinterpret_cast<float*>(slots);
     float m = max_op::identity();
     if (valid) {
-        if (cache) cache_part<THREADS, T, N>(cache, src, count);
-        for_my_elements<THREADS, T, N>(cache ? cache : src, count, [&](long long, const elements<T, N>& e, int) {
+        cache_part<THREADS, T, N>(cache, src, count);
+        for_my_elements<THREADS, T, N>(cache, count, [&](long long, const elements<T, N>& e, int) {
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
         });
     }
-    m = cluster_reduce(group_reduce<THREADS>(m, max_op{}, scratch), max_op{}, &slots[0]);
+    m = cluster_reduce(group_reduce<THREADS>(m, max_op{}, float_scratch), max_op{}, &float_slots[0]);
 
-    const T* data = cache ? cache : src;
-    const bool keep = !LOG && cache && sizeof(T) == 4;
+    const bool keep = !LOG && sizeof(T) == 4;
     add_exponentials<T, N> adder{m, keep ? cache : nullptr, {}};
-    if (valid) for_my_elements<THREADS, T, N>(data, count, adder);
+    if (valid) for_my_elements<THREADS, T, N>(cache, count, adder);
     float s = 0.0f;
 #pragma unroll
     for (int b = 0; b < batch; ++b)
 #pragma unroll
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
-    s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[1]);
+    s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, float_scratch), sum_op{}, &float_slots[1]);
 
     const write_outputs<T, N, LOG> write{m, s, 1.0f / s, logf(s), dst, keep};
-    if (valid) for_my_elements<THREADS, T, N>(data, count, write);
+    if (valid) for_my_elements<THREADS, T, N>(cache, count, write);
 }
 
 template <typename T, int THREADS, int ROWS, bool LOG>
 __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
     constexpr int V = 16 / sizeof(T);
-    __shared__ float scratch[scratch_size<THREADS, ROWS>()];
-    __shared__ float slots[2];
+    __shared__ softmax_stats scratch[scratch_size<THREADS, ROWS>()];
+    __shared__ softmax_stats slots[2];
     const row_part part = my_row_part(cols, V);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && aligned_16(x, y);
     T* cache = row_cache<THREADS, ROWS, T>(part);
+    int parity = 0;
     for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots);
+            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots, parity);
         else
-            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots);
+            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots, parity);
+        parity ^= 1;
     });
 }
 

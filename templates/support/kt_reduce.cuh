@@ -184,7 +184,7 @@ __device__ __forceinline__ void cluster_sync() {
 }
 
 /// The address of `slot` in the shared memory of block `rank` of the cluster, and the value (a
-/// float or a double) there.
+/// float, a double or a pair of floats) there.
 __device__ __forceinline__ unsigned remote_address(const void* slot, unsigned rank) {
     unsigned remote = 0;
 #if __CUDA_ARCH__ >= 900
@@ -195,13 +195,16 @@ __device__ __forceinline__ unsigned remote_address(const void* slot, unsigned ra
 }
 
 template <typename V> __device__ __forceinline__ V load_from_block(const V* slot, unsigned rank) {
-    static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a float or a double");
+    static_assert(sizeof(V) == 4 || sizeof(V) == 8, "4 or 8 bytes: a float, a double or a pair of floats");
 #if __CUDA_ARCH__ >= 900
     V value;
-    if constexpr (sizeof(V) == 8)
-        asm volatile("ld.shared::cluster.f64 %0, [%1];" : "=d"(value) : "r"(remote_address(slot, rank)) : "memory");
-    else
+    if constexpr (sizeof(V) == 8) {
+        unsigned long long bits;
+        asm volatile("ld.shared::cluster.b64 %0, [%1];" : "=l"(bits) : "r"(remote_address(slot, rank)) : "memory");
+        memcpy(&value, &bits, 8);
+    } else {
         asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(value) : "r"(remote_address(slot, rank)) : "memory");
+    }
     return value;
 #else
     return *slot;

@@ -605,23 +605,26 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
     const device_limits h200{132, 2048, 233472, 232448, 8};
     const problem rows = make_problem(softmax.axes, parse_shape("4096x393216"));
     // A cluster of 8 blocks per row; each caches an eighth of the row (196,608 bytes).
-    const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8"), dtype::f32, rows, h200);
+    const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1"), dtype::f32, rows, h200);
     EXPECT_EQ(to_string(clustered), "32768x1x1/1024x1x1/196608/c8");
     EXPECT_EQ(to_string(parse_launch_geometry(to_string(clustered))), to_string(clustered));
+    // The same cluster told not to cache: no shared memory, the row read twice.
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s0"), dtype::f32, rows, h200)),
+              "32768x1x1/1024x1x1/0/c8");
     // One block per row: the row does not fit, so nothing is cached and the kernel streams it.
-    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c1"), dtype::f32, rows, h200)),
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c1.s1"), dtype::f32, rows, h200)),
               "4096x1x1/1024x1x1/0");
     // A device without clusters cannot launch it: the tuner stores launch_failed, the runtime
     // falls back to the default config.
     const device_limits no_clusters{132, 2048, 233472, 232448, 1};
     const std::string message = error_of(
-        [&] { candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8"), dtype::f32, rows, no_clusters); });
+        [&] { candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1"), dtype::f32, rows, no_clusters); });
     EXPECT_TRUE(contains(message, "a cluster of 8 blocks is outside 1..1 (this device's limit)")) << message;
     EXPECT_EQ(to_string(candidate_launch(softmax, default_config(softmax, dtype::bf16), dtype::bf16, rows, no_clusters)),
               "4096x1x1/256x1x1/0");
     // Columns (dim 1 of 8 x 64 x 32 x 32): a thread per column, the grid a multiple of the cluster.
     const problem columns = make_problem(softmax.axes, parse_shape("8x64x32x32"), 1);
-    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t256.r1.c8"), dtype::f16, columns, h200)),
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t256.r1.c8.s1"), dtype::f16, columns, h200)),
               "32x1x1/256x1x1/0/c8");
     for (const char* bad : {"8x1x1/256x1x1/0/c1", "6x1x1/256x1x1/0/c4", "8x1x1/256x1x1/0/x8", "8x1x1/256x1x1/0/c", "32x1x1/1x1x1/0/c32"})
         EXPECT_THROW(parse_launch_geometry(bad), error) << bad;
