@@ -426,7 +426,7 @@ void define(command_line& cl) {
     help->describe(&app, main_description);
     app.footer(main_footer);
     app.set_version_flag("--version", [] {
-        return "kerntune " + std::string(kerntune_version()) + "\nNVRTC " + nvrtc_version();
+        return "kerntune " + std::string(kerntune_build()) + "\nNVRTC " + nvrtc_version();
     }, "print kerntune's and NVRTC's versions");
     app.require_subcommand(0, 1);
 

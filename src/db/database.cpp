@@ -166,7 +166,7 @@ void bind_provenance(statement& insert, const Record& r, const std::string& time
     if (how == stamp::as_recorded)
         insert.bind(time, r.kerntune_version);
     else
-        insert.bind(kerntune_version());
+        insert.bind(kerntune_build());
     insert.bind(r.method, r.driver_version);
 }
 

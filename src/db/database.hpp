@@ -51,7 +51,7 @@ struct measurement {
     int samples = 0;          ///< how many timings were taken
     std::string message;      ///< e.g. the NVRTC log for compile_failed
     std::string measured_at;  ///< filled by the database (UTC ISO-8601) on write
-    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string kerntune_version;  ///< filled by the database on write: kerntune_build() of the kerntune that wrote it; "" if unknown (schema 1)
     std::string method;          ///< how the median was timed (tune/worker_protocol.hpp timing_method); "" if unknown (before schema 3)
     std::string driver_version;  ///< the CUDA driver it was measured under, e.g. "13.0"; "" if unknown (before schema 3)
 };
@@ -68,7 +68,7 @@ struct winner {
     int candidates_failed = 0;   ///< candidates with any other status
     double tune_seconds = 0;     ///< compile + measure wall time
     std::string tuned_at;        ///< filled by the database (UTC ISO-8601) on write
-    std::string kerntune_version;  ///< filled by the database on write: the kerntune that wrote it; "" if unknown (schema 1)
+    std::string kerntune_version;  ///< filled by the database on write: kerntune_build() of the kerntune that wrote it; "" if unknown (schema 1)
     std::string method;          ///< its measurement's method; "" if unknown (before schema 3)
     std::string driver_version;  ///< its measurement's CUDA driver; "" if unknown (before schema 3)
 };

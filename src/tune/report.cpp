@@ -88,6 +88,7 @@ std::string fixed(double value, int digits) {
 
 std::string json_document(const report_header& header, const json& result) {
     json about = {{"version", std::string(kerntune_version())},
+                  {"build", std::string(kerntune_build())},
                   {"schema_version", known_schema_version()},
                   {"command", header.command},
                   {"nvrtc", nvrtc_version()}};

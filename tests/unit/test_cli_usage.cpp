@@ -105,6 +105,7 @@ protected:
         }
         const json& about = document.at("kerntune");
         EXPECT_EQ(about.at("version"), std::string(kerntune_version()));
+        EXPECT_EQ(about.at("build"), std::string(kerntune_build()));
         EXPECT_EQ(about.at("schema_version"), known_schema_version());
         EXPECT_TRUE(contains(about.at("command").get<std::string>(), command)) << about.at("command");
         EXPECT_FALSE(about.at("nvrtc").get<std::string>().empty());
@@ -145,7 +146,10 @@ TEST_F(CliUsage, EveryCommandHasHelpThatTeaches) {
 TEST_F(CliUsage, VersionPrintsKerntunesAndNvrtcs) {
     const cli_run run = run_cli({"--version"});
     EXPECT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_TRUE(std::regex_match(run.out, std::regex("kerntune " + std::string(kerntune_version()) + "\nNVRTC [0-9]+\\.[0-9]+\n")))
+    // The build: the version and the commit it was built from (kerntune_build).
+    const std::string first_line = "kerntune " + std::string(kerntune_build()) + "\n";
+    EXPECT_EQ(run.out.compare(0, first_line.size(), first_line), 0) << run.out;
+    EXPECT_TRUE(std::regex_match(run.out.substr(std::min(first_line.size(), run.out.size())), std::regex("NVRTC [0-9]+\\.[0-9]+\n")))
         << run.out;
     EXPECT_TRUE(std::regex_match(std::string(kerntune_version()), std::regex(R"([0-9]+\.[0-9]+\.[0-9]+)")));
 }
@@ -372,13 +376,13 @@ TEST_F(CliUsage, ListJsonSurvivesATemplatePathThatIsNotUtf8) {
 TEST_F(CliUsage, ShowNamesTheKerntuneThatWroteEachRow) {
     const fs::path db = create_database();
     const json winners = envelope_of(run_cli({"db", "show", "--json", "--db", db.string()}), "db show").at("result");
-    EXPECT_EQ(winners.at("winners").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    EXPECT_EQ(winners.at("winners").at(0).at("kerntune_version"), std::string(kerntune_build()));
     const json rows =
         envelope_of(run_cli({"db", "show", "--candidates", "--json", "--db", db.string()}), "db show").at("result");
-    EXPECT_EQ(rows.at("measurements").at(0).at("kerntune_version"), std::string(kerntune_version()));
+    EXPECT_EQ(rows.at("measurements").at(0).at("kerntune_version"), std::string(kerntune_build()));
     const cli_run table = run_cli({"db", "show", "--candidates", "--db", db.string()});
     EXPECT_TRUE(std::regex_search(table.out, std::regex("measured at +kerntune +message"))) << table.out;
-    EXPECT_TRUE(contains(table.out, " " + std::string(kerntune_version()) + " ")) << table.out;
+    EXPECT_TRUE(contains(table.out, " " + std::string(kerntune_build()) + " ")) << table.out;
 
     std::ifstream dump(KERNTUNE_TEST_FIXTURE_DIR "/../databases/main_662010a.sql");
     const fs::path old = file("schema1.db");

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/version.hpp"
 #include "db/database.hpp"
 #include "test_db_support.hpp"
 #include "../support/sqlite_files.hpp"
@@ -421,17 +422,20 @@ TEST_F(DbRecords, AUtf16DatabaseReadsAndWritesLikeAUtf8One) {
 }
 
 TEST_F(DbRecords, MeasurementsAndWinnersRecordTheKerntuneThatWroteThem) {
+    // The version and the commit it was built from (kerntune_build; CoreVersion tests its form).
+    const std::string build(kerntune_build());
+    ASSERT_EQ(build.compare(0, std::string(KERNTUNE_TEST_PROJECT_VERSION).size(), KERNTUNE_TEST_PROJECT_VERSION), 0);
     database db = database::open(file(), open_mode::read_write);
     db.upsert_device(sample_device());
     measurement claimed = sample_measurement("blk256", candidate_status::ok, 2.0);
-    claimed.kerntune_version = "9.9.9";  // the database writes its own version, whatever a caller says
+    claimed.kerntune_version = "9.9.9";  // the database writes its own build, whatever a caller says
     db.record_measurement(claimed);
     db.record_measurements({sample_measurement("blk512", candidate_status::ok, 3.0)}, sample_winner("blk256"));
     ASSERT_EQ(db.measurements(sample_key()).size(), 2u);
-    for (const measurement& m : db.measurements(sample_key())) EXPECT_EQ(m.kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
-    EXPECT_EQ(db.find_winner(sample_key())->kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
+    for (const measurement& m : db.measurements(sample_key())) EXPECT_EQ(m.kerntune_version, build);
+    EXPECT_EQ(db.find_winner(sample_key())->kerntune_version, build);
     db.set_winner(sample_winner("blk512"));
-    EXPECT_EQ(db.winners().at(0).kerntune_version, KERNTUNE_TEST_PROJECT_VERSION);
+    EXPECT_EQ(db.winners().at(0).kerntune_version, build);
 }
 
 TEST_F(DbRecords, RecordsSurviveReopening) {

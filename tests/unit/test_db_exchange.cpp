@@ -143,8 +143,8 @@ TEST_F(DbExchange, ImportThenExportGivesTheFileBackByteForByte) {
 
     // A file of records that were not written by this kerntune keeps their kerntune too.
     std::string older = exported;
-    for (std::size_t at; (at = older.find("\"kerntune_version\":\"" + std::string(kerntune_version()))) != std::string::npos;)
-        older.replace(at, 20 + kerntune_version().size(), "\"kerntune_version\":\"0.1.9");
+    for (std::size_t at; (at = older.find("\"kerntune_version\":\"" + std::string(kerntune_build()))) != std::string::npos;)
+        older.replace(at, 20 + kerntune_build().size(), "\"kerntune_version\":\"0.1.9");
     const fs::path third = file("third.db");
     database::open(third, open_mode::read_write).merge({records_of(older)});
     EXPECT_EQ(export_of(third), older);

@@ -164,7 +164,7 @@ TEST_F(DbMigration, AVersionOneFileOpenedForWritingIsMigratedKeepingEveryRow) {
         const measurement old = db.find_measurements({}).at(0);
         db.record_measurement({old.key, "blk128.vec4.unr2.plain.tile.w0", candidate_status::ok, 9.0, 0.01, 900, 7, "", ""});
         for (const measurement& m : db.measurements(old.key))
-            EXPECT_EQ(m.kerntune_version, m.config == "blk128.vec4.unr2.plain.tile.w0" ? kerntune_version() : "");
+            EXPECT_EQ(m.kerntune_version, m.config == "blk128.vec4.unr2.plain.tile.w0" ? kerntune_build() : "");
         EXPECT_EQ(db.integrity_check(), "ok");
     }
     // The file now holds exactly the newest schema's objects: read_only opens check that.
