@@ -186,7 +186,9 @@ const char* const show_description = R"(usage: kerntune db show [--candidates] [
 The devices and the winners stored in a tuning database (read-only), then the shipped winners
 (tuning_db/, installed with kerntune, or $KERNTUNE_SHIPPED_DB) that the filter matches, each
 marked: used (where the database has no row of its key), under the database's row, or stale
-template (tuned with another version of it: never used). --candidates lists every
+template (tuned with another version of it: never used). Before the first tune there is no
+database at the default path: show then lists the shipped winners alone (a database named by
+--db or $KERNTUNE_DB must exist). --candidates lists every
 measurement row instead: config, status, median, GB/s, noise, samples, time and message (first
 line in the table, whole with --json). With --json the result is one document,
 {"database", "schema_version", "devices", "winners"} or {"database", "schema_version",
@@ -1012,22 +1014,29 @@ shipped_rows_view shipped_rows_for(const key_filter& filter, const catalog& temp
 int run_db_show(const command_line& cl, standard_output& out) {
     report_header header{cl.text};
     const key_filter filter = make_filter(cl.database.filter, header);
-    const database db = database::open(database_path(cl.database.db), open_mode::read_only, warn_on_stderr);
-    const std::vector<device_record> devices = db.devices();
-    const std::vector<winner> winners = cl.database.candidates ? std::vector<winner>() : db.winners(filter);
+    const std::filesystem::path path = database_path(cl.database.db);
+    // A fresh install has no database of its own at the default path yet: the winners are then
+    // the shipped ones alone, which is what a runtime uses. A database named by --db or
+    // $KERNTUNE_DB must exist (a misspelt path is an error, not an empty list).
+    std::error_code ec;
+    const bool none_yet = !cl.database.candidates && is_default_database(cl.database.db) && !std::filesystem::exists(path, ec);
+    std::optional<database> db;
+    if (!none_yet) db.emplace(database::open(path, open_mode::read_only, warn_on_stderr));
+    const std::vector<device_record> devices = db ? db->devices() : std::vector<device_record>();
+    const std::vector<winner> winners = db && !cl.database.candidates ? db->winners(filter) : std::vector<winner>();
     shipped_rows_view shipped;
     if (!cl.database.candidates) {
         const catalog templates = load_catalog(cl.database.filter.templates);
-        shipped = shipped_rows_for(filter, templates, db.winners());
+        shipped = shipped_rows_for(filter, templates, db ? db->winners() : std::vector<winner>());
     }
     if (cl.common.json) {
-        json result = {{"database", db.path().string()},
-                       {"schema_version", db.schema_version()},
+        json result = {{"database", db ? db->path().string() : path.string()},
+                       {"schema_version", db ? json(db->schema_version()) : json(nullptr)},
                        {"devices", json::array()}};
         for (const device_record& d : devices) result["devices"].push_back(device_json(d));
         json& rows = result[cl.database.candidates ? "measurements" : "winners"] = json::array();
         if (cl.database.candidates)
-            for (const measurement& m : db.find_measurements(filter)) rows.push_back(measurement_json(m));
+            for (const measurement& m : db->find_measurements(filter)) rows.push_back(measurement_json(m));
         else
             for (const winner& w : winners) rows.push_back(winner_json(w));
         if (!cl.database.candidates) {
@@ -1043,13 +1052,17 @@ int run_db_show(const command_line& cl, standard_output& out) {
         out << json_document(header, result);
         return 0;
     }
-    out << "database " << printable(db.path().string()) << " (schema " << db.schema_version() << ")\n\n"
-        << devices_table(devices).render() << "\n";
-    if (cl.database.candidates) {
-        out << measurements_table(db.find_measurements(filter)).render();
-        return 0;
+    if (db) {
+        out << "database " << printable(db->path().string()) << " (schema " << db->schema_version() << ")\n\n"
+            << devices_table(devices).render() << "\n";
+        if (cl.database.candidates) {
+            out << measurements_table(db->find_measurements(filter)).render();
+            return 0;
+        }
+        out << winners_table(winners).render();
+    } else {
+        out << "no tuning database at " << printable(path.string()) << " yet (kerntune tune writes it)\n";
     }
-    out << winners_table(winners).render();
     if (shipped.winners.empty()) return 0;
     // Beneath the database's: the rows a runtime uses where the database has none of the key.
     std::string files;

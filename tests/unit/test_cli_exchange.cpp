@@ -153,6 +153,38 @@ TEST_F(CliExchange, DbShowListsTheShippedWinnersBeneathTheDatabasesMarked) {
     EXPECT_FALSE(contains(run.out, "shipped")) << run.out;
 }
 
+// A fresh install: no database at the default path yet. show lists the shipped winners, which a
+// runtime uses, and creates nothing; a database named by --db must still exist.
+TEST_F(CliExchange, DbShowBeforeTheFirstTuneListsTheShippedWinnersAlone) {
+    const fs::path shipped_source = create_database("shipped.db", {"n=1024", "n=4096"}, 5.0);
+    const fs::path shipped = file("h100.jsonl");
+    ASSERT_EQ(run_cli({"db", "export", "--winners", "--db", shipped_source.string(), "--output", shipped.string()}).exit_code, 0);
+    const std::map<std::string, std::string> env = {{"KERNTUNE_SHIPPED_DB", shipped.string()}};
+    const fs::path default_db = m_folder / "xdg" / "kerntune" / "tuning.db";  // run_kerntune's XDG_DATA_HOME
+    cli_run run = testing::run_kerntune(m_folder, {"db", "show"}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_TRUE(contains(run.out, "no tuning database at " + default_db.string() + " yet")) << run.out;
+    EXPECT_TRUE(contains(run.out, "shipped, read beneath the database (" + shipped.string() + "):")) << run.out;
+    EXPECT_FALSE(contains(run.out, "under the database's row")) << run.out;
+    run = testing::run_kerntune(m_folder, {"db", "show", "--json"}, env);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const json result = json::parse(run.out).at("result");
+    EXPECT_TRUE(result.at("schema_version").is_null());
+    EXPECT_EQ(result.at("winners").size(), 0u);
+    ASSERT_EQ(result.at("shipped").at("winners").size(), 2u);
+    for (const json& row : result.at("shipped").at("winners")) EXPECT_EQ(row.at("shipped"), "used");
+    EXPECT_FALSE(fs::exists(default_db)) << "show created a database";
+    // Named databases and --candidates (the measurements of a database) need the file.
+    run = testing::run_kerntune(m_folder, {"db", "show", "--db", file("missing.db").string()}, env);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_TRUE(contains(run.err, "no tuning database at " + file("missing.db").string())) << run.err;
+    run = testing::run_kerntune(m_folder, {"db", "show"}, {{"KERNTUNE_SHIPPED_DB", shipped.string()}, {"KERNTUNE_DB", file("missing.db").string()}});
+    EXPECT_EQ(run.exit_code, 1) << run.out;
+    run = testing::run_kerntune(m_folder, {"db", "show", "--candidates"}, env);
+    EXPECT_EQ(run.exit_code, 1) << run.out;
+    EXPECT_TRUE(contains(run.err, "no tuning database at " + default_db.string())) << run.err;
+}
+
 TEST_F(CliExchange, ATamperedLineIsRefusedWithItsNumberAndNothingIsImported) {
     const fs::path db = create_database("tuning.db", {"n=1024"}, 5.0);
     std::string text = run_cli({"db", "export", "--db", db.string()}).out;
