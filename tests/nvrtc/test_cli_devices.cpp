@@ -10,11 +10,11 @@
 #include <map>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../support/cli_run.hpp"
+#include "../support/expectations.hpp"
 #include "../support/temp_folder.hpp"
 #include "db/database.hpp"
 
@@ -25,14 +25,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using testing::cli_run;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
-}
+using testing::contains;
+using testing::lines_of;
 
 /// The output without what differs from run to run: each table row's two time columns (the
 /// last two) and the wall time.

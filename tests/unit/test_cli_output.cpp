@@ -16,6 +16,7 @@
 #include "db/database.hpp"
 #include "test_core_support.hpp"
 #include "../support/cli_run.hpp"
+#include "../support/expectations.hpp"
 #include "../support/run_sql.hpp"
 #include "../support/temp_folder.hpp"
 
@@ -33,13 +34,7 @@ const std::string gpu = "NVIDIA H100 80GB HBM3|sm_90|132 SMs";
 /// The most characters a table cell shows (text_table::max_cell_width, src/tune/report.hpp).
 constexpr std::size_t cell_limit = 60;
 
-/// The lines of `text`, each without its newline.
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    for (std::string_view line : split(text, '\n')) lines.emplace_back(line);
-    if (!lines.empty() && lines.back().empty()) lines.pop_back();
-    return lines;
-}
+using testing::lines_of;
 
 class CliOutput : public testing::temp_folder_test {
 protected:

@@ -26,6 +26,7 @@ namespace {
 
 using namespace db_testing;
 using json = nlohmann::ordered_json;
+using testing::lines_of;
 
 // SHA-256 hex digests, as spec_loader makes template hashes.
 const std::string hash_a = "8f791a378ebdd3fd706310c91ba3b52e6e41a8ea4519909e318cb9932fb56d20";
@@ -63,13 +64,6 @@ std::string jsonl_of(const record_set& records) {
 record_set records_of(const std::string& text, const std::string& origin = "in.jsonl") {
     std::istringstream in(text);
     return read_jsonl(in, origin, {});
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    return lines;
 }
 
 std::string joined_lines(const std::vector<std::string>& lines) {
