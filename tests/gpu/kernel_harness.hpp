@@ -29,6 +29,18 @@ namespace kerntune::testing {
             GTEST_SKIP() << "no GPU: this test needs a CUDA device";                    \
     } while (0)
 
+/// A test that needs GPU 0: skipped without one, else it holds GPU 0's primary context for
+/// its length (what the runtime launches in). A fixture that sets up more checks IsSkipped()
+/// after calling this SetUp.
+class gpu_context_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        KERNTUNE_REQUIRE_GPU();
+        m_context = std::make_unique<primary_context>(0);
+    }
+    std::unique_ptr<primary_context> m_context;
+};
+
 /// LeakyReLU's expected output bits for input bits `x`, computed on the host in float and
 /// rounded once; NaN inputs give NaN (compared as a class: GPUs return a canonical NaN).
 inline std::uint32_t leaky_relu_expected(dtype type, std::uint32_t x, float slope) {

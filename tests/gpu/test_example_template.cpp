@@ -87,14 +87,7 @@ std::size_t run_and_check(runtime& rt, const std::vector<std::uint32_t>& x, cons
     return wrong;
 }
 
-class ExampleTemplateOnGpu : public ::testing::Test {
-protected:
-    void SetUp() override {
-        KERNTUNE_REQUIRE_GPU();
-        m_context = std::make_unique<primary_context>(0);
-    }
-    std::unique_ptr<primary_context> m_context;
-};
+class ExampleTemplateOnGpu : public testing::gpu_context_test {};
 
 TEST_F(ExampleTemplateOnGpu, TunedAxpbyIsFoundExactlyAndBitExactForAnyPlacement) {
     constexpr std::int64_t n = 1000003;  // prime: a tail for every vector width above 1

@@ -71,14 +71,7 @@ std::size_t wrong_elements(const elementwise& e, const elementwise_expression& h
     return wrong;
 }
 
-class ExpressionRuntime : public ::testing::Test {
-protected:
-    void SetUp() override {
-        KERNTUNE_REQUIRE_GPU();
-        m_context = std::make_unique<primary_context>(0);
-    }
-    std::unique_ptr<primary_context> m_context;
-};
+class ExpressionRuntime : public testing::gpu_context_test {};
 
 TEST_F(ExpressionRuntime, LaunchesAreBitExactForAnyPlacementInPlaceAndWithScalarsGivenOrNot) {
     runtime rt(scratch_path("expression-missing.db").string());

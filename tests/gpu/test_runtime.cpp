@@ -51,14 +51,7 @@ std::size_t run_and_check(runtime& rt, dtype type, const std::vector<std::uint32
     return wrong;
 }
 
-class RuntimeTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        KERNTUNE_REQUIRE_GPU();
-        m_context = std::make_unique<primary_context>(0);
-    }
-    std::unique_ptr<primary_context> m_context;
-};
+class RuntimeTest : public testing::gpu_context_test {};
 
 TEST_F(RuntimeTest, WithoutADatabaseRunsDefaultConfigsCorrectlyForAnyPlacement) {
     runtime rt(scratch_path("missing.db").string());

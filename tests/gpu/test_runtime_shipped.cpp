@@ -40,11 +40,11 @@ public:
     ~shipped_setting() { setenv("KERNTUNE_SHIPPED_DB", "off", 1); }
 };
 
-class ShippedRuntime : public ::testing::Test {
+class ShippedRuntime : public testing::gpu_context_test {
 protected:
     void SetUp() override {
-        KERNTUNE_REQUIRE_GPU();
-        m_context = std::make_unique<primary_context>(0);
+        gpu_context_test::SetUp();
+        if (IsSkipped()) return;
         m_device = query_device(0);
         m_folder = fs::temp_directory_path() / ("kerntune-shipped-" + std::to_string(getpid()));
         fs::create_directories(m_folder);
@@ -86,7 +86,6 @@ protected:
         return file;
     }
 
-    std::unique_ptr<primary_context> m_context;
     device_info m_device;
     fs::path m_folder;
 };
