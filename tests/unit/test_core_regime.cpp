@@ -32,18 +32,10 @@ const regime_device h200{{132, 2048, 233472, 232448, 16}, 62914560};
 const regime_device h100{{132, 2048, 233472, 232448, 16}, 52428800};
 const regime_device a100{{108, 2048, 167936, 166912, 1}, 41943040};
 
-using test::int_param;
-
 // An elementwise copy (one input, one output) with the regimes a one-axis spec gets by default.
 const kernel_spec& copy_spec() {
     static const kernel_spec spec = [] {
-        kernel_spec s;
-        s.name = "toy_copy";
-        s.source_hash = hash;
-        s.kernel = "kt::toy_copy";
-        s.dtypes = {dtype::f32, dtype::f16};
-        s.params.push_back(int_param("BLOCK", "blk", {128, 256, 512}));
-        s.default_values = {{"BLOCK", expression::parse("256")}};
+        kernel_spec s = test::toy_copy_spec(hash);
         s.bytes_moved = expression::parse("2 * n * sizeof(T)");
         s.regimes = expression::parse(default_one_axis_regimes());
         return s;

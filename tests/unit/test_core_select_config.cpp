@@ -35,12 +35,7 @@ using test::int_param;
 // Default: blk256, 16-byte vectors, plain (blk256.vec4.plain for f32, blk256.vec8.plain for f16).
 const kernel_spec& toy() {
     static const kernel_spec spec = [] {
-        kernel_spec s;
-        s.name = "toy_copy";
-        s.source_hash = hash;
-        s.kernel = "kt::toy_copy";
-        s.dtypes = {dtype::f32, dtype::f16};
-        s.params.push_back(int_param("BLOCK", "blk", {128, 256, 512}));
+        kernel_spec s = test::toy_copy_spec(hash);
         s.params.push_back(int_param("VEC", "vec", {1, 2, 4, 8}));
         param_spec load;
         load.name = "LOAD";

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/expression.hpp"
 #include "core/kernel_spec.hpp"
+#include "../support/expectations.hpp"
 
 namespace kerntune::test {
 
@@ -24,10 +26,7 @@ std::string error_of(Action action) {
     return "";
 }
 
-/// Whether `text` contains `part`.
-inline bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+using testing::contains;  // tests/support/expectations.hpp
 
 /// A parameter of integer values, for specs built by hand.
 inline param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
@@ -36,6 +35,19 @@ inline param_spec int_param(std::string name, std::string short_name, std::vecto
     p.short_name = std::move(short_name);
     p.values = std::move(values);
     return p;
+}
+
+/// The common start of the toy templates built by hand: toy_copy (kernel kt::toy_copy), f32 and
+/// f16, BLOCK 128, 256 or 512 (default 256). Each test adds the parameters and rules it needs.
+inline kernel_spec toy_copy_spec(const std::string& source_hash) {
+    kernel_spec s;
+    s.name = "toy_copy";
+    s.source_hash = source_hash;
+    s.kernel = "kt::toy_copy";
+    s.dtypes = {dtype::f32, dtype::f16};
+    s.params.push_back(int_param("BLOCK", "blk", {128, 256, 512}));
+    s.default_values = {{"BLOCK", expression::parse("256")}};
+    return s;
 }
 
 } // namespace kerntune::test
