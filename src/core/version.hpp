@@ -10,8 +10,9 @@ std::string_view kerntune_version();
 
 /// The version and the commit of the source it was built from, as semantic versioning's build
 /// metadata: "0.2.0+9b19fe2a1c3d", with ".dirty" after the commit when tracked files had
-/// uncommitted changes; the bare version when the source was not a git checkout. The
-/// database records it with every measurement and winner (their kerntune_version).
+/// uncommitted changes; the bare version when the source was not the top of a git checkout
+/// (cmake/write_build_id.cmake). The database records it with every measurement and winner
+/// (their kerntune_version).
 std::string_view kerntune_build();
 
 } // namespace kerntune

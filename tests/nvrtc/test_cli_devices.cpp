@@ -24,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using testing::cli_run;
-
 using testing::contains;
 using testing::lines_of;
 
