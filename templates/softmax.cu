@@ -7,7 +7,7 @@
 // (launch parameter CLUSTER) the C blocks split a row and combine their partial max and sum
 // through distributed shared memory. Each block keeps its part of the row in dynamic shared
 // memory when the launch gave it room (one read of the row from memory); otherwise it reads the
-// row twice, the second time from L2 when few rows are in flight (a cluster per row).
+// row twice: an online pass for the max and the sum, then the outputs.
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
 #include "kt_reduce.cuh"
 
@@ -109,6 +109,9 @@ template <typename T, int N, bool LOG> struct write_outputs {
     float max, sum, reciprocal, log_sum;
     T* dst;
     bool exponentials_kept;  // the data holds exp(x - max), not x
+    __device__ __forceinline__ write_outputs(float row_max, float row_sum, T* out, bool kept)
+        : max(row_max), sum(row_sum), reciprocal(1.0f / row_sum), log_sum(logf(row_sum)), dst(out),
+          exponentials_kept(kept) {}
     __device__ __forceinline__ void operator()(long long i, const elements<T, N>& e, int) const {
         elements<T, N> out;
 #pragma unroll
@@ -140,7 +143,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
         if (valid) for_my_elements<THREADS, T, N>(src, count, online);
         const softmax_stats row = cluster_reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
                                                  combine_stats<T>{}, &slots[parity]);
-        const write_outputs<T, N, LOG> write{row.max, row.sum, 1.0f / row.sum, logf(row.sum), dst, false};
+        const write_outputs<T, N, LOG> write(row.max, row.sum, dst, false);
         if (valid) for_my_elements<THREADS, T, N>(src, count, write);
         return;
     }
@@ -166,7 +169,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
     s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, float_scratch), sum_op{}, &float_slots[1]);
 
-    const write_outputs<T, N, LOG> write{m, s, 1.0f / s, logf(s), dst, keep};
+    const write_outputs<T, N, LOG> write(m, s, dst, keep);
     if (valid) for_my_elements<THREADS, T, N>(cache, count, write);
 }
 
