@@ -184,11 +184,14 @@ private:
         std::set<std::string> bytes_names = axis_names;
         bytes_names.insert("sizeof(T)");
         spec.bytes_moved = parse(required(root, "bytes_moved"), bytes_names);
-        // Regimes: the spec's, else for a one-axis template launch-bound / L2 / DRAM by bytes
-        // moved (default_one_axis_regimes), else one regime.
+        // Regimes: the spec's; `rows`, a row reduction's (row_reduction_regimes), whose ladder
+        // comes before the spec's own shapes; else for a one-axis template launch-bound / L2 /
+        // DRAM by bytes moved (default_one_axis_regimes); else one regime.
         std::set<std::string> regime_allowed = axis_names;
         regime_allowed.insert(regime_names().begin(), regime_names().end());
-        if (root["regimes"])
+        if (root["regimes"] && root["regimes"].IsScalar() && root["regimes"].Scalar() == "rows")
+            read_row_regimes(root["regimes"], spec);
+        else if (root["regimes"])
             spec.regimes = parse(root["regimes"], regime_allowed);
         else if (spec.axes.size() == 1)
             spec.regimes = expression::parse(default_one_axis_regimes());
@@ -311,6 +314,18 @@ private:
 
     /// `shapes: [4096x393216, 65536x768]`: what a tune without --shape tunes, each read as
     /// --shape reads it without --dim (for a reduction, three dims are the axes).
+    // `regimes: rows`: the row reductions' regimes and ladder, for the axes they are written over.
+    void read_row_regimes(const YAML::Node& node, kernel_spec& spec) const {
+        if (spec.axes != std::vector<std::string>{"outer", "reduce", "inner"})
+            fail(node, "'regimes: rows' needs the problem axes [outer, reduce, inner]");
+        spec.regimes = expression::parse(row_reduction_regimes());
+        std::vector<tensor_shape> ladder = row_reduction_shapes();
+        for (const tensor_shape& own : spec.default_shapes)
+            if (std::none_of(ladder.begin(), ladder.end(), [&](const tensor_shape& s) { return s.dims == own.dims; }))
+                ladder.push_back(own);
+        spec.default_shapes = ladder;
+    }
+
     void read_default_shapes(const YAML::Node& node, kernel_spec& spec) const {
         if (!node.IsSequence() || node.size() == 0) fail(node, "'shapes' must be a non-empty list of shapes such as 4096x1024");
         for (const YAML::Node& item : node) {

@@ -53,12 +53,38 @@ std::string default_one_axis_regimes();
 /// The shapes a one-axis spec that declares none is tuned at (`kerntune tune` without --shape):
 /// at least one point well inside every regime of default_one_axis_regimes for 2- and 4-byte
 /// elements on GPUs of H100/H200 size, plus the 4096 x 393216:
-///   65536 and 1048576 (launch-bound: 2^16 is a few blocks, 2^20 about one wave),
+///   4096, 65536 and 1048576 (launch-bound: 2^12 a block or two, as small a kernel as a call
+///     makes, where the H200's winners were smaller blocks than at 2^16 by 0.2 us of 3.6;
+///     2^16 a few blocks, 2^20 about one wave),
 ///   4194304 (L2: 16.8 MB of f16, 33.6 MB of f32, a factor ~2 from both boundaries),
 ///   16777216, 134217728 and 1610612736 (DRAM: the ramp after L2, 1 GiB of f32, the issue's
 ///   size, where the H200's winners differed: a small tile, two in flight, bulk copies).
-/// Lean on purpose: the main job tunes every built-in op at its defaults; the five small ones
+/// Lean on purpose: the main job tunes every built-in op at its defaults; the six small ones
 /// take about a second a dtype, the largest five to seven seconds.
 std::vector<tensor_shape> default_one_axis_shapes();
+
+/// The regimes of a row reduction over [outer, reduce, inner], for a spec whose `regimes:` is
+/// the word `rows` (softmax, layer_norm, rms_norm and sum share them: one kernel structure, a
+/// row group of THREADS threads, ROWS rows a block, CLUSTER blocks a row). By the bytes of a row
+/// (reduce * sizeof(T)), where the winners' row group changes, then for rows longer than 32 KiB
+/// by the row count, where they start to split rows over clusters:
+///   0 rows of <= 256 bytes: several rows a warp (the H200's winners t4 and t8, 32 rows a block);
+///   1 <= 1 KiB: a quarter warp to a warp a row;
+///   2 <= 4 KiB: a warp a row (32 lanes x 8 16-byte vectors, two of kt_reduce's load batches);
+///   3 <= 32 KiB: a warp to a block a row, several rows a block;
+///   4 and 5: rows one block caches in shared memory (up to max_shared_memory_per_block less
+///     the 4 KiB of static scratch: 223 KiB on an H200), 4 with at least 4 rows an SM, 5 with
+///     fewer (a cluster then spreads a row over idle SMs: the H200's winners c2 to c16);
+///   6 and 7: longer rows, which only a cluster's blocks cache between them, likewise by rows;
+///   8 columns (inner > 1): a thread per column, another code path.
+std::string row_reduction_regimes();
+
+/// The ladder of `regimes: rows`, tuned by `kerntune tune --op OP` without --shape before the
+/// spec's own `shapes`: a shape well inside every regime above for 2- and 4-byte elements on
+/// the H100, H200 and A100 (tests/unit/test_core_regime.cpp checks it), 4 to 64 million
+/// elements but for the 4096 x 393216, so that the main job stays within minutes:
+///   262144x64 (0), 65536x200 (1), 65536x768 (2: LLM hidden size), 16384x4096 (3),
+///   2048x32768 (4), 128x32768 (5), 4096x393216 (6), 32x1048576 (7), 64x128x4096 (8).
+std::vector<tensor_shape> row_reduction_shapes();
 
 } // namespace kerntune

@@ -287,8 +287,8 @@ TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
     expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: []"), 6, "'shapes' must be a non-empty list");
     // A one-axis spec without shapes gets the elementwise defaults (leaky_relu's: its YAML,
     // part of its tuned rows' key, stays as it was).
-    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.size(), 6u);
-    EXPECT_EQ(catalog().at("leaky_relu")->default_shapes.at(5).to_string(), "4096x393216");
+    EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).default_shapes.size(), 7u);
+    EXPECT_EQ(catalog().at("leaky_relu")->default_shapes.at(6).to_string(), "4096x393216");
 }
 
 TEST_F(CoreSpecFile, DeclaredRegimesReadTheAxesBytesMovedAndDeviceFactsOnly) {
@@ -300,6 +300,9 @@ TEST_F(CoreSpecFile, DeclaredRegimesReadTheAxesBytesMovedAndDeviceFactsOnly) {
     expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nregimes: \"n >\""), 6, "n >");
     // Without the field a one-axis spec gets launch-bound / L2 / DRAM.
     EXPECT_EQ(load_spec(write("tiny.yaml", tiny_yaml)).regimes.text(), default_one_axis_regimes());
+    // `rows`, the row reductions' scheme, is written over [outer, reduce, inner]: not n.
+    expect_error(tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nregimes: rows"), 6,
+                 "'regimes: rows' needs the problem axes [outer, reduce, inner]");
 }
 
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {

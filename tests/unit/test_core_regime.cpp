@@ -176,10 +176,12 @@ std::vector<problem> sweep_of(const kernel_spec& spec) {
         }
         return shapes;
     }
-    for (int k = 5; k <= 22; ++k) {  // rows of 32 to 4194304 elements, 2^26 elements in all
+    for (int k = 5; k <= 22; ++k) {  // rows of 32 to 4194304 elements, 2^26 elements in all, and 16 rows
         const std::int64_t reduce = std::int64_t(1) << k, outer = std::max<std::int64_t>(1, (1 << 26) / reduce);
-        shapes.push_back(make_problem(spec.axes, std::vector<std::int64_t>{outer, reduce, 1}));
-        shapes.push_back(make_problem(spec.axes, std::vector<std::int64_t>{outer, reduce + 3, 1}));
+        for (std::int64_t rows : {outer, std::int64_t(16)}) {
+            shapes.push_back(make_problem(spec.axes, std::vector<std::int64_t>{rows, reduce, 1}));
+            shapes.push_back(make_problem(spec.axes, std::vector<std::int64_t>{rows, reduce + 3, 1}));
+        }
     }
     for (std::int64_t reduce : {2, 64, 4096})
         for (std::int64_t inner : {2, 4096}) shapes.push_back(make_problem(spec.axes, std::vector<std::int64_t>{64, reduce, inner}));
@@ -216,36 +218,68 @@ TEST(BuiltinLadders, LeakyReluGetsTheOneAxisDefaultsFromTheLoaderNotFromItsText)
     ASSERT_EQ(spec.default_shapes.size(), default_one_axis_shapes().size());
     for (std::size_t i = 0; i < spec.default_shapes.size(); ++i)
         EXPECT_EQ(spec.default_shapes[i].to_string(), default_one_axis_shapes()[i].to_string());
-    // The ladder's H200 regimes, as the comments of core/regime.hpp say: 2^16 and 2^20 launch-bound,
+    // The ladder's H200 regimes, as the comments of core/regime.hpp say: 2^12 to 2^20 launch-bound,
     // 2^22 in L2, the rest from DRAM, for f32 and for f16 alike.
     for (dtype type : {dtype::f32, dtype::f16}) {
         std::vector<std::int64_t> regimes;
         for (const tensor_shape& shape : spec.default_shapes)
             regimes.push_back(regime_of(spec, type, make_problem(spec.axes, shape), h200).value_or(-1));
-        EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 0, 1, 2, 2, 2})) << to_string(type);
+        EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 0, 0, 1, 2, 2, 2})) << to_string(type);
     }
 }
 
 TEST(BuiltinLadders, ReductionRegimesSwitchWhereTheirCodePathsDo) {
     const catalog templates;
-    const kernel_spec& softmax = *templates.at("softmax");
-    auto regime = [&](const kernel_spec& spec, dtype type, std::int64_t outer, std::int64_t reduce, std::int64_t inner) {
-        return regime_of(spec, type, make_problem(spec.axes, std::vector<std::int64_t>{outer, reduce, inner}), h200);
+    auto regime = [&](const kernel_spec& spec, dtype type, std::int64_t outer, std::int64_t reduce, std::int64_t inner,
+                      const regime_device& device = h200) {
+        return regime_of(spec, type, make_problem(spec.axes, std::vector<std::int64_t>{outer, reduce, inner}), device);
     };
-    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1024, 1), 0);   // 4 KiB: a warp's
-    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1025, 1), 1);
-    EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 2048, 1), 0);  // the element size counts
-    // The row cache: 232448 - 4096 bytes of shared memory hold 57088 floats.
-    EXPECT_EQ(regime(softmax, dtype::f32, 64, 57088, 1), 1);
-    EXPECT_EQ(regime(softmax, dtype::f32, 64, 57089, 1), 2);
-    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 3);  // columns, whatever their length
-    // A GPU without the opt-in to 227 KiB (48 KiB a block) caches shorter rows.
+    const kernel_spec& softmax = *templates.at("softmax");
+    EXPECT_EQ(softmax.regimes.text(), row_reduction_regimes());
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 64, 1), 0);    // 256 bytes: several rows a warp
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 65, 1), 1);
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1024, 1), 2);  // 4 KiB: a warp's
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1025, 1), 3);
+    EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 2048, 1), 2);  // the element size counts
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 8192, 1), 3);    // 32 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 8193, 1), 4);
+    // The row cache: 232448 - 4096 bytes of shared memory hold 57088 floats; past 32 KiB the
+    // row count counts too, 4 rows an SM of the H200's 132 or more.
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57088, 1), 4);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57088, 1), 5);
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57089, 1), 6);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57089, 1), 7);
+    EXPECT_EQ(regime(softmax, dtype::f32, 16, 16, 1), 0);     // few short rows: by the bytes alone
+    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 8);     // columns, whatever their length
+    EXPECT_EQ(regime(softmax, dtype::f32, 1, 1 << 22, 2), 8);
+    // A GPU without the opt-in to 227 KiB (48 KiB a block) caches shorter rows; an A100 has fewer SMs.
     const regime_device small_shared{{132, 2048, 233472, 49152, 16}, 62914560};
-    EXPECT_EQ(regime_of(softmax, dtype::f32, make_problem(softmax.axes, std::vector<std::int64_t>{64, 16384, 1}), small_shared), 2);
-    // sum keeps no row cache: its long rows start past a block's one batch of loads, 64 KiB.
-    const kernel_spec& sum = *templates.at("sum");
-    EXPECT_EQ(regime(sum, dtype::f32, 4096, 16384, 1), 1);
-    EXPECT_EQ(regime(sum, dtype::f32, 4096, 16385, 1), 2);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16384, 1, small_shared), 6);
+    EXPECT_EQ(regime(softmax, dtype::f32, 431, 16384, 1, a100), 5);
+    // Every row reduction shares them (one kernel structure): sum and the norms too.
+    for (const char* name : {"sum", "mean", "log_softmax", "layer_norm", "rms_norm"})
+        EXPECT_EQ(templates.at(name)->regimes.text(), row_reduction_regimes()) << name;
+}
+
+TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
+    const catalog templates;
+    const kernel_spec& layer_norm = *templates.at("layer_norm");
+    std::vector<std::string> expected;
+    for (const tensor_shape& shape : row_reduction_shapes()) expected.push_back(shape.to_string());
+    expected.push_back("16x4194304");  // its own
+    std::vector<std::string> shapes;
+    for (const tensor_shape& shape : layer_norm.default_shapes) shapes.push_back(shape.to_string());
+    EXPECT_EQ(shapes, expected);
+    // A shape of its own that the ladder has already is tuned once.
+    const kernel_spec& softmax = *templates.at("softmax");
+    EXPECT_EQ(softmax.default_shapes.size(), row_reduction_shapes().size() + 1);
+    // The ladder's H200 regimes, one each, as core/regime.hpp says, for 4- and 2-byte elements.
+    for (dtype type : {dtype::f32, dtype::bf16}) {
+        std::vector<std::int64_t> regimes;
+        for (const tensor_shape& shape : row_reduction_shapes())
+            regimes.push_back(regime_of(softmax, type, make_problem(softmax.axes, shape), h200).value_or(-1));
+        EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8})) << to_string(type);
+    }
 }
 
 } // namespace
