@@ -4,9 +4,11 @@ does every point of a fine sweep of shapes run?
 
 On the GPU machine, over a Release build (no torch needed: the CLI and libkerntune through ctypes):
 
-    tools/bench_sweep.py [--build build] [--out DIR] [--full] [--ops OPS] [--dtypes D,D] [--threshold 0.02] [--ladder DB]
+    tools/bench_sweep.py [--build build] [--out DIR] [--full] [--ops OPS] [--dtypes D,D] [--threshold 0.02]
+                         [--ladder DB | --ladder FILE.jsonl]
 
-1. Tunes every op's default shapes (`kerntune tune --op OP`, its ladder) into DIR/ladder.db.
+1. Tunes every op's default shapes (`kerntune tune --op OP`, its ladder) into DIR/ladder.db, or
+   takes them from --ladder (a database, or a shipped file whose winners are imported).
 2. Copies it to DIR/sweep.db (compiled programs and the ladder's rows come along) and tunes
    every sweep point there, each its own key: its winner is the point's own optimum, and every
    candidate of the space is measured, the ladder's pick among them (by the tuner's method:
@@ -19,7 +21,7 @@ On the GPU machine, over a Release build (no torch needed: the CLI and libkerntu
 A point misses when the pick's median is over the optimum's by more than --threshold (2 %).
 Prints a table, the misses by name, and writes DIR/sweep.json and DIR/sweep.md (for
 bench/RESULTS.md). The default sweep (f32 and bf16; leaky_relu from 2^10 to 2^30 with odd sizes
-between, softmax and sum over rows of 32 to 393216 and columns) is sized for about 4 minutes on
+between, softmax and sum over rows of 32 to 393216, few rows and columns) is sized for about 4 minutes on
 an H200; --full sweeps every built-in op, f32, f16 and bf16, n up to 2^32 with an odd size
 between every power of two, and more row lengths.
 """
@@ -56,6 +58,8 @@ def reduction_sweep(full, elements):
     if full:
         lengths += [64, 257, 1000, 1024, 3000, 8192, 12288, 50000, 57088, 57089, 100000, 131071, 262144, 1048576, 4194304]
     shapes = [(max(1, elements // r), r, 1) for r in sorted(set(lengths))]
+    # Few rows (LLM-like hidden sizes at small batches, long rows of few): where clusters pay.
+    shapes += [(128, 4096, 1), (16, 65536, 1), (300, 50000, 1)] + ([(8, 16384, 1), (1, 262144, 1)] if full else [])
     shapes += [(64, 100, 4096), (16, 1000, 1024)] + ([(256, 7, 65536), (8, 16384, 64)] if full else [])
     return shapes
 
@@ -99,7 +103,8 @@ def main():
     parser.add_argument("--elements", type=int, default=1 << 24, help="elements of each reduction shape (2^24)")
     parser.add_argument("--threshold", type=float, default=0.02)
     parser.add_argument("--ladder", help="a database already tuned at every op's default shapes (e.g. the ship.db of "
-                                         "tools/ship_tuning_db.sh): copied instead of tuning the ladders again")
+                                         "tools/ship_tuning_db.sh): copied instead of tuning the ladders again; or a "
+                                         "shipped file (tuning_db/h200.jsonl): its winners imported, nothing tuned")
     args = parser.parse_args()
 
     ops = args.ops.split(",") if args.ops else (["leaky_relu"] + REDUCTIONS if args.full else ["leaky_relu", "softmax", "sum"])
@@ -116,10 +121,14 @@ def main():
     log = open(os.path.join(args.out, "sweep_tune.log"), "w")
     started = time.time()
 
-    if args.ladder:  # 1. the ladders, tuned already (a tune of them resumes: nothing to measure)
-        shutil.copyfile(args.ladder, ladder)
-    for op in ops:
-        run([cli, "tune", "--op", op, "--dtype", dtypes, "--db", ladder], log)
+    if args.ladder and args.ladder.endswith(".jsonl"):  # 1. the ladders' winners, shipped: nothing to tune
+        if run([cli, "db", "import", args.ladder, "--db", ladder], log) != 0:
+            sys.exit("kerntune db import %s failed (see %s)" % (args.ladder, log.name))
+    else:
+        if args.ladder:  # tuned already: a tune of them resumes, with nothing to measure
+            shutil.copyfile(args.ladder, ladder)
+        for op in ops:
+            run([cli, "tune", "--op", op, "--dtype", dtypes, "--db", ladder], log)
     print("ladders tuned: %.0f s" % (time.time() - started), flush=True)
     shutil.copyfile(ladder, sweep)
     shutil.copyfile(ladder, lookup)  # the runtime caches compiled picks in it; the ladder stays as tuned
