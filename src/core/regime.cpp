@@ -47,15 +47,18 @@ std::vector<tensor_shape> default_one_axis_shapes() {
 }
 
 std::string row_reduction_regimes() {
-    return "inner > 1 ? 8 : (reduce * sizeof(T) <= 256 ? 0 : (reduce * sizeof(T) <= 1024 ? 1 : "
-           "(reduce * sizeof(T) <= 4096 ? 2 : (reduce * sizeof(T) <= 32768 ? 3 : "
-           "(reduce * sizeof(T) <= max_shared_memory_per_block - 4096 ? 4 : 6) + (outer < 4 * sm_count ? 1 : 0)))))";
+    return "inner > 1 ? 12 : (reduce * sizeof(T) <= 256 ? 0 : (reduce * sizeof(T) <= 1024 ? 1 : "
+           "(reduce * sizeof(T) <= 4096 ? 2 : (reduce * sizeof(T) % 16 != 0 ? 11 : "
+           "(reduce * sizeof(T) <= 16384 ? 3 : (reduce * sizeof(T) <= 65536 ? 5 : "
+           "(reduce * sizeof(T) <= max_shared_memory_per_block - 4096 ? 7 : 9))) + (outer < 4 * sm_count ? 1 : 0)))))";
 }
 
 std::vector<tensor_shape> row_reduction_shapes() {
-    return {tensor_shape{{262144, 64}},    tensor_shape{{65536, 200}},     tensor_shape{{65536, 768}},
-            tensor_shape{{16384, 4096}},   tensor_shape{{2048, 32768}},    tensor_shape{{128, 32768}},
-            tensor_shape{{4096, 393216}},  tensor_shape{{32, 1048576}},    tensor_shape{{64, 128, 4096}}};
+    return {tensor_shape{{262144, 64}},   tensor_shape{{65536, 200}},    tensor_shape{{65536, 768}},
+            tensor_shape{{16384, 4096}},  tensor_shape{{64, 4096}},      tensor_shape{{4096, 12288}},
+            tensor_shape{{64, 12288}},    tensor_shape{{2048, 36864}},   tensor_shape{{64, 36864}},
+            tensor_shape{{4096, 393216}}, tensor_shape{{32, 1048576}},   tensor_shape{{8192, 2049}},
+            tensor_shape{{512, 32769}},   tensor_shape{{64, 128, 4096}}};
 }
 
 } // namespace kerntune

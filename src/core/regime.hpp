@@ -66,25 +66,30 @@ std::vector<tensor_shape> default_one_axis_shapes();
 /// The regimes of a row reduction over [outer, reduce, inner], for a spec whose `regimes:` is
 /// the word `rows` (softmax, layer_norm, rms_norm and sum share them: one kernel structure, a
 /// row group of THREADS threads, ROWS rows a block, CLUSTER blocks a row). By the bytes of a row
-/// (reduce * sizeof(T)), where the winners' row group changes, then for rows longer than 32 KiB
-/// by the row count, where they start to split rows over clusters:
+/// (reduce * sizeof(T)) in steps of 4, where the winners' row group grows (about 8 16-byte
+/// vectors a thread), then past 4 KiB by the row count, where the winners start to split rows
+/// over clusters, and by alignment:
 ///   0 rows of <= 256 bytes: several rows a warp (the H200's winners t4 and t8, 32 rows a block);
 ///   1 <= 1 KiB: a quarter warp to a warp a row;
 ///   2 <= 4 KiB: a warp a row (32 lanes x 8 16-byte vectors, two of kt_reduce's load batches);
-///   3 <= 32 KiB: a warp to a block a row, several rows a block;
-///   4 and 5: rows one block caches in shared memory (up to max_shared_memory_per_block less
-///     the 4 KiB of static scratch: 223 KiB on an H200), 4 with at least 4 rows an SM, 5 with
-///     fewer (a cluster then spreads a row over idle SMs: the H200's winners c2 to c16);
-///   6 and 7: longer rows, which only a cluster's blocks cache between them, likewise by rows;
-///   8 columns (inner > 1): a thread per column, another code path.
+///   3 <= 16 KiB and 5 <= 64 KiB: a warp to a block a row, several rows a block;
+///   7 rows one block caches in shared memory (up to max_shared_memory_per_block less the
+///     4 KiB of static scratch: 223 KiB on an H200);
+///   9 longer rows, which only a cluster's blocks cache between them;
+///   4, 6, 8, 10: the same rows, fewer than 4 an SM (the H200's winners: clusters of 2 to 16
+///     that spread a row over the idle SMs, where 4 rows an SM or more kept one block a row);
+///   11 rows past 4 KiB whose bytes are no multiple of 16 (4097 floats): the kernel steps
+///     through them an element at a time, so their winners are not the aligned rows';
+///   12 columns (inner > 1): a thread per column, another code path.
 std::string row_reduction_regimes();
 
 /// The ladder of `regimes: rows`, tuned by `kerntune tune --op OP` without --shape before the
-/// spec's own `shapes`: a shape well inside every regime above for 2- and 4-byte elements on
-/// the H100, H200 and A100 (tests/unit/test_core_regime.cpp checks it), 4 to 64 million
+/// spec's own `shapes`: a shape inside every regime above for 2- and 4-byte elements alike on
+/// the H100, H200 and A100 (tests/unit/test_core_regime.cpp checks it), 0.25 to 64 million
 /// elements but for the 4096 x 393216, so that the main job stays within minutes:
 ///   262144x64 (0), 65536x200 (1), 65536x768 (2: LLM hidden size), 16384x4096 (3),
-///   2048x32768 (4), 128x32768 (5), 4096x393216 (6), 32x1048576 (7), 64x128x4096 (8).
+///   64x4096 (4), 4096x12288 (5), 64x12288 (6), 2048x36864 (7), 64x36864 (8),
+///   4096x393216 (9), 32x1048576 (10), 8192x2049 and 512x32769 (11), 64x128x4096 (12).
 std::vector<tensor_shape> row_reduction_shapes();
 
 } // namespace kerntune

@@ -305,6 +305,35 @@ TEST_F(CoreSpecFile, DeclaredRegimesReadTheAxesBytesMovedAndDeviceFactsOnly) {
                  "'regimes: rows' needs the problem axes [outer, reduce, inner]");
 }
 
+TEST_F(CoreSpecFile, RowRegimesBringTheirLadderBeforeTheSpecsOwnShapesEachOnce) {
+    const kernel_spec spec = load_spec(write("rows.yaml", R"yaml(name: rows
+source: tiny.cu
+kernel: kt::tiny
+reference: {kernel: kt::tiny_reference, block: 256, grid: "cdiv(outer * inner, 8)"}
+dtypes: [f32]
+problem: [outer, reduce, inner]
+regimes: rows
+shapes: [65536x768, 16x4194304]
+arguments:
+  - {name: x, buffer: in, type: T, extent: outer * reduce * inner}
+  - {name: y, buffer: out, type: T, extent: outer * inner}
+  - {name: outer, scalar: i64, value: outer}
+  - {name: reduce, scalar: i64, value: reduce}
+  - {name: inner, scalar: i64, value: inner}
+bytes_moved: (outer * reduce * inner + outer * inner) * sizeof(T)
+parameters:
+  - {name: BLOCK, short: blk, kind: template, values: [128, 256]}
+launch: {block: BLOCK, grid: outer}
+default: {BLOCK: 256}
+)yaml"));
+    EXPECT_EQ(spec.regimes.text(), row_reduction_regimes());
+    std::vector<std::string> expected, shapes;
+    for (const tensor_shape& shape : row_reduction_shapes()) expected.push_back(shape.to_string());
+    expected.push_back("16x4194304");  // 65536x768 is on the ladder already: tuned once
+    for (const tensor_shape& shape : spec.default_shapes) shapes.push_back(shape.to_string());
+    EXPECT_EQ(shapes, expected);
+}
+
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {
     const std::string weighted = "  - {name: w, buffer: in, type: T, extent: n, optional: true}\n  - {name: y, kind: output}";
     const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("  - {name: y, kind: output}", weighted)));

@@ -239,23 +239,34 @@ TEST(BuiltinLadders, ReductionRegimesSwitchWhereTheirCodePathsDo) {
     EXPECT_EQ(regime(softmax, dtype::f32, 65536, 64, 1), 0);    // 256 bytes: several rows a warp
     EXPECT_EQ(regime(softmax, dtype::f32, 65536, 65, 1), 1);
     EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1024, 1), 2);  // 4 KiB: a warp's
-    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1025, 1), 3);
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1028, 1), 3);
     EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 2048, 1), 2);  // the element size counts
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 8192, 1), 3);    // 32 KiB
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 8193, 1), 4);
-    // The row cache: 232448 - 4096 bytes of shared memory hold 57088 floats; past 32 KiB the
-    // row count counts too, 4 rows an SM of the H200's 132 or more.
-    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57088, 1), 4);
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57088, 1), 5);
-    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57089, 1), 6);
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57089, 1), 7);
-    EXPECT_EQ(regime(softmax, dtype::f32, 16, 16, 1), 0);     // few short rows: by the bytes alone
-    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 8);     // columns, whatever their length
-    EXPECT_EQ(regime(softmax, dtype::f32, 1, 1 << 22, 2), 8);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4096, 1), 3);    // 16 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4100, 1), 5);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16384, 1), 5);   // 64 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16388, 1), 7);
+    // The row cache: 232448 - 4096 bytes of shared memory hold 57088 floats.
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57088, 1), 7);
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57092, 1), 9);
+    // Past 4 KiB, fewer than 4 rows an SM of the H200's 132 is a regime of its own.
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 4096, 1), 4);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 16384, 1), 6);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57088, 1), 8);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57092, 1), 10);
+    EXPECT_EQ(regime(softmax, dtype::f32, 16, 16, 1), 0);  // few short rows: by the bytes alone
+    // Rows past 4 KiB of no whole 16-byte vectors, whatever their count; shorter ones by bytes.
+    EXPECT_EQ(regime(softmax, dtype::f32, 4095, 4097, 1), 11);
+    EXPECT_EQ(regime(softmax, dtype::f32, 16, 1048577, 1), 11);
+    EXPECT_EQ(regime(softmax, dtype::bf16, 4096, 8196, 1), 11);  // 16392 bytes: 8 past a vector
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 1023, 1), 2);
+    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 12);  // columns, whatever their length
+    EXPECT_EQ(regime(softmax, dtype::f32, 1, 1 << 22, 2), 12);
     // A GPU without the opt-in to 227 KiB (48 KiB a block) caches shorter rows; an A100 has fewer SMs.
     const regime_device small_shared{{132, 2048, 233472, 49152, 16}, 62914560};
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16384, 1, small_shared), 6);
-    EXPECT_EQ(regime(softmax, dtype::f32, 431, 16384, 1, a100), 5);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1, small_shared), 9);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1), 7);
+    EXPECT_EQ(regime(softmax, dtype::f32, 431, 16384, 1, a100), 6);
+    EXPECT_EQ(regime(softmax, dtype::f32, 432, 16384, 1, a100), 5);
     // Every row reduction shares them (one kernel structure): sum and the norms too.
     for (const char* name : {"sum", "mean", "log_softmax", "layer_norm", "rms_norm"})
         EXPECT_EQ(templates.at(name)->regimes.text(), row_reduction_regimes()) << name;
@@ -270,16 +281,18 @@ TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
     std::vector<std::string> shapes;
     for (const tensor_shape& shape : layer_norm.default_shapes) shapes.push_back(shape.to_string());
     EXPECT_EQ(shapes, expected);
-    // A shape of its own that the ladder has already is tuned once.
     const kernel_spec& softmax = *templates.at("softmax");
-    EXPECT_EQ(softmax.default_shapes.size(), row_reduction_shapes().size() + 1);
-    // The ladder's H200 regimes, one each, as core/regime.hpp says, for 4- and 2-byte elements.
-    for (dtype type : {dtype::f32, dtype::bf16}) {
-        std::vector<std::int64_t> regimes;
-        for (const tensor_shape& shape : row_reduction_shapes())
-            regimes.push_back(regime_of(softmax, type, make_problem(softmax.axes, shape), h200).value_or(-1));
-        EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8})) << to_string(type);
-    }
+    EXPECT_EQ(softmax.default_shapes.back().to_string(), "4096x16384");  // its own, after the ladder
+    // The ladder's regimes, as core/regime.hpp says, for 4- and 2-byte elements, on the H200
+    // and on the A100 (fewer SMs, less shared memory a block).
+    for (const regime_device* device : {&h200, &a100})
+        for (dtype type : {dtype::f32, dtype::bf16}) {
+            std::vector<std::int64_t> regimes;
+            for (const tensor_shape& shape : row_reduction_shapes())
+                regimes.push_back(regime_of(softmax, type, make_problem(softmax.axes, shape), *device).value_or(-1));
+            EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 12}))
+                << to_string(type) << " with " << device->limits.sm_count << " SMs";
+        }
 }
 
 } // namespace
