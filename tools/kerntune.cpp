@@ -452,9 +452,10 @@ void define(command_line& cl) {
                     "comma-separated shapes, dims joined by x. A template whose problem is one axis (n)\n"
                     "takes any shape and tunes its element count; one with several axes (kerntune list\n"
                     "shows them) takes one dimension per axis, e.g. 4096x1024 for [rows, cols]. Default:\n"
-                    "the shapes the template declares (kerntune list shows them); a one-axis template\n"
-                    "that declares none: the elementwise ladder 65536,1048576,4194304,16777216,134217728,\n"
-                    "4096x393216 (one shape or more in every regime); any other needs --shape")
+                    "the shapes kerntune list shows for the template: those it declares, after the row\n"
+                    "reductions' ladder when it declares `regimes: rows`; for a one-axis template that\n"
+                    "declares none, the elementwise ladder (one shape or more in every regime, 4096 to\n"
+                    "4096x393216); any other needs --shape")
         ->type_name("LIST")
         ->check(value_check(shapes_problem));
     tune.add_option("--dim", t.dim,
