@@ -19,8 +19,8 @@ On the GPU machine, over a Release build (no torch needed: the CLI and libkerntu
    compares that config's median at the point with the point's winner.
 
 A point misses when the pick's median is over the optimum's by more than --threshold (2 %).
-Prints a table, the misses by name, and writes DIR/sweep.json and DIR/sweep.md (for
-bench/RESULTS.md). The default sweep (f32 and bf16; leaky_relu from 2^10 to 2^30 with odd sizes
+Prints a table, the misses by name, and writes DIR/sweep.json (with every candidate's median at
+every point and ladder shape) and DIR/sweep.md (for bench/RESULTS.md). The default sweep (f32 and bf16; leaky_relu from 2^10 to 2^30 with odd sizes
 between, softmax and sum over rows of 32 to 393216, few rows and columns) is sized for about 4 minutes on
 an H200; --full sweeps every built-in op, f32, f16 and bf16, n up to 2^32 with an odd size
 between every power of two, and more row lengths.
@@ -156,7 +156,8 @@ def main():
                         row["error"] = "not tuned (see sweep_tune.log)"
                     else:
                         best = min(rows, key=lambda c: rows[c][0])
-                        row.update(best=best, best_us=rows[best][0])
+                        row.update(best=best, best_us=rows[best][0],
+                                   candidates={c: m[0] for c, m in sorted(rows.items())})
                         if pick in rows:
                             row.update(pick_us=rows[pick][0], pick_noise=rows[pick][1], pick_samples=rows[pick][2],
                                        slower=rows[pick][0] / rows[best][0] - 1)
@@ -181,7 +182,14 @@ def main():
     with open(os.path.join(args.out, "sweep.md"), "w") as f:
         f.write(text)
     with open(os.path.join(args.out, "sweep.json"), "w") as f:
+        # Every candidate's median at every ladder shape too (from a shipped file, the winners'
+        # alone): with each point's candidates above, what another lookup rule would have
+        # picked can be worked out without the GPU.
+        ladder_medians = {op: {dtype: {key: {c: m[0] for c, m in sorted(configs.items())}
+                                       for key, configs in sorted(candidates(cli, ladder, op, dtype).items())}
+                               for dtype in dtypes.split(",")} for op in ops}
         json.dump({"threshold": args.threshold, "ops": ops, "dtypes": dtypes, "failed_tunes": failed_tunes,
+                   "ladder": ladder_medians,
                    "points": results}, f, indent=1)
     print(text)
     return 0
