@@ -312,9 +312,7 @@ private:
         return value;
     }
 
-    /// `shapes: [4096x393216, 65536x768]`: what a tune without --shape tunes, each read as
-    /// --shape reads it without --dim (for a reduction, three dims are the axes).
-    // `regimes: rows`: the row reductions' regimes and ladder, for the axes they are written over.
+    /// `regimes: rows`: the row reductions' regimes and ladder, for the axes they are written over.
     void read_row_regimes(const YAML::Node& node, kernel_spec& spec) const {
         if (spec.axes != std::vector<std::string>{"outer", "reduce", "inner"})
             fail(node, "'regimes: rows' needs the problem axes [outer, reduce, inner]");
@@ -326,6 +324,8 @@ private:
         spec.default_shapes = ladder;
     }
 
+    /// `shapes: [4096x393216, 65536x768]`: what a tune without --shape tunes, each read as
+    /// --shape reads it without --dim (for a reduction, three dims are the axes).
     void read_default_shapes(const YAML::Node& node, kernel_spec& spec) const {
         if (!node.IsSequence() || node.size() == 0) fail(node, "'shapes' must be a non-empty list of shapes such as 4096x1024");
         for (const YAML::Node& item : node) {

@@ -100,15 +100,16 @@ struct kernel_spec {
     launch_rule reference_launch;  ///< may read the axes, the device limits, sizeof(T)
     std::vector<dtype> dtypes;     ///< the element types it can be instantiated for
     std::vector<std::string> axes = {"n"};  ///< the problem axes, in order
-    /// The shapes `kerntune tune --op OP` tunes when no --shape is given (the spec's `shapes`;
-    /// for a one-axis spec without any, default_one_axis_shapes in core/regime.hpp), each valid for the
-    /// axes as make_problem reads it without a dim; empty for a spec of several axes without any.
+    /// The shapes `kerntune tune --op OP` tunes when no --shape is given (the spec's `shapes`,
+    /// after row_reduction_shapes for `regimes: rows`; for a one-axis spec without any,
+    /// default_one_axis_shapes in core/regime.hpp), each valid for the axes as make_problem
+    /// reads it without a dim; empty for a spec of several axes without any.
     std::vector<tensor_shape> default_shapes;
-    /// Which regime a problem is in (the spec's `regimes`; for a one-axis spec without it,
-    /// default_one_axis_regimes in core/regime.hpp): an integer expression over the axes,
-    /// sizeof(T), bytes_moved and the device facts of regime_names. The lookup borrows a tuned
-    /// config from a nearby problem only within the caller's regime (select_config). Empty: one
-    /// regime for every problem.
+    /// Which regime a problem is in (the spec's `regimes`, row_reduction_regimes for `rows`;
+    /// for a one-axis spec without it, default_one_axis_regimes in core/regime.hpp): an integer
+    /// expression over the axes, sizeof(T), bytes_moved and the device facts of regime_names.
+    /// The lookup borrows a tuned config from a nearby problem only within the caller's regime
+    /// (select_config). Empty: one regime for every problem.
     expression regimes;
     std::vector<kernel_arg> arguments;       ///< the kernel signature, in call order
     validation_policy validation;            ///< how the tuner checks candidates
