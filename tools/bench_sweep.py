@@ -20,10 +20,12 @@ On the GPU machine, over a Release build (no torch needed: the CLI and libkerntu
 
 A point misses when the pick's median is over the optimum's by more than --threshold (2 %).
 Prints a table, the misses by name, and writes DIR/sweep.json (with every candidate's median at
-every point and ladder shape) and DIR/sweep.md (for bench/RESULTS.md). The default sweep (f32 and bf16; leaky_relu from 2^10 to 2^30 with odd sizes
-between, softmax and sum over rows of 32 to 393216, few rows and columns) is sized for about 4 minutes on
-an H200; --full sweeps every built-in op, f32, f16 and bf16, n up to 2^32 with an odd size
-between every power of two, and more row lengths.
+every point and ladder shape) and DIR/sweep.md (for bench/RESULTS.md). The default sweep (f32
+and bf16; leaky_relu from 2^10 to 2^30 with odd sizes between, softmax and sum over rows of 32
+to 393216, few rows and columns) takes about a minute on an H200 over a tuned ladder; --ops all
+sweeps every op `kerntune list` shows (the one-axis ones over n, the row reductions over rows);
+--full sweeps every op, f32, f16 and bf16, n up to 2^32 with an odd size between every power of
+two, and more row lengths (longer than one 10-minute call of the GPU machine: split it by --ops).
 """
 import argparse
 import json
@@ -36,7 +38,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kerntune_ctypes import Kerntune  # noqa: E402
 
-REDUCTIONS = ["softmax", "log_softmax", "sum", "mean", "layer_norm", "rms_norm"]
+ROW_AXES = ["outer", "reduce", "inner"]  # a row reduction's problem (any other op here: n)
+
+
+def built_in_ops(cli):
+    """{op: its problem axes} for every template `kerntune list` shows, in its order."""
+    text = subprocess.run([cli, "list", "--json"], stdout=subprocess.PIPE, check=True, text=True).stdout
+    return {t["name"]: t["axes"] for t in json.loads(text)["result"]["templates"]}
 
 
 def elementwise_sweep(full):
@@ -64,14 +72,12 @@ def reduction_sweep(full, elements):
     return shapes
 
 
-def problem_key(op, shape):
-    if op in REDUCTIONS:
-        return "outer=%d.reduce=%d.inner=%d" % shape
-    return "n=%d" % shape
+def problem_key(is_rows, shape):
+    return "outer=%d.reduce=%d.inner=%d" % shape if is_rows else "n=%d" % shape
 
 
-def shape_arg(op, shape):
-    return "x".join(str(d) for d in shape) if op in REDUCTIONS else str(shape)
+def shape_arg(is_rows, shape):
+    return "x".join(str(d) for d in shape) if is_rows else str(shape)
 
 
 def run(cmd, log):
@@ -97,8 +103,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
     parser.add_argument("--out", default=os.environ.get("OUT", "sweep-out"))
-    parser.add_argument("--full", action="store_true", help="every op, f32/f16/bf16, n to 2^32, more row lengths")
-    parser.add_argument("--ops", help="comma-separated ops (default: leaky_relu,softmax,sum; --full: all)")
+    parser.add_argument("--full", action="store_true", help="every built-in op, f32/f16/bf16, n to 2^32, more row lengths")
+    parser.add_argument("--ops", help="comma-separated ops, or all (default: leaky_relu,softmax,sum; --full: all)")
     parser.add_argument("--dtypes", help="comma-separated dtypes (default f32,bf16; --full f32,f16,bf16)")
     parser.add_argument("--elements", type=int, default=1 << 24, help="elements of each reduction shape (2^24)")
     parser.add_argument("--threshold", type=float, default=0.02)
@@ -107,9 +113,15 @@ def main():
                                          "shipped file (tuning_db/h200.jsonl): its winners imported, nothing tuned")
     args = parser.parse_args()
 
-    ops = args.ops.split(",") if args.ops else (["leaky_relu"] + REDUCTIONS if args.full else ["leaky_relu", "softmax", "sum"])
     dtypes = args.dtypes or ("f32,f16,bf16" if args.full else "f32,bf16")
     cli = os.path.join(args.build, "tools", "kerntune")
+    axes = built_in_ops(cli)
+    wanted = args.ops or ("all" if args.full else "leaky_relu,softmax,sum")
+    ops = list(axes) if wanted == "all" else wanted.split(",")
+    unknown = [op for op in ops if op not in axes]
+    if unknown:
+        sys.exit("unknown ops %s: kerntune list shows %s" % (", ".join(unknown), ", ".join(axes)))
+    is_rows = {op: axes[op] == ROW_AXES for op in ops}
     lib = os.path.join(args.build, "src", "runtime", "libkerntune.so")
     os.makedirs(args.out, exist_ok=True)
     ladder, sweep, lookup = (os.path.join(args.out, name) for name in ("ladder.db", "sweep.db", "lookup.db"))
@@ -133,12 +145,12 @@ def main():
     shutil.copyfile(ladder, sweep)
     shutil.copyfile(ladder, lookup)  # the runtime caches compiled picks in it; the ladder stays as tuned
 
-    points = {op: (reduction_sweep(args.full, args.elements) if op in REDUCTIONS else elementwise_sweep(args.full))
+    points = {op: (reduction_sweep(args.full, args.elements) if is_rows[op] else elementwise_sweep(args.full))
               for op in ops}
     failed_tunes = []
     for op in ops:  # 2. every sweep point, each its own key
         if run([cli, "tune", "--op", op, "--dtype", dtypes, "--db", sweep,
-                "--shape", ",".join(shape_arg(op, s) for s in points[op])], log) != 0:
+                "--shape", ",".join(shape_arg(is_rows[op], s) for s in points[op])], log) != 0:
             failed_tunes.append(op)
     print("sweep tuned: %.0f s" % (time.time() - started), flush=True)
 
@@ -148,10 +160,10 @@ def main():
             for dtype in dtypes.split(","):
                 measured = candidates(cli, sweep, op, dtype)
                 for shape in points[op]:
-                    extents = list(shape) if op in REDUCTIONS else [shape]
+                    extents = list(shape) if is_rows[op] else [shape]
                     match, pick, _ = kt.query_choice(dtype, extents, op)
-                    rows = measured.get(problem_key(op, shape), {})
-                    row = {"op": op, "dtype": dtype, "shape": shape_arg(op, shape), "match": match, "pick": pick}
+                    rows = measured.get(problem_key(is_rows[op], shape), {})
+                    row = {"op": op, "dtype": dtype, "shape": shape_arg(is_rows[op], shape), "match": match, "pick": pick}
                     if not rows:
                         row["error"] = "not tuned (see sweep_tune.log)"
                     else:
