@@ -327,11 +327,9 @@ launch: {block: BLOCK, grid: outer}
 default: {BLOCK: 256}
 )yaml"));
     EXPECT_EQ(spec.regimes.text(), row_reduction_regimes());
-    std::vector<std::string> expected, shapes;
-    for (const tensor_shape& shape : row_reduction_shapes()) expected.push_back(shape.to_string());
+    std::vector<std::string> expected = test::shape_texts(row_reduction_shapes());
     expected.push_back("16x4194304");  // 65536x768 is on the ladder already: tuned once
-    for (const tensor_shape& shape : spec.default_shapes) shapes.push_back(shape.to_string());
-    EXPECT_EQ(shapes, expected);
+    EXPECT_EQ(test::shape_texts(spec.default_shapes), expected);
 }
 
 TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {

@@ -275,12 +275,9 @@ TEST(BuiltinLadders, ReductionRegimesSwitchWhereTheirCodePathsDo) {
 TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
     const catalog templates;
     const kernel_spec& layer_norm = *templates.at("layer_norm");
-    std::vector<std::string> expected;
-    for (const tensor_shape& shape : row_reduction_shapes()) expected.push_back(shape.to_string());
+    std::vector<std::string> expected = test::shape_texts(row_reduction_shapes());
     expected.push_back("16x4194304");  // its own
-    std::vector<std::string> shapes;
-    for (const tensor_shape& shape : layer_norm.default_shapes) shapes.push_back(shape.to_string());
-    EXPECT_EQ(shapes, expected);
+    EXPECT_EQ(test::shape_texts(layer_norm.default_shapes), expected);
     const kernel_spec& softmax = *templates.at("softmax");
     EXPECT_EQ(softmax.default_shapes.back().to_string(), "4096x16384");  // its own, after the ladder
     // The ladder's regimes, as core/regime.hpp says, for 4- and 2-byte elements, on the H200

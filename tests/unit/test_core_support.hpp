@@ -28,6 +28,13 @@ std::string error_of(Action action) {
 
 using testing::contains;  // tests/support/expectations.hpp
 
+/// "65536x768" and so on, one per shape: a ladder compared whole, with its order.
+inline std::vector<std::string> shape_texts(const std::vector<tensor_shape>& shapes) {
+    std::vector<std::string> texts;
+    for (const tensor_shape& shape : shapes) texts.push_back(shape.to_string());
+    return texts;
+}
+
 /// A parameter of integer values, for specs built by hand.
 inline param_spec int_param(std::string name, std::string short_name, std::vector<std::int64_t> values) {
     param_spec p;
