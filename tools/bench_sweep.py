@@ -99,6 +99,11 @@ def candidates(cli, db, op, dtype):
     return rows
 
 
+def medians(configs):
+    """{config: median_us} of one problem's candidates (as candidates() gives them), sorted by config."""
+    return {c: m[0] for c, m in sorted(configs.items())}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default="build")
@@ -169,7 +174,7 @@ def main():
                     else:
                         best = min(rows, key=lambda c: rows[c][0])
                         row.update(best=best, best_us=rows[best][0],
-                                   candidates={c: m[0] for c, m in sorted(rows.items())})
+                                   candidates=medians(rows))
                         if pick in rows:
                             row.update(pick_us=rows[pick][0], pick_noise=rows[pick][1], pick_samples=rows[pick][2],
                                        slower=rows[pick][0] / rows[best][0] - 1)
@@ -197,7 +202,7 @@ def main():
         # Every candidate's median at every ladder shape too (from a shipped file, the winners'
         # alone): with each point's candidates above, what another lookup rule would have
         # picked can be worked out without the GPU.
-        ladder_medians = {op: {dtype: {key: {c: m[0] for c, m in sorted(configs.items())}
+        ladder_medians = {op: {dtype: {key: medians(configs)
                                        for key, configs in sorted(candidates(cli, ladder, op, dtype).items())}
                                for dtype in dtypes.split(",")} for op in ops}
         json.dump({"threshold": args.threshold, "ops": ops, "dtypes": dtypes, "failed_tunes": failed_tunes,
