@@ -174,7 +174,15 @@ private:
         std::set<std::string> launch_names = space_names;
         launch_names.insert(axis_names.begin(), axis_names.end());
         launch_names.insert(device_names.begin(), device_names.end());
-        spec.launch = read_launch(required(root, "launch"), launch_names, {});
+        const YAML::Node launch = required(root, "launch");
+        spec.launch = read_launch(launch, launch_names, {"workspace"});
+        if (launch["workspace"]) spec.launch.workspace_bytes = parse(launch["workspace"], launch_names);
+        const bool takes_workspace = std::any_of(spec.arguments.begin(), spec.arguments.end(),
+                                                 [](const kernel_arg& a) { return a.kind == arg_kind::workspace; });
+        if (takes_workspace != !spec.launch.workspace_bytes.empty())
+            fail(takes_workspace ? launch : root["arguments"],
+                 takes_workspace ? "the kernel takes a workspace, but 'launch' has no 'workspace' (its bytes)"
+                                 : "'launch' has a 'workspace', but no argument is of kind workspace");
         std::set<std::string> reference_names = axis_names;
         reference_names.insert(device_names.begin(), device_names.end());
         reference_names.insert("sizeof(T)");
@@ -413,7 +421,7 @@ private:
 
     /// `block: BLOCK` or `block: [X, Y, Z]` (1 to 3 expressions), the same for grid, an
     /// optional shared_memory expression (dynamic shared memory bytes) and an optional cluster
-    /// expression (blocks per thread-block cluster along x).
+    /// expression (blocks per thread-block cluster along x); `other_keys` are the caller's to read.
     launch_rule read_launch(const YAML::Node& node, const std::set<std::string>& allowed,
                             std::initializer_list<std::string_view> other_keys) const {
         std::vector<std::string_view> keys = {"block", "grid", "shared_memory", "cluster"};
@@ -468,7 +476,8 @@ private:
     ///   {name: n, scalar: i32|i64|f32, value: EXPR}        (from the problem axes)
     ///   {name: alpha, scalar: f32, default: 0.5}           (given by the caller)
     /// or the elementwise shorthand of kind input, output (buffers of n elements of T), count
-    /// (n as an i64) and f32 (a caller float with a default).
+    /// (n as an i64) and f32 (a caller float with a default); or {name: w, kind: workspace}, the
+    /// launch's zeroed workspace (launch.workspace gives its bytes; callers never pass it).
     kernel_arg read_argument(const YAML::Node& item, const std::set<std::string>& axes) const {
         only_keys(item, {"name", "kind", "buffer", "type", "extent", "optional", "scalar", "value", "default"});
         kernel_arg argument;
@@ -494,8 +503,10 @@ private:
             } else if (kind == "f32") {
                 argument.kind = arg_kind::scalar;
                 argument.default_value = number(required(item, "default"));
+            } else if (kind == "workspace") {
+                argument.kind = arg_kind::workspace;
             } else {
-                fail(item, "argument kind '" + kind + "' is not one of input, output, count, f32");
+                fail(item, "argument kind '" + kind + "' is not one of input, output, count, f32, workspace");
             }
             if (kind != "f32" && item["default"]) fail(item["default"], "only f32 arguments have a default");
             return argument;
@@ -552,6 +563,9 @@ private:
             if (!names.insert(spec.arguments.back().name).second) fail(item, "argument '" + spec.arguments.back().name + "' is declared twice");
         }
         if (spec.arguments.size() > 32) fail(node, "a kernel takes at most 32 arguments");
+        if (std::count_if(spec.arguments.begin(), spec.arguments.end(),
+                          [](const kernel_arg& a) { return a.kind == arg_kind::workspace; }) > 1)
+            fail(node, "a kernel takes at most one workspace");
         if (spec.buffer_count() == 0) fail(node, "a kernel needs at least one buffer argument");
     }
 

@@ -57,6 +57,7 @@ launch_geometry checked_geometry(const launch_rule& rule, const variables& vars,
     }
     geometry.shared_bytes = dimension(rule.shared_bytes, vars, 0);
     geometry.cluster = dimension(rule.cluster, vars, 1);
+    geometry.workspace_bytes = dimension(rule.workspace_bytes, vars, 0);
     const std::int64_t threads = geometry.block[0] * geometry.block[1] * geometry.block[2];
     for (int d = 0; d < 3; ++d)
         if (geometry.block[d] < 1 || geometry.block[d] > 1024 || threads > 1024)
@@ -75,6 +76,11 @@ launch_geometry checked_geometry(const launch_rule& rule, const variables& vars,
     if (geometry.grid[0] % geometry.cluster != 0)
         throw error(what + ": grid dimension x of " + std::to_string(geometry.grid[0]) +
                     " blocks is not a multiple of the cluster size " + std::to_string(geometry.cluster));
+    if (geometry.workspace_bytes < 0 || geometry.workspace_bytes > max_workspace_bytes)
+        throw error(what + ": " + std::to_string(geometry.workspace_bytes) + " bytes of workspace is outside 0.." +
+                    std::to_string(max_workspace_bytes));
+    if (geometry.workspace_bytes > 0 && geometry.cluster > 1)
+        throw error(what + ": a launch with a workspace (a cooperative launch) cannot also have clusters");
     return geometry;
 }
 
@@ -251,13 +257,14 @@ std::string to_string(const launch_geometry& geometry) {
     return std::to_string(geometry.grid[0]) + "x" + std::to_string(geometry.grid[1]) + "x" + std::to_string(geometry.grid[2]) +
            "/" + std::to_string(geometry.block[0]) + "x" + std::to_string(geometry.block[1]) + "x" +
            std::to_string(geometry.block[2]) + "/" + std::to_string(geometry.shared_bytes) +
-           (geometry.cluster > 1 ? "/c" + std::to_string(geometry.cluster) : "");
+           (geometry.cluster > 1 ? "/c" + std::to_string(geometry.cluster) : "") +
+           (geometry.workspace_bytes > 0 ? "/w" + std::to_string(geometry.workspace_bytes) : "");
 }
 
 launch_geometry parse_launch_geometry(std::string_view text) {
     const std::vector<std::string_view> parts = split(text, '/');
     auto fail = [&]() -> launch_geometry { throw error("bad launch geometry '" + std::string(text) + "'"); };
-    if (parts.size() != 3 && parts.size() != 4) return fail();
+    if (parts.size() < 3 || parts.size() > 5) return fail();
     launch_geometry geometry;
     for (int which = 0; which < 2; ++which) {
         const std::vector<std::string_view> dims = split(parts[static_cast<std::size_t>(which)], 'x');
@@ -273,9 +280,21 @@ launch_geometry parse_launch_geometry(std::string_view text) {
         if (geometry.grid[d] < 1 || geometry.grid[d] > grid_limit[d] || geometry.block[d] < 1 || geometry.block[d] > 1024)
             return fail();
     if (geometry.block[0] * geometry.block[1] * geometry.block[2] > 1024 || geometry.shared_bytes > (1 << 30)) return fail();
-    if (parts.size() == 4 && (parts[3].size() < 2 || parts[3][0] != 'c' || !parse_decimal(parts[3].substr(1), geometry.cluster) ||
-                              geometry.cluster < 2 || geometry.cluster > 16 || geometry.grid[0] % geometry.cluster != 0))
-        return fail();
+    // The optional parts in order: "cN" (N in 2..16, dividing the grid's x), then "wBYTES".
+    std::size_t next = 3;
+    if (next < parts.size() && !parts[next].empty() && parts[next][0] == 'c') {
+        if (!parse_decimal(parts[next].substr(1), geometry.cluster) || geometry.cluster < 2 || geometry.cluster > 16 ||
+            geometry.grid[0] % geometry.cluster != 0)
+            return fail();
+        ++next;
+    }
+    if (next < parts.size() && !parts[next].empty() && parts[next][0] == 'w') {
+        if (!parse_decimal(parts[next].substr(1), geometry.workspace_bytes) || geometry.workspace_bytes < 1 ||
+            geometry.workspace_bytes > max_workspace_bytes || geometry.cluster > 1)
+            return fail();
+        ++next;
+    }
+    if (next != parts.size()) return fail();
     return geometry;
 }
 

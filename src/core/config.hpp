@@ -79,6 +79,10 @@ struct device_limits {
     std::int64_t max_cluster_size = 1;
 };
 
+/// The most workspace one launch may ask for: 64 MiB (a grid's exchanged partial results need
+/// kilobytes; the cap keeps a rule's mistake from allocating the device's memory).
+inline constexpr std::int64_t max_workspace_bytes = std::int64_t{64} << 20;
+
 /// A 3-D launch: blocks in the grid, threads per block and dynamic shared memory bytes.
 struct launch_geometry {
     std::int64_t grid[3] = {1, 1, 1};
@@ -86,10 +90,13 @@ struct launch_geometry {
     std::int64_t shared_bytes = 0;
     /// Blocks per thread-block cluster along x (1: no cluster); grid[0] is a multiple of it.
     std::int64_t cluster = 1;
+    /// Bytes of zeroed workspace the launch allocates for the workspace argument (0: none, and
+    /// the argument is null); more than 0 makes the launch cooperative.
+    std::int64_t workspace_bytes = 0;
 };
 
 /// The one text form of a geometry: "GXxGYxGZ/BXxBYxBZ/SHARED", e.g. "4096x1x1/256x1x1/0", with
-/// "/cN" appended for clusters of N blocks.
+/// "/cN" appended for clusters of N blocks, then "/wBYTES" for a workspace.
 std::string to_string(const launch_geometry& geometry);
 /// The strict inverse of to_string; every value must be in CUDA's ranges.
 launch_geometry parse_launch_geometry(std::string_view text);

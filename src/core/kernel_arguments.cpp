@@ -73,6 +73,12 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
         // Every failure names the op, the problem and the argument ("leaky_relu n=1024: buffer x").
         const std::string where = spec.name + " " + shape.key() + ": " +
                                   (argument.kind == arg_kind::buffer ? "buffer " : "scalar ") + argument.name;
+        bound_arg b;
+        b.kind = argument.kind;
+        if (argument.kind == arg_kind::workspace) {  // its size comes with the launch geometry
+            bound.push_back(b);
+            continue;
+        }
         const auto evaluated = [&axes, &where](const expression& value) {
             try {
                 return value.evaluate(axes);
@@ -80,8 +86,6 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
                 throw error(where + ": " + failure.what());
             }
         };
-        bound_arg b;
-        b.kind = argument.kind;
         if (argument.kind == arg_kind::buffer) {
             b.access = argument.access;
             b.element = argument.element_type(type);
@@ -120,7 +124,9 @@ std::string to_string(const std::vector<bound_arg>& args) {
     std::string text;
     for (const bound_arg& b : args) {
         if (!text.empty()) text += ",";
-        if (b.kind == arg_kind::buffer) {
+        if (b.kind == arg_kind::workspace) {
+            text += "workspace";
+        } else if (b.kind == arg_kind::buffer) {
             text += "buffer:" + std::string(to_string(b.access)) + ":" + std::string(to_string(b.element)) + ":" +
                     std::to_string(b.count);
         } else {
@@ -138,7 +144,9 @@ std::vector<bound_arg> parse_bound_args(std::string_view text) {
     for (std::string_view item : split(text, ',')) {
         const std::vector<std::string_view> parts = split(item, ':');
         bound_arg b;
-        if (parts.size() == 4 && parts[0] == "buffer") {
+        if (parts.size() == 1 && parts[0] == "workspace") {
+            b.kind = arg_kind::workspace;
+        } else if (parts.size() == 4 && parts[0] == "buffer") {
             b.access = parse_access(parts[1]);
             b.element = parse_dtype(parts[2]);
             b.count = static_cast<std::int64_t>(parse_unsigned(parts[3], 10));
@@ -165,7 +173,10 @@ packed_args::packed_args(const std::vector<bound_arg>& args, const std::uint64_t
     std::size_t buffer = 0, scalar = 0;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const bound_arg& b = args[i];
-        if (b.kind == arg_kind::buffer) {
+        if (b.kind == arg_kind::workspace) {
+            m_storage[i] = 0;  // set_workspace, once the launch has one
+            m_workspace_slots.push_back(i);
+        } else if (b.kind == arg_kind::buffer) {
             m_storage[i] = buffers[buffer++];
         } else if (b.from_caller && caller_scalars != nullptr) {
             m_storage[i] = scalar_bits(b.type, caller_scalars[scalar++]);
@@ -176,6 +187,10 @@ packed_args::packed_args(const std::vector<bound_arg>& args, const std::uint64_t
         // sit in the low bytes of their 8-byte cell on little-endian hosts.
         m_slots[i] = &m_storage[i];
     }
+}
+
+void packed_args::set_workspace(std::uint64_t pointer) {
+    for (std::size_t slot : m_workspace_slots) m_storage[slot] = pointer;
 }
 
 } // namespace kerntune

@@ -22,7 +22,7 @@ struct bound_arg {
     arg_kind kind = arg_kind::buffer;
     buffer_access access = buffer_access::in;  ///< buffers
     dtype element = dtype::f32;                ///< buffers
-    std::int64_t count = 0;                    ///< buffers: elements
+    std::int64_t count = 0;                    ///< buffers: elements (a workspace's bytes are the geometry's)
     scalar_type type = scalar_type::f32;       ///< scalars
     bool from_caller = false;                  ///< scalars given at call time (bits holds the default)
     std::uint64_t bits = 0;                    ///< scalars: the value as passed, i32 and f32 in the low 4 bytes
@@ -42,13 +42,15 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
 std::uint64_t scalar_bits(scalar_type type, double value);
 
 /// The one text form of bound arguments (the worker protocol carries it): comma-separated
-/// "buffer:ACCESS:DTYPE:COUNT" and "scalar:TYPE:HEXBITS" (caller scalars "caller:TYPE:HEXBITS").
+/// "buffer:ACCESS:DTYPE:COUNT" and "scalar:TYPE:HEXBITS" (caller scalars "caller:TYPE:HEXBITS"),
+/// and "workspace".
 std::string to_string(const std::vector<bound_arg>& args);
 std::vector<bound_arg> parse_bound_args(std::string_view text);
 
 /// The parameter array cuLaunchKernel takes, built in place: buffer pointers in order, then the
-/// scalars (caller scalars from `caller_scalars` in order, or their defaults when it is null).
-/// Used by the runtime, the tuner's worker and the tests alike.
+/// scalars (caller scalars from `caller_scalars` in order, or their defaults when it is null);
+/// a workspace argument is null until set_workspace (launch_kernel sets it). Used by the
+/// runtime, the tuner's worker and the tests alike.
 class packed_args {
 public:
     /// The most arguments a kernel signature may have.
@@ -60,10 +62,13 @@ public:
 
     /// The kernelParams argument of cuLaunchKernel.
     void** slots() { return m_slots.data(); }
+    /// Points the workspace argument (if any) at `pointer`.
+    void set_workspace(std::uint64_t pointer);
 
 private:
     std::array<std::uint64_t, max_args> m_storage{};
     std::array<void*, max_args> m_slots{};
+    std::vector<std::size_t> m_workspace_slots;
 };
 
 } // namespace kerntune

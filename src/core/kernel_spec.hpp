@@ -29,8 +29,10 @@ struct param_spec {
     bool is_enum() const { return !enum_names.empty(); }
 };
 
-/// A kernel argument is a device buffer or a scalar passed by value.
-enum class arg_kind { buffer, scalar };
+/// A kernel argument is a device buffer, a scalar passed by value, or the launch's workspace:
+/// zeroed device memory of the bytes the launch rule's `workspace` gives (null when it gives 0),
+/// which every launcher allocates on the launch's stream, so that callers never pass it.
+enum class arg_kind { buffer, scalar, workspace };
 
 /// How a kernel uses a buffer: the tuner fills in and inout buffers, poisons out buffers, and
 /// compares out and inout buffers against the reference.
@@ -70,6 +72,9 @@ struct launch_rule {
     expression block[3];
     expression shared_bytes;  ///< dynamic shared memory per block
     expression cluster;       ///< blocks per thread-block cluster along x (empty: no cluster)
+    /// Bytes of zeroed workspace for the spec's workspace argument (empty: 0). A launch with a
+    /// workspace is cooperative: its blocks are resident at once, so they may wait for each other.
+    expression workspace_bytes;
 };
 
 /// A constraint on the parameters (and sizeof(T)): configs where it is 0 are not in the space.

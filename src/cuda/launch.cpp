@@ -26,13 +26,29 @@ void allow_geometry(CUfunction function, const launch_geometry& geometry) {
 
 namespace {
 
-/// The launch configuration of a cluster launch; `attribute` holds its cluster dimension.
-CUlaunchConfig cluster_config(const launch_geometry& geometry, CUstream stream, CUlaunchAttribute& attribute) {
-    attribute = {};
-    attribute.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attribute.value.clusterDim.x = static_cast<unsigned>(geometry.cluster);
-    attribute.value.clusterDim.y = 1;
-    attribute.value.clusterDim.z = 1;
+/// The attributes of an extended launch: a cluster dimension and cooperative, as the geometry asks.
+struct launch_attributes {
+    CUlaunchAttribute values[2] = {};
+    unsigned count = 0;
+
+    explicit launch_attributes(const launch_geometry& geometry) {
+        if (geometry.cluster > 1) {
+            CUlaunchAttribute& cluster = values[count++];
+            cluster.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+            cluster.value.clusterDim.x = static_cast<unsigned>(geometry.cluster);
+            cluster.value.clusterDim.y = 1;
+            cluster.value.clusterDim.z = 1;
+        }
+        if (geometry.workspace_bytes > 0) {
+            CUlaunchAttribute& cooperative = values[count++];
+            cooperative.id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+            cooperative.value.cooperative = 1;
+        }
+    }
+};
+
+/// The configuration of an extended launch; `attributes` must outlive it.
+CUlaunchConfig extended_config(const launch_geometry& geometry, CUstream stream, launch_attributes& attributes) {
     CUlaunchConfig config{};
     config.gridDimX = static_cast<unsigned>(geometry.grid[0]);
     config.gridDimY = static_cast<unsigned>(geometry.grid[1]);
@@ -42,32 +58,58 @@ CUlaunchConfig cluster_config(const launch_geometry& geometry, CUstream stream, 
     config.blockDimZ = static_cast<unsigned>(geometry.block[2]);
     config.sharedMemBytes = static_cast<unsigned>(geometry.shared_bytes);
     config.hStream = stream;
-    config.attrs = &attribute;
-    config.numAttrs = 1;
+    config.attrs = attributes.values;
+    config.numAttrs = attributes.count;
     return config;
 }
 
 } // namespace
 
-bool clusters_fit(CUfunction function, const launch_geometry& geometry) {
+bool geometry_fits(CUfunction function, const launch_geometry& geometry, int sm_count) {
+    if (geometry.workspace_bytes > 0) {
+        int per_sm = 0;
+        const int threads = static_cast<int>(geometry.block[0] * geometry.block[1] * geometry.block[2]);
+        KERNTUNE_CU(cuOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, function, threads,
+                                                                static_cast<std::size_t>(geometry.shared_bytes)));
+        if (std::int64_t{per_sm} * sm_count < geometry.grid[0] * geometry.grid[1] * geometry.grid[2]) return false;
+    }
     if (geometry.cluster <= 1) return true;
-    CUlaunchAttribute attribute;
-    const CUlaunchConfig config = cluster_config(geometry, nullptr, attribute);
+    launch_attributes attributes(geometry);
+    const CUlaunchConfig config = extended_config(geometry, nullptr, attributes);
     int clusters = 0;
     KERNTUNE_CU(cuOccupancyMaxActiveClusters(&clusters, function, &config));
     return clusters > 0;
 }
 
 CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUstream stream, void** params) {
-    if (geometry.cluster > 1) {
-        CUlaunchAttribute attribute;
-        const CUlaunchConfig config = cluster_config(geometry, stream, attribute);
+    if (geometry.cluster > 1 || geometry.workspace_bytes > 0) {
+        launch_attributes attributes(geometry);
+        const CUlaunchConfig config = extended_config(geometry, stream, attributes);
         return driver().cuLaunchKernelEx(&config, function, params, nullptr);
     }
     return driver().cuLaunchKernel(function, static_cast<unsigned>(geometry.grid[0]), static_cast<unsigned>(geometry.grid[1]),
                                    static_cast<unsigned>(geometry.grid[2]), static_cast<unsigned>(geometry.block[0]),
                                    static_cast<unsigned>(geometry.block[1]), static_cast<unsigned>(geometry.block[2]),
                                    static_cast<unsigned>(geometry.shared_bytes), stream, params, nullptr);
+}
+
+CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUstream stream, packed_args& args) {
+    if (geometry.workspace_bytes == 0) return launch_kernel(function, geometry, stream, args.slots());
+    // Stream-ordered, so that launches on other streams never share a workspace, and cheap
+    // after the first (the device's default memory pool keeps what is freed).
+    const driver_api& api = driver();
+    const std::size_t bytes = static_cast<std::size_t>(geometry.workspace_bytes);
+    CUdeviceptr workspace = 0;
+    CUresult result = api.cuMemAllocAsync(&workspace, bytes, stream);
+    if (result != CUDA_SUCCESS) return result;
+    result = api.cuMemsetD8Async(workspace, 0, bytes, stream);
+    if (result == CUDA_SUCCESS) {
+        args.set_workspace(workspace);
+        result = launch_kernel(function, geometry, stream, args.slots());
+        args.set_workspace(0);
+    }
+    const CUresult freed = api.cuMemFreeAsync(workspace, stream);
+    return result != CUDA_SUCCESS ? result : freed;
 }
 
 } // namespace kerntune

@@ -80,7 +80,7 @@ void runtime::launch_problem(const std::string& op, kt_dtype type, const std::in
         std::uint64_t pointers[packed_args::max_args];
         for (int i = 0; i < num_buffers; ++i) pointers[i] = reinterpret_cast<std::uintptr_t>(buffers[i]);
         packed_args args(entry.args, pointers, num_scalars == 0 ? nullptr : scalars);
-        KERNTUNE_CU_RESULT(launch_kernel(entry.function, entry.geometry, stream, args.slots()));
+        KERNTUNE_CU_RESULT(launch_kernel(entry.function, entry.geometry, stream, args));
     } catch (...) {
         detail::rethrow_as_runtime_error();
     }

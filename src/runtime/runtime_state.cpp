@@ -295,9 +295,14 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
         allow_geometry(entry.function, entry.geometry);
     };
     load();
-    if (how != config_match::default_config && !clusters_fit(entry.function, entry.geometry)) {
-        use_default(entry.label + ": no cluster of " + std::to_string(entry.geometry.cluster) + " blocks of " +
-                    std::to_string(entry.geometry.shared_bytes) + " bytes of shared memory fits on the device");
+    if (how != config_match::default_config &&
+        !geometry_fits(entry.function, entry.geometry, static_cast<int>(context_info.device.limits().sm_count))) {
+        use_default(entry.label + (entry.geometry.cluster > 1
+                                       ? ": no cluster of " + std::to_string(entry.geometry.cluster) + " blocks of " +
+                                             std::to_string(entry.geometry.shared_bytes) + " bytes of shared memory fits on the device"
+                                       : ": its " + std::to_string(entry.geometry.grid[0] * entry.geometry.grid[1]) +
+                                             " blocks of " + std::to_string(entry.geometry.shared_bytes) +
+                                             " bytes of shared memory cannot all be resident at once (a cooperative launch)"));
         load();
     }
     log_debug(spec.name, " ", to_string(key.type), " ", shape.key(), " on ", context_info.device.name, ": ", entry.label,

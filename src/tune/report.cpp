@@ -419,7 +419,9 @@ std::string signature_text(const kernel_spec& spec) {
     std::string text;
     for (const kernel_arg& a : spec.arguments) {
         if (!text.empty()) text += ", ";
-        if (a.kind == arg_kind::buffer) {
+        if (a.kind == arg_kind::workspace) {
+            text += "workspace " + a.name + " (the launch's)";
+        } else if (a.kind == arg_kind::buffer) {
             text += std::string(to_string(a.access)) + " " + (a.element ? std::string(to_string(*a.element)) : "T") + " " +
                     a.name + "[" + a.extent.text() + "]" + (a.optional ? " (optional)" : "");
         } else {

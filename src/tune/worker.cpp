@@ -226,11 +226,14 @@ private:
         return out;
     }
 
-    static void launch(const kernel_launch& kernel, void** params) {
-        const CUresult result = launch_kernel(kernel.function, kernel.geometry, nullptr, params);
+    static void launch(const kernel_launch& kernel, packed_args& args) {
+        const CUresult result = launch_kernel(kernel.function, kernel.geometry, nullptr, args);
         if (result == CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
             throw candidate_failure{candidate_status::resource_limit,
                                     "cuLaunchKernel: too many resources requested"};
+        if (result == CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE)
+            throw candidate_failure{candidate_status::resource_limit,
+                                    "cuLaunchKernelEx: a cooperative grid larger than the blocks the device holds at once"};
         if (result == CUDA_SUCCESS) return;
         // A launch the driver refuses leaves the context usable; if it does not (an earlier
         // fault surfacing here), the synchronisation throws and the worker restarts.
@@ -342,8 +345,8 @@ private:
         const std::vector<std::uint64_t> reference_buffers = pointers(true), candidate_buffers = pointers(false);
         packed_args reference_args(m_args, reference_buffers.data(), nullptr);
         packed_args candidate_args(m_args, candidate_buffers.data(), nullptr);
-        launch(reference, reference_args.slots());
-        launch(candidate, candidate_args.slots());
+        launch(reference, reference_args);
+        launch(candidate, candidate_args);
         KERNTUNE_CU(cuCtxSynchronize());
         b = 0;
         for (const bound_arg& arg : m_args) {
@@ -373,7 +376,7 @@ private:
         while (true) {
             KERNTUNE_CU(cuMemsetD32Async(m_flush.get(), static_cast<unsigned>(samples.size()), m_flush.size() / 4, nullptr));
             KERNTUNE_CU(cuEventRecord(start.get(), nullptr));
-            launch(candidate, args.slots());
+            launch(candidate, args);
             KERNTUNE_CU(cuEventRecord(stop.get(), nullptr));
             samples.push_back(elapsed_ms(start, stop) * 1e3);
             const int count = static_cast<int>(samples.size());

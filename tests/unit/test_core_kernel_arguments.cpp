@@ -78,6 +78,19 @@ TEST(KernelArguments, PackingPutsBuffersAndScalarsWhereTheKernelReadsThem) {
     EXPECT_EQ(*static_cast<float*>(with_defaults.slots()[4]), 0.5f);
 }
 
+TEST(KernelArguments, AWorkspaceSlotIsNullUntilTheLaunchSetsIt) {
+    const std::vector<bound_arg> bound = parse_bound_args("buffer:in:f32:8,workspace,scalar:i64:8");
+    const std::uint64_t buffers[] = {0x1000};
+    packed_args args(bound, buffers, nullptr);
+    EXPECT_EQ(*static_cast<std::uint64_t*>(args.slots()[0]), 0x1000u);
+    EXPECT_EQ(*static_cast<std::uint64_t*>(args.slots()[1]), 0u);
+    EXPECT_EQ(*static_cast<long long*>(args.slots()[2]), 8);
+    args.set_workspace(0x9000);
+    EXPECT_EQ(*static_cast<std::uint64_t*>(args.slots()[1]), 0x9000u);
+    EXPECT_EQ(*static_cast<std::uint64_t*>(args.slots()[0]), 0x1000u);
+    EXPECT_THROW(parse_bound_args("workspace:1"), error);
+}
+
 TEST(KernelArguments, ScalarsOutOfTheirTypeAreRefused) {
     EXPECT_THROW(scalar_bits(scalar_type::i32, 2147483648.0), error);
     EXPECT_THROW(scalar_bits(scalar_type::i32, 1.5), error);
