@@ -7,7 +7,7 @@
 //
 // inner == 1: a row group of THREADS threads owns a row, ROWS groups per block; a cluster of
 // CLUSTER blocks splits a row and combines the blocks' statistics through distributed shared
-// memory. Each block keeps its part of the row in dynamic shared memory when the launch gave it
+// memory, or with a workspace (SPLIT, few rows) a team of the grid's blocks through it (row_team). Each block keeps its part of the row in dynamic shared memory when the launch gave it
 // room (one read of the row from memory); otherwise it reads the row in each pass (two for
 // rms_norm, three for layer_norm).
 // inner > 1: a thread per (outer, inner) column, cached in shared memory when it fits.
@@ -53,14 +53,14 @@ template <typename T> struct affine {
     }
 };
 
-/// A float summed over the row: the row group's partial sums, then the cluster's, added in
+/// A float summed over the row: the row group's partial sums, then the team's, added in
 /// double (so the tree adds no rounding: the total is rounded once); `turn` counts the row
-/// reductions of the block, whose cluster slots alternate (a slot is rewritten only after a
+/// reductions of the block, whose team slots alternate (a slot is rewritten only after a
 /// barrier that every reader of its last value has passed).
 template <int THREADS>
-__device__ __forceinline__ float row_total(float partial, double* scratch, double* slots, int& turn) {
-    const double total = cluster_reduce(group_reduce<THREADS>(static_cast<double>(partial), sum_op{}, scratch), sum_op{},
-                                        &slots[turn++ & 1]);
+__device__ __forceinline__ float row_total(float partial, row_team& team, double* scratch, double* slots, int& turn) {
+    const double total = team.reduce(group_reduce<THREADS>(static_cast<double>(partial), sum_op{}, scratch), sum_op{},
+                                     &slots[turn++ & 1]);
     return static_cast<float>(total);
 }
 
@@ -71,16 +71,17 @@ __device__ __forceinline__ float row_total(float partial, double* scratch, doubl
 /// first column.
 template <bool CENTER, typename T, int THREADS, int N>
 __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>& coefficients, T* cache, long long count,
-                                          long long cols, float eps, bool valid, double* scratch, double* slots, int& turn) {
+                                          long long cols, float eps, bool valid, row_team& team, double* scratch,
+                                          double* slots, int& turn) {
     if (valid && cache) cache_part<THREADS, T, N>(cache, src, count);
     const T* data = cache ? cache : src;
     float center = 0.0f;
     if (CENTER) {
         const float sum = valid ? part_sum<norm_span, THREADS, T, N>(data, count, as_is{}) : 0.0f;
-        center = row_total<THREADS>(sum, scratch, slots, turn) / static_cast<float>(cols);
+        center = row_total<THREADS>(sum, team, scratch, slots, turn) / static_cast<float>(cols);
     }
     const float squares = valid ? part_sum<norm_span, THREADS, T, N>(data, count, squared_from{center}) : 0.0f;
-    const float scale = inverse_root(row_total<THREADS>(squares, scratch, slots, turn) / static_cast<float>(cols) + eps);
+    const float scale = inverse_root(row_total<THREADS>(squares, team, scratch, slots, turn) / static_cast<float>(cols) + eps);
     if (!valid) return;
     for_my_elements<THREADS, T, N>(data, count, [&](long long i, const elements<T, N>& e, int) {
         float v[N];
@@ -96,23 +97,26 @@ __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>&
 
 template <bool CENTER, typename T, int THREADS, int ROWS>
 __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<T>& coefficients, T* __restrict__ y,
-                                          long long outer, long long cols, float eps) {
+                                          long long outer, long long cols, float eps, unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
     __shared__ double scratch[scratch_size<THREADS, ROWS>()];
     __shared__ double slots[2];
-    const row_part part = my_row_part(cols, V);
+    row_team team(workspace);
+    const row_part part = my_row_part(team, cols, V);
     // 16-byte steps when every row, the weight and the bias start on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     const affine<T> mine{coefficients.weight ? coefficients.weight + part.begin : nullptr,
                          coefficients.bias ? coefficients.bias + part.begin : nullptr};
     int turn = 0;
-    for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
+    for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            norm_part<CENTER, T, THREADS, V>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, scratch, slots, turn);
+            norm_part<CENTER, T, THREADS, V>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
+                                             slots, turn);
         else
-            norm_part<CENTER, T, THREADS, 1>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, scratch, slots, turn);
+            norm_part<CENTER, T, THREADS, 1>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
+                                             slots, turn);
     });
 }
 
@@ -143,27 +147,30 @@ __device__ __forceinline__ void norm_columns(const T* __restrict__ x, const affi
 
 template <bool CENTER, typename T, int THREADS, int ROWS>
 __device__ __forceinline__ void norm_any(const T* x, const affine<T>& coefficients, T* y, long long outer, long long reduce,
-                                         long long inner, float eps) {
+                                         long long inner, float eps, unsigned* workspace) {
     if (inner == 1)
-        norm_rows<CENTER, T, THREADS, ROWS>(x, coefficients, y, outer, reduce, eps);
+        norm_rows<CENTER, T, THREADS, ROWS>(x, coefficients, y, outer, reduce, eps, workspace);
     else
         norm_columns<CENTER, T>(x, coefficients, y, outer, reduce, inner, eps);
 }
 
 template <typename T, int THREADS, int ROWS>
 __global__ void __launch_bounds__(THREADS * ROWS)
-    layer_norm(const T* x, const T* weight, const T* bias, T* y, long long outer, long long reduce, long long inner, float eps) {
-    norm_any<true, T, THREADS, ROWS>(x, affine<T>{weight, bias}, y, outer, reduce, inner, eps);
+    layer_norm(const T* x, const T* weight, const T* bias, T* y, long long outer, long long reduce, long long inner, float eps,
+               unsigned* workspace) {
+    norm_any<true, T, THREADS, ROWS>(x, affine<T>{weight, bias}, y, outer, reduce, inner, eps, workspace);
 }
 
 template <typename T, int THREADS, int ROWS>
 __global__ void __launch_bounds__(THREADS * ROWS)
-    rms_norm(const T* x, const T* weight, T* y, long long outer, long long reduce, long long inner, float eps) {
-    norm_any<false, T, THREADS, ROWS>(x, affine<T>{weight, nullptr}, y, outer, reduce, inner, eps);
+    rms_norm(const T* x, const T* weight, T* y, long long outer, long long reduce, long long inner, float eps,
+             unsigned* workspace) {
+    norm_any<false, T, THREADS, ROWS>(x, affine<T>{weight, nullptr}, y, outer, reduce, inner, eps, workspace);
 }
 
 // The references: one warp per (outer, inner) column, in double (two passes: the mean, then the
-// variance around it), rounded once to T.
+// variance around it), rounded once to T. They take the kernels' arguments; their launch has no
+// workspace.
 template <typename T, bool CENTER>
 __device__ __forceinline__ void norm_reference(const T* x, const T* weight, const T* bias, T* y, long long outer,
                                                long long reduce, long long inner, float eps) {
@@ -192,13 +199,13 @@ __device__ __forceinline__ void norm_reference(const T* x, const T* weight, cons
 
 template <typename T>
 __global__ void layer_norm_reference(const T* x, const T* weight, const T* bias, T* y, long long outer, long long reduce,
-                                     long long inner, float eps) {
+                                     long long inner, float eps, unsigned*) {
     norm_reference<T, true>(x, weight, bias, y, outer, reduce, inner, eps);
 }
 
 template <typename T>
 __global__ void rms_norm_reference(const T* x, const T* weight, T* y, long long outer, long long reduce, long long inner,
-                                   float eps) {
+                                   float eps, unsigned*) {
     norm_reference<T, false>(x, weight, nullptr, y, outer, reduce, inner, eps);
 }
 

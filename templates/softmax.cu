@@ -5,7 +5,8 @@
 // inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads (part of a
 // warp, a warp or several) owns a row, ROWS groups per block; with a cluster of C blocks
 // (launch parameter CLUSTER) the C blocks split a row and combine their partial max and sum
-// through distributed shared memory. Each block keeps its part of the row in dynamic shared
+// through distributed shared memory; with a workspace (launch parameter SPLIT, few rows) a team
+// of the grid's blocks splits each row and combines them through the workspace (row_team). Each block keeps its part of the row in dynamic shared
 // memory when the launch gave it room (one read of the row from memory); otherwise it reads the
 // row twice: an online pass for the max and the sum, then the outputs.
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
@@ -137,12 +138,12 @@ template <typename T, int N, bool LOG> struct write_outputs {
 // its rescaling costs more than the pass over shared memory it saves.
 template <typename T, int THREADS, int N, bool LOG>
 __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, long long count, bool valid,
-                                             softmax_stats* scratch, softmax_stats* slots, int parity) {
+                                             row_team& team, softmax_stats* scratch, softmax_stats* slots, int parity) {
     if (!cache) {
         accumulate_exponentials<T, N> online;
         if (valid) for_my_elements<THREADS, T, N>(src, count, online);
-        const softmax_stats row = cluster_reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
-                                                 combine_stats<T>{}, &slots[parity]);
+        const softmax_stats row = team.reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
+                                              combine_stats<T>{}, &slots[parity]);
         const write_outputs<T, N, LOG> write(row.max, row.sum, dst, false);
         if (valid) for_my_elements<THREADS, T, N>(src, count, write);
         return;
@@ -157,7 +158,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
             for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
         });
     }
-    m = cluster_reduce(group_reduce<THREADS>(m, max_op{}, float_scratch), max_op{}, &float_slots[0]);
+    m = team.reduce(group_reduce<THREADS>(m, max_op{}, float_scratch), max_op{}, &float_slots[0]);
 
     const bool keep = !LOG && sizeof(T) == 4;
     add_exponentials<T, N> adder{m, keep ? cache : nullptr, {}};
@@ -167,28 +168,30 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
     for (int b = 0; b < batch; ++b)
 #pragma unroll
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
-    s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, float_scratch), sum_op{}, &float_slots[1]);
+    s = team.reduce(group_reduce<THREADS>(s, sum_op{}, float_scratch), sum_op{}, &float_slots[1]);
 
     const write_outputs<T, N, LOG> write(m, s, dst, keep);
     if (valid) for_my_elements<THREADS, T, N>(cache, count, write);
 }
 
 template <typename T, int THREADS, int ROWS, bool LOG>
-__device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
+__device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
+                                             unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
     __shared__ softmax_stats scratch[scratch_size<THREADS, ROWS>()];
     __shared__ softmax_stats slots[2];
-    const row_part part = my_row_part(cols, V);
+    row_team team(workspace);
+    const row_part part = my_row_part(team, cols, V);
     // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
     const bool vector = cols % V == 0 && aligned_16(x, y);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     int parity = 0;
-    for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
+    for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots, parity);
+            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         else
-            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, scratch, slots, parity);
+            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         parity ^= 1;
     });
 }
@@ -215,25 +218,28 @@ __device__ __forceinline__ void softmax_columns(const T* __restrict__ x, T* __re
 }
 
 template <typename T, int THREADS, int ROWS, bool LOG>
-__device__ __forceinline__ void softmax_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
+__device__ __forceinline__ void softmax_any(const T* x, T* y, long long outer, long long reduce, long long inner,
+                                            unsigned* workspace) {
     if (inner == 1)
-        softmax_rows<T, THREADS, ROWS, LOG>(x, y, outer, reduce);
+        softmax_rows<T, THREADS, ROWS, LOG>(x, y, outer, reduce, workspace);
     else
         softmax_columns<T, LOG>(x, y, outer, reduce, inner);
 }
 
 template <typename T, int THREADS, int ROWS>
-__global__ void __launch_bounds__(THREADS * ROWS) softmax(const T* x, T* y, long long outer, long long reduce, long long inner) {
-    softmax_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner);
+__global__ void __launch_bounds__(THREADS * ROWS)
+    softmax(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
+    softmax_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner, workspace);
 }
 
 template <typename T, int THREADS, int ROWS>
-__global__ void __launch_bounds__(THREADS * ROWS) log_softmax(const T* x, T* y, long long outer, long long reduce,
-                                                              long long inner) {
-    softmax_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner);
+__global__ void __launch_bounds__(THREADS * ROWS)
+    log_softmax(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
+    softmax_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner, workspace);
 }
 
-// The references: one warp per (outer, inner) column, in double, rounded once to T.
+// The references: one warp per (outer, inner) column, in double, rounded once to T. They take
+// the kernels' arguments; their launch has no workspace.
 template <typename T, bool LOG>
 __device__ __forceinline__ void softmax_reference_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
     const long long column = reference_column(outer, inner);
@@ -252,12 +258,13 @@ __device__ __forceinline__ void softmax_reference_any(const T* x, T* y, long lon
     }
 }
 
-template <typename T> __global__ void softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+template <typename T>
+__global__ void softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned*) {
     softmax_reference_any<T, false>(x, y, outer, reduce, inner);
 }
 
 template <typename T>
-__global__ void log_softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+__global__ void log_softmax_reference(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned*) {
     softmax_reference_any<T, true>(x, y, outer, reduce, inner);
 }
 

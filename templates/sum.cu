@@ -4,7 +4,7 @@
 //
 // inner == 1: a row group of THREADS threads sums a row, ROWS groups per block; a cluster of
 // CLUSTER blocks splits a row and adds the blocks' partial sums through distributed shared
-// memory (for few, long rows). inner > 1: a thread per (outer, inner) column.
+// memory, or with a workspace (SPLIT) a team of the grid's blocks through it (for few, long rows). inner > 1: a thread per (outer, inner) column.
 #include "kt_reduce.cuh"
 
 namespace kt {
@@ -13,21 +13,23 @@ namespace kt {
 constexpr int every_term = 1;
 
 template <typename T, int THREADS, int ROWS, bool MEAN>
-__device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols) {
+__device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
+                                         unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
     // The tree adds in double: the row's sum is rounded once, at the end.
     __shared__ double scratch[scratch_size<THREADS, ROWS>()];
     __shared__ double slots[2];  // by row parity: a slot is rewritten only after a barrier its readers passed
-    const row_part part = my_row_part(cols, V);
+    row_team team(workspace);
+    const row_part part = my_row_part(team, cols, V);
     const bool vector = cols % V == 0 && reinterpret_cast<unsigned long long>(x) % 16 == 0;
     int parity = 0;
-    for_my_rows<THREADS, ROWS>(outer, [&](long long row, bool valid) {
+    for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const T* src = x + (valid ? row : 0) * cols + part.begin;
         double s = 0.0;
         if (valid) s = vector ? part_sum<every_term, THREADS, T, V>(src, part.count, as_is{}) : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
-        s = cluster_reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
+        s = team.reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
         parity ^= 1;
-        if (valid && cluster_rank() == 0 && threadIdx.x % THREADS == 0)
+        if (valid && team.rank() == 0 && threadIdx.x % THREADS == 0)
             y[row] = from_float<T>(MEAN ? static_cast<float>(s) * (1.0f / static_cast<float>(cols)) : static_cast<float>(s));
     });
 }
@@ -42,24 +44,28 @@ __device__ __forceinline__ void sum_columns(const T* __restrict__ x, T* __restri
 }
 
 template <typename T, int THREADS, int ROWS, bool MEAN>
-__device__ __forceinline__ void sum_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
+__device__ __forceinline__ void sum_any(const T* x, T* y, long long outer, long long reduce, long long inner,
+                                        unsigned* workspace) {
     if (inner == 1)
-        sum_rows<T, THREADS, ROWS, MEAN>(x, y, outer, reduce);
+        sum_rows<T, THREADS, ROWS, MEAN>(x, y, outer, reduce, workspace);
     else
         sum_columns<T, MEAN>(x, y, outer, reduce, inner);
 }
 
 template <typename T, int THREADS, int ROWS>
-__global__ void __launch_bounds__(THREADS * ROWS) sum(const T* x, T* y, long long outer, long long reduce, long long inner) {
-    sum_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner);
+__global__ void __launch_bounds__(THREADS * ROWS)
+    sum(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
+    sum_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner, workspace);
 }
 
 template <typename T, int THREADS, int ROWS>
-__global__ void __launch_bounds__(THREADS * ROWS) mean(const T* x, T* y, long long outer, long long reduce, long long inner) {
-    sum_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner);
+__global__ void __launch_bounds__(THREADS * ROWS)
+    mean(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
+    sum_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner, workspace);
 }
 
-// The references: one warp per (outer, inner) column, in double, rounded once to T.
+// The references: one warp per (outer, inner) column, in double, rounded once to T. They take
+// the kernels' arguments; their launch has no workspace.
 template <typename T, bool MEAN>
 __device__ __forceinline__ void sum_reference_any(const T* x, T* y, long long outer, long long reduce, long long inner) {
     const long long column = reference_column(outer, inner);
@@ -72,11 +78,13 @@ __device__ __forceinline__ void sum_reference_any(const T* x, T* y, long long ou
     if (lane == 0) y[column] = from_float<T>(static_cast<float>(MEAN ? s / static_cast<double>(reduce) : s));
 }
 
-template <typename T> __global__ void sum_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+template <typename T>
+__global__ void sum_reference(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned*) {
     sum_reference_any<T, false>(x, y, outer, reduce, inner);
 }
 
-template <typename T> __global__ void mean_reference(const T* x, T* y, long long outer, long long reduce, long long inner) {
+template <typename T>
+__global__ void mean_reference(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned*) {
     sum_reference_any<T, true>(x, y, outer, reduce, inner);
 }
 

@@ -1,5 +1,6 @@
-// Reductions across the threads of a row group, a block and a thread-block cluster, for the
-// row-wise templates (softmax, log_softmax, sum, mean). A row group is THREADS consecutive
+// Reductions across the threads of a row group, a block and a team of blocks (a thread-block
+// cluster, or a team of a cooperative grid), for the row-wise templates (softmax, log_softmax,
+// sum, mean, layer_norm, rms_norm). A row group is THREADS consecutive
 // threads of a block (a warp, several warps or the whole block); a block holds ROWS groups.
 // Every function here is called by every thread of the block the same number of times (the
 // row loops are uniform across the block), because they synchronise the block.
@@ -279,7 +280,87 @@ __device__ __forceinline__ float part_sum(const T* src, long long count, F f) {
     return s.result();
 }
 
-/// Where this block's part of a row lies when the blocks of its cluster split rows of `cols`
+/// The blocks that split one row between them (a block alone is a team of one):
+/// - without a workspace, the blocks of the block's thread-block cluster, which exchange partial
+///   results through distributed shared memory (cluster_reduce);
+/// - with one (the spec's workspace argument, non-null only in a cooperative launch, so that
+///   every block is resident), the gridDim.x blocks of the same blockIdx.y: gridDim.y teams, each
+///   taking rows blockIdx.y, blockIdx.y + gridDim.y, ... and exchanging partial results through
+///   the workspace (zeroed by the launch): per team, an arrival counter on its own 128 bytes,
+///   then two rounds of gridDim.x 8-byte values. 128 * gridDim.y + 16 * gridDim.x * gridDim.y
+///   bytes in all.
+/// Every block of a team calls reduce the same number of times (the row loops are uniform).
+struct row_team {
+    unsigned* workspace;
+    unsigned reductions = 0;  ///< a grid team's reductions so far
+
+    __device__ __forceinline__ explicit row_team(unsigned* team_workspace) : workspace(team_workspace) {}
+
+    __device__ __forceinline__ unsigned size() const { return workspace ? gridDim.x : cluster_size(); }
+    __device__ __forceinline__ unsigned rank() const { return workspace ? blockIdx.x : cluster_rank(); }
+    /// The team's first row block, and the distance to its next (the number of teams).
+    __device__ __forceinline__ long long first_row_block() const {
+        return workspace ? blockIdx.y : blockIdx.x / cluster_size();
+    }
+    __device__ __forceinline__ long long row_block_stride() const {
+        return workspace ? gridDim.y : gridDim.x / cluster_size();
+    }
+
+    /// v (the same in every thread of the block) reduced over the team's blocks, returned to every
+    /// thread of every block; all blocks get the same bits (the values are combined in one order
+    /// by every block). slot: a value of static shared memory per call site (cluster_reduce).
+    template <typename V, typename Op> __device__ __forceinline__ V reduce(V v, Op op, V* slot) {
+        return workspace ? grid_reduce(v, op, slot) : cluster_reduce(v, op, slot);
+    }
+
+    /// Before a block leaves: a cluster's blocks wait for each other (cluster_done); a grid
+    /// team's values stay in the workspace, readable after their writer has left.
+    __device__ __forceinline__ void done() const {
+        if (!workspace) cluster_done();
+    }
+
+private:
+    // Thread 0 publishes the block's value, counts its arrival and waits for the team's (the
+    // counter only grows: the k-th reduction is complete at k * gridDim.x); then the first warp
+    // combines the values, lane by lane in a fixed order, then across the warp. A round's values
+    // are rewritten two reductions later, which no block reaches before every block has read them
+    // (each reads them before it arrives at the next).
+    template <typename V, typename Op> __device__ __forceinline__ V grid_reduce(V v, Op op, V* slot) {
+        static_assert(sizeof(V) <= 8, "a value of at most 8 bytes");
+        const unsigned blocks = gridDim.x;
+        unsigned* arrivals = workspace + blockIdx.y * 32;
+        unsigned long long* values =
+            reinterpret_cast<unsigned long long*>(workspace + gridDim.y * 32) + (blockIdx.y * 2 + reductions % 2) * blocks;
+        ++reductions;
+        if (threadIdx.x == 0) {
+            unsigned long long bits = 0;
+            memcpy(&bits, &v, sizeof(V));
+            values[blockIdx.x] = bits;
+            __threadfence();
+            atomicAdd(arrivals, 1u);
+            const unsigned complete = reductions * blocks;
+            while (*static_cast<volatile unsigned*>(arrivals) < complete) {
+            }
+            __threadfence();
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {
+            V total = Op::identity();
+            for (unsigned b = threadIdx.x; b < blocks; b += 32) {
+                const unsigned long long bits = __ldcg(values + b);  // from L2: L1 is not coherent
+                V value;
+                memcpy(&value, &bits, sizeof(V));
+                total = op(total, value);
+            }
+            total = warp_reduce(total, op);
+            if (threadIdx.x == 0) *slot = total;
+        }
+        __syncthreads();
+        return *slot;
+    }
+};
+
+/// Where this block's part of a row lies when the blocks of its team split rows of `cols`
 /// elements into equal parts of whole V-element steps (the last part may be short or empty).
 struct row_part {
     long long chunk;  ///< elements per part: what a block's cache must hold
@@ -287,28 +368,28 @@ struct row_part {
     long long count;  ///< this block's elements
 };
 
-__device__ __forceinline__ row_part my_row_part(long long cols, int V) {
-    const unsigned blocks = cluster_size();
+__device__ __forceinline__ row_part my_row_part(const row_team& team, long long cols, int V) {
+    const unsigned blocks = team.size();
     row_part part;
     part.chunk = (cols + blocks * V - 1) / (blocks * V) * V;
-    part.begin = cluster_rank() * part.chunk;
+    part.begin = team.rank() * part.chunk;
     part.count = part.begin < cols ? min(part.chunk, cols - part.begin) : 0;
     return part;
 }
 
 /// Calls body(row, valid) once per row block for this thread's row group: row = the group's row,
 /// valid = whether it is one (row < outer; the last block's extra groups still take part).
-/// Blocks take row blocks of ROWS rows (a cluster's blocks one together), striding by the grid.
-/// Uniform across the block: every thread runs every iteration, because the reductions in body
-/// synchronise. Ends with cluster_done().
-template <int THREADS, int ROWS, typename Body> __device__ __forceinline__ void for_my_rows(long long outer, Body&& body) {
-    const unsigned blocks_per_row = cluster_size();
+/// A team takes row blocks of ROWS rows together, striding by the number of teams. Uniform
+/// across the block: every thread runs every iteration, because the reductions in body
+/// synchronise. Ends with the team's done().
+template <int THREADS, int ROWS, typename Body>
+__device__ __forceinline__ void for_my_rows(const row_team& team, long long outer, Body&& body) {
     const long long row_blocks = (outer + ROWS - 1) / ROWS;
-    for (long long row_block = blockIdx.x / blocks_per_row; row_block < row_blocks; row_block += gridDim.x / blocks_per_row) {
+    for (long long row_block = team.first_row_block(); row_block < row_blocks; row_block += team.row_block_stride()) {
         const long long row = row_block * ROWS + threadIdx.x / THREADS;
         body(row, row < outer);
     }
-    cluster_done();
+    team.done();
 }
 
 /// The index of the first element of column `column` = o * inner + i of a contiguous [outer,

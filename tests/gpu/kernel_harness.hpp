@@ -101,7 +101,7 @@ public:
             const std::uint64_t buffers[] = {x, y};
             const double scalars[] = {slope};
             packed_args args(bind_arguments(m_spec, m_type, shape), buffers, scalars);
-            KERNTUNE_CU_RESULT(launch_kernel(m_functions[index], geometry, nullptr, args.slots()));
+            KERNTUNE_CU_RESULT(launch_kernel(m_functions[index], geometry, nullptr, args));
             KERNTUNE_CU(cuCtxSynchronize());
             KERNTUNE_CU(cuMemcpyDtoH(host.data(), y, host.size()));
         }

@@ -343,7 +343,7 @@ TEST_F(RuntimeTest, ShapesSharingAKernelKeepTheSharedMemoryEachNeeds) {
         // A row cache of 120 KB at 4 x 30000, 80 KB at 4 x 20000 (both past 48 KiB, one regime).
         db.set_winner({{spec.name, spec.source_hash, "f32", "outer=4.reduce=30000.inner=1", device.identity(),
                         nvrtc_version()},
-                       "t256.r1.c1"});
+                       "t256.r1.c1.g0"});
     }
     runtime rt(path.string());
     const std::vector<std::int64_t> longer = {4, 30000, 1}, shorter = {4, 20000, 1};

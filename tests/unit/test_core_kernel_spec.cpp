@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/kernel_arguments.hpp"
 #include "core/regime.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
@@ -346,6 +347,36 @@ TEST_F(CoreSpecFile, OnlyAnInBufferCanBeOptional) {
                  "'yes' is not true or false");
 }
 
+TEST_F(CoreSpecFile, AWorkspaceIsAnArgumentWithItsBytesInTheLaunchRuleNeverOneWithoutTheOther) {
+    const std::string with_workspace =
+        tiny_with("  - {name: n, kind: count}\n", "  - {name: n, kind: count}\n  - {name: w, kind: workspace}\n");
+    const std::string rule = "launch: {block: BLOCK, grid: \"GRID == tile ? cdiv(n, BLOCK * VEC) : sm_count\"}";
+    const std::string rule_with_bytes =
+        "launch: {block: BLOCK, grid: \"GRID == tile ? cdiv(n, BLOCK * VEC) : sm_count\", workspace: \"GRID == stride ? 16 * sm_count : 0\"}";
+    std::string both = with_workspace;
+    both.replace(both.find(rule), rule.size(), rule_with_bytes);
+    const kernel_spec spec = load_spec(write("tiny.yaml", both));
+    EXPECT_EQ(spec.arguments.at(3).kind, arg_kind::workspace);
+    EXPECT_EQ(spec.buffer_count(), 2);  // callers pass x and y only
+    const problem shape = make_problem(spec.axes, parse_shape("1000"));
+    const device_limits h200{132, 2048, 233472, 232448, 16};
+    EXPECT_EQ(to_string(candidate_launch(spec, parse_label(spec, "blk256.vec2.stride"), dtype::f32, shape, h200)),
+              "132x1x1/256x1x1/0/w2112");
+    EXPECT_EQ(to_string(candidate_launch(spec, parse_label(spec, "blk256.vec2.tile"), dtype::f32, shape, h200)),
+              "2x1x1/256x1x1/0");
+    // The bound arguments carry the workspace through the worker protocol.
+    const std::vector<bound_arg> bound = bind_arguments(spec, dtype::f32, shape);
+    EXPECT_EQ(to_string(bound), "buffer:in:f32:1000,buffer:out:f32:1000,scalar:i64:3e8,workspace");
+    EXPECT_EQ(parse_bound_args(to_string(bound)), bound);
+    expect_error(with_workspace, 18, "the kernel takes a workspace, but 'launch' has no 'workspace'");
+    std::string bytes_only = tiny_yaml;
+    bytes_only.replace(bytes_only.find(rule), rule.size(), rule_with_bytes);
+    expect_error(bytes_only, 7, "'launch' has a 'workspace', but no argument is of kind workspace");
+    expect_error(tiny_with("  - {name: n, kind: count}\n",
+                           "  - {name: n, kind: count}\n  - {name: w, kind: workspace}\n  - {name: v, kind: workspace}\n"),
+                 7, "at most one workspace");
+}
+
 TEST_F(CoreSpecFile, MissingSourceFileIsAnError) {
     expect_error(tiny_with("source: tiny.cu", "source: missing.cu"), 2, "missing.cu");
 }
@@ -635,28 +666,59 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
     const device_limits h200{132, 2048, 233472, 232448, 8};
     const problem rows = make_problem(softmax.axes, parse_shape("4096x393216"));
     // A cluster of 8 blocks per row; each caches an eighth of the row (196,608 bytes).
-    const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1"), dtype::f32, rows, h200);
+    const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1.g0"), dtype::f32, rows, h200);
     EXPECT_EQ(to_string(clustered), "32768x1x1/1024x1x1/196608/c8");
     EXPECT_EQ(to_string(parse_launch_geometry(to_string(clustered))), to_string(clustered));
     // The same cluster told not to cache: no shared memory, the row read twice.
-    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s0"), dtype::f32, rows, h200)),
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s0.g0"), dtype::f32, rows, h200)),
               "32768x1x1/1024x1x1/0/c8");
     // One block per row: the row does not fit, so nothing is cached and the kernel streams it.
-    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c1.s1"), dtype::f32, rows, h200)),
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c1.s1.g0"), dtype::f32, rows, h200)),
               "4096x1x1/1024x1x1/0");
     // A device without clusters cannot launch it: the tuner stores launch_failed, the runtime
     // falls back to the default config.
     const device_limits no_clusters{132, 2048, 233472, 232448, 1};
     const std::string message = error_of(
-        [&] { candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1"), dtype::f32, rows, no_clusters); });
+        [&] { candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1.g0"), dtype::f32, rows, no_clusters); });
     EXPECT_TRUE(contains(message, "a cluster of 8 blocks is outside 1..1 (this device's limit)")) << message;
     EXPECT_EQ(to_string(candidate_launch(softmax, default_config(softmax, dtype::bf16), dtype::bf16, rows, no_clusters)),
               "4096x1x1/256x1x1/0");
     // Columns (dim 1 of 8 x 64 x 32 x 32): a thread per column, the grid a multiple of the cluster.
     const problem columns = make_problem(softmax.axes, parse_shape("8x64x32x32"), 1);
-    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t256.r1.c8.s1"), dtype::f16, columns, h200)),
+    EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t256.r1.c8.s1.g0"), dtype::f16, columns, h200)),
               "32x1x1/256x1x1/0/c8");
     for (const char* bad : {"8x1x1/256x1x1/0/c1", "6x1x1/256x1x1/0/c4", "8x1x1/256x1x1/0/x8", "8x1x1/256x1x1/0/c", "32x1x1/1x1x1/0/c32"})
+        EXPECT_THROW(parse_launch_geometry(bad), error) << bad;
+}
+
+TEST(BuiltinReductions, FewLongRowsSplitOverACooperativeGridWithAWorkspace) {
+    const catalog templates;
+    const device_limits h200{132, 2048, 233472, 232448, 16};
+    const kernel_spec& layer_norm = *templates.at("layer_norm");
+    const problem few = make_problem(layer_norm.axes, parse_shape("16x4194304"));
+    // A block per SM splits each row: 132 parts of 31,776 floats, each cached (127,104 bytes);
+    // 128 bytes of arrival counter and 132 x 2 exchanged values of 8 bytes.
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t1024.r1.c1.g1"), dtype::f32, few, h200)),
+              "132x1x1/1024x1x1/127104/w2240");
+    // Four rows at a time: teams of 33 blocks, whose parts (508 KB) are not cached.
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g4"), dtype::f32, few, h200)),
+              "33x4x1/512x1x1/0/w2624");
+    // More rows than SMs: the config is a block per row, without a workspace.
+    const problem many = make_problem(layer_norm.axes, parse_shape("4096x4096"));
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g1"), dtype::f32, many, h200)),
+              "4096x1x1/512x1x1/16384");
+    // So are columns (dim 1 of 4 x 64 x 32): a thread per column.
+    const problem columns = make_problem(layer_norm.axes, parse_shape("4x64x32"), 1);
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g1"), dtype::f32, columns, h200)),
+              "1x1x1/512x1x1/131072");
+    for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "sum", "mean"}) {
+        const kernel_spec& spec = *templates.at(op);
+        EXPECT_EQ(spec.arguments.back().kind, arg_kind::workspace) << op;
+        EXPECT_FALSE(spec.launch.workspace_bytes.empty()) << op;
+    }
+    EXPECT_EQ(to_string(parse_launch_geometry("33x4x1/512x1x1/0/w2624")), "33x4x1/512x1x1/0/w2624");
+    for (const char* bad : {"8x1x1/256x1x1/0/w0", "8x1x1/256x1x1/0/w", "8x1x1/256x1x1/0/c8/w64", "8x1x1/256x1x1/0/w64/c8",
+                            "8x1x1/256x1x1/0/w99999999999", "8x1x1/256x1x1/0/w64/w64"})
         EXPECT_THROW(parse_launch_geometry(bad), error) << bad;
 }
 
