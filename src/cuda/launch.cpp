@@ -2,6 +2,10 @@
 
 #include "cuda/driver.hpp"
 
+#include <cstdint>
+#include <map>
+#include <mutex>
+
 namespace kerntune {
 
 void allow_geometry(CUfunction function, const launch_geometry& geometry) {
@@ -63,6 +67,30 @@ CUlaunchConfig extended_config(const launch_geometry& geometry, CUstream stream,
     return config;
 }
 
+/// kerntune's own stream-ordered memory pool on the current context's device, made once per
+/// device and kept for the process. Its release threshold keeps what is freed for the next
+/// launch's workspace; the device's default pool (threshold 0) hands freed memory back to the
+/// driver at every synchronisation, so that each launch would map memory again.
+CUmemoryPool workspace_pool() {
+    static std::mutex mutex;
+    static std::map<CUdevice, CUmemoryPool> pools;
+    CUdevice device = 0;
+    KERNTUNE_CU(cuCtxGetDevice(&device));
+    const std::lock_guard<std::mutex> lock(mutex);
+    const auto found = pools.find(device);
+    if (found != pools.end()) return found->second;
+    CUmemPoolProps properties{};
+    properties.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
+    properties.handleTypes = CU_MEM_HANDLE_TYPE_NONE;
+    properties.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    properties.location.id = device;
+    CUmemoryPool pool = nullptr;
+    KERNTUNE_CU(cuMemPoolCreate(&pool, &properties));
+    cuuint64_t keep_everything = UINT64_MAX;
+    KERNTUNE_CU(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep_everything));
+    return pools.emplace(device, pool).first->second;
+}
+
 } // namespace
 
 bool geometry_fits(CUfunction function, const launch_geometry& geometry, int sm_count) {
@@ -96,11 +124,17 @@ CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUs
 CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUstream stream, packed_args& args) {
     if (geometry.workspace_bytes == 0) return launch_kernel(function, geometry, stream, args.slots());
     // Stream-ordered, so that launches on other streams never share a workspace, and cheap
-    // after the first (the device's default memory pool keeps what is freed).
+    // after the first (workspace_pool keeps what is freed).
+    CUmemoryPool pool = nullptr;
+    try {
+        pool = workspace_pool();
+    } catch (const cuda_error& failure) {
+        return failure.result();
+    }
     const driver_api& api = driver();
     const std::size_t bytes = static_cast<std::size_t>(geometry.workspace_bytes);
     CUdeviceptr workspace = 0;
-    CUresult result = api.cuMemAllocAsync(&workspace, bytes, stream);
+    CUresult result = api.cuMemAllocFromPoolAsync(&workspace, bytes, pool, stream);
     if (result != CUDA_SUCCESS) return result;
     result = api.cuMemsetD8Async(workspace, 0, bytes, stream);
     if (result == CUDA_SUCCESS) {

@@ -21,8 +21,8 @@ bool geometry_fits(CUfunction function, const launch_geometry& geometry, int sm_
 
 /// Launches with the geometry's grid, block, dynamic shared memory and cluster on `stream`
 /// (cuLaunchKernel, or cuLaunchKernelEx for a cluster or a cooperative launch). A geometry with
-/// workspace bytes gets them zeroed on `stream` (cuMemAllocAsync, cuMemsetD8Async; freed there
-/// after the kernel, cuMemFreeAsync), pointed to by the arguments' workspace, and launches
+/// workspace bytes gets them zeroed on `stream` (from kerntune's memory pool, cuMemsetD8Async;
+/// freed there after the kernel, cuMemFreeAsync), pointed to by the arguments' workspace, and launches
 /// cooperatively: the driver refuses a grid whose blocks cannot all be resident at once. The one
 /// launch helper of the runtime, the tuner's worker and the tests; returns the driver's result.
 CUresult launch_kernel(CUfunction function, const launch_geometry& geometry, CUstream stream, packed_args& args);
