@@ -696,20 +696,20 @@ TEST(BuiltinReductions, FewLongRowsSplitOverACooperativeGridWithAWorkspace) {
     const device_limits h200{132, 2048, 233472, 232448, 16};
     const kernel_spec& layer_norm = *templates.at("layer_norm");
     const problem few = make_problem(layer_norm.axes, parse_shape("16x4194304"));
-    // A block per SM splits each row: 132 parts of 31,776 floats, each cached (127,104 bytes);
-    // 128 bytes of arrival counter and 132 x 2 exchanged values of 8 bytes.
-    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t1024.r1.c1.g1"), dtype::f32, few, h200)),
-              "132x1x1/1024x1x1/127104/w2240");
+    // A block per SM, two rows at a time: teams of 66 blocks, each caching its 63,552 bf16
+    // (127,104 bytes); 2 x 128 bytes of arrival counters and 132 x 2 exchanged values of 8 bytes.
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t1024.r1.c1.g2"), dtype::bf16, few, h200)),
+              "66x2x1/1024x1x1/127104/w2368");
     // Four rows at a time: teams of 33 blocks, whose parts (508 KB) are not cached.
     EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g4"), dtype::f32, few, h200)),
               "33x4x1/512x1x1/0/w2624");
     // More rows than SMs: the config is a block per row, without a workspace.
     const problem many = make_problem(layer_norm.axes, parse_shape("4096x4096"));
-    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g1"), dtype::f32, many, h200)),
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g2"), dtype::f32, many, h200)),
               "4096x1x1/512x1x1/16384");
     // So are columns (dim 1 of 4 x 64 x 32): a thread per column.
     const problem columns = make_problem(layer_norm.axes, parse_shape("4x64x32"), 1);
-    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g1"), dtype::f32, columns, h200)),
+    EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g2"), dtype::f32, columns, h200)),
               "1x1x1/512x1x1/131072");
     for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "sum", "mean"}) {
         const kernel_spec& spec = *templates.at(op);
