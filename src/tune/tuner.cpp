@@ -388,6 +388,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     const auto first = order.begin() + (std::find(space.configs.begin(), space.configs.end(), default_config(spec, type)) -
                                         space.configs.begin());
     if (first != order.end()) std::rotate(order.begin(), first, first + 1);
+    // Configs that differ only in launch parameters this problem does not read (e.g. SPLIT past
+    // a row per SM) launch the same kernel with the same geometry: the first one's measurement
+    // is stored for each of the others, saying so, instead of running the same launch again.
+    std::map<std::string, measurement> by_launch;
     for (std::size_t step = 0; step < order.size(); ++step) {
         const std::size_t c = order[step];
         measurement result;
@@ -399,7 +403,20 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
             break;
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
-        if (!kernel.ok) {
+        std::string launch_key;
+        try {
+            launch_key = std::to_string(space.kernel_of_config[c]) + " " +
+                         to_string(candidate_launch(spec, space.configs[c], type, shape, session.limits));
+        } catch (const error&) {  // measured below, which stores why
+        }
+        const auto same = launch_key.empty() ? by_launch.end() : by_launch.find(launch_key);
+        if (same != by_launch.end()) {
+            const std::string config = result.config;
+            result = same->second;
+            result.config = config;
+            result.message = "the same kernel and launch as " + same->second.config + " at this problem, whose measurement this is" +
+                             (same->second.message.empty() ? "" : ": " + same->second.message);
+        } else if (!kernel.ok) {
             result.status = candidate_status::compile_failed;
             result.message = kernel.log;
         } else {
@@ -435,6 +452,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
                 result.message = failure.what();
             }
         }
+        if (same == by_launch.end() && !launch_key.empty()) by_launch.emplace(launch_key, result);
         spdlog::debug("{} {} {}: {} {:.2f} us {}", to_string(type), shape.to_string(), result.config,
                       to_string(result.status), result.median_us, result.message);
         (result.status == candidate_status::ok ? outcome.ok : outcome.failed) += 1;

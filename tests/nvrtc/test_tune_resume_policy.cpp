@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -127,6 +128,44 @@ TEST_F(TuneResumePolicy, OutcomeListsTheKernelsThatDidNotCompileWithTheirLogs) {
         EXPECT_NE(failure.kernel.find("kt_fixture::faulty<float, 4, "), std::string::npos) << failure.kernel;
         EXPECT_NE(failure.log.find("this candidate fails to compile on purpose"), std::string::npos) << failure.log;
     }
+}
+
+TEST_F(TuneResumePolicy, ConfigsWithTheSameKernelAndLaunchAtAProblemAreMeasuredOnceAndSaySo) {
+    // The fixture with a launch parameter its launch rule never reads: SPARE 1 launches what
+    // SPARE 0 launches.
+    std::ifstream in(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string modes = "values: [good, out_of_bounds, spin, too_few_threads, no_compile, partial, wrong]";
+    ASSERT_NE(yaml.find(modes), std::string::npos);
+    yaml.replace(yaml.find(modes), modes.size(), "values: [good]");
+    const std::string blocks = "  - {name: BLOCK, short: blk, kind: template, values: [128, 256]}\n";
+    ASSERT_NE(yaml.find(blocks), std::string::npos);
+    yaml.insert(yaml.find(blocks) + blocks.size(), "  - {name: SPARE, short: sp, kind: launch, values: [0, 1]}\n");
+    yaml.replace(yaml.find("default: {MODE: good, BLOCK: 256}"), 33, "default: {MODE: good, BLOCK: 256, SPARE: 0}");
+    fs::copy_file(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "faulty.cu", m_folder / "faulty.cu");
+    std::ofstream(m_folder / "faulty.yaml") << yaml;
+    const kernel_spec spec = load_spec(m_folder / "faulty.yaml");
+    setenv("KERNTUNE_FAKE_WORKER_MODE", "varied", 1);
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems = {make_problem({"n"}, parse_shape("100003"))};
+    worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    const tune_outcome outcome = tune(spec, options, worker, *m_db, nullptr).at(0);
+    EXPECT_EQ(outcome.ok, 4);
+    const std::vector<measurement> rows = m_db->measurements(outcome.best->key);
+    ASSERT_EQ(rows.size(), 4u);
+    std::map<std::string, measurement> by_config;
+    for (const measurement& row : rows) by_config[row.config] = row;
+    for (const char* block : {"blk128", "blk256"}) {
+        const measurement& measured = by_config.at(std::string("good.") + block + ".sp0");
+        const measurement& twin = by_config.at(std::string("good.") + block + ".sp1");
+        EXPECT_EQ(measured.message, "");
+        EXPECT_EQ(twin.message, "the same kernel and launch as " + measured.config + " at this problem, whose measurement this is");
+        EXPECT_EQ(twin.median_us, measured.median_us);
+        EXPECT_EQ(twin.status, candidate_status::ok);
+    }
+    // Of two equal medians the winner is the first label, the config that was measured.
+    EXPECT_EQ(outcome.best->config.substr(outcome.best->config.size() - 4), ".sp0");
 }
 
 } // namespace
