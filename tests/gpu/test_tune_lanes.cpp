@@ -115,7 +115,7 @@ TEST_F(TuneLanesOnTheGpu, AWorkerKilledMidKeyIsHandedOverWithNothingLost) {
     EXPECT_TRUE(report.lost[0].handed_over);
     // Nothing lost: no fault stored for the candidate the worker died on, every row ok.
     expect_everything_stored(report, db);
-    // The other lane measured the whole key again, the 20 stored by the lost lane included.
+    // The other lane measured the whole key again, what the lost lane stored included.
     const int space = static_cast<int>(enumerate_space(m_spec, dtype::f32).size());
     const auto taken = std::find_if(report.outcomes.begin(), report.outcomes.end(),
                                     [&](const tune_outcome& o) { return key_of(o.type, o.shape) == killed_key; });
@@ -123,7 +123,11 @@ TEST_F(TuneLanesOnTheGpu, AWorkerKilledMidKeyIsHandedOverWithNothingLost) {
     EXPECT_NE(*taken->lane, *killed_lane);
     EXPECT_EQ(taken->resumed, 0);
     EXPECT_EQ(progress[killed_key][*taken->lane], space);
-    EXPECT_EQ(progress[killed_key][*killed_lane], 20);
+    // The lost lane stored its 20, and then any twins of them (configs with the same kernel and
+    // launch at this problem, stored from a measurement already made, without the worker) until
+    // its next launch found the worker gone; never the whole key.
+    EXPECT_GE(progress[killed_key][*killed_lane], 20);
+    EXPECT_LT(progress[killed_key][*killed_lane], space);
 }
 
 TEST_F(TuneLanesOnTheGpu, TwoGpusShareTheKeysOfTheirGroup) {
