@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -403,12 +404,16 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
             break;
         const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
-        std::string launch_key;
+        // Its launch at this problem, or why the launch rule gives none (stored below).
+        std::optional<launch_geometry> geometry;
+        std::string no_launch;
         try {
-            launch_key = std::to_string(space.kernel_of_config[c]) + " " +
-                         to_string(candidate_launch(spec, space.configs[c], type, shape, session.limits));
-        } catch (const error&) {  // measured below, which stores why
+            geometry = candidate_launch(spec, space.configs[c], type, shape, session.limits);
+        } catch (const error& failure) {
+            no_launch = failure.what();
         }
+        const std::string launch_key =
+            geometry ? std::to_string(space.kernel_of_config[c]) + " " + to_string(*geometry) : std::string();
         const auto same = launch_key.empty() ? by_launch.end() : by_launch.find(launch_key);
         if (same != by_launch.end()) {
             const std::string config = result.config;
@@ -419,13 +424,16 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         } else if (!kernel.ok) {
             result.status = candidate_status::compile_failed;
             result.message = kernel.log;
+        } else if (!geometry) {  // e.g. a grid past CUDA's limits
+            result.status = candidate_status::launch_failed;
+            result.message = no_launch;
         } else {
             try {
                 worker_message request = base;
                 request.fields["seed"] = std::to_string(session.seeds() >> 1);
                 request.fields["best_us"] = std::to_string(best_us);
                 const worker_kernel candidate = kernel_at(space.kernel_of_config[c]);
-                add_launch(request, "", candidate, candidate_launch(spec, space.configs[c], type, shape, session.limits));
+                add_launch(request, "", candidate, *geometry);
                 std::vector<std::int64_t> used = session.validation_modules;
                 used.push_back(reference.module);
                 used.push_back(candidate.module);
@@ -447,7 +455,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
                 throw;
             } catch (const worker_unavailable&) {  // the GPU, not the candidate
                 throw;
-            } catch (const error& failure) {  // e.g. a grid the launch rule cannot give
+            } catch (const error& failure) {  // the request could not be made or answered
                 result.status = candidate_status::launch_failed;
                 result.message = failure.what();
             }
