@@ -70,15 +70,15 @@ std::vector<bound_arg> bind_arguments(const kernel_spec& spec, dtype type, const
     shape.bind(axes);
     std::vector<bound_arg> bound;
     for (const kernel_arg& argument : spec.arguments) {
-        // Every failure names the op, the problem and the argument ("leaky_relu n=1024: buffer x").
-        const std::string where = spec.name + " " + shape.key() + ": " +
-                                  (argument.kind == arg_kind::buffer ? "buffer " : "scalar ") + argument.name;
         bound_arg b;
         b.kind = argument.kind;
         if (argument.kind == arg_kind::workspace) {  // its size comes with the launch geometry
             bound.push_back(b);
             continue;
         }
+        // Every failure names the op, the problem and the argument ("leaky_relu n=1024: buffer x").
+        const std::string where = spec.name + " " + shape.key() + ": " +
+                                  (argument.kind == arg_kind::buffer ? "buffer " : "scalar ") + argument.name;
         const auto evaluated = [&axes, &where](const expression& value) {
             try {
                 return value.evaluate(axes);
@@ -175,7 +175,7 @@ packed_args::packed_args(const std::vector<bound_arg>& args, const std::uint64_t
         const bound_arg& b = args[i];
         if (b.kind == arg_kind::workspace) {
             m_storage[i] = 0;  // set_workspace, once the launch has one
-            m_workspace_slots.push_back(i);
+            m_workspace_slot = i;
         } else if (b.kind == arg_kind::buffer) {
             m_storage[i] = buffers[buffer++];
         } else if (b.from_caller && caller_scalars != nullptr) {
@@ -190,7 +190,7 @@ packed_args::packed_args(const std::vector<bound_arg>& args, const std::uint64_t
 }
 
 void packed_args::set_workspace(std::uint64_t pointer) {
-    for (std::size_t slot : m_workspace_slots) m_storage[slot] = pointer;
+    if (m_workspace_slot < max_args) m_storage[m_workspace_slot] = pointer;
 }
 
 } // namespace kerntune

@@ -68,7 +68,7 @@ public:
 private:
     std::array<std::uint64_t, max_args> m_storage{};
     std::array<void*, max_args> m_slots{};
-    std::vector<std::size_t> m_workspace_slots;
+    std::size_t m_workspace_slot = max_args;  ///< the workspace argument's (a spec has at most one); max_args: none
 };
 
 } // namespace kerntune
