@@ -1,7 +1,8 @@
 // Measures libkerntune's own costs on the GPU (no correctness or kernel speed here):
-//   kerntune-bench-runtime cold [--db PATH] [--n N] [--expr TEXT]
+//   kerntune-bench-runtime cold [--db PATH] [--n N] [--expr TEXT] [--idle-ms MS]
 //       first call in this fresh process: of leaky_relu, or of an elementwise expression of one
-//       input (its registration, which parses it and generates its template, timed apart)
+//       input (its registration, which parses it and generates its template, timed apart);
+//       --idle-ms: the application's other work between creating the runtime and that call
 //   kerntune-bench-runtime overhead [--n N] [--calls K]  host time per call vs a bare cuLaunchKernel
 //   kerntune-bench-runtime stress --db PATH [--threads T] [--seconds S]
 //       an application hammering one database: T threads call leaky_relu on many sizes (cold
@@ -54,6 +55,8 @@ int cold(int argc, char** argv) {
     const auto created = clock_type::now();
     runtime rt(db);
     const double create_us = since_us(created);
+    const int idle_ms = std::atoi(option(argc, argv, "--idle-ms", "0").c_str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
     const std::string text = option(argc, argv, "--expr", "");
     void* pointer = reinterpret_cast<void*>(x.get());
     const auto registered = clock_type::now();
@@ -70,10 +73,10 @@ int cold(int argc, char** argv) {
     const double first_call_us = since_us(first);
     const launch_choice choice = expression ? expression->query(KT_F32, n) : rt.query("leaky_relu", KT_F32, n);
     std::printf("{\"mode\": \"cold\", \"db\": \"%s\", \"op\": \"%s\", \"n\": %lld, \"context_us\": %.0f, "
-                "\"runtime_create_us\": %.0f, \"expression_register_us\": %.0f, \"first_call_us\": %.0f, "
+                "\"runtime_create_us\": %.0f, \"idle_ms\": %d, \"expression_register_us\": %.0f, \"first_call_us\": %.0f, "
                 "\"binary_from\": \"%s\", \"config\": \"%s\"}\n",
                 db.c_str(), expression ? expression->op().c_str() : "leaky_relu", static_cast<long long>(n), context_us,
-                create_us, register_us, first_call_us, choice.binary_source.c_str(), choice.label.c_str());
+                create_us, idle_ms, register_us, first_call_us, choice.binary_source.c_str(), choice.label.c_str());
     return 0;
 }
 

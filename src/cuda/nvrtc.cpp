@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -36,7 +39,35 @@ std::string program_log(nvrtcProgram program) {
     return log;
 }
 
+/// The background warm-up's thread, joined when the program exits (this object's static
+/// destruction runs before libnvrtc's own teardown, which libkerntune depends on).
+struct background_thread {
+    std::thread thread;
+    ~background_thread() {
+        if (thread.joinable()) thread.join();
+    }
+};
+
 } // namespace
+
+void warm_up_nvrtc_in_background(const std::string& arch) {
+    static background_thread warm_up;
+    static std::once_flag started;
+    std::call_once(started, [&arch] {
+        try {
+            warm_up.thread = std::thread([arch] {
+                // What it compiles does not matter, nor whether it fails: a real compile reports
+                // its own errors. An arch, so that the SASS back end starts up too.
+                try {
+                    compile({{"warm_up.cu", "__global__ void kt_warm_up() {}", {}}, {}, arch});
+                } catch (...) {
+                }
+            });
+        } catch (const std::system_error&) {
+            // No thread to be had: the first compile pays NVRTC's start-up, as without this.
+        }
+    });
+}
 
 std::string nvrtc_version() {
     int major = 0, minor = 0;

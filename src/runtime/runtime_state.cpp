@@ -67,6 +67,7 @@ runtime_state::runtime_state(const std::string& db_path) {
     }
     if (device_count() == 0) throw runtime_error(KT_ERROR_NO_DEVICE, "no GPU: the CUDA driver sees no device");
     m_nvrtc_version = nvrtc_version();
+    warm_up_nvrtc_in_background(query_device(0).arch());
 
     runtime_database tuning = open_runtime_database(db_path);
     m_db = std::move(tuning.db);
