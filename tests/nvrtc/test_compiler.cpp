@@ -39,6 +39,17 @@ TEST(NvrtcCompile, RejectsAnUnknownArchWithAnError) {
     EXPECT_THROW(compile({{"fill.cu", good_source}, {"fill<1>"}, "sm_1"}), error);
 }
 
+// The warm-up runs on its own thread while the caller compiles. Asking again, even for an arch
+// NVRTC refuses, starts nothing more (a second thread assigned over the first, still joinable,
+// would terminate the process) and throws nothing; the process then exits, joining it.
+TEST(NvrtcWarmUp, RunsBesideRealCompilesAndOnlyOnce) {
+    warm_up_nvrtc_in_background("sm_90");
+    const compiled_program program = compile({{"fill.cu", good_source}, {"fill<1>"}, "sm_90"});
+    EXPECT_TRUE(program.ok) << program.log;
+    EXPECT_NO_THROW(warm_up_nvrtc_in_background("sm_1"));
+    EXPECT_TRUE(compile({{"fill.cu", good_source}, {"fill<2>"}, "sm_90"}).ok);
+}
+
 TEST(NvrtcVersion, IsMajorDotMinor) {
     const std::string version = nvrtc_version();
     EXPECT_NE(version.find('.'), std::string::npos);
