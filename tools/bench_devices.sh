@@ -96,7 +96,10 @@ for _ in $(seq 600); do
     rows=$("$kerntune" db show --candidates --json --db "$out/kill.db" 2>/dev/null |
         python3 -c 'import json, sys; print(len(json.load(sys.stdin)["result"]["measurements"]))' 2>/dev/null || echo 0)
     if [ "${rows:-0}" -gt 100 ]; then
-        victim=$(pgrep -P "$tune" -x kerntune-worker | head -1)
+        # A lane's worker, which has the GPU open; the tune's idle compile workers do not.
+        for worker in $(pgrep -P "$tune" -x kerntune-worker); do
+            if ls -l "/proc/$worker/fd" 2>/dev/null | grep -q /dev/nvidia; then victim=$worker; break; fi
+        done
         break
     fi
 done

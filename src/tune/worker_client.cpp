@@ -11,7 +11,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +41,48 @@ std::string describe_exit(int status) {
     if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
     if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
     return "stopped";
+}
+
+/// Compile workers kept between compiles: a worker's first compile pays NVRTC's start-up (225
+/// to 380 ms on the H200 machine, bench/RESULTS.md), its later ones do not. A compile takes an
+/// idle one or starts one, and gives it back once it has answered; one that did not answer is
+/// killed instead. The idle ones exit when this process does (their sockets closed, then
+/// reaped), as a worker does whenever its connection closes.
+class idle_compile_workers {
+public:
+    /// An idle worker of `executable`, if any (`kept` true), else a new one.
+    spawned_worker take(const std::filesystem::path& executable, bool& kept) {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            std::vector<spawned_worker>& idle = m_idle[executable];
+            kept = !idle.empty();
+            if (kept) {
+                const spawned_worker worker = idle.back();
+                idle.pop_back();
+                return worker;
+            }
+        }
+        return spawn_worker(executable);
+    }
+    void give_back(const std::filesystem::path& executable, const spawned_worker& worker) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_idle[executable].push_back(worker);
+    }
+    ~idle_compile_workers() {
+        for (const auto& [executable, idle] : m_idle)
+            for (const spawned_worker& worker : idle) close(worker.fd);
+        for (const auto& [executable, idle] : m_idle)
+            for (const spawned_worker& worker : idle) waitpid(worker.pid, nullptr, 0);
+    }
+
+private:
+    std::mutex m_mutex;
+    std::map<std::filesystem::path, std::vector<spawned_worker>> m_idle;
+};
+
+idle_compile_workers& compile_workers() {
+    static idle_compile_workers workers;
+    return workers;
 }
 
 } // namespace
@@ -106,8 +151,42 @@ spawned_worker spawn_worker(const std::filesystem::path& executable) {
     return worker;
 }
 
+namespace {
+
+/// The program in a compile worker's reply to `request`; throws kerntune::error for a reply that
+/// reports an error or does not answer the request.
+compiled_program program_of_reply(worker_message& reply, const compile_request& request) {
+    if (reply.fields.count("error")) throw error(reply.at("error"));
+    compiled_program program;
+    program.ok = reply.at("ok") == "1";
+    program.log = reply.get("log");
+    program.options = reply.get("options");
+    program.seconds = reply.number("seconds");
+    program.cubin = std::move(reply.payload);
+    if (program.ok) {
+        for (std::string_view name : split(reply.at("lowered_names"), '\n')) program.lowered_names.emplace_back(name);
+        // One name per instantiation asked for, or the reply is not an answer to this request.
+        if (const std::string problem = program_shape_problem(program, request.name_expressions.size()); !problem.empty())
+            throw error("malformed reply from the compile worker to " + std::to_string(request.name_expressions.size()) +
+                        " instantiations of " + request.source.name + " (first " +
+                        (request.name_expressions.empty() ? std::string("none") : request.name_expressions.front()) +
+                        "): " + problem);
+    }
+    return program;
+}
+
+/// Kills a worker not to be kept and reaps it; its exit status.
+int end_worker(const spawned_worker& worker) {
+    kill(worker.pid, SIGKILL);
+    close(worker.fd);
+    int status = 0;
+    waitpid(worker.pid, &status, 0);
+    return status;
+}
+
+} // namespace
+
 compiled_program compile_in_worker(const compile_request& request) {
-    const spawned_worker worker = spawn_worker(default_worker_executable());
     worker_message message;
     std::string expressions;
     for (const std::string& e : request.name_expressions) expressions += (expressions.empty() ? "" : "\n") + e;
@@ -118,34 +197,28 @@ compiled_program compile_in_worker(const compile_request& request) {
         message.fields["header_text." + std::to_string(i)] = request.source.headers[i].text;
     }
     message.payload = request.source.text;
-    received_message received;
-    if (send_message(worker.fd, message)) received = receive_worker_message(worker.fd, compile_timeout_ms);
-    close(worker.fd);  // the worker exits when its connection closes
-    int status = 0;
-    const bool answered = received.status == receive_status::ok;
-    if (!answered) kill(worker.pid, SIGKILL);
-    waitpid(worker.pid, &status, 0);
-    if (received.status == receive_status::malformed)
-        throw error("malformed reply from the compile worker: " + received.problem);
-    if (!answered) throw error("the compile worker gave no answer (" + describe_exit(status) + ")");
-    worker_message* reply = &received.message;
-    if (reply->fields.count("error")) throw error(reply->at("error"));
-    compiled_program program;
-    program.ok = reply->at("ok") == "1";
-    program.log = reply->get("log");
-    program.options = reply->get("options");
-    program.seconds = reply->number("seconds");
-    program.cubin = std::move(reply->payload);
-    if (program.ok) {
-        for (std::string_view name : split(reply->at("lowered_names"), '\n')) program.lowered_names.emplace_back(name);
-        // One name per instantiation asked for, or the reply is not an answer to this request.
-        if (const std::string problem = program_shape_problem(program, request.name_expressions.size()); !problem.empty())
-            throw error("malformed reply from the compile worker to " + std::to_string(request.name_expressions.size()) +
-                        " instantiations of " + request.source.name + " (first " +
-                        (request.name_expressions.empty() ? std::string("none") : request.name_expressions.front()) +
-                        "): " + problem);
+    const std::filesystem::path executable = default_worker_executable();
+    while (true) {
+        bool kept = false;
+        const spawned_worker worker = compile_workers().take(executable, kept);
+        received_message received;
+        if (send_message(worker.fd, message)) received = receive_worker_message(worker.fd, compile_timeout_ms);
+        if (received.status == receive_status::ok) {
+            try {
+                compiled_program program = program_of_reply(received.message, request);
+                compile_workers().give_back(executable, worker);
+                return program;
+            } catch (...) {
+                end_worker(worker);
+                throw;
+            }
+        }
+        const int status = end_worker(worker);
+        if (kept) continue;  // a kept worker may have died while idle: once more, with a new one
+        if (received.status == receive_status::malformed)
+            throw error("malformed reply from the compile worker: " + received.problem);
+        throw error("the compile worker gave no answer (" + describe_exit(status) + ")");
     }
-    return program;
 }
 
 void worker_client::start() {

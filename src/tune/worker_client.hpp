@@ -101,9 +101,11 @@ struct spawned_worker {
 /// Starts `executable` serving the worker protocol on a new socket.
 spawned_worker spawn_worker(const std::filesystem::path& executable);
 
-/// Compiles with NVRTC in a fresh worker process. NVRTC serialises much of its work inside one
-/// process (measured on the H100 machine: 48 kernels took 1.2 s on 16 threads, as long as on 2),
-/// so batches compiled in separate processes finish several times sooner.
+/// Compiles with NVRTC in a worker process: one kept from an earlier compile of this process
+/// when one is idle (it has paid NVRTC's start-up), else a new one. NVRTC serialises much of
+/// its work inside one process (measured on the H100 machine: 48 kernels took 1.2 s on 16
+/// threads, as long as on 2), so batches compiled in separate processes finish several times
+/// sooner.
 compiled_program compile_in_worker(const compile_request& request);
 
 } // namespace kerntune

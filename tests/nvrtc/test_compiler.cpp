@@ -12,7 +12,15 @@
 #include <optional>
 
 #include "build/candidate_compiler.hpp"
+#include "tune/worker_client.hpp"
 #include "../unit/test_core_support.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace kerntune {
 namespace {
@@ -48,6 +56,47 @@ TEST(NvrtcWarmUp, RunsBesideRealCompilesAndOnlyOnce) {
     EXPECT_TRUE(program.ok) << program.log;
     EXPECT_NO_THROW(warm_up_nvrtc_in_background("sm_1"));
     EXPECT_TRUE(compile({{"fill.cu", good_source}, {"fill<2>"}, "sm_90"}).ok);
+}
+
+/// The live (not yet reaped) kerntune-worker children of this process, by pid, from /proc.
+std::vector<pid_t> live_worker_children() {
+    std::vector<pid_t> pids;
+    for (const std::filesystem::directory_entry& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;  // it has exited meanwhile
+        // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+        const std::size_t open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 1));
+        char state = 0;
+        pid_t parent = 0;
+        rest >> state >> parent;
+        if (line.substr(open + 1, close - open - 1) == "kerntune-worker" && parent == getpid() && state != 'Z')
+            pids.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    std::sort(pids.begin(), pids.end());
+    return pids;
+}
+
+// A compile leaves its worker idle for the next one (which then pays no NVRTC start-up); an idle
+// worker that died meanwhile is replaced, and the compile that found it dead still succeeds.
+TEST(CompileWorkers, ACompileLeavesItsWorkerIdleForTheNextAndReplacesOneThatDied) {
+    const program_source source{"fill.cu", good_source};
+    ASSERT_TRUE(compile_in_worker({source, {"fill<1>"}, "sm_90"}).ok);
+    const std::vector<pid_t> idle = live_worker_children();
+    ASSERT_FALSE(idle.empty());
+    ASSERT_TRUE(compile_in_worker({source, {"fill<2>"}, "sm_90"}).ok);
+    EXPECT_EQ(live_worker_children(), idle) << "a new worker was started though one was idle";
+
+    for (pid_t pid : idle) ASSERT_EQ(kill(pid, SIGKILL), 0);
+    const compiled_program program = compile_in_worker({source, {"fill<3>"}, "sm_90"});
+    EXPECT_TRUE(program.ok) << program.log;
+    const std::vector<pid_t> after = live_worker_children();
+    ASSERT_EQ(after.size(), 1u);  // the dead ones reaped, one new one idle
+    EXPECT_EQ(std::count(idle.begin(), idle.end(), after[0]), 0);
 }
 
 TEST(NvrtcVersion, IsMajorDotMinor) {
