@@ -13,10 +13,16 @@
 
 #include "build/candidate_compiler.hpp"
 #include "tune/worker_client.hpp"
+#include "../support/child_process.hpp"
 #include "../unit/test_core_support.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -56,6 +62,30 @@ TEST(NvrtcWarmUp, RunsBesideRealCompilesAndOnlyOnce) {
     EXPECT_TRUE(program.ok) << program.log;
     EXPECT_NO_THROW(warm_up_nvrtc_in_background("sm_1"));
     EXPECT_TRUE(compile({{"fill.cu", good_source}, {"fill<2>"}, "sm_90"}).ok);
+}
+
+// A process that forks while the warm-up runs: the child's exit() joins a thread that exists
+// only in its parent, which must not wait for good (glibc marks a child's copies of the other
+// threads finished, so the join returns at once). It forks straight after starting the warm-up,
+// which is then still compiling (30 ms and more).
+TEST(NvrtcWarmUp, AChildForkedWhileItRunsExitsNormally) {
+    const std::string text = testing::text_from_child_within(std::chrono::seconds(30), [] {
+        warm_up_nvrtc_in_background("sm_90");
+        const pid_t child = fork();
+        if (child == 0) std::exit(0);  // runs the static destructors, the warm-up's among them
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        int status = 0;
+        while (waitpid(child, &status, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                kill(child, SIGKILL);
+                waitpid(child, &status, 0);
+                return std::string("the forked child still had not exited after 10 s");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return std::string(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "exited" : "ended abnormally");
+    });
+    EXPECT_EQ(text, "exited");
 }
 
 /// The live (not yet reaped) kerntune-worker children of this process, by pid, from /proc.
