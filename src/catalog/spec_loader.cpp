@@ -177,8 +177,7 @@ private:
         const YAML::Node launch = required(root, "launch");
         spec.launch = read_launch(launch, launch_names, {"workspace"});
         if (launch["workspace"]) spec.launch.workspace_bytes = parse(launch["workspace"], launch_names);
-        const bool takes_workspace = std::any_of(spec.arguments.begin(), spec.arguments.end(),
-                                                 [](const kernel_arg& a) { return a.kind == arg_kind::workspace; });
+        const bool takes_workspace = spec.workspace_count() > 0;
         if (takes_workspace != !spec.launch.workspace_bytes.empty())
             fail(takes_workspace ? launch : root["arguments"],
                  takes_workspace ? "the kernel takes a workspace, but 'launch' has no 'workspace' (its bytes)"
@@ -563,9 +562,7 @@ private:
             if (!names.insert(spec.arguments.back().name).second) fail(item, "argument '" + spec.arguments.back().name + "' is declared twice");
         }
         if (spec.arguments.size() > 32) fail(node, "a kernel takes at most 32 arguments");
-        if (std::count_if(spec.arguments.begin(), spec.arguments.end(),
-                          [](const kernel_arg& a) { return a.kind == arg_kind::workspace; }) > 1)
-            fail(node, "a kernel takes at most one workspace");
+        if (spec.workspace_count() > 1) fail(node, "a kernel takes at most one workspace");
         if (spec.buffer_count() == 0) fail(node, "a kernel needs at least one buffer argument");
     }
 

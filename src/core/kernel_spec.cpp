@@ -32,4 +32,9 @@ int kernel_spec::caller_scalar_count() const {
         std::count_if(arguments.begin(), arguments.end(), [](const kernel_arg& a) { return a.is_caller_scalar(); }));
 }
 
+int kernel_spec::workspace_count() const {
+    return static_cast<int>(std::count_if(arguments.begin(), arguments.end(),
+                                          [](const kernel_arg& a) { return a.kind == arg_kind::workspace; }));
+}
+
 } // namespace kerntune

@@ -127,9 +127,10 @@ struct kernel_spec {
     /// (catalog/expression_template.hpp), empty for templates loaded from YAML.
     std::string family;
 
-    /// Buffer arguments, and scalar arguments the caller gives.
+    /// Buffer arguments, scalar arguments the caller gives, and workspace arguments (at most one).
     int buffer_count() const;
     int caller_scalar_count() const;
+    int workspace_count() const;
 };
 
 } // namespace kerntune
