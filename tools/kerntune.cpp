@@ -902,12 +902,9 @@ int run_list(const command_line& cl, standard_output& out) {
             sizes += std::string(sizes.empty() ? "" : ", ") + std::string(to_string(type)) + " " +
                      std::to_string(enumerate_space(spec, type).size());
         text_table params{{"parameter", "kind", "values", "about"}};
-        for (const param_spec& p : spec.params) {
-            std::string values;
-            for (std::size_t i = 0; i < p.values.size(); ++i)
-                values += (i ? ", " : "") + (p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]));
-            params.rows.push_back({p.name, p.kind == param_kind::template_arg ? "template" : "launch", values, p.doc});
-        }
+        for (const param_spec& p : spec.params) params.rows.push_back({p.name, std::string(to_string(p.kind)), p.domain_text(), p.doc});
+        for (const param_spec& p : spec.derived)
+            params.rows.push_back({p.name, "derived", p.domain_text(), p.doc + " (from the problem: " + p.rule.text() + ")"});
         out << spec.name << ": " << printable(spec.description) << "\n  " << printable(spec.yaml_path)
             << "\n  problem: " << axes_text(spec) << ", default shapes: " << default_shapes_text(spec)
             << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)

@@ -105,10 +105,11 @@ int overhead(int argc, char** argv) {
     const kernel_spec spec = *catalog().at("leaky_relu");
     const config chosen = parse_label(spec, choice.label);
     const device_info device = query_device(0);
-    const kernel_binary binary = compile_binary(spec, chosen, dtype::f32, device.arch());
+    const problem shape = make_problem(spec.axes, std::vector<std::int64_t>{n});
+    const kernel_binary binary = compile_binary(spec, chosen, derive(spec, dtype::f32, shape), dtype::f32, device.arch());
     const loaded_module module(binary.cubin);
     const CUfunction function = module.function(binary.lowered_name);
-    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, make_problem(spec.axes, std::vector<std::int64_t>{n}), device.limits());
+    const launch_geometry geometry = candidate_launch(spec, chosen, dtype::f32, shape, device.limits());
     CUdeviceptr x_arg = x.get(), y_arg = x.get();
     long long n_arg = n;
     float slope = 0.01f;

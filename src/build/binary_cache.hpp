@@ -13,14 +13,15 @@ namespace kerntune {
 /// The spec's source and headers, as NVRTC compiles them.
 program_source source_of(const kernel_spec& spec);
 
-/// The key a config's compiled kernel is cached under.
-binary_key binary_key_for(const kernel_spec& spec, const config& c, dtype type, const std::string& arch,
-                          const std::string& nvrtc_version);
+/// The key a config's kernel compiled with `derived` is cached under (its kernel_label).
+binary_key binary_key_for(const kernel_spec& spec, const config& c, const derived_values& derived, dtype type,
+                          const std::string& arch, const std::string& nvrtc_version);
 
-/// Compiles one config alone with NVRTC into a cubin holding just that kernel, with its digest.
-/// Used by the runtime on a cache miss (the tuner stores the cubin it measured). Throws
+/// Compiles one config's kernel alone with NVRTC into a cubin holding just that kernel, with its
+/// digest. Used by the runtime on a cache miss (the tuner stores the cubin it measured). Throws
 /// kerntune::error with the NVRTC log when it does not compile.
-kernel_binary compile_binary(const kernel_spec& spec, const config& c, dtype type, const std::string& arch);
+kernel_binary compile_binary(const kernel_spec& spec, const config& c, const derived_values& derived, dtype type,
+                             const std::string& arch);
 
 /// The binary stored under `key` in `db`, when this process may use code stored there
 /// (stored_code_allowed: the file and its folder are owned by this user or root and writable by

@@ -133,7 +133,7 @@ private:
         refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
-                         "validation", "bytes_moved", "parameters", "constraints", "launch", "default", "variants", "shapes", "regimes"});
+                         "validation", "bytes_moved", "parameters", "derived", "constraints", "launch", "default", "variants", "shapes", "regimes"});
         kernel_spec spec;
         spec.yaml_path = m_path;
         spec.name = identifier(required(root, "name"), "name");
@@ -148,7 +148,8 @@ private:
         // of the regimes below (core/regime.hpp says which and why). leaky_relu's, given here
         // rather than in its YAML, whose text is part of the key of every row tuned with it.
         if (spec.default_shapes.empty() && spec.axes.size() == 1) spec.default_shapes = default_one_axis_shapes();
-        read_parameters(required(root, "parameters"), spec);
+        std::set<std::string> parameter_names;  // of tuned and derived parameters and their values
+        read_parameters(required(root, "parameters"), spec, parameter_names);
         try {
             check_space_size(spec);  // counted, not enumerated: before anything walks the space
         } catch (const error& failure) {
@@ -161,8 +162,9 @@ private:
             space_names.insert(p.enum_names.begin(), p.enum_names.end());
         }
         const std::set<std::string> axis_names(spec.axes.begin(), spec.axes.end());
+        if (root["derived"]) read_derived(root["derived"], spec, parameter_names, axis_names);
         for (const std::string& axis : spec.axes)
-            if (space_names.count(axis) || device_names.count(axis) || regime_names().count(axis))
+            if (parameter_names.count(axis) || device_names.count(axis) || regime_names().count(axis))
                 fail(root["problem"], "axis '" + axis + "' is also the name of a parameter, value or device limit");
         read_arguments(required(root, "arguments"), spec, axis_names);
         if (root["validation"]) read_validation(root["validation"], spec);
@@ -566,41 +568,59 @@ private:
         if (spec.buffer_count() == 0) fail(node, "a kernel needs at least one buffer argument");
     }
 
-    void read_parameters(const YAML::Node& node, kernel_spec& spec) const {
+    void read_parameters(const YAML::Node& node, kernel_spec& spec, std::set<std::string>& names) const {
         if (!node.IsSequence() || node.size() == 0) fail(node, "'parameters' must be a non-empty list");
-        std::set<std::string> names;
         for (const YAML::Node& item : node) {
             only_keys(item, {"name", "short", "kind", "values", "doc"});
-            param_spec p;
-            p.name = identifier(required(item, "name"), "parameter name");
             const std::string kind = item["kind"] ? scalar(item["kind"]) : "template";
-            if (kind == "template") p.kind = param_kind::template_arg;
-            else if (kind == "launch") p.kind = param_kind::launch;
-            else fail(item["kind"], "parameter kind '" + kind + "' is not template or launch");
-            p.doc = item["doc"] ? scalar(item["doc"]) : "";
-            const YAML::Node values = required(item, "values");
-            if (!values.IsSequence() || values.size() == 0) fail(values, "'values' must be a non-empty list");
-            for (const YAML::Node& value : values) {
-                const std::string text = scalar(value);
-                if (is_identifier(text)) {
-                    p.values.push_back(static_cast<std::int64_t>(p.enum_names.size()));
-                    p.enum_names.push_back(text);
-                } else {
-                    char* end = nullptr;
-                    p.values.push_back(std::strtoll(text.c_str(), &end, 10));
-                    if (text.empty() || *end != '\0') fail(value, "value '" + text + "' is neither an integer nor a name");
-                }
-            }
-            if (!p.enum_names.empty() && p.enum_names.size() != p.values.size())
-                fail(values, "values of " + p.name + " mix integers and names");
-            if (!p.is_enum()) p.short_name = identifier(required(item, "short"), "short name");
-            for (const std::string& n : p.enum_names)
-                if (!names.insert(n).second) fail(values, "name '" + n + "' is declared twice");
-            if (!names.insert(p.name).second) fail(item, "name '" + p.name + "' is declared twice");
-            if (std::set<std::int64_t>(p.values.begin(), p.values.end()).size() != p.values.size())
-                fail(values, p.name + " lists a value twice");
-            spec.params.push_back(std::move(p));
+            if (kind != "template" && kind != "launch") fail(item["kind"], "parameter kind '" + kind + "' is not template or launch");
+            spec.params.push_back(read_parameter(item, kind == "template" ? param_kind::template_arg : param_kind::launch, names));
         }
+    }
+
+    /// `derived`: template parameters whose value a rule over the problem gives (param_kind::derived).
+    void read_derived(const YAML::Node& node, kernel_spec& spec, std::set<std::string>& names,
+                      const std::set<std::string>& axes) const {
+        if (!node.IsSequence() || node.size() == 0) fail(node, "'derived' must be a non-empty list");
+        for (const YAML::Node& item : node) {
+            only_keys(item, {"name", "short", "values", "value", "doc"});
+            spec.derived.push_back(read_parameter(item, param_kind::derived, names));
+        }
+        std::set<std::string> rule_names = axes;
+        rule_names.insert("sizeof(T)");
+        for (const param_spec& p : spec.derived) rule_names.insert(p.enum_names.begin(), p.enum_names.end());
+        std::size_t i = 0;
+        for (const YAML::Node& item : node) spec.derived[i++].rule = parse(required(item, "value"), rule_names);
+    }
+
+    /// One parameter's name, domain and doc; `names` holds every name declared so far.
+    param_spec read_parameter(const YAML::Node& item, param_kind kind, std::set<std::string>& names) const {
+        param_spec p;
+        p.kind = kind;
+        p.name = identifier(required(item, "name"), "parameter name");
+        p.doc = item["doc"] ? scalar(item["doc"]) : "";
+        const YAML::Node values = required(item, "values");
+        if (!values.IsSequence() || values.size() == 0) fail(values, "'values' must be a non-empty list");
+        for (const YAML::Node& value : values) {
+            const std::string text = scalar(value);
+            if (is_identifier(text)) {
+                p.values.push_back(static_cast<std::int64_t>(p.enum_names.size()));
+                p.enum_names.push_back(text);
+            } else {
+                char* end = nullptr;
+                p.values.push_back(std::strtoll(text.c_str(), &end, 10));
+                if (text.empty() || *end != '\0') fail(value, "value '" + text + "' is neither an integer nor a name");
+            }
+        }
+        if (!p.enum_names.empty() && p.enum_names.size() != p.values.size())
+            fail(values, "values of " + p.name + " mix integers and names");
+        if (!p.is_enum()) p.short_name = identifier(required(item, "short"), "short name");
+        for (const std::string& n : p.enum_names)
+            if (!names.insert(n).second) fail(values, "name '" + n + "' is declared twice");
+        if (!names.insert(p.name).second) fail(item, "name '" + p.name + "' is declared twice");
+        if (std::set<std::int64_t>(p.values.begin(), p.values.end()).size() != p.values.size())
+            fail(values, p.name + " lists a value twice");
+        return p;
     }
 };
 

@@ -100,27 +100,38 @@ std::string spelled_value(const param_spec& p, std::size_t index) {
     return p.is_enum() ? p.enum_names[index] : p.short_name + std::to_string(p.values[index]);
 }
 
-std::string domain_text(const param_spec& p) {
-    std::string text;
-    for (std::size_t i = 0; i < p.values.size(); ++i)
-        text += (i ? ", " : "") + (p.is_enum() ? p.enum_names[i] : std::to_string(p.values[i]));
-    return text;
-}
-
 void require_in_domain(const kernel_spec& spec, const config& c, const std::string& what) {
     if (!in_domain(spec, c)) throw error(what + ": config outside the declared domain of " + spec.name);
 }
 
-} // namespace
+// Where value is in p's domain; p.values.size() when it is not.
+std::size_t index_in(const param_spec& p, std::int64_t value) {
+    return static_cast<std::size_t>(std::find(p.values.begin(), p.values.end(), value) - p.values.begin());
+}
 
-bool in_domain(const kernel_spec& spec, const config& c) {
-    if (c.values.size() != spec.params.size()) return false;
-    for (std::size_t i = 0; i < spec.params.size(); ++i) {
-        const std::vector<std::int64_t>& domain = spec.params[i].values;
-        if (std::find(domain.begin(), domain.end(), c.values[i]) == domain.end()) return false;
-    }
+// Whether there is a value per parameter, each in its parameter's domain.
+bool in_domains(const std::vector<param_spec>& params, const std::vector<std::int64_t>& values) {
+    if (values.size() != params.size()) return false;
+    for (std::size_t i = 0; i < params.size(); ++i)
+        if (index_in(params[i], values[i]) == params[i].values.size()) return false;
     return true;
 }
+
+void require_derived_in_domain(const kernel_spec& spec, const derived_values& derived, const std::string& what) {
+    if (!in_domains(spec.derived, derived)) throw error(what + ": derived values outside the declared domains of " + spec.name);
+}
+
+// The derived parameters' value names, which their rules may read.
+variables derived_names(const kernel_spec& spec) {
+    variables vars;
+    for (const param_spec& p : spec.derived)
+        for (std::size_t i = 0; i < p.enum_names.size(); ++i) vars[p.enum_names[i]] = static_cast<std::int64_t>(i);
+    return vars;
+}
+
+} // namespace
+
+bool in_domain(const kernel_spec& spec, const config& c) { return in_domains(spec.params, c.values); }
 
 std::uint64_t space_size(const kernel_spec& spec) {
     std::uint64_t size = 1;
@@ -198,9 +209,9 @@ config default_config(const kernel_spec& spec, dtype type) {
                                         [&](const auto& entry) { return entry.first == p.name; });
         if (found == spec.default_values.end()) throw error(spec.name + " has no default for " + p.name);
         const std::int64_t value = found->second.evaluate(vars);
-        if (std::find(p.values.begin(), p.values.end(), value) == p.values.end())
+        if (index_in(p, value) == p.values.size())
             throw error("default " + p.name + " = " + std::to_string(value) + " is not one of " +
-                        domain_text(p) + " for " + std::string(to_string(type)));
+                        p.domain_text() + " for " + std::string(to_string(type)));
         c.values.push_back(value);
     }
     if (const named_constraint* broken = violated_constraint(spec, vars, c))
@@ -212,12 +223,8 @@ config default_config(const kernel_spec& spec, dtype type) {
 std::string label(const kernel_spec& spec, const config& c) {
     require_in_domain(spec, c, "label");
     std::string text;
-    for (std::size_t i = 0; i < spec.params.size(); ++i) {
-        const std::vector<std::int64_t>& domain = spec.params[i].values;
-        const auto index =
-            static_cast<std::size_t>(std::find(domain.begin(), domain.end(), c.values[i]) - domain.begin());
-        text += (i ? "." : "") + spelled_value(spec.params[i], index);
-    }
+    for (std::size_t i = 0; i < spec.params.size(); ++i)
+        text += (i ? "." : "") + spelled_value(spec.params[i], index_in(spec.params[i], c.values[i]));
     return text;
 }
 
@@ -235,17 +242,56 @@ config parse_label(const kernel_spec& spec, std::string_view text) {
         while (v < p.values.size() && parts[i] != spelled_value(p, v)) ++v;
         if (v == p.values.size())
             throw error("'" + std::string(text) + "' is not a config of " + spec.name + ": " + p.name +
-                        " must be one of " + domain_text(p));
+                        " must be one of " + p.domain_text());
         c.values.push_back(p.values[v]);
     }
     return c;
 }
 
-std::string name_expression(const kernel_spec& spec, const config& c, dtype type) {
+derived_values derive(const kernel_spec& spec, dtype type, const problem& shape) {
+    variables vars = derived_names(spec);
+    vars["sizeof(T)"] = static_cast<std::int64_t>(dtype_size(type));
+    shape.bind(vars);
+    derived_values values;
+    for (const param_spec& p : spec.derived) {
+        const std::int64_t value = p.rule.evaluate(vars);
+        if (index_in(p, value) == p.values.size())
+            throw error(spec.name + ": derived parameter " + p.name + " = " + std::to_string(value) + " for " +
+                        shape.to_string() + " is not one of " + p.domain_text());
+        values.push_back(value);
+    }
+    return values;
+}
+
+std::vector<derived_values> every_derived(const kernel_spec& spec) {
+    std::vector<derived_values> combinations = {{}};
+    for (const param_spec& p : spec.derived) {
+        std::vector<derived_values> longer;
+        for (const derived_values& start : combinations)
+            for (std::int64_t value : p.values) {
+                longer.push_back(start);
+                longer.back().push_back(value);
+            }
+        combinations = std::move(longer);
+    }
+    return combinations;
+}
+
+std::string kernel_label(const kernel_spec& spec, const config& c, const derived_values& derived) {
+    require_derived_in_domain(spec, derived, "label");
+    std::string text = label(spec, c);
+    for (std::size_t i = 0; i < spec.derived.size(); ++i)
+        text += "." + spelled_value(spec.derived[i], index_in(spec.derived[i], derived[i]));
+    return text;
+}
+
+std::string name_expression(const kernel_spec& spec, const config& c, const derived_values& derived, dtype type) {
     require_in_domain(spec, c, "refusing to instantiate " + spec.kernel);
+    require_derived_in_domain(spec, derived, "refusing to instantiate " + spec.kernel);
     std::string expression = spec.kernel + "<" + std::string(cuda_type_name(type));
     for (std::size_t i = 0; i < spec.params.size(); ++i)
         if (spec.params[i].kind == param_kind::template_arg) expression += ", " + std::to_string(c.values[i]);
+    for (std::int64_t value : derived) expression += ", " + std::to_string(value);
     return expression + ">";
 }
 

@@ -60,10 +60,27 @@ std::string label(const kernel_spec& spec, const config& c);
 /// declared domain is an error (labels come back from databases, which may be tampered with).
 config parse_label(const kernel_spec& spec, std::string_view text);
 
-/// The NVRTC name expression, e.g. "kt::leaky_relu<float, 256, 4, 2>": T, then the
-/// template parameters as integers. Throws unless c is in the domain: values never come from
-/// anywhere else.
-std::string name_expression(const kernel_spec& spec, const config& c, dtype type);
+/// The values of a spec's derived parameters (kernel_spec::derived, in order) for one problem:
+/// with a config, what a compiled kernel is instantiated with.
+using derived_values = std::vector<std::int64_t>;
+
+/// Each derived parameter's rule for the problem; throws kerntune::error naming the parameter
+/// when a rule gives a value outside its domain. Empty for a spec without derived parameters.
+derived_values derive(const kernel_spec& spec, dtype type, const problem& shape);
+
+/// Every combination of the derived parameters' domains, the first parameter slowest (one empty
+/// combination for a spec without any): what a dry run compiles each config with.
+std::vector<derived_values> every_derived(const kernel_spec& spec);
+
+/// The label of a config's kernel: label(spec, c), then each derived value as labels spell
+/// values ("t128.r1.c1.s1.g0.vectors"); what compiled kernels are cached and named by. Throws
+/// unless c and `derived` are in their domains.
+std::string kernel_label(const kernel_spec& spec, const config& c, const derived_values& derived);
+
+/// The NVRTC name expression, e.g. "kt::leaky_relu<float, 256, 4, 2>": T, then the tuned
+/// template parameters, then the derived ones, as integers. Throws unless c and `derived` are
+/// in their domains: values never come from anywhere else.
+std::string name_expression(const kernel_spec& spec, const config& c, const derived_values& derived, dtype type);
 
 /// The reference kernel's NVRTC name expression, e.g. "kt::leaky_relu_reference<__half>".
 std::string reference_name_expression(const kernel_spec& spec, dtype type);

@@ -22,6 +22,21 @@ std::string_view to_string(scalar_type type) {
     return "f32";
 }
 
+std::string param_spec::domain_text() const {
+    std::string text;
+    for (std::size_t i = 0; i < values.size(); ++i) text += (i ? ", " : "") + (is_enum() ? enum_names[i] : std::to_string(values[i]));
+    return text;
+}
+
+std::string_view to_string(param_kind kind) {
+    switch (kind) {
+    case param_kind::template_arg: return "template";
+    case param_kind::launch: return "launch";
+    case param_kind::derived: return "derived";
+    }
+    return "template";
+}
+
 int kernel_spec::buffer_count() const {
     return static_cast<int>(std::count_if(arguments.begin(), arguments.end(),
                                           [](const kernel_arg& a) { return a.kind == arg_kind::buffer; }));

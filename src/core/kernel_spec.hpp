@@ -15,7 +15,10 @@ namespace kerntune {
 
 /// template_arg parameters become template arguments of the kernel; launch parameters only
 /// change the launch geometry, so candidates that differ in them share one compiled kernel.
-enum class param_kind { template_arg, launch };
+/// Derived parameters are template arguments too, but the problem gives their value (`rule`),
+/// not the tuner: e.g. which of a row kernel's code paths it is compiled with, so that a kernel
+/// carries only the registers of the path the problem takes.
+enum class param_kind { template_arg, launch, derived };
 
 /// A tuning parameter and its declared domain: the only values that ever reach kernel source.
 struct param_spec {
@@ -25,9 +28,17 @@ struct param_spec {
     std::vector<std::int64_t> values;     ///< the domain; for enum parameters 0..k-1
     std::vector<std::string> enum_names;  ///< non-empty for enum parameters ("tile", "stride")
     std::string doc;                      ///< one line for humans
+    /// Derived parameters: the value for a problem, over the axes, sizeof(T) and the value
+    /// names of every derived parameter; a value outside `values` is an error, never compiled.
+    expression rule;
     /// Whether the values were declared as names, which expressions read as their index.
     bool is_enum() const { return !enum_names.empty(); }
+    /// The domain as declared: "4, 8, 32" or "tile, stride".
+    std::string domain_text() const;
 };
+
+/// "template", "launch" or "derived", as specs declare them.
+std::string_view to_string(param_kind kind);
 
 /// A kernel argument is a device buffer, a scalar passed by value, or the launch's workspace:
 /// zeroed device memory of the bytes the launch rule's `workspace` gives (null when it gives 0),
@@ -120,6 +131,9 @@ struct kernel_spec {
     validation_policy validation;            ///< how the tuner checks candidates
     expression bytes_moved;                  ///< bytes read + written, for GB/s
     std::vector<param_spec> params;          ///< in declaration order: the order of config values
+    /// Derived parameters (param_kind::derived), in declaration order: their template arguments
+    /// follow the tuned ones (core/config.hpp's derive and name_expression).
+    std::vector<param_spec> derived;
     std::vector<named_constraint> constraints;  ///< all must hold (non-zero) for a config to be in the space
     launch_rule launch;                         ///< the candidate's geometry
     std::vector<std::pair<std::string, expression>> default_values;  ///< per parameter, may use sizeof(T)

@@ -76,7 +76,7 @@ struct winner {
 /// What a compiled kernel depends on.
 struct binary_key {
     std::string template_hash;  ///< hash of the template's source
-    std::string config;         ///< canonical config label
+    std::string config;         ///< the kernel's label (core/config.hpp kernel_label)
     std::string dtype;          ///< element type
     std::string arch;           ///< e.g. "sm_90"
     std::string nvrtc_version;  ///< the NVRTC that compiled it

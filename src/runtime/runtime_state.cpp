@@ -205,9 +205,9 @@ runtime_state::context_facts& runtime_state::facts(CUcontext context) {
     return facts;
 }
 
-CUfunction runtime_state::load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,
-                                        const device_info& device, std::string& source) {
-    const binary_key key = binary_key_for(spec, chosen, type, device.arch(), m_nvrtc_version);
+CUfunction runtime_state::load_function(const kernel_spec& spec, const config& chosen, const derived_values& derived,
+                                        dtype type, CUcontext context, const device_info& device, std::string& source) {
+    const binary_key key = binary_key_for(spec, chosen, derived, type, device.arch(), m_nvrtc_version);
     const std::string cache_key = key.template_hash + "|" + key.config + "|" + key.dtype + "|" + key.arch;
     auto loaded = m_kernels.find({context, cache_key});
     if (loaded != m_kernels.end()) {
@@ -228,7 +228,7 @@ CUfunction runtime_state::load_function(const kernel_spec& spec, const config& c
     }
     if (!binary) {
         try {
-            binary = compile_binary(spec, chosen, type, key.arch);
+            binary = compile_binary(spec, chosen, derived, type, key.arch);
         } catch (const error& failure) {
             throw runtime_error(KT_ERROR_COMPILE, failure.what());
         }
@@ -288,11 +288,18 @@ launch_entry runtime_state::make_entry(const launch_key& key) {
             use_default(failure.what());
         }
     }
+    // The problem decides the derived template arguments, whichever config runs.
+    derived_values derived;
+    try {
+        derived = derive(spec, key.type, shape);
+    } catch (const error& failure) {
+        throw runtime_error(KT_ERROR_INVALID_ARGUMENT, failure.what());
+    }
     const auto load = [&] {
         // The default config: a problem it cannot launch is the caller's invalid argument.
         if (how == config_match::default_config)
             entry.geometry = call_geometry(spec, used, key.type, shape, context_info.device.limits());
-        entry.function = load_function(spec, used, key.type, key.context, context_info.device, entry.binary_source);
+        entry.function = load_function(spec, used, derived, key.type, key.context, context_info.device, entry.binary_source);
         allow_geometry(entry.function, entry.geometry);
     };
     load();

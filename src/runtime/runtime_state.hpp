@@ -103,10 +103,11 @@ private:
     CUcontext current_context();
     context_facts& facts(CUcontext context);
     launch_entry make_entry(const launch_key& key);
-    /// The kernel for `chosen` in `context`: already loaded, else from the database's binary
-    /// cache (digest checked), else compiled with NVRTC (and cached if the database is writable).
-    CUfunction load_function(const kernel_spec& spec, const config& chosen, dtype type, CUcontext context,
-                             const device_info& device, std::string& source);
+    /// The kernel for `chosen` and `derived` in `context`: already loaded, else from the
+    /// database's binary cache (digest checked), else compiled with NVRTC (and cached if the
+    /// database is writable).
+    CUfunction load_function(const kernel_spec& spec, const config& chosen, const derived_values& derived, dtype type,
+                             CUcontext context, const device_info& device, std::string& source);
 };
 
 /// The tuning database a runtime reads its winners from and caches compiled kernels in.

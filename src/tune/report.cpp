@@ -438,15 +438,15 @@ json spec_json(const kernel_spec& spec) {
     json space = json::object();
     for (dtype type : spec.dtypes) space[std::string(to_string(type))] = enumerate_space(spec, type).size();
     json parameters = json::array();
-    for (const param_spec& p : spec.params) {
+    const auto add = [&](const param_spec& p) {
         json values = json::array();
         for (std::size_t i = 0; i < p.values.size(); ++i)
             values.push_back(p.is_enum() ? json(p.enum_names[i]) : json(p.values[i]));
-        parameters.push_back({{"name", p.name},
-                              {"kind", p.kind == param_kind::template_arg ? "template" : "launch"},
-                              {"values", values},
-                              {"about", p.doc}});
-    }
+        parameters.push_back({{"name", p.name}, {"kind", std::string(to_string(p.kind))}, {"values", values}, {"about", p.doc}});
+        if (p.kind == param_kind::derived) parameters.back()["value"] = p.rule.text();
+    };
+    for (const param_spec& p : spec.params) add(p);
+    for (const param_spec& p : spec.derived) add(p);
     json shapes = json::array();
     for (const tensor_shape& shape : spec.default_shapes) shapes.push_back(shape.to_string());
     return {{"name", spec.name},

@@ -32,26 +32,36 @@
 namespace kerntune {
 namespace {
 
-/// The whole space of one dtype, compiled: every config, the kernel each one runs, and the
-/// reference (the last expression).
+/// The whole space of one dtype, compiled with each of some derived values: every config, the
+/// kernel each one runs with each, and the reference (the last expression).
 struct compiled_space {
     std::vector<config> configs;
-    std::vector<std::size_t> kernel_of_config;
+    std::vector<derived_values> derived;  // the derived values compiled, each for every config
+    std::vector<std::size_t> kernels;     // by config, then derived values: an index into expressions
     std::vector<std::string> expressions;
     compiled_set compiled;
     std::size_t reference() const { return expressions.size() - 1; }
+    /// The kernel config c runs with the derived values at `d` (an index into `derived`).
+    std::size_t kernel_of(std::size_t c, std::size_t d) const { return kernels[c * derived.size() + d]; }
+    /// Where `values` are in `derived`; they were compiled for every problem of the tune.
+    std::size_t derived_index(const derived_values& values) const {
+        return static_cast<std::size_t>(std::find(derived.begin(), derived.end(), values) - derived.begin());
+    }
 };
 
-compiled_space build_space(const kernel_spec& spec, dtype type, const std::string& arch, const program_cache* cache) {
+compiled_space build_space(const kernel_spec& spec, dtype type, std::vector<derived_values> derived,
+                           const std::string& arch, const program_cache* cache) {
     compiled_space space;
     space.configs = enumerate_space(spec, type);
+    space.derived = std::move(derived);
     std::map<std::string, std::size_t> index_of;
-    for (const config& candidate : space.configs) {
-        const std::string expression = name_expression(spec, candidate, type);
-        const auto [it, added] = index_of.emplace(expression, space.expressions.size());
-        if (added) space.expressions.push_back(expression);
-        space.kernel_of_config.push_back(it->second);
-    }
+    for (const config& candidate : space.configs)
+        for (const derived_values& values : space.derived) {
+            const std::string expression = name_expression(spec, candidate, values, type);
+            const auto [it, added] = index_of.emplace(expression, space.expressions.size());
+            if (added) space.expressions.push_back(expression);
+            space.kernels.push_back(it->second);
+        }
     space.expressions.push_back(reference_name_expression(spec, type));
     space.compiled = compile_kernels(source_of(spec), space.expressions, arch, cache, compile_in_worker);
     return space;
@@ -124,7 +134,7 @@ std::vector<compile_outcome> compile_space(const kernel_spec& spec, const std::v
                                            const std::string& arch) {
     std::vector<compile_outcome> outcomes;
     for (dtype type : dtypes) {
-        const compiled_space space = build_space(spec, type, arch, nullptr);
+        const compiled_space space = build_space(spec, type, every_derived(spec), arch, nullptr);
         compile_outcome outcome{type};
         outcome.candidates = static_cast<int>(space.configs.size());
         outcome.kernels = static_cast<int>(space.expressions.size()) - 1;
@@ -250,10 +260,10 @@ void compile_validation(const kernel_spec& spec, const std::vector<dtype>& dtype
             throw error("cannot compile " + expressions[i] + ": " + build.validation.kernels[i].log);
 }
 
-/// Compiles for `arch` the space of each of `dtypes`, and the validation kernels while the
-/// spaces compile.
-arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes, const std::string& arch,
-                      const program_cache* programs) {
+/// Compiles for `arch` the space of each of `dtypes` with the derived values of each problem of
+/// `work` in that dtype, and the validation kernels while the spaces compile.
+arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes, const std::vector<work_item>& work,
+                      const std::string& arch, const program_cache* programs) {
     arch_build build;
     build.arch = arch;
     // It writes build.validation_types and build.validation only, which the loop leaves alone.
@@ -261,7 +271,13 @@ arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes,
         std::async(std::launch::async, [&] { compile_validation(spec, dtypes, build, programs); });
     try {
         for (dtype type : dtypes) {
-            compiled_space space = build_space(spec, type, arch, programs);
+            std::vector<derived_values> derived;
+            for (const work_item& item : work)
+                if (item.type == type) {
+                    derived_values values = derive(spec, type, item.shape);
+                    if (std::find(derived.begin(), derived.end(), values) == derived.end()) derived.push_back(std::move(values));
+                }
+            compiled_space space = build_space(spec, type, std::move(derived), arch, programs);
             spdlog::debug("{} {} space: {} kernels in {} programs ready in {:.3f} s", arch, to_string(type),
                           space.expressions.size(), space.compiled.programs.size(), space.compiled.seconds);
             const compiled_kernel& reference = space.compiled.kernels[space.reference()];
@@ -328,6 +344,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     const std::vector<std::int64_t>& modules = session.modules.at(type);
     const tuning_key key{spec.name, spec.source_hash, std::string(to_string(type)), shape.key(),
                          session.device.identity, session.nvrtc};
+    const std::size_t derived_at = space.derived_index(derive(spec, type, shape));  // what this problem runs
     auto kernel_at = [&](std::size_t index) {
         const compiled_kernel& kernel = space.compiled.kernels[index];
         return worker_kernel{modules.at(static_cast<std::size_t>(kernel.program)), kernel.lowered_name};
@@ -403,7 +420,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         if (measured.count(result.config)) continue;
         if (std::chrono::steady_clock::now() >= session.deadline && outcome.resumed + outcome.ok + outcome.failed > 0)
             break;
-        const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[c]];
+        const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of(c, derived_at)];
         // Its launch at this problem, or why the launch rule gives none (stored below).
         std::optional<launch_geometry> geometry;
         std::string no_launch;
@@ -413,7 +430,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
             no_launch = failure.what();
         }
         const std::string launch_key =
-            geometry ? std::to_string(space.kernel_of_config[c]) + " " + to_string(*geometry) : std::string();
+            geometry ? std::to_string(space.kernel_of(c, derived_at)) + " " + to_string(*geometry) : std::string();
         const auto same = launch_key.empty() ? by_launch.end() : by_launch.find(launch_key);
         if (same != by_launch.end()) {
             const std::string config = result.config;
@@ -432,7 +449,7 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
                 worker_message request = base;
                 request.fields["seed"] = std::to_string(session.seeds() >> 1);
                 request.fields["best_us"] = std::to_string(best_us);
-                const worker_kernel candidate = kernel_at(space.kernel_of_config[c]);
+                const worker_kernel candidate = kernel_at(space.kernel_of(c, derived_at));
                 add_launch(request, "", candidate, *geometry);
                 std::vector<std::int64_t> used = session.validation_modules;
                 used.push_back(reference.module);
@@ -496,10 +513,11 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         // without calling NVRTC (it also holds the other kernels of its batch).
         const config best = parse_label(spec, fastest->config);
         const auto position = std::find(space.configs.begin(), space.configs.end(), best);
-        const compiled_kernel& kernel = space.compiled.kernels[space.kernel_of_config[position - space.configs.begin()]];
+        const compiled_kernel& kernel =
+            space.compiled.kernels[space.kernel_of(static_cast<std::size_t>(position - space.configs.begin()), derived_at)];
         const std::string& cubin = space.compiled.programs[static_cast<std::size_t>(kernel.program)].cubin;
-        session.db.store_binary({binary_key_for(spec, best, type, session.build.arch, session.nvrtc), kernel.lowered_name,
-                                 sha256_hex(cubin), cubin});
+        session.db.store_binary({binary_key_for(spec, best, space.derived[derived_at], type, session.build.arch, session.nvrtc),
+                                 kernel.lowered_name, sha256_hex(cubin), cubin});
     }
     return outcome;
 }
@@ -591,7 +609,7 @@ tune_report tune_lanes(const kernel_spec& spec, const tune_options& options, con
             types.push_back(type);
     const program_cache programs = database_program_cache(db);
     std::map<std::string, arch_build> builds;
-    for (const std::string& arch : distinct_arches(groups)) builds.emplace(arch, build_arch(spec, types, arch, &programs));
+    for (const std::string& arch : distinct_arches(groups)) builds.emplace(arch, build_arch(spec, types, work, arch, &programs));
 
     // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.
     std::vector<device_record> group_records;

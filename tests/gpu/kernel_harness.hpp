@@ -66,13 +66,15 @@ inline bool is_nan(dtype type, std::uint32_t bits) {
     return false;
 }
 
-/// Every kernel of one template's space for one dtype, compiled for GPU 0 and loaded.
+/// Every kernel of one elementwise template's space (one axis, no derived parameters) for one
+/// dtype, compiled for GPU 0 and loaded.
 class kernel_harness {
 public:
     kernel_harness(const kernel_spec& spec, dtype type)
         : m_spec(spec), m_type(type), m_device(query_device(0)), m_context(std::make_unique<primary_context>(0)) {
+        if (!spec.derived.empty()) throw error("kernel_harness runs templates without derived parameters");
         m_configs = enumerate_space(spec, type);
-        for (const config& c : m_configs) m_expressions.push_back(name_expression(spec, c, type));
+        for (const config& c : m_configs) m_expressions.push_back(name_expression(spec, c, {}, type));
         const compiled_set set = compile_kernels(source_of(spec), m_expressions, m_device.arch());
         for (const compiled_program& program : set.programs) m_modules.emplace_back(program.cubin);
         for (const compiled_kernel& kernel : set.kernels) {

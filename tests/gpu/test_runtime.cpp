@@ -263,7 +263,7 @@ TEST_F(RuntimeTest, ABinaryFailingItsDigestIsCompiledAgainNotLoaded) {
     const config chosen = default_config(spec, dtype::bf16);
     {
         database db = database::open(path, open_mode::read_write);
-        kernel_binary binary = compile_binary(spec, chosen, dtype::bf16, query_device(0).arch());
+        kernel_binary binary = compile_binary(spec, chosen, {}, dtype::bf16, query_device(0).arch());
         binary.cubin[binary.cubin.size() / 2] ^= 0x5a;  // corrupt it, keep the old digest
         db.store_binary(binary);
     }
@@ -282,7 +282,7 @@ TEST_F(RuntimeTest, ABinaryInADatabaseOthersCanWriteIsCompiledAgainNotLoaded) {
     const config chosen = default_config(spec, dtype::bf16);
     {
         database db = database::open(path, open_mode::read_write);
-        db.store_binary(compile_binary(spec, chosen, dtype::bf16, query_device(0).arch()));
+        db.store_binary(compile_binary(spec, chosen, {}, dtype::bf16, query_device(0).arch()));
     }
     std::filesystem::permissions(path, std::filesystem::perms(0644));
     EXPECT_EQ(runtime(path.string()).query("leaky_relu", KT_BF16, 1 << 20).binary_source, "database") << "control";

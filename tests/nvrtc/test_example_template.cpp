@@ -92,7 +92,7 @@ TEST(ExampleTemplate, LoadsWithTheDeclaredSignatureAndPolicies) {
 
     EXPECT_EQ(label(spec, default_config(spec, dtype::f32)), "blk256.vec4.unr2.tile.w0");
     EXPECT_EQ(label(spec, default_config(spec, dtype::f16)), "blk256.vec8.unr2.tile.w0");
-    EXPECT_EQ(name_expression(spec, default_config(spec, dtype::bf16), dtype::bf16),
+    EXPECT_EQ(name_expression(spec, default_config(spec, dtype::bf16), {}, dtype::bf16),
               "kt_example::axpby<__nv_bfloat16, 256, 8, 2>");
     EXPECT_EQ(reference_name_expression(spec, dtype::f16), "kt_example::axpby_reference<__half>");
 }

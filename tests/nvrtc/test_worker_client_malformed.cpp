@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,65 @@ TEST_F(FakeWorker, WellFormedRepliesDecodeAndKeepTheWorker) {
     EXPECT_DOUBLE_EQ(worker.measure_copy_gbps(), 2890.5);
     ASSERT_EQ(started_pids().size(), 1u);
     EXPECT_TRUE(alive(started_pids()[0]));
+}
+
+/// The row_sum kernels (not its reference) of the programs a tune stored in the database at `path`.
+std::vector<std::string> stored_row_sum_kernels(const fs::path& path) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* select = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT lowered_names FROM programs", -1, &select, nullptr), SQLITE_OK);
+    std::vector<std::string> names;
+    while (sqlite3_step(select) == SQLITE_ROW) {
+        std::istringstream lines(reinterpret_cast<const char*>(sqlite3_column_text(select, 0)));
+        for (std::string name; std::getline(lines, name);)
+            if (contains(name, "7row_sumIf")) names.push_back(name);
+    }
+    sqlite3_finalize(select);
+    sqlite3_close(db);
+    return names;
+}
+
+// A tune compiles each config with the derived values of the problems it tunes, and only those;
+// each winner's stored cubin is the kernel of its problem's values, under the kernel's label.
+TEST_F(FakeWorker, TheTunerCompilesTheDerivedValuesOfItsProblemsAndStoresEachWinnersKernel) {
+    use_mode("good");
+    const kernel_spec spec = load_spec(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.yaml");
+    const fs::path path = m_folder / "tune.db";
+    const auto tune_shapes = [&](const std::vector<std::string>& shapes) {
+        tune_options options;
+        options.dtypes = {dtype::f32};
+        for (const std::string& shape : shapes) options.problems.push_back(make_problem(spec.axes, parse_shape(shape)));
+        database db = database::open(path, open_mode::read_write);
+        worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+        const std::vector<tune_outcome> outcomes = tune(spec, options, worker, db, nullptr);
+        std::vector<std::string> names;  // each winner's kernel, as its stored cubin names it
+        for (const tune_outcome& outcome : outcomes) {
+            EXPECT_EQ(outcome.ok, 12) << outcome.shape.key();
+            if (!outcome.best) return std::vector<std::string>{"no winner"};
+            const config best = parse_label(spec, outcome.best->config);
+            const derived_values derived = derive(spec, dtype::f32, outcome.shape);
+            const std::optional<kernel_binary> binary =
+                db.find_binary(binary_key_for(spec, best, derived, dtype::f32, "sm_90", nvrtc_version()));
+            names.push_back(binary ? binary->key.config + " " + binary->lowered_name : "no binary");
+        }
+        return names;
+    };
+    // row_sum<float, ROWS, LANES, STEP>: STEP 2 for rows of even length, 1 for odd; the winner
+    // is the first config measured (the fake times every candidate alike), the default.
+    const std::vector<std::string> names = tune_shapes({"300x1000", "5x3"});
+    ASSERT_EQ(names.size(), 2u);
+    EXPECT_EQ(names[0], "r1.l32.pad0.s2 _ZN10kt_fixture7row_sumIfLi1ELi32ELi2EEEvPKT_Pfxif");
+    EXPECT_EQ(names[1], "r1.l32.pad0.s1 _ZN10kt_fixture7row_sumIfLi1ELi32ELi1EEEvPKT_Pfxif");
+    EXPECT_EQ(stored_row_sum_kernels(path).size(), 12u) << "6 kernels, each with STEP 1 and 2";
+    // A tune of one problem compiles its values only: 6 kernels, all with STEP 2.
+    fs::remove(path);
+    const std::vector<std::string> even = tune_shapes({"64x64"});
+    ASSERT_EQ(even.size(), 1u);
+    EXPECT_EQ(even[0], "r1.l32.pad0.s2 _ZN10kt_fixture7row_sumIfLi1ELi32ELi2EEEvPKT_Pfxif");
+    const std::vector<std::string> compiled = stored_row_sum_kernels(path);
+    EXPECT_EQ(compiled.size(), 6u);
+    for (const std::string& name : compiled) EXPECT_TRUE(contains(name, "Li2EEEv")) << name;
 }
 
 struct malformed_case {
@@ -245,7 +305,7 @@ TEST_F(FakeWorker, TheTunerIgnoresStoredProgramsOfADatabaseOthersCanWrite) {
             db.find_winner({spec.name, spec.source_hash, "f32", options.problems[0].key(), identity, nvrtc_version()});
         if (!best) return "no winner";
         const std::optional<kernel_binary> binary =
-            db.find_binary(binary_key_for(spec, parse_label(spec, best->config), dtype::f32, "sm_90", nvrtc_version()));
+            db.find_binary(binary_key_for(spec, parse_label(spec, best->config), {}, dtype::f32, "sm_90", nvrtc_version()));
         return binary ? binary->cubin : "no binary";
     };
     tune_once();

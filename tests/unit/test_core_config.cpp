@@ -216,12 +216,12 @@ TEST(CoreConfig, NameExpressionsCarryOnlyDeclaredIntegers) {
         R"(kt::leaky_relu<(float|__half|__nv_bfloat16), (128|256|512|1024), [1248], [1248], [01]>)");
     for (dtype type : all_dtypes)
         for (const config& c : enumerate_space(leaky_relu(), type)) {
-            const std::string name = name_expression(leaky_relu(), c, type);
+            const std::string name = name_expression(leaky_relu(), c, {}, type);
             EXPECT_TRUE(std::regex_match(name, shape)) << name;
         }
-    EXPECT_EQ(name_expression(leaky_relu(), make({256, 4, 2, 0, 0, 0}), dtype::f32),
+    EXPECT_EQ(name_expression(leaky_relu(), make({256, 4, 2, 0, 0, 0}), {}, dtype::f32),
               "kt::leaky_relu<float, 256, 4, 2, 0>");
-    EXPECT_EQ(name_expression(leaky_relu(), make({1024, 8, 8, 0, 1, 4}), dtype::bf16),
+    EXPECT_EQ(name_expression(leaky_relu(), make({1024, 8, 8, 0, 1, 4}), {}, dtype::bf16),
               "kt::leaky_relu<__nv_bfloat16, 1024, 8, 8, 0>");
 }
 
@@ -229,7 +229,7 @@ TEST(CoreConfig, ConfigsOutsideTheDomainNeverReachSourceLabelsOrLaunches) {
     const device_limits limits{132, 2048, 233472};
     for (const config& bad : {make({1048576, 4, 2, 0, 0, 0}), make({-1, 4, 2, 0, 0, 0}), make({256, 4, 2, 0, 2, 0}),
                               make({256, 4, 2, 0}), make({256, 4, 2, 0, 0, 7}), make({})}) {
-        EXPECT_THROW(name_expression(leaky_relu(), bad, dtype::f32), error);
+        EXPECT_THROW(name_expression(leaky_relu(), bad, {}, dtype::f32), error);
         EXPECT_THROW(label(leaky_relu(), bad), error);
         EXPECT_THROW(launch_variables(leaky_relu(), bad, dtype::f32, n_problem(1024), limits), error);
         EXPECT_THROW(candidate_launch(leaky_relu(), bad, dtype::f32, n_problem(1024), limits), error);
@@ -237,11 +237,11 @@ TEST(CoreConfig, ConfigsOutsideTheDomainNeverReachSourceLabelsOrLaunches) {
 }
 
 TEST(CoreConfig, EnumTemplateArgumentsAreEmittedAsTheirIndex) {
-    EXPECT_EQ(name_expression(leaky_relu(), make({256, 8, 2, 1, 1, 1}), dtype::f16),  // LOAD = bulk
+    EXPECT_EQ(name_expression(leaky_relu(), make({256, 8, 2, 1, 1, 1}), {}, dtype::f16),  // LOAD = bulk
               "kt::leaky_relu<__half, 256, 8, 2, 1>");
     kernel_spec spec = leaky_relu();
     spec.params[4].kind = param_kind::template_arg;  // GRID
-    EXPECT_EQ(name_expression(spec, make({256, 4, 2, 0, 1, 1}), dtype::f16),
+    EXPECT_EQ(name_expression(spec, make({256, 4, 2, 0, 1, 1}), {}, dtype::f16),
               "kt::leaky_relu<__half, 256, 4, 2, 0, 1>");
 }
 

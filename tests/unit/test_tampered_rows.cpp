@@ -63,7 +63,7 @@ std::string expression_for_stored_label(const std::string& stored, dtype type, i
         ++refused;
         return "";
     }
-    return name_expression(leaky_relu(), c, type);
+    return name_expression(leaky_relu(), c, {}, type);
 }
 
 /// The f32 default config's label (e.g. "blk256.vec4.unr2.plain.tile.w0") with its part `index`
@@ -276,7 +276,7 @@ TEST_F(ReliabilityTamperedRows, TextWithANulByteIsADifferentKeyFromItsPrefix) {
 TEST_F(ReliabilityTamperedRows, DigestMatchesRefusesACubinWithAnyByteFlippedCutOrAdded) {
     // A real cubin (NVRTC, sm_90, no GPU needed), stored and read back as the runtime does.
     const config chosen = default_config(leaky_relu(), dtype::f32);
-    const kernel_binary compiled = compile_binary(leaky_relu(), chosen, dtype::f32, "sm_90");
+    const kernel_binary compiled = compile_binary(leaky_relu(), chosen, {}, dtype::f32, "sm_90");
     ASSERT_GT(compiled.cubin.size(), 1000u);
     database db = open();
     auto stored_and_read_back = [&](const kernel_binary& binary) {
