@@ -7,9 +7,10 @@
 //
 // inner == 1: a row group of THREADS threads owns a row, ROWS groups per block; a cluster of
 // CLUSTER blocks splits a row and combines the blocks' statistics through distributed shared
-// memory, or with a workspace (SPLIT, few rows) a team of the grid's blocks through it (row_team). Each block keeps its part of the row in dynamic shared memory when the launch gave it
-// room (one read of the row from memory); otherwise it reads the row in each pass (two for
-// rms_norm, three for layer_norm).
+// memory, or with a workspace (SPLIT, few rows) a team of the grid's blocks through it
+// (row_team). Each block keeps its part of the row in dynamic shared memory when the launch
+// gave it room (one read of the row from memory); otherwise it reads the row in each pass (two
+// for rms_norm, three for layer_norm).
 // inner > 1: a thread per (outer, inner) column, cached in shared memory when it fits.
 #include "kt_reduce.cuh"
 
@@ -95,7 +96,7 @@ __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>&
     });
 }
 
-template <bool CENTER, typename T, int THREADS, int ROWS>
+template <bool CENTER, typename T, int THREADS, int ROWS, bool VECTORS>
 __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<T>& coefficients, T* __restrict__ y,
                                           long long outer, long long cols, float eps, unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -103,8 +104,9 @@ __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<
     __shared__ double slots[2];
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    // 16-byte steps when every row, the weight and the bias start on 16 bytes; single elements otherwise.
-    const bool vector = cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
+    // 16-byte steps when compiled in and every row, the weight and the bias start on 16 bytes;
+    // single elements otherwise.
+    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     const affine<T> mine{coefficients.weight ? coefficients.weight + part.begin : nullptr,
                          coefficients.bias ? coefficients.bias + part.begin : nullptr};
@@ -145,27 +147,27 @@ __device__ __forceinline__ void norm_columns(const T* __restrict__ x, const affi
     });
 }
 
-template <bool CENTER, typename T, int THREADS, int ROWS>
+template <bool CENTER, typename T, int THREADS, int ROWS, int PATH>
 __device__ __forceinline__ void norm_any(const T* x, const affine<T>& coefficients, T* y, long long outer, long long reduce,
                                          long long inner, float eps, unsigned* workspace) {
-    if (inner == 1)
-        norm_rows<CENTER, T, THREADS, ROWS>(x, coefficients, y, outer, reduce, eps, workspace);
+    if (takes_rows<PATH>(inner))
+        norm_rows<CENTER, T, THREADS, ROWS, PATH == vectors_path>(x, coefficients, y, outer, reduce, eps, workspace);
     else
         norm_columns<CENTER, T>(x, coefficients, y, outer, reduce, inner, eps);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     layer_norm(const T* x, const T* weight, const T* bias, T* y, long long outer, long long reduce, long long inner, float eps,
                unsigned* workspace) {
-    norm_any<true, T, THREADS, ROWS>(x, affine<T>{weight, bias}, y, outer, reduce, inner, eps, workspace);
+    norm_any<true, T, THREADS, ROWS, PATH>(x, affine<T>{weight, bias}, y, outer, reduce, inner, eps, workspace);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     rms_norm(const T* x, const T* weight, T* y, long long outer, long long reduce, long long inner, float eps,
              unsigned* workspace) {
-    norm_any<false, T, THREADS, ROWS>(x, affine<T>{weight, nullptr}, y, outer, reduce, inner, eps, workspace);
+    norm_any<false, T, THREADS, ROWS, PATH>(x, affine<T>{weight, nullptr}, y, outer, reduce, inner, eps, workspace);
 }
 
 // The references: one warp per (outer, inner) column, in double (two passes: the mean, then the

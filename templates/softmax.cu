@@ -5,11 +5,13 @@
 // inner == 1 (the last dim; rows are contiguous): a row group of THREADS threads (part of a
 // warp, a warp or several) owns a row, ROWS groups per block; with a cluster of C blocks
 // (launch parameter CLUSTER) the C blocks split a row and combine their partial max and sum
-// through distributed shared memory; with a workspace (launch parameter SPLIT, few rows) a team
-// of the grid's blocks splits each row and combines them through the workspace (row_team). Each block keeps its part of the row in dynamic shared
-// memory when the launch gave it room (one read of the row from memory); otherwise it reads the
-// row twice: an online pass for the max and the sum, then the outputs.
+// through distributed shared memory; with a workspace (launch parameter SPLIT, few rows) a
+// team of the grid's blocks splits each row and combines them through the workspace
+// (row_team). Each block keeps its part of the row in dynamic shared memory when the launch
+// gave it room (one read of the row from memory); otherwise it reads the row twice: an online
+// pass for the max and the sum, then the outputs.
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
+// PATH (kt_reduce.cuh's row_path) says which of these codes a kernel is compiled with.
 #include "kt_reduce.cuh"
 
 namespace kt {
@@ -174,7 +176,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
     if (valid) for_my_elements<THREADS, T, N>(cache, count, write);
 }
 
-template <typename T, int THREADS, int ROWS, bool LOG>
+template <typename T, int THREADS, int ROWS, bool VECTORS, bool LOG>
 __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
                                              unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -182,8 +184,8 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     __shared__ softmax_stats slots[2];
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    // 16-byte steps when every row starts on 16 bytes; single elements otherwise.
-    const bool vector = cols % V == 0 && aligned_16(x, y);
+    // 16-byte steps when compiled in and every row starts on 16 bytes; single elements otherwise.
+    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, y);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     int parity = 0;
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
@@ -217,25 +219,25 @@ __device__ __forceinline__ void softmax_columns(const T* __restrict__ x, T* __re
     });
 }
 
-template <typename T, int THREADS, int ROWS, bool LOG>
+template <typename T, int THREADS, int ROWS, int PATH, bool LOG>
 __device__ __forceinline__ void softmax_any(const T* x, T* y, long long outer, long long reduce, long long inner,
                                             unsigned* workspace) {
-    if (inner == 1)
-        softmax_rows<T, THREADS, ROWS, LOG>(x, y, outer, reduce, workspace);
+    if (takes_rows<PATH>(inner))
+        softmax_rows<T, THREADS, ROWS, PATH == vectors_path, LOG>(x, y, outer, reduce, workspace);
     else
         softmax_columns<T, LOG>(x, y, outer, reduce, inner);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     softmax(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
-    softmax_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner, workspace);
+    softmax_any<T, THREADS, ROWS, PATH, false>(x, y, outer, reduce, inner, workspace);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     log_softmax(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
-    softmax_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner, workspace);
+    softmax_any<T, THREADS, ROWS, PATH, true>(x, y, outer, reduce, inner, workspace);
 }
 
 // The references: one warp per (outer, inner) column, in double, rounded once to T. They take

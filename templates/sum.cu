@@ -4,7 +4,9 @@
 //
 // inner == 1: a row group of THREADS threads sums a row, ROWS groups per block; a cluster of
 // CLUSTER blocks splits a row and adds the blocks' partial sums through distributed shared
-// memory, or with a workspace (SPLIT) a team of the grid's blocks through it (for few, long rows). inner > 1: a thread per (outer, inner) column.
+// memory, or with a workspace (SPLIT) a team of the grid's blocks through it (for few, long
+// rows). inner > 1: a thread per (outer, inner) column. PATH (kt_reduce.cuh's row_path) says
+// which of these codes a kernel is compiled with.
 #include "kt_reduce.cuh"
 
 namespace kt {
@@ -12,7 +14,7 @@ namespace kt {
 /// Every term of the sum is compensated (folded_sum's SPAN 1): the sum is the result.
 constexpr int every_term = 1;
 
-template <typename T, int THREADS, int ROWS, bool MEAN>
+template <typename T, int THREADS, int ROWS, bool VECTORS, bool MEAN>
 __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
                                          unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -21,12 +23,14 @@ __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict_
     __shared__ double slots[2];  // by row parity: a slot is rewritten only after a barrier its readers passed
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    const bool vector = cols % V == 0 && reinterpret_cast<unsigned long long>(x) % 16 == 0;
+    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, nullptr);
     int parity = 0;
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const T* src = x + (valid ? row : 0) * cols + part.begin;
         double s = 0.0;
-        if (valid) s = vector ? part_sum<every_term, THREADS, T, V>(src, part.count, as_is{}) : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
+        if (valid)
+            s = vector ? part_sum<every_term, THREADS, T, V>(src, part.count, as_is{})
+                       : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
         s = team.reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
         parity ^= 1;
         if (valid && team.rank() == 0 && threadIdx.x % THREADS == 0)
@@ -43,25 +47,25 @@ __device__ __forceinline__ void sum_columns(const T* __restrict__ x, T* __restri
     });
 }
 
-template <typename T, int THREADS, int ROWS, bool MEAN>
+template <typename T, int THREADS, int ROWS, int PATH, bool MEAN>
 __device__ __forceinline__ void sum_any(const T* x, T* y, long long outer, long long reduce, long long inner,
                                         unsigned* workspace) {
-    if (inner == 1)
-        sum_rows<T, THREADS, ROWS, MEAN>(x, y, outer, reduce, workspace);
+    if (takes_rows<PATH>(inner))
+        sum_rows<T, THREADS, ROWS, PATH == vectors_path, MEAN>(x, y, outer, reduce, workspace);
     else
         sum_columns<T, MEAN>(x, y, outer, reduce, inner);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     sum(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
-    sum_any<T, THREADS, ROWS, false>(x, y, outer, reduce, inner, workspace);
+    sum_any<T, THREADS, ROWS, PATH, false>(x, y, outer, reduce, inner, workspace);
 }
 
-template <typename T, int THREADS, int ROWS>
+template <typename T, int THREADS, int ROWS, int PATH>
 __global__ void __launch_bounds__(THREADS * ROWS)
     mean(const T* x, T* y, long long outer, long long reduce, long long inner, unsigned* workspace) {
-    sum_any<T, THREADS, ROWS, true>(x, y, outer, reduce, inner, workspace);
+    sum_any<T, THREADS, ROWS, PATH, true>(x, y, outer, reduce, inner, workspace);
 }
 
 // The references: one warp per (outer, inner) column, in double, rounded once to T. They take

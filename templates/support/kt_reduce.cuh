@@ -432,6 +432,18 @@ __device__ __forceinline__ bool aligned_16(const void* a, const void* b, const v
              reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)) % 16) == 0;
 }
 
+/// The code a row kernel is compiled with: its PATH template argument, which the problem gives
+/// (the specs' derived parameter PATH), so that a kernel carries only the registers of the path
+/// it takes (softmax f32 on sm_90: 72 with every path compiled in, 32 with the elements path
+/// alone). vectors_path: rows of whole 16-byte vectors in 16-byte steps (a call whose pointers
+/// are not on 16 bytes takes the elements code, also compiled in); elements_path: other rows, an
+/// element at a time; columns_path: inner > 1. Any kernel still computes any problem: a rows
+/// kernel walks columns when inner > 1, a columns kernel walks rows as columns of inner 1.
+enum row_path : int { vectors_path = 0, elements_path = 1, columns_path = 2 };
+
+/// Whether a kernel compiled for PATH takes its rows code for a problem of this inner extent.
+template <int PATH> __device__ __forceinline__ bool takes_rows(long long inner) { return PATH != columns_path && inner == 1; }
+
 /// Starts copying this thread's 16-byte steps of a part into shared memory (all in flight).
 template <int THREADS, typename T> __device__ __forceinline__ void copy_part_async(T* cache, const T* src, long long count) {
     constexpr int N = 16 / sizeof(T);

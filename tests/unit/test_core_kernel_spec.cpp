@@ -280,6 +280,51 @@ TEST_F(CoreSpecFile, DuplicateAndInvalidNamesAreErrors) {
     expect_error(tiny_with("{name: BLOCK,", "{name: 1BLOCK,"), 12, "not an identifier");
 }
 
+// Derived parameters: template arguments after the tuned ones, whose value a rule over the
+// problem gives. They are not in the space, the labels of configs or the constraints.
+TEST_F(CoreSpecFile, DerivedParametersAreTemplateArgumentsThatTheProblemGives) {
+    const std::string derived =
+        "derived:\n"
+        "  - {name: WIDE, values: [narrow, wide], value: \"n % (16 / sizeof(T)) == 0 ? wide : narrow\", doc: whole vectors}\n"
+        "  - {name: LANES, short: l, values: [1, 2], value: \"n % 3 + 1\"}\n"
+        "constraints:\n";
+    const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("constraints:\n", derived)));
+    ASSERT_EQ(spec.derived.size(), 2u);
+    EXPECT_EQ(spec.derived[0].kind, param_kind::derived);
+    EXPECT_EQ(spec.derived[0].rule.text(), "n % (16 / sizeof(T)) == 0 ? wide : narrow");
+    EXPECT_EQ(spec.derived[0].doc, "whole vectors");
+    EXPECT_EQ(enumerate_space(spec, dtype::f32).size(), 2u * 2u * 2u);  // as without them
+    EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0, 1}, {0, 2}, {1, 1}, {1, 2}}));
+    const problem whole = make_problem(spec.axes, parse_shape("1024"));  // 1024 % 3 == 1
+    const problem odd = make_problem(spec.axes, parse_shape("1026"));    // not whole f32 vectors; 1026 % 3 == 0
+    EXPECT_EQ(derive(spec, dtype::f32, whole), (derived_values{1, 2}));
+    EXPECT_EQ(derive(spec, dtype::f32, odd), (derived_values{0, 1}));
+    EXPECT_EQ(derive(spec, dtype::f16, make_problem(spec.axes, parse_shape("1030"))), (derived_values{0, 2}));  // 1030 % 8 == 6, 1030 % 3 == 1
+    const config c = default_config(spec, dtype::f32);
+    EXPECT_EQ(name_expression(spec, c, {1, 2}, dtype::f32), "kt::tiny<float, 256, 2, 1, 2>");
+    EXPECT_EQ(kernel_label(spec, c, {1, 2}), label(spec, c) + ".wide.l2");
+    // A rule's value outside the domain is an error naming it; so are values given by hand.
+    const std::string message = error_of([&] { derive(spec, dtype::f32, make_problem(spec.axes, parse_shape("1025"))); });
+    EXPECT_TRUE(contains(message, "derived parameter LANES = 3 for 1025 is not one of 1, 2")) << message;
+    for (const derived_values& bad : {derived_values{1, 3}, derived_values{2, 1}, derived_values{1}, derived_values{}}) {
+        EXPECT_THROW(name_expression(spec, c, bad, dtype::f32), error);
+        EXPECT_THROW(kernel_label(spec, c, bad), error);
+    }
+    // The rule reads the axes, sizeof(T) and the derived values' names; nothing of the config.
+    expect_error(tiny_with("constraints:\n", "derived:\n  - {name: WIDE, values: [0, 1], short: w, value: BLOCK}\nconstraints:\n"),
+                 16, "unknown name 'BLOCK'");
+    expect_error(tiny_with("constraints:\n", "derived:\n  - {name: VEC, values: [0, 1], short: w, value: 0}\nconstraints:\n"),
+                 16, "'VEC' is declared twice");
+    expect_error(tiny_with("constraints:\n", "derived:\n  - {name: WIDE, values: [0, 1], short: w}\nconstraints:\n"), 16,
+                 "missing field 'value'");
+    expect_error(tiny_with("constraints:\n", "derived:\n  - {name: WIDE, kind: template, values: [0, 1], short: w, value: 0}\nconstraints:\n"),
+                 16, "unknown field 'kind'");
+    expect_error(tiny_with("constraints:\n", "derived: []\nconstraints:\n"), 15, "'derived' must be a non-empty list");
+    // Constraints and launch rules cannot read them: the tuned space is the same for every problem.
+    expect_error(tiny_with("VEC * sizeof(T) <= 8", "VEC <= WIDE"), 16, "unknown name 'WIDE'");
+    expect_error(tiny_with("constraints:\n  - VEC * sizeof(T) <= 8\n", derived + "  - VEC <= WIDE\n"), 19, "unknown name 'WIDE'");
+}
+
 TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
     const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: [1024, 8x128]")));
     ASSERT_EQ(spec.default_shapes.size(), 2u);
@@ -689,6 +734,29 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
               "32x1x1/256x1x1/0/c8");
     for (const char* bad : {"8x1x1/256x1x1/0/c1", "6x1x1/256x1x1/0/c4", "8x1x1/256x1x1/0/x8", "8x1x1/256x1x1/0/c", "32x1x1/1x1x1/0/c32"})
         EXPECT_THROW(parse_launch_geometry(bad), error) << bad;
+}
+
+// The row templates' kernels are compiled for the code path the problem takes (their derived
+// PATH, kt_reduce.cuh's row_path: vectors 0, elements 1, columns 2), after THREADS and ROWS.
+TEST(BuiltinReductions, RowKernelsAreCompiledForTheCodePathTheProblemTakes) {
+    const catalog templates;
+    for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "sum", "mean"}) {
+        const kernel_spec& spec = *templates.at(op);
+        const auto path = [&](const char* shape, dtype type, int dim = -1) {
+            const derived_values values = derive(spec, type, make_problem(spec.axes, parse_shape(shape), dim));
+            return kernel_label(spec, default_config(spec, type), values).substr(label(spec, default_config(spec, type)).size());
+        };
+        EXPECT_EQ(path("4096x16384", dtype::f32), ".vectors") << op;
+        EXPECT_EQ(path("4095x4097", dtype::f32), ".elements") << op;
+        EXPECT_EQ(path("16x1028", dtype::f32), ".vectors") << op;   // whole 16-byte vectors of 4 floats
+        EXPECT_EQ(path("16x1028", dtype::bf16), ".elements") << op;  // not of 8 bf16
+        EXPECT_EQ(path("16x1", dtype::f16), ".elements") << op;
+        EXPECT_EQ(path("8x64x32x32", dtype::f32, 1), ".columns") << op;
+        EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0}, {1}, {2}})) << op;
+        EXPECT_EQ(name_expression(spec, default_config(spec, dtype::f16), {2}, dtype::f16),
+                  spec.kernel + "<__half, 256, 1, 2>")
+            << op;
+    }
 }
 
 TEST(BuiltinReductions, FewLongRowsSplitOverACooperativeGridWithAWorkspace) {
