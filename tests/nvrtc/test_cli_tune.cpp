@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -177,6 +178,28 @@ TEST_F(CliTune, AProblemPastWhatAGpuCanAddressIsRefusedNamingIt) {
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_EQ(run.err, "kerntune: error: shape 140737488355328 in f32 needs 1688849860263936 bytes of buffers: more "
                        "than this GPU's memory\n");
+}
+
+// A derived parameter's rule that gives a value outside its domain for a problem is one line
+// naming the parameter, the value and the problem, before anything is compiled or stored.
+TEST_F(CliTune, ADerivedValueOutsideItsDomainIsOneLineAndStoresNothing) {
+    const fs::path folder = m_folder / "templates";
+    fs::create_directories(folder);
+    fs::copy_file(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.cu", folder / "row_sum.cu");
+    std::ifstream in(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string rule = "value: \"cols % 2 == 0 ? 2 : 1\"";
+    ASSERT_NE(yaml.find(rule), std::string::npos);
+    yaml.replace(yaml.find(rule), rule.size(), "value: \"cols % 2 == 0 ? 2 : 3\"");
+    std::ofstream(folder / "row_sum.yaml") << yaml;
+
+    const cli_run run = run_cli({"tune", "--templates", folder.string(), "--op", "row_sum", "--dtype", "f32", "--shape",
+                                 "64x64,5x3", "--db", db().string()},
+                                "good");
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(run.out, "");
+    EXPECT_EQ(run.err, "kerntune: error: row_sum: derived parameter STEP = 3 for 5x3 is not one of 1, 2\n");
+    if (fs::exists(db())) EXPECT_TRUE(database::open(db(), open_mode::read_only).find_measurements({}).empty());
 }
 
 TEST_F(CliTune, TunePrintsEachDistinctCompileLogOnce) {
