@@ -904,7 +904,8 @@ int run_list(const command_line& cl, standard_output& out) {
         text_table params{{"parameter", "kind", "values", "about"}};
         for (const param_spec& p : spec.params) params.rows.push_back({p.name, std::string(to_string(p.kind)), p.domain_text(), p.doc});
         for (const param_spec& p : spec.derived)
-            params.rows.push_back({p.name, "derived", p.domain_text(), p.doc + " (from the problem: " + p.rule.text() + ")"});
+            params.rows.push_back({p.name, std::string(to_string(p.kind)), p.domain_text(),
+                                   p.doc + " (from the problem: " + p.rule.text() + ")"});
         out << spec.name << ": " << printable(spec.description) << "\n  " << printable(spec.yaml_path)
             << "\n  problem: " << axes_text(spec) << ", default shapes: " << default_shapes_text(spec)
             << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
