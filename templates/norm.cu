@@ -70,12 +70,11 @@ __device__ __forceinline__ float row_total(float partial, row_team& team, double
 /// length, where a one-pass Welford update lost more than twice torch's accuracy on rows of
 /// 4099 floats and longer (on the H200). Then the outputs. `coefficients` points at the part's
 /// first column.
-template <bool CENTER, typename T, int THREADS, int N>
+template <bool CENTER, typename T, int THREADS, int N, bool PEEL>
 __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>& coefficients, T* cache, long long count,
                                           long long cols, float eps, bool valid, row_team& team, double* scratch,
                                           double* slots, int& turn) {
-    if (valid && cache) cache_part<THREADS, T, N>(cache, src, count);
-    const T* data = cache ? cache : src;
+    const T* data = cache ? cache_part<THREADS, T, N, PEEL>(cache, src, valid ? count : 0) : src;
     float center = 0.0f;
     if (CENTER) {
         const float sum = valid ? part_sum<norm_span, THREADS, T, N>(data, count, as_is{}) : 0.0f;
@@ -96,7 +95,7 @@ __device__ __forceinline__ void norm_part(const T* src, T* dst, const affine<T>&
     });
 }
 
-template <bool CENTER, typename T, int THREADS, int ROWS, bool VECTORS>
+template <bool CENTER, typename T, int THREADS, int ROWS, int PATH>
 __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<T>& coefficients, T* __restrict__ y,
                                           long long outer, long long cols, float eps, unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -105,8 +104,8 @@ __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
     // 16-byte steps when compiled in and every row, the weight and the bias start on 16 bytes;
-    // single elements otherwise.
-    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
+    // else peeled or single elements, as PATH says.
+    const bool vector = PATH == vectors_path && cols % V == 0 && aligned_16(x, y, coefficients.weight, coefficients.bias);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     const affine<T> mine{coefficients.weight ? coefficients.weight + part.begin : nullptr,
                          coefficients.bias ? coefficients.bias + part.begin : nullptr};
@@ -114,10 +113,10 @@ __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            norm_part<CENTER, T, THREADS, V>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
+            norm_part<CENTER, T, THREADS, V, true>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
                                              slots, turn);
         else
-            norm_part<CENTER, T, THREADS, 1>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
+            norm_part<CENTER, T, THREADS, 1, peels<PATH>()>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
                                              slots, turn);
     });
 }
@@ -151,7 +150,7 @@ template <bool CENTER, typename T, int THREADS, int ROWS, int PATH>
 __device__ __forceinline__ void norm_any(const T* x, const affine<T>& coefficients, T* y, long long outer, long long reduce,
                                          long long inner, float eps, unsigned* workspace) {
     if (takes_rows<PATH>(inner))
-        norm_rows<CENTER, T, THREADS, ROWS, PATH == vectors_path>(x, coefficients, y, outer, reduce, eps, workspace);
+        norm_rows<CENTER, T, THREADS, ROWS, PATH>(x, coefficients, y, outer, reduce, eps, workspace);
     else
         norm_columns<CENTER, T>(x, coefficients, y, outer, reduce, inner, eps);
 }

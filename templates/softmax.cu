@@ -129,16 +129,16 @@ template <typename T, int N, bool LOG> struct write_outputs {
 
 /// One row part: max, sum of exp(x - max), then the outputs; the row group's and the cluster's
 /// partial results combined in between. With a `cache` (shared memory for the part) the part
-/// is copied in once (16-byte steps: cp.async, every copy of the thread in flight at once) and
-/// read from there in three passes; float softmax keeps the exponentials in it too. Without,
-/// the part is read from memory twice: the online pass, then the outputs. Sums go to 4 x N
-/// accumulators per thread (fewer roundings in a row). `slots`: two per row (the cluster's
-/// reductions), the online pass's by row parity.
+/// is copied in once (cache_part; PEEL: as it says) and read from there in three passes; float
+/// softmax keeps the exponentials in it too. Without, the part is read from memory twice: the
+/// online pass, then the outputs. Sums go to 4 x N accumulators per thread (fewer roundings in
+/// a row). `slots`: two per row (the cluster's reductions): the online pass's by row parity;
+/// the cached passes' max in the first, their sum in the second.
 // Tried on the H200: a second buffer with the next row's part copied in while this one is
 // written; it halved the blocks per SM and was slower at every shape measured. The online pass
 // over a cached part (max and sum while the copies land) was slower at every shape measured:
 // its rescaling costs more than the pass over shared memory it saves.
-template <typename T, int THREADS, int N, bool LOG>
+template <typename T, int THREADS, int N, bool PEEL, bool LOG>
 __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, long long count, bool valid,
                                              row_team& team, softmax_stats* scratch, softmax_stats* slots, int parity) {
     if (!cache) {
@@ -152,31 +152,34 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
     }
     float* const float_scratch = reinterpret_cast<float*>(scratch);  // room for twice the floats needed
     float* const float_slots = reinterpret_cast<float*>(slots);
+    T* const part = cache_part<THREADS, T, N, PEEL>(cache, src, valid ? count : 0);
     float m = max_op::identity();
-    if (valid) {
-        cache_part<THREADS, T, N>(cache, src, count);
-        for_my_elements<THREADS, T, N>(cache, count, [&](long long, const elements<T, N>& e, int) {
+    if (valid)
+        for_my_elements<THREADS, T, N>(part, count, [&](long long, const elements<T, N>& e, int) {
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
         });
-    }
     m = team.reduce(group_reduce<THREADS>(m, max_op{}, float_scratch), max_op{}, &float_slots[0]);
 
     const bool keep = !LOG && sizeof(T) == 4;
-    add_exponentials<T, N> adder{m, keep ? cache : nullptr, {}};
-    if (valid) for_my_elements<THREADS, T, N>(cache, count, adder);
+    add_exponentials<T, N> adder{m, keep ? part : nullptr, {}};
+    if (valid) for_my_elements<THREADS, T, N>(part, count, adder);
     float s = 0.0f;
 #pragma unroll
     for (int b = 0; b < batch; ++b)
 #pragma unroll
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
-    s = team.reduce(group_reduce<THREADS>(s, sum_op{}, float_scratch), sum_op{}, &float_slots[1]);
+    // The tree adds in double, so that the row's sum is rounded once, not at every level: with
+    // float, rows of 127 floats came out at twice torch's error (on the H200). A double takes a
+    // softmax_stats' room, in the scratch and in the second slot.
+    s = static_cast<float>(team.reduce(group_reduce<THREADS>(static_cast<double>(s), sum_op{}, reinterpret_cast<double*>(scratch)),
+                                       sum_op{}, reinterpret_cast<double*>(&slots[1])));
 
     const write_outputs<T, N, LOG> write(m, s, dst, keep);
-    if (valid) for_my_elements<THREADS, T, N>(cache, count, write);
+    if (valid) for_my_elements<THREADS, T, N>(part, count, write);
 }
 
-template <typename T, int THREADS, int ROWS, bool VECTORS, bool LOG>
+template <typename T, int THREADS, int ROWS, int PATH, bool LOG>
 __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
                                              unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -184,16 +187,17 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     __shared__ softmax_stats slots[2];
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    // 16-byte steps when compiled in and every row starts on 16 bytes; single elements otherwise.
-    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, y);
+    // 16-byte steps when compiled in and every row starts on 16 bytes; else peeled or single
+    // elements, as PATH says.
+    const bool vector = PATH == vectors_path && cols % V == 0 && aligned_16(x, y);
     T* cache = row_cache<THREADS, ROWS, T>(part);
     int parity = 0;
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            softmax_part<T, THREADS, V, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
+            softmax_part<T, THREADS, V, true, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         else
-            softmax_part<T, THREADS, 1, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
+            softmax_part<T, THREADS, 1, peels<PATH>(), LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         parity ^= 1;
     });
 }
@@ -223,7 +227,7 @@ template <typename T, int THREADS, int ROWS, int PATH, bool LOG>
 __device__ __forceinline__ void softmax_any(const T* x, T* y, long long outer, long long reduce, long long inner,
                                             unsigned* workspace) {
     if (takes_rows<PATH>(inner))
-        softmax_rows<T, THREADS, ROWS, PATH == vectors_path, LOG>(x, y, outer, reduce, workspace);
+        softmax_rows<T, THREADS, ROWS, PATH, LOG>(x, y, outer, reduce, workspace);
     else
         softmax_columns<T, LOG>(x, y, outer, reduce, inner);
 }

@@ -14,7 +14,7 @@ namespace kt {
 /// Every term of the sum is compensated (folded_sum's SPAN 1): the sum is the result.
 constexpr int every_term = 1;
 
-template <typename T, int THREADS, int ROWS, bool VECTORS, bool MEAN>
+template <typename T, int THREADS, int ROWS, int PATH, bool MEAN>
 __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict__ y, long long outer, long long cols,
                                          unsigned* workspace) {
     constexpr int V = 16 / sizeof(T);
@@ -23,14 +23,15 @@ __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict_
     __shared__ double slots[2];  // by row parity: a slot is rewritten only after a barrier its readers passed
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    const bool vector = VECTORS && cols % V == 0 && aligned_16(x, nullptr);
+    const bool vector = PATH == vectors_path && cols % V == 0 && aligned_16(x, nullptr);
     int parity = 0;
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const T* src = x + (valid ? row : 0) * cols + part.begin;
         double s = 0.0;
         if (valid)
             s = vector ? part_sum<every_term, THREADS, T, V>(src, part.count, as_is{})
-                       : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
+                       : peels<PATH>() ? peeled_part_sum<every_term, THREADS>(src, part.count, as_is{})
+                                       : part_sum<every_term, THREADS, T, 1>(src, part.count, as_is{});
         s = team.reduce(group_reduce<THREADS>(s, sum_op{}, scratch), sum_op{}, &slots[parity]);
         parity ^= 1;
         if (valid && team.rank() == 0 && threadIdx.x % THREADS == 0)
@@ -51,7 +52,7 @@ template <typename T, int THREADS, int ROWS, int PATH, bool MEAN>
 __device__ __forceinline__ void sum_any(const T* x, T* y, long long outer, long long reduce, long long inner,
                                         unsigned* workspace) {
     if (takes_rows<PATH>(inner))
-        sum_rows<T, THREADS, ROWS, PATH == vectors_path, MEAN>(x, y, outer, reduce, workspace);
+        sum_rows<T, THREADS, ROWS, PATH, MEAN>(x, y, outer, reduce, workspace);
     else
         sum_columns<T, MEAN>(x, y, outer, reduce, inner);
 }

@@ -266,16 +266,18 @@ __device__ __forceinline__ void for_my_elements(const D* data, long long count, 
 }
 
 /// The thread's share of the sum of f(x) over a row part of `count` elements (a multiple of N),
-/// in 4 x N accumulators folded every SPAN batches (folded_sum; a thread may add a million
-/// elements of a row: plain float sums lost twice torch's accuracy there, on the H200).
+/// in N accumulators (one per element of a step) folded every SPAN steps (folded_sum; a thread
+/// may add a million elements of a row: plain float sums lost twice torch's accuracy there, on
+/// the H200). Not 4 x N, one per step of a batch: with 8 16-bit elements a step, 32
+/// accumulators took the sum's kernel to 92 registers, and its rows of 33 to twice the time.
 template <int SPAN, int THREADS, typename T, int N, typename F>
 __device__ __forceinline__ float part_sum(const T* src, long long count, F f) {
-    folded_sum<batch * N, SPAN> s;
-    int batches = 0;
-    for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int b) {
+    folded_sum<N, SPAN> s;
+    int steps = 0;
+    for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int) {
 #pragma unroll
-        for (int k = 0; k < N; ++k) s.partial[b * N + k] += f(to_float(e.v[k]));
-        if (b == batch - 1 && ++batches % SPAN == 0) s.fold();
+        for (int k = 0; k < N; ++k) s.partial[k] += f(to_float(e.v[k]));
+        if (++steps % SPAN == 0) s.fold();
     });
     return s.result();
 }
@@ -416,13 +418,15 @@ __device__ __forceinline__ long long reference_column(long long outer, long long
     return column < outer * inner ? column : -1;
 }
 
-/// This row group's cache for its part of a row in the block's dynamic shared memory (ROWS parts
-/// of part.chunk elements), or null when the launch gave too little (the kernel then reads the
-/// row from memory in each pass).
+/// This row group's cache for its part of a row in the block's dynamic shared memory, or null
+/// when the launch gave too little (the kernel then reads the row from memory in each pass).
+/// ROWS slots of part.chunk elements and one 16-byte step more: a part that does not start on
+/// 16 bytes is cached at its offset modulo 16 (cache_part).
 template <int THREADS, int ROWS, typename T> __device__ __forceinline__ T* row_cache(const row_part& part) {
     extern __shared__ __align__(16) unsigned char dynamic_shared[];
-    return dynamic_shared_bytes() >= ROWS * part.chunk * sizeof(T)
-               ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * part.chunk
+    const long long slot = part.chunk + 16 / sizeof(T);
+    return dynamic_shared_bytes() >= ROWS * slot * sizeof(T)
+               ? reinterpret_cast<T*>(dynamic_shared) + (threadIdx.x / THREADS) * slot
                : nullptr;
 }
 
@@ -436,10 +440,17 @@ __device__ __forceinline__ bool aligned_16(const void* a, const void* b, const v
 /// (the specs' derived parameter PATH), so that a kernel carries only the registers of the path
 /// it takes (softmax f32 on sm_90: 72 with every path compiled in, 32 with the elements path
 /// alone). vectors_path: rows of whole 16-byte vectors in 16-byte steps (a call whose pointers
-/// are not on 16 bytes takes the elements code, also compiled in); elements_path: other rows, an
-/// element at a time; columns_path: inner > 1. Any kernel still computes any problem: a rows
-/// kernel walks columns when inner > 1, a columns kernel walks rows as columns of inner 1.
-enum row_path : int { vectors_path = 0, elements_path = 1, columns_path = 2 };
+/// are not on 16 bytes takes the peeled code, also compiled in); peeled_path: other rows, their
+/// body in 16-byte steps between a head and a tail of single elements (peel); elements_path:
+/// such rows under 128 bytes, an element at a time (the peeled code's registers cost short rows
+/// more than its wider steps gain: rows of 33 bf16 summed in 97 us against 61 on the H200);
+/// columns_path: inner > 1. Any kernel still computes any problem: a rows kernel walks columns
+/// when inner > 1, a columns kernel walks rows as columns of inner 1.
+enum row_path : int { vectors_path = 0, elements_path = 1, columns_path = 2, peeled_path = 3 };
+
+/// Whether a kernel compiled for PATH reads rows that are not whole 16-byte steps on 16 bytes
+/// peeled (every rows path but elements_path).
+template <int PATH> __host__ __device__ constexpr bool peels() { return PATH != elements_path; }
 
 /// Whether a kernel compiled for PATH takes its rows code for a problem of this inner extent.
 template <int PATH> __device__ __forceinline__ bool takes_rows(long long inner) { return PATH != columns_path && inner == 1; }
@@ -452,18 +463,76 @@ template <int THREADS, typename T> __device__ __forceinline__ void copy_part_asy
     async_copies_commit();
 }
 
-/// Copies this thread's N-element steps of a row part of `count` elements into `cache` (shared
-/// memory), where for_my_elements will read them back: 16-byte steps with cp.async, every copy
-/// in flight at once; smaller ones through registers.
-template <int THREADS, typename T, int N> __device__ __forceinline__ void cache_part(T* cache, const T* src, long long count) {
+/// Where a row part of `count` elements that need not start on 16 bytes breaks at 16-byte
+/// boundaries: `head` elements up to the first, then `body` elements in whole 16-byte steps,
+/// then the tail (fewer than 16 bytes). A pointer to T lies on sizeof(T) bytes.
+struct peeled_part {
+    long long head, body;
+};
+
+template <typename T> __device__ __forceinline__ peeled_part peel(const T* src, long long count) {
+    constexpr long long V = 16 / sizeof(T);
+    const long long shift = reinterpret_cast<unsigned long long>(src) / sizeof(T) % V;
+    const long long head = min((V - shift) % V, count);
+    return {head, (count - head) / V * V};
+}
+
+/// Every thread of the row group waits for the others; shared memory written before is visible
+/// to them after. Called by every thread of the block (a group of at most a warp syncs its warp,
+/// a larger one the block).
+template <int THREADS> __device__ __forceinline__ void group_sync() {
+    if (THREADS <= 32)
+        __syncwarp();
+    else
+        __syncthreads();
+}
+
+/// Copies this thread's share of a row part of `count` elements into `cache` (shared memory,
+/// row_cache) and returns where the part starts there; for_my_elements<THREADS, T, N> reads it
+/// back. N-element steps of 16 bytes: by cp.async, every copy of the thread in flight at once.
+/// Smaller steps, PEEL: the part goes to the cache at its offset modulo 16 bytes, so that its
+/// body too goes in 16-byte cp.async steps and only its head and tail element by element (4
+/// loads of single elements a thread at a time kept rows of 4097 floats at 56 % of the copy
+/// rate); threads read back each other's copies, so the row group syncs before (its reads of
+/// the last part are over) and after. Without PEEL: element by element through registers, each
+/// thread reading back only its own. Called by every thread of the block (count 0 for a row
+/// group without a row).
+template <int THREADS, typename T, int N, bool PEEL>
+__device__ __forceinline__ T* cache_part(T* cache, const T* src, long long count) {
     if (N * sizeof(T) == 16) {
         copy_part_async<THREADS>(cache, src, count);
         async_copies_wait();
-    } else {
+        return cache;
+    }
+    if (!PEEL) {
         for_my_elements<THREADS, T, N>(src, count, [&](long long i, const elements<T, N>& e, int) {
             *reinterpret_cast<elements<T, N>*>(cache + i) = e;
         });
+        return cache;
     }
+    constexpr int V = 16 / sizeof(T);
+    T* const part = cache + reinterpret_cast<unsigned long long>(src) / sizeof(T) % V;
+    const peeled_part p = peel(src, count);
+    const int t = threadIdx.x % THREADS;
+    group_sync<THREADS>();
+    copy_part_async<THREADS>(part + p.head, src + p.head, p.body);
+    for (long long i = t; i < p.head; i += THREADS) part[i] = src[i];
+    for (long long i = p.head + p.body + t; i < count; i += THREADS) part[i] = src[i];
+    async_copies_wait();
+    group_sync<THREADS>();
+    return part;
+}
+
+/// part_sum over a row part that need not start on 16 bytes or be whole 16-byte steps: its body
+/// in 16-byte steps, its head and tail element by element (peel).
+template <int SPAN, int THREADS, typename T, typename F>
+__device__ __forceinline__ float peeled_part_sum(const T* src, long long count, F f) {
+    const peeled_part p = peel(src, count);
+    float s = part_sum<SPAN, THREADS, T, 16 / sizeof(T)>(src + p.head, p.body, f);
+    const int t = threadIdx.x % THREADS;
+    for (long long i = t; i < p.head; i += THREADS) s += f(to_float(src[i]));
+    for (long long i = p.head + p.body + t; i < count; i += THREADS) s += f(to_float(src[i]));
+    return s;
 }
 
 } // namespace kt

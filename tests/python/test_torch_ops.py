@@ -655,6 +655,26 @@ class TorchReductions(unittest.TestCase):
                     finite = ~expected.isnan()
                     self.assertTrue(torch.allclose(mine[finite].float(), expected[finite].float(), rtol=1e-2, atol=1e-5))
 
+    def test_tensors_that_start_off_16_bytes_are_as_accurate(self):
+        """Contiguous views 1 to 7 elements into their storage (rows of whole 16-byte vectors off
+        16 bytes, and odd rows: the kernels cache a row part at its offset modulo 16 bytes), the
+        norms' weight and bias off 16 bytes too: within twice torch's error (check_error)."""
+        for dtype in DTYPES:
+            for offset in (1, 3, 7):
+                for rows, n in ((300, 512), (37, 1000), (5, 4099), (64, 127)):
+                    x = (torch.randn(rows * n + offset, device="cuda") * 4).to(dtype)[offset:].view(rows, n)
+                    w = (torch.rand(n + offset, device="cuda") + 0.5).to(dtype)[offset:]
+                    cases = {name: (ours(x, -1), theirs(x, -1), theirs(x.double(), -1)) for name, ours, theirs in
+                             (("softmax", kt.softmax, F.softmax), ("log_softmax", kt.log_softmax, F.log_softmax),
+                              ("sum", kt.sum, torch.sum), ("mean", kt.mean, torch.mean))}
+                    cases["layer_norm"] = (kt.layer_norm(x, (n,), w, w), F.layer_norm(x, (n,), w, w),
+                                           F.layer_norm(x.double(), (n,), w.double(), w.double()))
+                    cases["rms_norm"] = (kt.rms_norm(x, (n,), w, 1e-6), F.rms_norm(x, (n,), w, 1e-6),
+                                         F.rms_norm(x.double(), (n,), w.double(), 1e-6))
+                    for name, (mine, torch_result, exact) in cases.items():
+                        with self.subTest(op=name, dtype=dtype, offset=offset, shape=(rows, n)):
+                            check_error(self, mine, torch_result, exact, dtype)
+
     def test_autograd_compile_and_opcheck(self):
         x = torch.randn(64, 1000, device="cuda", requires_grad=True)
         x_ref = x.detach().clone().requires_grad_()

@@ -710,9 +710,10 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
     EXPECT_EQ(log_softmax.reference_kernel, "kt::log_softmax_reference");
     const device_limits h200{132, 2048, 233472, 232448, 8};
     const problem rows = make_problem(softmax.axes, parse_shape("4096x393216"));
-    // A cluster of 8 blocks per row; each caches an eighth of the row (196,608 bytes).
+    // A cluster of 8 blocks per row; each caches an eighth of the row (196,608 bytes) and has a
+    // 16-byte step more (a part off 16 bytes is cached at its offset modulo 16).
     const launch_geometry clustered = candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s1.g0"), dtype::f32, rows, h200);
-    EXPECT_EQ(to_string(clustered), "32768x1x1/1024x1x1/196608/c8");
+    EXPECT_EQ(to_string(clustered), "32768x1x1/1024x1x1/196624/c8");
     EXPECT_EQ(to_string(parse_launch_geometry(to_string(clustered))), to_string(clustered));
     // The same cluster told not to cache: no shared memory, the row read twice.
     EXPECT_EQ(to_string(candidate_launch(softmax, parse_label(softmax, "t1024.r1.c8.s0.g0"), dtype::f32, rows, h200)),
@@ -737,7 +738,7 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
 }
 
 // The row templates' kernels are compiled for the code path the problem takes (their derived
-// PATH, kt_reduce.cuh's row_path: vectors 0, elements 1, columns 2), after THREADS and ROWS.
+// PATH, kt_reduce.cuh's row_path: vectors 0, elements 1, columns 2, peeled 3), after THREADS and ROWS.
 TEST(BuiltinReductions, RowKernelsAreCompiledForTheCodePathTheProblemTakes) {
     const catalog templates;
     for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "sum", "mean"}) {
@@ -747,12 +748,14 @@ TEST(BuiltinReductions, RowKernelsAreCompiledForTheCodePathTheProblemTakes) {
             return kernel_label(spec, default_config(spec, type), values).substr(label(spec, default_config(spec, type)).size());
         };
         EXPECT_EQ(path("4096x16384", dtype::f32), ".vectors") << op;
-        EXPECT_EQ(path("4095x4097", dtype::f32), ".elements") << op;
+        EXPECT_EQ(path("4095x4097", dtype::f32), ".peeled") << op;
         EXPECT_EQ(path("16x1028", dtype::f32), ".vectors") << op;   // whole 16-byte vectors of 4 floats
-        EXPECT_EQ(path("16x1028", dtype::bf16), ".elements") << op;  // not of 8 bf16
+        EXPECT_EQ(path("16x1028", dtype::bf16), ".peeled") << op;  // not of 8 bf16
+        EXPECT_EQ(path("16x63", dtype::bf16), ".elements") << op;   // and under 128 bytes
+        EXPECT_EQ(path("16x33", dtype::f32), ".peeled") << op;
         EXPECT_EQ(path("16x1", dtype::f16), ".elements") << op;
         EXPECT_EQ(path("8x64x32x32", dtype::f32, 1), ".columns") << op;
-        EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0}, {1}, {2}})) << op;
+        EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0}, {1}, {2}, {3}})) << op;
         EXPECT_EQ(name_expression(spec, default_config(spec, dtype::f16), {2}, dtype::f16),
                   spec.kernel + "<__half, 256, 1, 2>")
             << op;
@@ -765,16 +768,16 @@ TEST(BuiltinReductions, FewLongRowsSplitOverACooperativeGridWithAWorkspace) {
     const kernel_spec& layer_norm = *templates.at("layer_norm");
     const problem few = make_problem(layer_norm.axes, parse_shape("16x4194304"));
     // A block per SM, two rows at a time: teams of 66 blocks, each caching its 63,552 bf16
-    // (127,104 bytes); 2 x 128 bytes of arrival counters and 132 x 2 exchanged values of 8 bytes.
+    // (127,104 bytes, and a 16-byte step more); 2 x 128 bytes of arrival counters and 132 x 2 exchanged values of 8 bytes.
     EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t1024.r1.c1.g2"), dtype::bf16, few, h200)),
-              "66x2x1/1024x1x1/127104/w2368");
+              "66x2x1/1024x1x1/127120/w2368");
     // Four rows at a time: teams of 33 blocks, whose parts (508 KB) are not cached.
     EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g4"), dtype::f32, few, h200)),
               "33x4x1/512x1x1/0/w2624");
     // More rows than SMs: the config is a block per row, without a workspace.
     const problem many = make_problem(layer_norm.axes, parse_shape("4096x4096"));
     EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g2"), dtype::f32, many, h200)),
-              "4096x1x1/512x1x1/16384");
+              "4096x1x1/512x1x1/16400");
     // So are columns (dim 1 of 4 x 64 x 32): a thread per column.
     const problem columns = make_problem(layer_norm.axes, parse_shape("4x64x32"), 1);
     EXPECT_EQ(to_string(candidate_launch(layer_norm, parse_label(layer_norm, "t512.r1.c1.g2"), dtype::f32, columns, h200)),
