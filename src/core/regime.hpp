@@ -78,8 +78,9 @@ std::vector<tensor_shape> default_one_axis_shapes();
 ///   9 longer rows, which only a cluster's blocks cache between them;
 ///   4, 6, 8, 10: the same rows, fewer than 4 an SM (the H200's winners: clusters of 2 to 16
 ///     that spread a row over the idle SMs, where 4 rows an SM or more kept one block a row);
-///   11 rows past 4 KiB whose bytes are no multiple of 16 (4097 floats): the kernel steps
-///     through them an element at a time, so their winners are not the aligned rows';
+///   11 rows past 4 KiB whose bytes are no multiple of 16 (4097 floats): another kernel
+///     (PATH peeled: 16-byte steps between a head and a tail of single elements), so their
+///     winners are not the aligned rows';
 ///   12 columns (inner > 1): a thread per column, another code path.
 std::string row_reduction_regimes();
 
