@@ -4,11 +4,12 @@ the method of bench/RESULTS.md's A/B tables.
 
     tools/ab_templates.py --base REV --ops softmax,sum --shapes 65536x127,4095x4097 \\
         [--dtypes f32,bf16] [--build build] [--out ab-out] [--threshold 0] [--prepare-only]
+    tools/ab_templates.py --use-copies --ops softmax,sum --shapes ...   (after --prepare-only)
 
 1. Writes OUT/base/: each op's spec file at REV (templates/OP.yaml) as OP_base (its variants
    left out), its source and every header of templates/ and templates/support/ at REV. A
    template's own folder is searched first for its includes (docs/TEMPLATES.md), so the copy
-   compiles the old headers.
+   compiles the old headers. OUT/base/BASE_COMMIT names the commit.
 2. Tunes the base copy and the built-in op one after the other, dtype by dtype, into OUT/ab.db
    with the shipped rows off: every candidate of both validated and timed by the tuner's method
    on the same GPU in the same call.
@@ -16,7 +17,9 @@ the method of bench/RESULTS.md's A/B tables.
    built-in as new (--threshold 0, the default, lists every key).
 
 --prepare-only stops after step 1, so that a machine without a GPU can check the copies:
-`kerntune tune --dry-run --arch sm_90 --templates OUT/base --op OP_base`. OP must be a spec
+`kerntune tune --dry-run --arch sm_90 --templates OUT/base --op OP_base`. --use-copies starts at
+step 2 with the copies an earlier --prepare-only left in OUT/base: for a machine without the
+repository's history, such as a lent GPU machine that gets the working tree alone. OP must be a spec
 file's name (softmax, not its variant log_softmax). Exit 1 for an op REV does not have or a
 tune that fails; the command line's mistakes are exit 2.
 """
@@ -66,7 +69,12 @@ def base_spec(text, op):
 
 
 def prepare(rev, ops, folder):
-    """Step 1: folder/OP_base.yaml for each op, with templates/'s sources and support headers at rev."""
+    """Step 1: folder/OP_base.yaml for each op, with templates/'s sources and support headers at rev;
+    returns the commit, also written to folder/BASE_COMMIT."""
+    commit = subprocess.run(["git", "-C", str(SOURCE_ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                            capture_output=True, text=True).stdout.strip()
+    if not commit:
+        raise SystemExit(f"ab_templates: {rev} names no commit of {SOURCE_ROOT}")
     folder.mkdir(parents=True, exist_ok=True)
     for op in ops:
         text = git_show(rev, f"templates/{op}.yaml")
@@ -77,6 +85,20 @@ def prepare(rev, ops, folder):
         for name in git_files(rev, sub):
             if name.endswith((".cu", ".cuh")):
                 (folder / name).write_text(git_show(rev, f"{sub}/{name}"))
+    (folder / "BASE_COMMIT").write_text(commit + "\n")
+    return commit
+
+
+def prepared(ops, folder):
+    """The commit of the copies an earlier prepare left in folder, which must hold every op's."""
+    marker = folder / "BASE_COMMIT"
+    if not marker.is_file():
+        raise SystemExit(f"ab_templates: {folder} holds no base copies: run --prepare-only first")
+    missing = [op for op in ops if not (folder / f"{op}_base.yaml").is_file()]
+    if missing:
+        raise SystemExit(f"ab_templates: {folder} has no copy of {', '.join(missing)}: "
+                         "run --prepare-only with these --ops first")
+    return marker.read_text().strip()
 
 
 def split_winners(winners, ops):
@@ -91,9 +113,10 @@ def split_winners(winners, ops):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    summary, _, details = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(description=summary, epilog=details,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", required=True, help="the commit whose templates are the old side, e.g. HEAD~1")
+    parser.add_argument("--base", help="the commit whose templates are the old side, e.g. HEAD~1 (unless --use-copies)")
     parser.add_argument("--ops", required=True, help="comma-separated spec names, e.g. softmax,layer_norm,sum")
     parser.add_argument("--shapes", help="comma-separated shapes as kerntune tune --shape takes them")
     parser.add_argument("--dtypes", default="f32,bf16", help="comma-separated (default f32,bf16)")
@@ -101,15 +124,21 @@ def main(argv=None):
     parser.add_argument("--out", default="ab-out", help="where the copies, the database and the logs go (default ab-out)")
     parser.add_argument("--threshold", type=float, default=0.0, help="list the keys that moved by more than this many percent")
     parser.add_argument("--prepare-only", action="store_true", help="write the base copies only (no GPU needed)")
+    parser.add_argument("--use-copies", action="store_true",
+                        help="tune the base copies an earlier --prepare-only wrote to OUT/base (no git needed)")
     args = parser.parse_args(argv)
     ops = [op for op in args.ops.split(",") if op]
     if not ops:
         parser.error("--ops names no op")
     if not args.prepare_only and not args.shapes:
         parser.error("--shapes is needed to tune")
+    if args.use_copies == bool(args.base):
+        parser.error("give either --base REV or --use-copies")
+    if args.use_copies and args.prepare_only:
+        parser.error("--use-copies tunes copies that --prepare-only wrote: give one of them")
     out = Path(args.out)
-    prepare(args.base, ops, out / "base")
-    print(f"base copies of {', '.join(ops)} at {args.base} in {out / 'base'}")
+    commit = prepared(ops, out / "base") if args.use_copies else prepare(args.base, ops, out / "base")
+    print(f"base copies of {', '.join(ops)} at {commit} in {out / 'base'}")
     if args.prepare_only:
         return 0
 

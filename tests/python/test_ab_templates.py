@@ -48,6 +48,30 @@ class AbTemplates(unittest.TestCase):
         self.assertEqual([(r["dtype"], r["failed"]) for r in compiled["results"]], [("f32", 0)])
         self.assertGreater(compiled["results"][0]["kernels"], 0)
 
+    def test_copies_name_their_commit_and_are_tuned_only_where_prepared(self):
+        self.assertEqual(tool.main(["--base", "HEAD", "--ops", "sum", "--prepare-only", "--out", str(self.out)]), 0)
+        head = subprocess.run(["git", "-C", str(tool.SOURCE_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        self.assertEqual((self.out / "base" / "BASE_COMMIT").read_text().strip(), head)
+        self.assertEqual(tool.prepared(["sum"], self.out / "base"), head)
+        with self.assertRaises(SystemExit) as raised:
+            tool.main(["--use-copies", "--ops", "sum,softmax", "--shapes", "8x127", "--out", str(self.out)])
+        self.assertIn("has no copy of softmax: run --prepare-only with these --ops first", str(raised.exception))
+        with self.assertRaises(SystemExit) as raised:
+            tool.main(["--use-copies", "--ops", "sum", "--shapes", "8x127", "--out", str(self.out / "elsewhere")])
+        self.assertIn("holds no base copies: run --prepare-only first", str(raised.exception))
+
+    def test_base_and_use_copies_exclude_each_other(self):
+        for args in (["--ops", "sum", "--shapes", "8x127"],
+                     ["--base", "HEAD", "--use-copies", "--ops", "sum", "--shapes", "8x127"]):
+            with self.assertRaises(SystemExit) as raised, open(os.devnull, "w") as quiet:
+                sys.stderr, saved = quiet, sys.stderr
+                try:
+                    tool.main(args + ["--out", str(self.out)])
+                finally:
+                    sys.stderr = saved
+            self.assertEqual(raised.exception.code, 2)
+
     def test_an_op_the_commit_lacks_is_one_error_line(self):
         with self.assertRaises(SystemExit) as raised:
             tool.main(["--base", "HEAD", "--ops", "log_softmax", "--prepare-only", "--out", str(self.out)])
