@@ -113,7 +113,7 @@ __device__ __forceinline__ void norm_rows(const T* __restrict__ x, const affine<
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            norm_part<CENTER, T, THREADS, V, true>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
+            norm_part<CENTER, T, THREADS, V, peels<PATH>()>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,
                                              slots, turn);
         else
             norm_part<CENTER, T, THREADS, 1, peels<PATH>()>(x + offset, y + offset, mine, cache, part.count, cols, eps, valid, team, scratch,

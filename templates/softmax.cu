@@ -195,7 +195,7 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
         const long long offset = (valid ? row : 0) * cols + part.begin;
         if (vector)
-            softmax_part<T, THREADS, V, true, LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
+            softmax_part<T, THREADS, V, peels<PATH>(), LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         else
             softmax_part<T, THREADS, 1, peels<PATH>(), LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
         parity ^= 1;

@@ -266,18 +266,21 @@ __device__ __forceinline__ void for_my_elements(const D* data, long long count, 
 }
 
 /// The thread's share of the sum of f(x) over a row part of `count` elements (a multiple of N),
-/// in N accumulators (one per element of a step) folded every SPAN steps (folded_sum; a thread
-/// may add a million elements of a row: plain float sums lost twice torch's accuracy there, on
-/// the H200). Not 4 x N, one per step of a batch: with 8 16-bit elements a step, 32
-/// accumulators took the sum's kernel to 92 registers, and its rows of 33 to twice the time.
+/// in K accumulators folded after every SPAN terms each (folded_sum; a thread may add a million
+/// elements of a row: plain float sums lost twice torch's accuracy there, on the H200). K is N,
+/// one per element of a step, for wide steps: not N x batch, one per element of a batch, since
+/// with 8 16-bit elements a step 32 accumulators took the sum's kernel to 92 registers, and its
+/// rows of 33 to twice the time. Single elements take one per step of a batch (K = batch), so
+/// that the batch's additions still overlap.
 template <int SPAN, int THREADS, typename T, int N, typename F>
 __device__ __forceinline__ float part_sum(const T* src, long long count, F f) {
-    folded_sum<N, SPAN> s;
-    int steps = 0;
-    for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int) {
+    constexpr int K = N > 1 ? N : batch;
+    folded_sum<K, SPAN> s;
+    int runs = 0;  // steps for wide steps, batches for single elements: each adds one term an accumulator
+    for_my_elements<THREADS, T, N>(src, count, [&](long long, const elements<T, N>& e, int b) {
 #pragma unroll
-        for (int k = 0; k < N; ++k) s.partial[k] += f(to_float(e.v[k]));
-        if (++steps % SPAN == 0) s.fold();
+        for (int k = 0; k < N; ++k) s.partial[N > 1 ? k : b] += f(to_float(e.v[k]));
+        if ((N > 1 || b == batch - 1) && ++runs % SPAN == 0) s.fold();
     });
     return s.result();
 }
@@ -464,17 +467,18 @@ template <int THREADS, typename T> __device__ __forceinline__ void copy_part_asy
 }
 
 /// Where a row part of `count` elements that need not start on 16 bytes breaks at 16-byte
-/// boundaries: `head` elements up to the first, then `body` elements in whole 16-byte steps,
-/// then the tail (fewer than 16 bytes). A pointer to T lies on sizeof(T) bytes.
+/// boundaries: it starts `shift` elements past one; `head` elements up to the next, then `body`
+/// elements in whole 16-byte steps, then the tail (fewer than 16 bytes). A pointer to T lies on
+/// sizeof(T) bytes.
 struct peeled_part {
-    long long head, body;
+    long long shift, head, body;
 };
 
 template <typename T> __device__ __forceinline__ peeled_part peel(const T* src, long long count) {
     constexpr long long V = 16 / sizeof(T);
     const long long shift = reinterpret_cast<unsigned long long>(src) / sizeof(T) % V;
     const long long head = min((V - shift) % V, count);
-    return {head, (count - head) / V * V};
+    return {shift, head, (count - head) / V * V};
 }
 
 /// Every thread of the row group waits for the others; shared memory written before is visible
@@ -510,9 +514,8 @@ __device__ __forceinline__ T* cache_part(T* cache, const T* src, long long count
         });
         return cache;
     }
-    constexpr int V = 16 / sizeof(T);
-    T* const part = cache + reinterpret_cast<unsigned long long>(src) / sizeof(T) % V;
     const peeled_part p = peel(src, count);
+    T* const part = cache + p.shift;
     const int t = threadIdx.x % THREADS;
     group_sync<THREADS>();
     copy_part_async<THREADS>(part + p.head, src + p.head, p.body);
