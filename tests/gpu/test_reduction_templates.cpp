@@ -2,7 +2,7 @@
 // mean, layer_norm, rms_norm) validates against its float64 reference in the tuner's worker,
 // in each regime its space covers: rows cached in shared memory (a warp, a block or a cluster per
 // row, several rows per block), rows too long to cache, odd lengths (PATH peeled: 16-byte steps
-// between a head and a tail; under 128 bytes, PATH elements: element by element), and columns
+// between a head and a tail; under 192 bytes, PATH elements: element by element), and columns
 // (inner > 1); and, at every shape of at most a row per SM, rows split over a
 // cooperative grid (SPLIT, a team of the grid per row: parts of a few elements, empty parts, a
 // row of one element).
@@ -24,10 +24,10 @@ TEST_P(ReductionTemplates, EveryCandidateValidatesInEveryRegime) {
     tune_options options;
     options.dtypes = {dtype::f32, dtype::bf16};
     // 37 rows of 1000 (cached); 3 rows of 100003 floats (odd; 400 KB: cached only split over a
-    // cluster of 2 or more, or a grid team); 37 rows of 33 (odd and short: 132 bytes of f32,
-    // peeled; 66 of bf16, element by element); columns of 33 elements, 129 apart; one row of one
+    // cluster of 2 or more, or a grid team); 37 rows of 49 (odd and short: 196 bytes of f32,
+    // peeled; 98 of bf16, element by element); columns of 33 elements, 129 apart; one row of one
     // element.
-    for (const char* shape : {"37x1000x1", "3x100003x1", "37x33x1", "3x33x129", "1x1x1"})
+    for (const char* shape : {"37x1000x1", "3x100003x1", "37x49x1", "3x33x129", "1x1x1"})
         options.problems.push_back(make_problem(spec.axes, parse_shape(shape)));
     options.min_samples = 1;
     options.max_samples = 3;
