@@ -445,9 +445,10 @@ __device__ __forceinline__ bool aligned_16(const void* a, const void* b, const v
 /// alone). vectors_path: rows of whole 16-byte vectors in 16-byte steps (a call whose pointers
 /// are not on 16 bytes takes the peeled code, also compiled in); peeled_path: other rows, their
 /// body in 16-byte steps between a head and a tail of single elements (peel); elements_path:
-/// such rows under 192 bytes, an element at a time (the peeled code's steps cost short rows more
-/// than they gain: on the H200, rows of 33 bf16 summed in 97 us against 61, rows of 33 floats in
-/// 71 against 66; rows of 63 floats gained 5 to 20 %: the bound lies between, not measured);
+/// such rows under 160 bytes, an element at a time (the peeled code's steps cost short rows more
+/// than they gain: on the H200, 1048576 rows of 33 floats summed in 71.1 us peeled against 65.7
+/// element by element, and 262144 rows of 45 floats in 24.4 against 27.5; softmax 147.7 against
+/// 147.4, and 44.6 against 46.7);
 /// columns_path: inner > 1. Any kernel still computes any problem: a rows kernel walks columns
 /// when inner > 1, a columns kernel walks rows as columns of inner 1.
 enum row_path : int { vectors_path = 0, elements_path = 1, columns_path = 2, peeled_path = 3 };

@@ -2,7 +2,7 @@
 // mean, layer_norm, rms_norm) validates against its float64 reference in the tuner's worker,
 // in each regime its space covers: rows cached in shared memory (a warp, a block or a cluster per
 // row, several rows per block), rows too long to cache, odd lengths (PATH peeled: 16-byte steps
-// between a head and a tail; under 192 bytes, PATH elements: element by element), and columns
+// between a head and a tail; under 160 bytes, PATH elements: element by element), and columns
 // (inner > 1); and, at every shape of at most a row per SM, rows split over a
 // cooperative grid (SPLIT, a team of the grid per row: parts of a few elements, empty parts, a
 // row of one element).

@@ -751,9 +751,9 @@ TEST(BuiltinReductions, RowKernelsAreCompiledForTheCodePathTheProblemTakes) {
         EXPECT_EQ(path("4095x4097", dtype::f32), ".peeled") << op;
         EXPECT_EQ(path("16x1028", dtype::f32), ".vectors") << op;   // whole 16-byte vectors of 4 floats
         EXPECT_EQ(path("16x1028", dtype::bf16), ".peeled") << op;  // not of 8 bf16
-        EXPECT_EQ(path("16x63", dtype::bf16), ".elements") << op;   // and under 192 bytes
-        EXPECT_EQ(path("16x47", dtype::f32), ".elements") << op;    // 188 bytes
-        EXPECT_EQ(path("16x49", dtype::f32), ".peeled") << op;      // 196 bytes
+        EXPECT_EQ(path("16x63", dtype::bf16), ".elements") << op;   // and under 160 bytes
+        EXPECT_EQ(path("16x39", dtype::f32), ".elements") << op;    // 156 bytes
+        EXPECT_EQ(path("16x41", dtype::f32), ".peeled") << op;      // 164 bytes
         EXPECT_EQ(path("16x1", dtype::f16), ".elements") << op;
         EXPECT_EQ(path("8x64x32x32", dtype::f32, 1), ".columns") << op;
         EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0}, {1}, {2}, {3}})) << op;
