@@ -1,7 +1,8 @@
 // The shipped database's rules (src/db/shipped_rows, read_jsonl_lenient): a bad line or row is
 // left out with one warning and the rest used; a winner that disagrees with its measurements is
 // tampered; stale rows are never used and said once per template; the file `db export --winners`
-// writes imports and exports back byte for byte; where the files are found.
+// writes imports and exports back byte for byte; where the files are found; and the
+// repository's own tuning_db/ is current with the repository's templates.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -11,10 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.hpp"
 #include "core/config.hpp"
 #include "core/select_config.hpp"
 #include "db/database.hpp"
 #include "db/jsonl.hpp"
+#include "db/label_domain.hpp"
 #include "db/shipped_rows.hpp"
 #include "test_db_support.hpp"
 
@@ -292,6 +295,30 @@ TEST_F(ShippedRows, FilesAreTheVariablesTheBuildTreesOrTheInstalledOnes) {
         const scoped_env chosen("KERNTUNE_SHIPPED_DB", list.c_str());
         EXPECT_EQ(shipped_files(file("build/tools"), where),
                   (std::vector<fs::path>{file("own/mine.jsonl"), file("prefix/share/kerntune/tuning_db/h200.jsonl")}));
+    }
+}
+
+// The repository's tuning_db/ (what a fresh install ships) against the templates of the same
+// commit, with no GPU: every file reads without a warning, every built-in op has rows, and every
+// row of a built-in op carries its template's current hash. A template edit, a comment in a
+// support header included, retires its rows (a miss on every GPU, which only the gpu label would
+// see): the edit and the regenerated file (docs/SHIPPED.md) land together.
+TEST(TheRepositorysShippedFile, IsCurrentWithTheBuiltInTemplates) {
+    const catalog templates;
+    std::vector<fs::path> files;
+    for (const fs::directory_entry& entry : fs::directory_iterator(KERNTUNE_TEST_SHIPPED_DIR))
+        if (entry.path().extension() == ".jsonl") files.push_back(entry.path());
+    ASSERT_FALSE(files.empty()) << KERNTUNE_TEST_SHIPPED_DIR;
+    warnings said;
+    const std::vector<winner> shipped = read_shipped_winners(files, declared_domain(templates.specs()), said.sink());
+    EXPECT_TRUE(said.lines.empty()) << said.lines.front();
+    for (const auto& spec : templates.specs()) {
+        int current = 0, stale = 0;
+        for (const winner& w : shipped)
+            if (w.key.template_name == spec->name) ++(w.key.template_hash == spec->source_hash ? current : stale);
+        EXPECT_GT(current, 0) << spec->name << " has no shipped row at its current hash " << spec->source_hash.substr(0, 12);
+        EXPECT_EQ(stale, 0) << stale << " shipped rows of " << spec->name << " are of another version of it (not "
+                            << spec->source_hash.substr(0, 12) << "): regenerate tuning_db/ (docs/SHIPPED.md)";
     }
 }
 
