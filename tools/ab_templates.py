@@ -36,16 +36,20 @@ import compare_tuning_files  # noqa: E402
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 
+def git(*args):
+    """git ARGS in the checkout this tool is in."""
+    return subprocess.run(["git", "-C", str(SOURCE_ROOT), *args], capture_output=True, text=True)
+
+
 def git_show(rev, path):
     """A file's text at rev; None where rev has no such file."""
-    result = subprocess.run(["git", "-C", str(SOURCE_ROOT), "show", f"{rev}:{path}"], capture_output=True, text=True)
+    result = git("show", f"{rev}:{path}")
     return result.stdout if result.returncode == 0 else None
 
 
 def git_files(rev, folder):
     """The names of the files directly in folder at rev."""
-    result = subprocess.run(["git", "-C", str(SOURCE_ROOT), "ls-tree", "--name-only", f"{rev}:{folder}"],
-                            capture_output=True, text=True)
+    result = git("ls-tree", "--name-only", f"{rev}:{folder}")
     if result.returncode != 0:
         raise SystemExit(f"ab_templates: {rev} has no {folder}/: {result.stderr.strip()}")
     return result.stdout.split()
@@ -71,8 +75,7 @@ def base_spec(text, op):
 def prepare(rev, ops, folder):
     """Step 1: folder/OP_base.yaml for each op, with templates/'s sources and support headers at rev;
     returns the commit, also written to folder/BASE_COMMIT."""
-    commit = subprocess.run(["git", "-C", str(SOURCE_ROOT), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").stdout.strip()
     if not commit:
         raise SystemExit(f"ab_templates: {rev} names no commit of {SOURCE_ROOT}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -116,7 +119,8 @@ def main(argv=None):
     summary, _, details = __doc__.partition("\n\n")
     parser = argparse.ArgumentParser(description=summary, epilog=details,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", help="the commit whose templates are the old side, e.g. HEAD~1 (unless --use-copies)")
+    old_side = parser.add_mutually_exclusive_group(required=True)
+    old_side.add_argument("--base", help="the commit whose templates are the old side, e.g. HEAD~1")
     parser.add_argument("--ops", required=True, help="comma-separated spec names, e.g. softmax,layer_norm,sum")
     parser.add_argument("--shapes", help="comma-separated shapes as kerntune tune --shape takes them")
     parser.add_argument("--dtypes", default="f32,bf16", help="comma-separated (default f32,bf16)")
@@ -124,16 +128,14 @@ def main(argv=None):
     parser.add_argument("--out", default="ab-out", help="where the copies, the database and the logs go (default ab-out)")
     parser.add_argument("--threshold", type=float, default=0.0, help="list the keys that moved by more than this many percent")
     parser.add_argument("--prepare-only", action="store_true", help="write the base copies only (no GPU needed)")
-    parser.add_argument("--use-copies", action="store_true",
-                        help="tune the base copies an earlier --prepare-only wrote to OUT/base (no git needed)")
+    old_side.add_argument("--use-copies", action="store_true",
+                          help="tune the base copies an earlier --prepare-only wrote to OUT/base (no git needed)")
     args = parser.parse_args(argv)
     ops = [op for op in args.ops.split(",") if op]
     if not ops:
         parser.error("--ops names no op")
     if not args.prepare_only and not args.shapes:
         parser.error("--shapes is needed to tune")
-    if args.use_copies == bool(args.base):
-        parser.error("give either --base REV or --use-copies")
     if args.use_copies and args.prepare_only:
         parser.error("--use-copies tunes copies that --prepare-only wrote: give one of them")
     out = Path(args.out)
