@@ -10,6 +10,8 @@
 // (row_team). Each block keeps its part of the row in dynamic shared memory when the launch
 // gave it room (one read of the row from memory); otherwise it reads the row twice: an online
 // pass for the max and the sum, then the outputs.
+// Rows of at most 4 KiB (PATH held_*): each row group holds its part of a row in registers and
+// reads it once (softmax_held).
 // inner > 1: each thread owns one (outer, inner) column and walks it, coalesced across threads.
 // PATH (kt_reduce.cuh's row_path) says which of these codes a kernel is compiled with.
 #include "kt_reduce.cuh"
@@ -115,17 +117,31 @@ template <typename T, int N, bool LOG> struct write_outputs {
     __device__ __forceinline__ write_outputs(float row_max, float row_sum, T* out, bool kept)
         : max(row_max), sum(row_sum), reciprocal(1.0f / row_sum), log_sum(logf(row_sum)), dst(out),
           exponentials_kept(kept) {}
+    /// The output of an element v (x, or exp(x - max) when kept).
+    __device__ __forceinline__ T output(float v) const {
+        return from_float<T>(LOG ? (v - max) - log_sum
+                                 : divide<T>(exponentials_kept ? v : exp_shifted<T>(v, max), sum, reciprocal));
+    }
     __device__ __forceinline__ void operator()(long long i, const elements<T, N>& e, int) const {
         elements<T, N> out;
 #pragma unroll
-        for (int k = 0; k < N; ++k) {
-            const float v = to_float(e.v[k]);
-            out.v[k] = from_float<T>(LOG ? (v - max) - log_sum
-                                         : divide<T>(exponentials_kept ? v : exp_shifted<T>(v, max), sum, reciprocal));
-        }
+        for (int k = 0; k < N; ++k) out.v[k] = output(to_float(e.v[k]));
         *reinterpret_cast<elements<T, N>*>(dst + i) = out;
     }
 };
+
+/// A row's max and sum of exponentials from each thread's (m, s): over the row group, then the
+/// team. The sum's tree adds in double, so that the row's sum is rounded once, not at every
+/// level: with float, rows of 127 floats came out at twice torch's error (on the H200). A double
+/// takes a softmax_stats' room, in the scratch and in the second slot; the max takes the first.
+template <int THREADS> __device__ __forceinline__ float row_max(float m, row_team& team, softmax_stats* scratch, softmax_stats* slots) {
+    return team.reduce(group_reduce<THREADS>(m, max_op{}, reinterpret_cast<float*>(scratch)), max_op{},
+                       reinterpret_cast<float*>(slots));
+}
+template <int THREADS> __device__ __forceinline__ float row_sum(float s, row_team& team, softmax_stats* scratch, softmax_stats* slots) {
+    return static_cast<float>(team.reduce(group_reduce<THREADS>(static_cast<double>(s), sum_op{}, reinterpret_cast<double*>(scratch)),
+                                          sum_op{}, reinterpret_cast<double*>(&slots[1])));
+}
 
 /// One row part: max, sum of exp(x - max), then the outputs; the row group's and the cluster's
 /// partial results combined in between. With a `cache` (shared memory for the part) the part
@@ -150,8 +166,6 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
         if (valid) for_my_elements<THREADS, T, N>(src, count, write);
         return;
     }
-    float* const float_scratch = reinterpret_cast<float*>(scratch);  // room for twice the floats needed
-    float* const float_slots = reinterpret_cast<float*>(slots);
     T* const part = cache_part<THREADS, T, N, PEEL>(cache, src, valid ? count : 0);
     float m = max_op::identity();
     if (valid)
@@ -159,7 +173,7 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
 #pragma unroll
             for (int k = 0; k < N; ++k) m = fmaxf(m, to_float(e.v[k]));
         });
-    m = team.reduce(group_reduce<THREADS>(m, max_op{}, float_scratch), max_op{}, &float_slots[0]);
+    m = row_max<THREADS>(m, team, scratch, slots);
 
     const bool keep = !LOG && sizeof(T) == 4;
     add_exponentials<T, N> adder{m, keep ? part : nullptr, {}};
@@ -169,14 +183,46 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
     for (int b = 0; b < batch; ++b)
 #pragma unroll
         for (int k = 0; k < N; ++k) s += adder.partial[b][k];
-    // The tree adds in double, so that the row's sum is rounded once, not at every level: with
-    // float, rows of 127 floats came out at twice torch's error (on the H200). A double takes a
-    // softmax_stats' room, in the scratch and in the second slot.
-    s = static_cast<float>(team.reduce(group_reduce<THREADS>(static_cast<double>(s), sum_op{}, reinterpret_cast<double*>(scratch)),
-                                       sum_op{}, reinterpret_cast<double*>(&slots[1])));
+    s = row_sum<THREADS>(s, team, scratch, slots);
 
     const write_outputs<T, N, LOG> write(m, s, dst, keep);
     if (valid) for_my_elements<THREADS, T, N>(part, count, write);
+}
+
+/// One row part held in registers (PATH held_*; it fits, held_part::fits): read once, then the
+/// max, the exponentials (kept in place of x for softmax) and their sum, and the outputs, with
+/// the row group's and the team's results combined in between as softmax_part does.
+template <typename T, int THREADS, int ITEMS, int N, bool LOG>
+__device__ __forceinline__ void softmax_held(const T* src, T* dst, long long count, bool valid, row_team& team,
+                                             softmax_stats* scratch, softmax_stats* slots) {
+    held_part<THREADS, ITEMS, T, N> part(src, valid ? count : 0, max_op::identity());
+    float m = max_op::identity();
+#pragma unroll
+    for (int s = 0; s < part.steps; ++s)
+#pragma unroll
+        for (int k = 0; k < N; ++k) m = fmaxf(m, part.v[s][k]);
+    m = row_max<THREADS>(m, team, scratch, slots);
+
+    float sum = 0.0f;
+#pragma unroll
+    for (int s = 0; s < part.steps && s < part.present; ++s)  // absent steps would add 0
+#pragma unroll
+        for (int k = 0; k < N; ++k) {
+            const float exponential = exp_shifted<T>(part.v[s][k], m);
+            sum += exponential;
+            if (!LOG) part.v[s][k] = exponential;
+        }
+    sum = row_sum<THREADS>(sum, team, scratch, slots);
+
+    const write_outputs<T, N, LOG> write(m, sum, dst, !LOG);
+    T* const mine = dst + part.first;
+#pragma unroll
+    for (int s = 0; s < part.steps && s < part.present; ++s) {
+        elements<T, N> out;
+#pragma unroll
+        for (int k = 0; k < N; ++k) out.v[k] = write.output(part.v[s][k]);
+        *reinterpret_cast<elements<T, N>*>(mine + s * part.step) = out;
+    }
 }
 
 template <typename T, int THREADS, int ROWS, int PATH, bool LOG>
@@ -188,18 +234,45 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
     // 16-byte steps when compiled in and every row starts on 16 bytes; else peeled or single
-    // elements, as PATH says.
-    const bool vector = PATH == vectors_path && cols % V == 0 && aligned_16(x, y);
-    T* cache = row_cache<THREADS, ROWS, T>(part);
-    int parity = 0;
-    for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
-        const long long offset = (valid ? row : 0) * cols + part.begin;
-        if (vector)
-            softmax_part<T, THREADS, V, peels<PATH>(), LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
-        else
-            softmax_part<T, THREADS, 1, peels<PATH>(), LOG>(x + offset, y + offset, cache, part.count, valid, team, scratch, slots, parity);
-        parity ^= 1;
-    });
+    // elements, as PATH says. A held kernel's rows always fit its registers: PATH is derived
+    // from the row's length at every launch, and a part is never longer than its row rounded up
+    // to V. Were one longer, the kernel traps rather than write wrong outputs; a fallback that
+    // read it twice took bf16 rows of 128 to 58 registers a thread instead of 40. A held class
+    // whose row group is too small for it (over 32 elements a thread, ITEMS 0: a config
+    // borrowed from another shape) caches its rows, peeled: the vector code beside it took the
+    // kernel to 120 registers instead of 62. A loop for each code: in one loop, the values each
+    // code keeps across it took held rows to 64 registers a thread instead of 32 to 40 (nvcc
+    // 13.0, sm_90).
+    constexpr int ITEMS = held_items<THREADS, PATH>();
+    const bool vector = (PATH == vectors_path || ITEMS > 0) && cols % V == 0 && aligned_16(x, y);
+    const bool held = ITEMS > 0 && held_part<THREADS, ITEMS, T, 1>::fits(part.chunk);
+    const auto offset = [&](long long row, bool valid) { return (valid ? row : 0) * cols + part.begin; };
+    if (held && vector) {
+        for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
+            const long long at = offset(row, valid);
+            softmax_held<T, THREADS, ITEMS, V, LOG>(x + at, y + at, part.count, valid, team, scratch, slots);
+        });
+    } else if (held) {
+        for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
+            const long long at = offset(row, valid);
+            softmax_held<T, THREADS, ITEMS, 1, LOG>(x + at, y + at, part.count, valid, team, scratch, slots);
+        });
+    } else {
+        T* cache = row_cache<THREADS, ROWS, T>(part);
+        int parity = 0;
+        for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
+            const long long at = offset(row, valid);
+            if (ITEMS > 0)  // (here rather than before the loop: 48 registers instead of 56 for some)
+                __trap();
+            else if (held_row<PATH>() > 0)
+                softmax_part<T, THREADS, 1, true, LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
+            else if (vector)
+                softmax_part<T, THREADS, V, peels<PATH>(), LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
+            else
+                softmax_part<T, THREADS, 1, peels<PATH>(), LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
+            parity ^= 1;
+        });
+    }
 }
 
 template <typename T, bool LOG>

@@ -449,9 +449,59 @@ __device__ __forceinline__ bool aligned_16(const void* a, const void* b, const v
 /// than they gain: on the H200, 1048576 rows of 33 floats summed in 71.1 us peeled against 65.7
 /// element by element, and 262144 rows of 45 floats in 24.4 against 27.5; softmax 147.7 against
 /// 147.4, and 44.6 against 46.7);
-/// columns_path: inner > 1. Any kernel still computes any problem: a rows kernel walks columns
+/// columns_path: inner > 1; held_32 .. held_2048 (softmax): rows of at most 4 KiB and of at most
+/// 32, 64, ..., 2048 elements, each row group holding its part in registers (held_part). Any
+/// kernel still computes any problem: a rows kernel walks columns
 /// when inner > 1, a columns kernel walks rows as columns of inner 1.
-enum row_path : int { vectors_path = 0, elements_path = 1, columns_path = 2, peeled_path = 3 };
+enum row_path : int {
+    vectors_path = 0, elements_path = 1, columns_path = 2, peeled_path = 3,
+    held_32 = 4, held_64, held_128, held_256, held_512, held_1024, held_2048
+};
+
+/// PATH held_*: a row group keeps its part of a short row in registers, as float: read from
+/// memory once, passed over in registers (torch's short-row softmax does the same, a warp a
+/// row). The row's length class (held_row: the length rounded up to a power of two) fixes each
+/// thread's share at compile time, so that a kernel holds only the registers its rows need; a
+/// share over 32 elements (a few threads a long row) is not held (held_items 0).
+template <int PATH> __host__ __device__ constexpr long long held_row() { return PATH >= held_32 ? 32ll << (PATH - held_32) : 0; }
+template <int THREADS, int PATH> __host__ __device__ constexpr int held_items() {
+    return held_row<PATH>() == 0 || held_row<PATH>() > 32ll * THREADS ? 0 : held_row<PATH>() >= THREADS ? held_row<PATH>() / THREADS : 1;
+}
+
+/// This thread's ITEMS elements (or fewer) of a row part held in registers: its steps of N
+/// elements as for_my_elements visits them (THREADS * N apart, coalesced across the group for
+/// any offset), all loaded at once. v[s] is step s, elements first + s * step on, present when
+/// s < present; absent steps hold `absent` (softmax: -inf, which adds nothing to a max).
+template <int THREADS, int ITEMS, typename T, int N> struct held_part {
+    static constexpr int steps = ITEMS > 0 ? (ITEMS + N - 1) / N : 1;  // 1: a kernel that holds no rows names the type
+    static constexpr long long step = static_cast<long long>(THREADS) * N;
+    float v[steps][N];
+    long long first;
+    int present;
+
+    /// Whether a part of `count` elements fits in the group's registers.
+    __device__ __forceinline__ static bool fits(long long count) { return count <= steps * step; }
+
+    /// Loads the part (count elements from src, a multiple of N; 0 for a group without a row).
+    __device__ __forceinline__ held_part(const T* src, long long count, float absent)
+        : first((threadIdx.x % THREADS) * N),
+          present(first < count ? static_cast<int>((count - first + step - 1) / step) : 0) {
+        const T* mine = src + first;
+        // Every value is written before the loads (not only the absent ones after them): a
+        // value left unwritten on some path stays live across the row loop, which cost a row
+        // group of a warp 100 registers a thread instead of 48 (nvcc 13.0, sm_90).
+#pragma unroll
+        for (int s = 0; s < steps; ++s)
+#pragma unroll
+            for (int k = 0; k < N; ++k) v[s][k] = absent;
+#pragma unroll
+        for (int s = 0; s < steps && s < present; ++s) {
+            const elements<T, N> e = *reinterpret_cast<const elements<T, N>*>(mine + s * step);
+#pragma unroll
+            for (int k = 0; k < N; ++k) v[s][k] = to_float(e.v[k]);
+        }
+    }
+};
 
 /// Whether a kernel compiled for PATH reads rows that are not whole 16-byte steps on 16 bytes
 /// peeled (every rows path but elements_path).

@@ -738,25 +738,35 @@ TEST(BuiltinReductions, SoftmaxAndLogSoftmaxShareOneTemplateWithClusteredLaunche
 }
 
 // The row templates' kernels are compiled for the code path the problem takes (their derived
-// PATH, kt_reduce.cuh's row_path: vectors 0, elements 1, columns 2, peeled 3), after THREADS and ROWS.
+// PATH, kt_reduce.cuh's row_path: vectors 0, elements 1, columns 2, peeled 3, held32 4 to
+// held2048 10), after THREADS and ROWS. softmax holds rows of at most 4 KiB in registers, a
+// kernel for each power of two of their length; the others read them.
 TEST(BuiltinReductions, RowKernelsAreCompiledForTheCodePathTheProblemTakes) {
     const catalog templates;
     for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "sum", "mean"}) {
         const kernel_spec& spec = *templates.at(op);
+        const bool holds = spec.kernel == "kt::softmax" || spec.kernel == "kt::log_softmax";
         const auto path = [&](const char* shape, dtype type, int dim = -1) {
             const derived_values values = derive(spec, type, make_problem(spec.axes, parse_shape(shape), dim));
             return kernel_label(spec, default_config(spec, type), values).substr(label(spec, default_config(spec, type)).size());
         };
+        const auto held = [&](const char* length, const char* otherwise) { return holds ? std::string(".held") + length : otherwise; };
         EXPECT_EQ(path("4096x16384", dtype::f32), ".vectors") << op;
         EXPECT_EQ(path("4095x4097", dtype::f32), ".peeled") << op;
-        EXPECT_EQ(path("16x1028", dtype::f32), ".vectors") << op;   // whole 16-byte vectors of 4 floats
-        EXPECT_EQ(path("16x1028", dtype::bf16), ".peeled") << op;  // not of 8 bf16
-        EXPECT_EQ(path("16x63", dtype::bf16), ".elements") << op;   // and under 160 bytes
-        EXPECT_EQ(path("16x39", dtype::f32), ".elements") << op;    // 156 bytes
-        EXPECT_EQ(path("16x41", dtype::f32), ".peeled") << op;      // 164 bytes
-        EXPECT_EQ(path("16x1", dtype::f16), ".elements") << op;
+        EXPECT_EQ(path("16x1028", dtype::f32), ".vectors") << op;   // whole 16-byte vectors of 4 floats, over 4 KiB
+        EXPECT_EQ(path("16x1028", dtype::bf16), held("2048", ".peeled")) << op;  // not of 8 bf16; 2056 bytes
+        EXPECT_EQ(path("16x2049", dtype::bf16), ".peeled") << op;  // 4098 bytes
+        EXPECT_EQ(path("16x1024", dtype::f32), held("1024", ".vectors")) << op;  // 4096 bytes
+        EXPECT_EQ(path("16x1025", dtype::f32), ".peeled") << op;
+        EXPECT_EQ(path("16x63", dtype::bf16), held("64", ".elements")) << op;   // and under 160 bytes
+        EXPECT_EQ(path("16x39", dtype::f32), held("64", ".elements")) << op;    // 156 bytes
+        EXPECT_EQ(path("16x41", dtype::f32), held("64", ".peeled")) << op;      // 164 bytes
+        EXPECT_EQ(path("16x129", dtype::f32), held("256", ".peeled")) << op;
+        EXPECT_EQ(path("16x1", dtype::f16), held("32", ".elements")) << op;
         EXPECT_EQ(path("8x64x32x32", dtype::f32, 1), ".columns") << op;
-        EXPECT_EQ(every_derived(spec), (std::vector<derived_values>{{0}, {1}, {2}, {3}})) << op;
+        EXPECT_EQ(every_derived(spec), holds ? (std::vector<derived_values>{{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}})
+                                             : (std::vector<derived_values>{{0}, {1}, {2}, {3}}))
+            << op;
         EXPECT_EQ(name_expression(spec, default_config(spec, dtype::f16), {2}, dtype::f16),
                   spec.kernel + "<__half, 256, 1, 2>")
             << op;
