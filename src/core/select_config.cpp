@@ -21,6 +21,7 @@ struct candidate {
     std::string key;
     std::int64_t numel = 0;
     bool exact = false;
+    bool same_code = false;  // the tuned problem's kernel is the wanted one's (the same derived values)
     bool shipped = false;  // the rows are shipped ones, tried after the user's of the same problem
     double distance = 0;
     std::vector<const std::string*> labels;  // one per row, sorted before use
@@ -45,12 +46,14 @@ double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::i
 }
 
 // The order candidates are tried in: exact first (tested on the extents, not on a distance of 0,
-// which rounding also gives to neighbours past 2^53), then nearest, then the problem with more
+// which rounding also gives to neighbours past 2^53), then those compiled as the same code as
+// the wanted problem (a config's speed was measured on its kernel), then nearest, then the problem with more
 // elements, whose config was chosen for more work in flight, then the larger extents in axis
 // order, so that distinct candidates never compare equal and the row order never matters; of
 // one problem, the user's rows before the shipped ones.
 bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
+    if (a.same_code != b.same_code) return a.same_code;
     if (a.distance != b.distance) return a.distance < b.distance;
     if (a.numel != b.numel) return a.numel > b.numel;
     if (a.extents != b.extents) return a.extents > b.extents;
@@ -62,10 +65,13 @@ bool tried_before(const candidate& a, const candidate& b) {
 // order they are tried, a tuned problem other than the wanted one only when it is in the wanted
 // one's regime (`regime`, none: nothing is borrowed); a std::map makes the grouping independent
 // of the row order.
+// The derived values of a problem's kernel (derive); nothing when they cannot be derived for it.
+using code_of_problem = std::function<std::optional<derived_values>(const problem&)>;
+
 template <typename Applies>
 std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const problem& target,
                                   const std::function<std::optional<std::int64_t>(const problem&)>& regime_of_problem,
-                                  Applies applies) {
+                                  const code_of_problem& code_of, Applies applies) {
     std::map<std::tuple<std::string, std::vector<std::int64_t>, bool>, candidate> grouped;
     for (const tuned_row& row : rows) {
         if (!applies(row)) continue;  // stale or foreign: a miss, never an error
@@ -91,10 +97,13 @@ std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const prob
     // spec declares (launch-bound and DRAM-streaming, a row a warp holds and one a cluster
     // splits) is never borrowed. Computed once per tuned problem, not per row.
     const std::optional<std::int64_t> wanted = regime_of_problem(target);
+    const std::optional<derived_values> wanted_code = code_of(target);
     std::vector<candidate> order;
     for (auto& entry : grouped) {
         candidate& c = entry.second;
-        if (!c.exact && (!wanted || regime_of_problem(make_problem(target.axes, c.extents)) != wanted)) continue;
+        const problem tuned = make_problem(target.axes, c.extents);
+        if (!c.exact && (!wanted || regime_of_problem(tuned) != wanted)) continue;
+        c.same_code = wanted_code && code_of(tuned) == wanted_code;
         order.push_back(std::move(c));
     }
     std::sort(order.begin(), order.end(), tried_before);
@@ -144,6 +153,13 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
     const std::optional<std::int64_t> regime = regime_of(spec, type, target, device);
 
     const auto regime_of_problem = [&](const problem& p) { return regime_of(spec, type, p, device); };
+    const auto code_of = [&](const problem& p) -> std::optional<derived_values> {
+        try {
+            return derive(spec, type, p);
+        } catch (const error&) {
+            return std::nullopt;  // a derived value outside its domain: the same code as no problem's
+        }
+    };
     const auto same_identity = [&](const tuned_row& row) {
         return row.dtype == type_name && row.gpu_identity == gpu_identity && row.nvrtc_version == nvrtc_version;
     };
@@ -179,7 +195,7 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
         }
         return false;
     };
-    if (chosen_from(candidates(rows, target, regime_of_problem,
+    if (chosen_from(candidates(rows, target, regime_of_problem, code_of,
                                [&](const tuned_row& row) {
                                    return row.template_name == spec.name && row.template_hash == spec.source_hash &&
                                           same_identity(row);
@@ -188,7 +204,7 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
         return result;
     // The family step: a config tuned for another template of the spec's family, in its regime.
     if (!spec.family.empty() &&
-        chosen_from(candidates(rows, target, regime_of_problem,
+        chosen_from(candidates(rows, target, regime_of_problem, code_of,
                                [&](const tuned_row& row) {
                                    return row.family == spec.family && row.template_name != spec.name &&
                                           same_identity(row);

@@ -42,9 +42,9 @@ struct selection {
 /// The lookup chain, as a pure function of its arguments:
 /// exact (same template name and source hash, dtype, problem key, GPU identity and NVRTC
 /// version), else the nearest tuned problem of the same template, dtype, GPU and NVRTC in log
-/// space within the wanted problem's regime, else (for a spec of a family) the nearest tuned
-/// problem within that regime of another template of its family with that dtype, GPU and
-/// NVRTC, else the spec's default config for the dtype.
+/// space within the wanted problem's regime (of the same code first), else (for a spec of a
+/// family) the nearest tuned problem within that regime of another template of its family with
+/// that dtype, GPU and NVRTC, else the spec's default config for the dtype.
 ///
 /// - Regimes (regime_of, with `device`, the caller's GPU: a row applies only when its GPU
 ///   identity is the caller's, so its problem's regime is computed with the same facts): a
@@ -58,11 +58,15 @@ struct selection {
 /// - A row applies when its template name and hash, dtype, GPU identity and NVRTC version are
 ///   the caller's and its problem key parses for wanted.axes (parse_problem_key); other rows are
 ///   stale or foreign and are skipped silently (never an error, never in `refused`).
+/// - Of the tuned problems in the regime, those whose kernel is the wanted problem's (the same
+///   derived values, derive: softmax's held rows of 65 to 128 elements, not those of 33 to 64)
+///   are tried before any other, nearest first: a config's speed was measured on its kernel.
+///   The others are borrowed only when none of them applies.
 /// - Distance is the sum over axes of (ln tuned - ln wanted)^2, so a 2x bigger problem is as far
 ///   as a 2x smaller one (bandwidth behaviour changes with the ratio, not the difference). Ties
 ///   go to the problem with more elements, whose config was chosen for more work in flight, then
 ///   to the larger extents in axis order.
-/// - Candidates are tried exact first, then by distance: a row whose label does not parse
+/// - Candidates are tried exact first, then by code and distance: a row whose label does not parse
 ///   (parse_label) or violates the constraints for `type` is refused with a line in `refused`
 ///   (`n=1048576 "blk300.vec4" refused: BLOCK must be one of 128, 256`, the label escaped as a
 ///   JSON string), and the next candidate is tried. Rows farther than the one chosen are not examined.

@@ -279,7 +279,17 @@ TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
     expected.push_back("16x4194304");  // its own
     EXPECT_EQ(test::shape_texts(layer_norm.default_shapes), expected);
     const kernel_spec& softmax = *templates.at("softmax");
-    EXPECT_EQ(softmax.default_shapes.back().to_string(), "4096x16384");  // its own, after the ladder
+    // Its own after the ladder: a benchmark shape, then one in each held class the ladder lacks.
+    const std::vector<std::string> softmax_shapes = test::shape_texts(softmax.default_shapes);
+    EXPECT_EQ(std::vector<std::string>(softmax_shapes.end() - 5, softmax_shapes.end()),
+              (std::vector<std::string>{"4096x16384", "524288x32", "131072x110", "32768x450", "8192x1900"}));
+    // With the ladder, every held class (PATH held32 .. held2048) has a shape in f32 and bf16.
+    for (dtype type : {dtype::f32, dtype::bf16}) {
+        std::set<std::int64_t> paths;
+        for (const tensor_shape& shape : softmax.default_shapes) paths.insert(derive(softmax, type, make_problem(softmax.axes, shape))[0]);
+        for (std::int64_t held = 4; held <= (type == dtype::f32 ? 9 : 10); ++held)
+            EXPECT_EQ(paths.count(held), 1u) << "held class " << held << " in " << to_string(type);
+    }
     // The ladder's regimes, as core/regime.hpp says, for 4- and 2-byte elements, on the H200
     // and on the A100 (fewer SMs, less shared memory a block).
     for (const regime_device* device : {&h200, &a100})

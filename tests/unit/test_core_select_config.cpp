@@ -467,6 +467,41 @@ TEST(CoreSelectConfig, FamilyMembersAtOneDistanceAreTriedByNameAndBadLabelsAreRe
     EXPECT_TRUE(contains(refused.refused[0], "ew1_0badcafe_b n=1048576")) << refused.refused[0];
 }
 
+// toy() with a kernel of its own for n <= 100 (a derived parameter, as softmax's held classes).
+const kernel_spec& two_code_toy() {
+    static const kernel_spec spec = [] {
+        kernel_spec s = toy();
+        param_spec code;
+        code.name = "CODE";
+        code.kind = param_kind::derived;
+        code.values = {0, 1};
+        code.rule = expression::parse("n <= 100 ? 0 : 1");
+        s.derived.push_back(code);
+        return s;
+    }();
+    return spec;
+}
+
+TEST(CoreSelectConfig, ProblemsOfTheWantedCodeAreBorrowedFromFirstThenTheNearestOfAny) {
+    const auto choose_coded = [](std::int64_t n, const std::vector<tuned_row>& rows) {
+        return select_config(two_code_toy(), dtype::f32, n_problem(n), gpu_a, nvrtc, no_regimes_device, rows);
+    };
+    // 110 is nearer to 90 than to 1000 but takes the kernel of 1000.
+    const std::vector<tuned_row> rows = {n_row(90, "blk128.vec1.plain"), n_row(1000, "blk512.vec4.bulk")};
+    const selection near_code = choose_coded(110, rows);
+    EXPECT_EQ(near_code.match, config_match::nearest);
+    EXPECT_EQ(near_code.label, "blk512.vec4.bulk");
+    EXPECT_EQ(choose_coded(80, rows).label, "blk128.vec1.plain");
+    // Exact still beats the code; without a row of its code, the nearest of the other.
+    EXPECT_EQ(choose_coded(90, rows).match, config_match::exact);
+    EXPECT_EQ(choose_coded(110, {rows[0]}).label, "blk128.vec1.plain");
+    // A refused row of its code gives way to the other code's.
+    const selection refused = choose_coded(110, {rows[0], n_row(1000, "blk300.vec4.bulk")});
+    EXPECT_EQ(refused.label, "blk128.vec1.plain");
+    ASSERT_EQ(refused.refused.size(), 1u);
+    EXPECT_TRUE(contains(refused.refused[0], "n=1000")) << refused.refused[0];
+}
+
 TEST(CoreSelectConfig, AnInvalidRequestIsAnError) {
     EXPECT_TRUE(contains(error_of([] {
                              select_config(toy(), dtype::f32, problem{{"n"}, {0}, {}}, gpu_a, nvrtc, no_regimes_device, {});
