@@ -47,9 +47,9 @@ double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::i
 
 // The order candidates are tried in: exact first (tested on the extents, not on a distance of 0,
 // which rounding also gives to neighbours past 2^53), then those compiled as the same code as
-// the wanted problem (a config's speed was measured on its kernel), then nearest, then the problem with more
-// elements, whose config was chosen for more work in flight, then the larger extents in axis
-// order, so that distinct candidates never compare equal and the row order never matters; of
+// the wanted problem (a config's speed was measured on its kernel), then nearest, then the
+// problem with more elements, whose config was chosen for more work in flight, then the larger
+// extents in axis order, so that distinct candidates never compare equal and the row order never matters; of
 // one problem, the user's rows before the shipped ones.
 bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
@@ -61,13 +61,13 @@ bool tried_before(const candidate& a, const candidate& b) {
     return !a.shipped && b.shipped;
 }
 
+// The derived values of a problem's kernel (derive); nothing when they cannot be derived for it.
+using code_of_problem = std::function<std::optional<derived_values>(const problem&)>;
+
 // The rows that `applies` admits, one candidate per (template, tuned problem, origin), in the
 // order they are tried, a tuned problem other than the wanted one only when it is in the wanted
 // one's regime (`regime`, none: nothing is borrowed); a std::map makes the grouping independent
 // of the row order.
-// The derived values of a problem's kernel (derive); nothing when they cannot be derived for it.
-using code_of_problem = std::function<std::optional<derived_values>(const problem&)>;
-
 template <typename Applies>
 std::vector<candidate> candidates(const std::vector<tuned_row>& rows, const problem& target,
                                   const std::function<std::optional<std::int64_t>(const problem&)>& regime_of_problem,

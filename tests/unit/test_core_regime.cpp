@@ -286,7 +286,8 @@ TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
     // With the ladder, every held class (PATH held32 .. held2048) has a shape in f32 and bf16.
     for (dtype type : {dtype::f32, dtype::bf16}) {
         std::set<std::int64_t> paths;
-        for (const tensor_shape& shape : softmax.default_shapes) paths.insert(derive(softmax, type, make_problem(softmax.axes, shape))[0]);
+        for (const tensor_shape& shape : softmax.default_shapes)
+            paths.insert(derive(softmax, type, make_problem(softmax.axes, shape))[0]);
         for (std::int64_t held = 4; held <= (type == dtype::f32 ? 9 : 10); ++held)
             EXPECT_EQ(paths.count(held), 1u) << "held class " << held << " in " << to_string(type);
     }
