@@ -49,8 +49,8 @@ double log_distance(const std::vector<std::int64_t>& a, const std::vector<std::i
 // which rounding also gives to neighbours past 2^53), then those compiled as the same code as
 // the wanted problem (a config's speed was measured on its kernel), then nearest, then the
 // problem with more elements, whose config was chosen for more work in flight, then the larger
-// extents in axis order, so that distinct candidates never compare equal and the row order never matters; of
-// one problem, the user's rows before the shipped ones.
+// extents in axis order, so that distinct candidates never compare equal and the row order
+// never matters; of one problem, the user's rows before the shipped ones.
 bool tried_before(const candidate& a, const candidate& b) {
     if (a.exact != b.exact) return a.exact;
     if (a.same_code != b.same_code) return a.same_code;

@@ -69,7 +69,8 @@ struct selection {
 /// - Candidates are tried exact first, then by code and distance: a row whose label does not
 ///   parse (parse_label) or violates the constraints for `type` is refused with a line in
 ///   `refused` (`n=1048576 "blk300.vec4" refused: BLOCK must be one of 128, 256`, the label
-///   escaped as a JSON string), and the next candidate is tried. Rows farther than the one chosen are not examined.
+///   escaped as a JSON string), and the next candidate is tried. Rows farther than the one
+///   chosen are not examined.
 /// - Family rows (row.family == spec.family, another template): each template's rows are a
 ///   candidate of their own, tried by distance, then as above, then by template name; any of
 ///   them gives config_match::family, even at the same problem.

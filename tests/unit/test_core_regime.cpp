@@ -283,7 +283,8 @@ TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
     const std::vector<std::string> softmax_shapes = test::shape_texts(softmax.default_shapes);
     EXPECT_EQ(std::vector<std::string>(softmax_shapes.end() - 5, softmax_shapes.end()),
               (std::vector<std::string>{"4096x16384", "524288x32", "131072x110", "32768x450", "8192x1900"}));
-    // With the ladder, every held class (PATH held32 .. held2048) has a shape in f32 and bf16.
+    // With the ladder, every held class has a shape in f32 and bf16: PATH held32 (4) to held1024
+    // (9) for floats, whose rows of 2048 are past 4 KiB, to held2048 (10) for 16-bit elements.
     for (dtype type : {dtype::f32, dtype::bf16}) {
         std::set<std::int64_t> paths;
         for (const tensor_shape& shape : softmax.default_shapes)
