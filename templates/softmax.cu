@@ -189,40 +189,108 @@ __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, lon
     if (valid) for_my_elements<THREADS, T, N>(part, count, write);
 }
 
+/// A row part held in registers (PATH held_*) in V-element steps whatever its offset: its body,
+/// from the part's first V-element boundary on, in whole steps (held_part), and the fewer than V
+/// elements before it (the head) and after it (the tail, peel), thread t holding head and tail
+/// elements t, t + THREADS, ... (EDGE of each at most). V = 16 / sizeof(T): 16-byte loads and
+/// stores for rows of any length and offset (32768 rows of 450 bf16 took 61.5 us in single
+/// 2-byte steps on the H200, 23 % of the copy rate, and 26.9 us so); V = 1: single elements,
+/// for an output whose offset from the input is not a multiple of 16 bytes.
+template <int THREADS, int ITEMS, typename T, int V> struct held_row_part {
+    static constexpr int EDGE = V > 1 ? (V - 2 + THREADS) / THREADS : 1;  // 1 when V is 1: names the arrays
+    int count, head, tail;  ///< the part's length; where its body starts and where it ends (a held row fits an int)
+    held_part<THREADS, ITEMS, T, V> body;
+    float edge[2][EDGE];  ///< the thread's head elements, then its tail elements (absent: `absent`)
+
+    /// Loads the part (count elements from src; 0 for a group without a row).
+    __device__ __forceinline__ held_row_part(const T* src, long long elements, float absent)
+        : count(static_cast<int>(elements)), head(V > 1 ? static_cast<int>(peel(src, elements).head) : 0),
+          tail(head + (count - head) / V * V),
+          body(src + head, tail - head, absent) {
+#pragma unroll
+        for (int j = 0; j < EDGE; ++j) {
+            const int h = edge_index(0, j), t = edge_index(1, j);
+            edge[0][j] = present(0, h) ? to_float(src[h]) : absent;
+            edge[1][j] = present(1, t) ? to_float(src[t]) : absent;
+        }
+    }
+    /// The place in the part of the thread's j-th head (side 0) or tail (side 1) element.
+    __device__ __forceinline__ int edge_index(int side, int j) const {
+        return (side ? tail : 0) + threadIdx.x % THREADS + j * THREADS;
+    }
+    __device__ __forceinline__ bool present(int side, int i) const { return V > 1 && i < (side ? count : head); }
+
+    /// Calls f(v) for every value the thread holds, absent ones (`absent`) included.
+    template <typename F> __device__ __forceinline__ void for_all(F&& f) {
+#pragma unroll
+        for (int s = 0; s < body.steps; ++s)
+#pragma unroll
+            for (int k = 0; k < V; ++k) f(body.v[s][k]);
+#pragma unroll
+        for (int j = 0; j < EDGE; ++j) {
+            f(edge[0][j]);
+            f(edge[1][j]);
+        }
+    }
+    /// Calls f(v) for the value of every element the thread holds (v may be changed).
+    template <typename F> __device__ __forceinline__ void for_present(F&& f) {
+#pragma unroll
+        for (int s = 0; s < body.steps && s < body.present; ++s)
+#pragma unroll
+            for (int k = 0; k < V; ++k) f(body.v[s][k]);
+#pragma unroll
+        for (int j = 0; j < EDGE; ++j)
+#pragma unroll
+            for (int side = 0; side < 2; ++side)
+                if (present(side, edge_index(side, j))) f(edge[side][j]);
+    }
+    /// Stores out(v) of every element the thread holds at its place in dst (the part's output).
+    template <typename F> __device__ __forceinline__ void store(T* dst, F&& out) const {
+        T* const mine = dst + head + body.first;
+#pragma unroll
+        for (int s = 0; s < body.steps && s < body.present; ++s) {
+            elements<T, V> e;
+#pragma unroll
+            for (int k = 0; k < V; ++k) e.v[k] = out(body.v[s][k]);
+            *reinterpret_cast<elements<T, V>*>(mine + s * body.step) = e;
+        }
+#pragma unroll
+        for (int j = 0; j < EDGE; ++j)
+#pragma unroll
+            for (int side = 0; side < 2; ++side) {
+                const int i = edge_index(side, j);
+                if (present(side, i)) dst[i] = out(edge[side][j]);
+            }
+    }
+};
+
 /// One row part held in registers (PATH held_*; it fits, held_part::fits): read once, then the
 /// max, the exponentials (kept in place of x for softmax) and their sum, and the outputs, with
 /// the row group's and the team's results combined in between as softmax_part does.
-template <typename T, int THREADS, int ITEMS, int N, bool LOG>
+template <typename T, int THREADS, int ITEMS, int V, bool LOG>
 __device__ __forceinline__ void softmax_held(const T* src, T* dst, long long count, bool valid, row_team& team,
                                              softmax_stats* scratch, softmax_stats* slots) {
-    held_part<THREADS, ITEMS, T, N> part(src, valid ? count : 0, max_op::identity());
+    held_row_part<THREADS, ITEMS, T, V> part(src, valid ? count : 0, max_op::identity());
     float m = max_op::identity();
-#pragma unroll
-    for (int s = 0; s < part.steps; ++s)
-#pragma unroll
-        for (int k = 0; k < N; ++k) m = fmaxf(m, part.v[s][k]);
+    part.for_all([&](float& v) { m = fmaxf(m, v); });
     m = row_max<THREADS>(m, team, scratch, slots);
 
     float sum = 0.0f;
-#pragma unroll
-    for (int s = 0; s < part.steps && s < part.present; ++s)  // absent steps would add 0
-#pragma unroll
-        for (int k = 0; k < N; ++k) {
-            const float exponential = exp_shifted<T>(part.v[s][k], m);
-            sum += exponential;
-            if (!LOG) part.v[s][k] = exponential;
-        }
+    part.for_present([&](float& v) {  // absent values would add 0
+        const float exponential = exp_shifted<T>(v, m);
+        sum += exponential;
+        if (!LOG) v = exponential;
+    });
     sum = row_sum<THREADS>(sum, team, scratch, slots);
 
-    const write_outputs<T, N, LOG> write(m, sum, dst, !LOG);
-    T* const mine = dst + part.first;
-#pragma unroll
-    for (int s = 0; s < part.steps && s < part.present; ++s) {
-        elements<T, N> out;
-#pragma unroll
-        for (int k = 0; k < N; ++k) out.v[k] = write.output(part.v[s][k]);
-        *reinterpret_cast<elements<T, N>*>(mine + s * part.step) = out;
-    }
+    const write_outputs<T, 1, LOG> write(m, sum, dst, !LOG);
+    part.store(dst, [&](float v) { return write.output(v); });
+}
+
+/// Whether a and b lie the same number of bytes past a 16-byte boundary, so that a row's
+/// 16-byte steps in one are 16-byte steps in the other.
+__device__ __forceinline__ bool same_offset_16(const void* a, const void* b) {
+    return (reinterpret_cast<unsigned long long>(a) - reinterpret_cast<unsigned long long>(b)) % 16 == 0;
 }
 
 template <typename T, int THREADS, int ROWS, int PATH, bool LOG>
@@ -233,8 +301,10 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     __shared__ softmax_stats slots[2];
     row_team team(workspace);
     const row_part part = my_row_part(team, cols, V);
-    // 16-byte steps when compiled in and every row starts on 16 bytes; else peeled or single
-    // elements, as PATH says. A held kernel's rows always fit its registers: PATH is derived
+    // Held rows (PATH held_*) in 16-byte steps between a head and a tail when the output lies
+    // as far past 16 bytes as the input, else element by element. Other rows in 16-byte steps
+    // when compiled in and every row starts on 16 bytes; else peeled or single elements, as
+    // PATH says. A held kernel's rows always fit its registers: PATH is derived
     // from the row's length at every launch, and a part is never longer than its row rounded up
     // to V. Were one longer, the kernel traps rather than write wrong outputs; a fallback that
     // read it twice took bf16 rows of 128 to 58 registers a thread instead of 40. A held class
@@ -244,10 +314,10 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     // code keeps across it took held rows to 64 registers a thread instead of 32 to 40 (nvcc
     // 13.0, sm_90).
     constexpr int ITEMS = held_items<THREADS, PATH>();
-    const bool vector = (PATH == vectors_path || ITEMS > 0) && cols % V == 0 && aligned_16(x, y);
+    const bool vector = PATH == vectors_path && cols % V == 0 && aligned_16(x, y);
     const bool held = ITEMS > 0 && held_part<THREADS, ITEMS, T, 1>::fits(part.chunk);
     const auto offset = [&](long long row, bool valid) { return (valid ? row : 0) * cols + part.begin; };
-    if (held && vector) {
+    if (held && same_offset_16(x, y)) {
         for_my_rows<THREADS, ROWS>(team, outer, [&](long long row, bool valid) {
             const long long at = offset(row, valid);
             softmax_held<T, THREADS, ITEMS, V, LOG>(x + at, y + at, part.count, valid, team, scratch, slots);
