@@ -61,8 +61,9 @@ def elementwise_sweep(full):
 
 def reduction_sweep(full, elements):
     """(outer, reduce, inner): rows of 32 to 393216 (4194304 with --full) over about `elements`
-    elements, odd lengths among them, then columns (inner > 1)."""
-    lengths = [32, 100, 768, 2048, 4097, 16384, 30000, 65536, 393216]
+    elements, odd lengths among them (short ones in softmax's held classes between its ladder's
+    rungs: 127, 300, 500, 1500), then columns (inner > 1)."""
+    lengths = [32, 100, 127, 300, 500, 768, 1500, 2048, 4097, 16384, 30000, 65536, 393216]
     if full:
         lengths += [64, 257, 1000, 1024, 3000, 8192, 12288, 50000, 57088, 57089, 100000, 131071, 262144, 1048576, 4194304]
     shapes = [(max(1, elements // r), r, 1) for r in sorted(set(lengths))]

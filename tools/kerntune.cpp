@@ -108,6 +108,10 @@ leaky_relu, NaN, +-inf, +-0 and subnormals included), times the valid ones with 
 shape, GPU) in the database. GPU work runs in a worker process: a candidate that faults or
 hangs is recorded as runtime_fault or timeout and the tune carries on.
 
+The candidates at a shape are the configs of the space that the template's problem constraints
+admit there (`kerntune list` shows them: the row reductions leave out more threads for a row than
+it has elements).
+
 Candidates already measured under the same key are skipped, so an interrupted tune resumes where
 it stopped. A stored timeout, launch_failed or runtime_fault may have been the machine's fault
 (a loaded GPU, a --timeout too short): --retry-failed measures those again; --force measures
@@ -906,10 +910,14 @@ int run_list(const command_line& cl, standard_output& out) {
         for (const param_spec& p : spec.derived)
             params.rows.push_back({p.name, std::string(to_string(p.kind)), p.domain_text(),
                                    p.doc + " (from the problem: " + p.rule.text() + ")"});
+        std::string candidates_where;
+        for (const named_constraint& c : spec.problem_constraints)
+            candidates_where += (candidates_where.empty() ? "" : " and ") + printable(c.expr.text());
         out << spec.name << ": " << printable(spec.description) << "\n  " << printable(spec.yaml_path)
             << "\n  problem: " << axes_text(spec) << ", default shapes: " << default_shapes_text(spec)
             << "\n  kernel: " << spec.kernel << "(" << signature_text(spec)
-            << ")\n  space after constraints: " << sizes << "\n\n"
+            << ")\n  space after constraints: " << sizes
+            << (candidates_where.empty() ? "" : "\n  a candidate at a problem where: " + candidates_where) << "\n\n"
             << params.render() << "\n";
     }
     if (cl.common.json) out << json_document({cl.text}, {{"templates", list}});

@@ -133,7 +133,7 @@ private:
         refuse_duplicate_keys(root);
         if (!root.IsMap()) fail(root, "a spec must be a YAML mapping");
         only_keys(root, {"name", "description", "source", "kernel", "reference", "dtypes", "problem", "arguments",
-                         "validation", "bytes_moved", "parameters", "derived", "constraints", "launch", "default", "variants", "shapes", "regimes"});
+                         "validation", "bytes_moved", "parameters", "derived", "constraints", "problem_constraints", "launch", "default", "variants", "shapes", "regimes"});
         kernel_spec spec;
         spec.yaml_path = m_path;
         spec.name = identifier(required(root, "name"), "name");
@@ -176,6 +176,10 @@ private:
         std::set<std::string> launch_names = space_names;
         launch_names.insert(axis_names.begin(), axis_names.end());
         launch_names.insert(device_names.begin(), device_names.end());
+        const YAML::Node problem_constraints = root["problem_constraints"];
+        if (problem_constraints && !problem_constraints.IsSequence())
+            fail(problem_constraints, "'problem_constraints' must be a list of expressions");
+        for (const YAML::Node& c : problem_constraints) spec.problem_constraints.push_back({parse(c, launch_names), line(c)});
         const YAML::Node launch = required(root, "launch");
         spec.launch = read_launch(launch, launch_names, {"workspace"});
         if (launch["workspace"]) spec.launch.workspace_bytes = parse(launch["workspace"], launch_names);

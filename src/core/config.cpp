@@ -353,6 +353,13 @@ variables launch_variables(const kernel_spec& spec, const config& c, dtype type,
     return vars;
 }
 
+bool candidate_at(const kernel_spec& spec, const config& c, dtype type, const problem& shape, const device_limits& limits) {
+    if (spec.problem_constraints.empty()) return true;
+    const variables vars = launch_variables(spec, c, type, shape, limits);
+    return std::all_of(spec.problem_constraints.begin(), spec.problem_constraints.end(),
+                       [&](const named_constraint& constraint) { return constraint.expr.evaluate(vars) != 0; });
+}
+
 launch_geometry candidate_launch(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                                  const device_limits& limits) {
     const variables vars = launch_variables(spec, c, type, shape, limits);

@@ -124,6 +124,10 @@ launch_geometry parse_launch_geometry(std::string_view text);
 variables launch_variables(const kernel_spec& spec, const config& c, dtype type, const problem& shape,
                            const device_limits& limits);
 
+/// Whether c (in the space) is a candidate at this problem: every one of the spec's
+/// problem_constraints holds there (a spec without any: always).
+bool candidate_at(const kernel_spec& spec, const config& c, dtype type, const problem& shape, const device_limits& limits);
+
 /// The candidate's launch geometry; throws when the rule gives a block outside 1..1024 threads
 /// in all, a grid outside 1..2^31-1 (x) or 1..65535 (y, z), or more shared memory than the
 /// device allows a block.

@@ -135,6 +135,11 @@ struct kernel_spec {
     /// follow the tuned ones (core/config.hpp's derive and name_expression).
     std::vector<param_spec> derived;
     std::vector<named_constraint> constraints;  ///< all must hold (non-zero) for a config to be in the space
+    /// The spec's `problem_constraints`: expressions over what launch rules read (the parameters,
+    /// sizeof(T), the problem's axes, the device limits); a config of the space is a candidate at
+    /// a problem only where all hold (candidate_at): the tuner does not measure the others there,
+    /// and the lookup does not borrow them for it.
+    std::vector<named_constraint> problem_constraints;
     launch_rule launch;                         ///< the candidate's geometry
     std::vector<std::pair<std::string, expression>> default_values;  ///< per parameter, may use sizeof(T)
     /// The tuning family (see select_config): set for generated elementwise expressions

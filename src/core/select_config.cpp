@@ -160,8 +160,18 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
             return std::nullopt;  // a derived value outside its domain: the same code as no problem's
         }
     };
-    const auto same_identity = [&](const tuned_row& row) {
-        return row.dtype == type_name && row.gpu_identity == gpu_identity && row.nvrtc_version == nvrtc_version;
+    // A row whose config the spec's problem constraints leave out at the wanted problem does not
+    // apply to it (a config tuned for rows of 4096 with a cluster of 16 blocks is no candidate
+    // for rows of 100): skipped, not refused. A label that is no config is refused below.
+    const auto applies = [&](const tuned_row& row) {
+        if (row.dtype != type_name || row.gpu_identity != gpu_identity || row.nvrtc_version != nvrtc_version) return false;
+        if (row.template_name != spec.name || spec.problem_constraints.empty()) return true;
+        try {
+            const config c = parse_label(spec, row.label);
+            return !satisfies_constraints(spec, c, type) || candidate_at(spec, c, type, target, device.limits);
+        } catch (const error&) {
+            return true;
+        }
     };
     selection result;
     result.regime = regime;
@@ -198,7 +208,7 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
     if (chosen_from(candidates(rows, target, regime_of_problem, code_of,
                                [&](const tuned_row& row) {
                                    return row.template_name == spec.name && row.template_hash == spec.source_hash &&
-                                          same_identity(row);
+                                          applies(row);
                                }),
                     false))
         return result;
@@ -207,7 +217,7 @@ selection select_config(const kernel_spec& spec, dtype type, const problem& want
         chosen_from(candidates(rows, target, regime_of_problem, code_of,
                                [&](const tuned_row& row) {
                                    return row.family == spec.family && row.template_name != spec.name &&
-                                          same_identity(row);
+                                          applies(row);
                                }),
                     true))
         return result;

@@ -57,7 +57,9 @@ struct selection {
 ///
 /// - A row applies when its template name and hash, dtype, GPU identity and NVRTC version are
 ///   the caller's and its problem key parses for wanted.axes (parse_problem_key); other rows are
-///   stale or foreign and are skipped silently (never an error, never in `refused`).
+///   stale or foreign and are skipped silently (never an error, never in `refused`). So is a
+///   row of the spec whose config the spec's problem constraints leave out at `wanted`
+///   (candidate_at, with device.limits): it is no candidate there.
 /// - Of the tuned problems in the regime, those whose kernel is the wanted problem's (the same
 ///   derived values, derive: softmax's held rows of 65 to 128 elements, not those of 33 to 64)
 ///   are tried before any other, nearest first: a config's speed was measured on its kernel.

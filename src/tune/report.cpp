@@ -184,6 +184,7 @@ json outcome_json(const tune_outcome& o) {
     return json{{"dtype", std::string(to_string(o.type))},
                 {"shape", o.shape.to_string()},
                 {"problem", o.shape.key()},
+                {"candidates", o.candidates},
                 {"ok", o.ok},
                 {"failed", o.failed},
                 {"resumed", o.resumed},
@@ -449,6 +450,8 @@ json spec_json(const kernel_spec& spec) {
     for (const param_spec& p : spec.derived) add(p);
     json shapes = json::array();
     for (const tensor_shape& shape : spec.default_shapes) shapes.push_back(shape.to_string());
+    json problem_constraints = json::array();
+    for (const named_constraint& c : spec.problem_constraints) problem_constraints.push_back(c.expr.text());
     return {{"name", spec.name},
             {"description", spec.description},
             {"spec", spec.yaml_path},
@@ -457,6 +460,7 @@ json spec_json(const kernel_spec& spec) {
             {"kernel", spec.kernel},
             {"signature", signature_text(spec)},
             {"space", space},
+            {"problem_constraints", problem_constraints},
             {"parameters", parameters}};
 }
 

@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -399,12 +398,18 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 
     const double bytes = static_cast<double>(bytes_moved(spec, type, shape));
-    // The default config first, so that a tune cut short by the budget still has the config the
-    // runtime would otherwise use measured.
-    std::vector<std::size_t> order(space.configs.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    const auto first = order.begin() + (std::find(space.configs.begin(), space.configs.end(), default_config(spec, type)) -
-                                        space.configs.begin());
+    // The configs that are candidates at this problem (candidate_at: the spec's problem
+    // constraints leave out, e.g., more threads for a row than it has elements, which took
+    // seconds a launch on a million short rows), the default config first, so that a tune cut
+    // short by the budget still has the config the runtime would otherwise use measured.
+    std::vector<std::size_t> order;
+    for (std::size_t c = 0; c < space.configs.size(); ++c)
+        if (candidate_at(spec, space.configs[c], type, shape, session.limits)) order.push_back(c);
+    if (order.empty())
+        spdlog::warn("kerntune: no config of {} is a candidate at {} in {} (its problem_constraints)", spec.name,
+                     shape.to_string(), to_string(type));
+    const auto first = std::find_if(order.begin(), order.end(),
+                                    [&](std::size_t c) { return space.configs[c] == default_config(spec, type); });
     if (first != order.end()) std::rotate(order.begin(), first, first + 1);
     // Configs that differ only in launch parameters this problem does not read (e.g. SPLIT past
     // a row per SM) launch the same kernel with the same geometry: the first one's measurement
@@ -483,11 +488,12 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         (result.status == candidate_status::ok ? outcome.ok : outcome.failed) += 1;
         session.db.record_measurement(result);
         stored.insert(result.config);
-        if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(space.configs.size()), result.config});
+        if (progress) progress({type, &shape, static_cast<int>(step + 1), static_cast<int>(order.size()), result.config});
     }
 
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    outcome.unmeasured = static_cast<int>(space.configs.size()) - outcome.resumed - outcome.ok - outcome.failed;
+    outcome.candidates = static_cast<int>(order.size());
+    outcome.unmeasured = std::max(0, outcome.candidates - outcome.resumed - outcome.ok - outcome.failed);
     spdlog::debug("{} {}: {} candidates validated and timed in {:.3f} s", to_string(type), shape.to_string(),
                   outcome.ok + outcome.failed, outcome.seconds);
     int ok = 0, failed = 0;

@@ -84,6 +84,7 @@ struct tune_outcome {
     dtype type;
     problem shape;
     std::optional<winner> best;  ///< none when no candidate was ok; as stored (tuned_at filled)
+    int candidates = 0;  ///< the configs that are candidates at this problem (candidate_at)
     int ok = 0, failed = 0, resumed = 0;  ///< resumed: measured by an earlier run and kept, skipped
     int unmeasured = 0;  ///< left for a later run when the budget ran out
     double seconds = 0;          ///< validating and timing this problem's candidates

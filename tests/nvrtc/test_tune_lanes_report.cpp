@@ -119,7 +119,7 @@ TEST(LanesReport, SeveralLanesJsonHasEveryGpuAndEveryLoss) {
     // The GPU comes right after the key, as in the table.
     std::vector<std::string> keys;
     for (auto it = results[0].begin(); it != results[0].end(); ++it) keys.push_back(it.key());
-    EXPECT_EQ(keys, (std::vector<std::string>{"dtype", "shape", "problem", "gpu_index", "gpu", "ok", "failed", "resumed",
+    EXPECT_EQ(keys, (std::vector<std::string>{"dtype", "shape", "problem", "gpu_index", "gpu", "candidates", "ok", "failed", "resumed",
                                               "unmeasured", "compile_seconds", "seconds", "winner"}));
     EXPECT_TRUE(results[2].at("gpu_index").is_null());
     EXPECT_TRUE(results[2].at("winner").is_null());

@@ -144,6 +144,29 @@ TEST_F(FakeWorker, TheTunerCompilesTheDerivedValuesOfItsProblemsAndStoresEachWin
     for (const std::string& name : compiled) EXPECT_TRUE(contains(name, "Li2EEEv")) << name;
 }
 
+// A config its problem constraints leave out at a problem is neither measured nor stored there.
+TEST_F(FakeWorker, TheTunerMeasuresOnlyTheCandidatesAtEachProblem) {
+    use_mode("good");
+    kernel_spec spec = load_spec(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.yaml");
+    spec.problem_constraints.push_back({expression::parse("LANES <= max(32, cols)"), 1});  // 64 lanes: rows of 64 or more
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    for (const char* shape : {"300x1000", "300x33"}) options.problems.push_back(make_problem(spec.axes, parse_shape(shape)));
+    database db = database::open(m_folder / "tune.db", open_mode::read_write);
+    worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+    const std::vector<tune_outcome> outcomes = tune(spec, options, worker, db, nullptr);
+    ASSERT_EQ(outcomes.size(), 2u);
+    EXPECT_EQ(outcomes[0].candidates, 12);
+    EXPECT_EQ(outcomes[0].ok, 12);
+    EXPECT_EQ(outcomes[1].candidates, 6);
+    EXPECT_EQ(outcomes[1].ok, 6);
+    EXPECT_EQ(outcomes[1].unmeasured, 0);
+    ASSERT_TRUE(outcomes[1].best);
+    const std::vector<measurement> rows = db.measurements(outcomes[1].best->key);
+    EXPECT_EQ(rows.size(), 6u);
+    for (const measurement& row : rows) EXPECT_TRUE(contains(row.config, ".l32.")) << row.config;
+}
+
 struct malformed_case {
     const char* mode;
     const char* problem;  ///< what the stored message must say after "malformed worker reply: "

@@ -325,6 +325,32 @@ TEST_F(CoreSpecFile, DerivedParametersAreTemplateArgumentsThatTheProblemGives) {
     expect_error(tiny_with("constraints:\n  - VEC * sizeof(T) <= 8\n", derived + "  - VEC <= WIDE\n"), 19, "unknown name 'WIDE'");
 }
 
+// problem_constraints read what launch rules read (the parameters, the axes, the device limits);
+// a config is a candidate at a problem only where all of them hold, and the space is unchanged.
+TEST_F(CoreSpecFile, ProblemConstraintsSayAtWhichProblemsAConfigIsACandidate) {
+    const kernel_spec spec = load_spec(write(
+        "tiny.yaml", tiny_with("launch:", "problem_constraints:\n  - BLOCK * VEC <= max(128, n)\n  - GRID == tile || n > sm_count\nlaunch:")));
+    ASSERT_EQ(spec.problem_constraints.size(), 2u);
+    EXPECT_EQ(spec.problem_constraints[0].expr.text(), "BLOCK * VEC <= max(128, n)");
+    EXPECT_EQ(spec.problem_constraints[0].line, 18);
+    EXPECT_EQ(enumerate_space(spec, dtype::f32).size(), 2u * 2u * 2u);  // as without them
+    const device_limits h200{132, 2048, 233472};
+    const problem short_row = make_problem(spec.axes, parse_shape("100")), long_row = make_problem(spec.axes, parse_shape("4096"));
+    const config wide = parse_label(spec, "blk256.vec2.tile"), narrow = parse_label(spec, "blk128.vec1.tile");
+    EXPECT_FALSE(candidate_at(spec, wide, dtype::f32, short_row, h200));
+    EXPECT_TRUE(candidate_at(spec, wide, dtype::f32, long_row, h200));
+    EXPECT_TRUE(candidate_at(spec, narrow, dtype::f32, short_row, h200));
+    EXPECT_FALSE(candidate_at(spec, parse_label(spec, "blk128.vec1.stride"), dtype::f32, short_row, h200))
+        << "every constraint must hold";
+    // A spec without any: every config is a candidate everywhere.
+    const kernel_spec plain = load_spec(write("tiny.yaml", tiny_yaml));
+    EXPECT_TRUE(candidate_at(plain, parse_label(plain, "blk256.vec2.stride"), dtype::f32, short_row, h200));
+
+    expect_error(tiny_with("launch:", "problem_constraints:\n  - BLOCK <= width\nlaunch:"), 18, "unknown name 'width'");
+    expect_error(tiny_with("launch:", "problem_constraints: BLOCK <= n\nlaunch:"), 17,
+                 "'problem_constraints' must be a list of expressions");
+}
+
 TEST_F(CoreSpecFile, DeclaredShapesAreCheckedAgainstTheAxes) {
     const kernel_spec spec = load_spec(write("tiny.yaml", tiny_with("dtypes: [f32, f16]", "dtypes: [f32, f16]\nshapes: [1024, 8x128]")));
     ASSERT_EQ(spec.default_shapes.size(), 2u);

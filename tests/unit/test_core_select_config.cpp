@@ -502,6 +502,33 @@ TEST(CoreSelectConfig, ProblemsOfTheWantedCodeAreBorrowedFromFirstThenTheNearest
     EXPECT_TRUE(contains(refused.refused[0], "n=1000")) << refused.refused[0];
 }
 
+// toy() with a problem constraint: no more threads than elements, 256 at least.
+const kernel_spec& narrow_toy() {
+    static const kernel_spec spec = [] {
+        kernel_spec s = toy();
+        s.problem_constraints.push_back({expression::parse("BLOCK <= max(256, n)"), 1});
+        return s;
+    }();
+    return spec;
+}
+
+TEST(CoreSelectConfig, ARowWhoseConfigIsNoCandidateAtTheWantedProblemIsSkippedNotRefused) {
+    const auto choose_narrow = [](std::int64_t n, const std::vector<tuned_row>& rows) {
+        return select_config(narrow_toy(), dtype::f32, n_problem(n), gpu_a, nvrtc, no_regimes_device, rows);
+    };
+    // 300 is nearest to 1000, whose 512 threads are no candidate for 300 elements: 90's config.
+    const std::vector<tuned_row> rows = {n_row(90, "blk128.vec1.plain"), n_row(1000, "blk512.vec4.bulk")};
+    const selection skipped = choose_narrow(300, rows);
+    EXPECT_EQ(skipped.match, config_match::nearest);
+    EXPECT_EQ(skipped.label, "blk128.vec1.plain");
+    EXPECT_TRUE(skipped.refused.empty()) << joined(skipped.refused);
+    EXPECT_EQ(choose_narrow(600, rows).label, "blk512.vec4.bulk");
+    // With nothing else, the default (a candidate or not: it is what runs without a tune).
+    const selection fallback = choose_narrow(300, {rows[1]});
+    EXPECT_EQ(fallback.match, config_match::default_config);
+    EXPECT_TRUE(fallback.refused.empty()) << joined(fallback.refused);
+}
+
 TEST(CoreSelectConfig, AnInvalidRequestIsAnError) {
     EXPECT_TRUE(contains(error_of([] {
                              select_config(toy(), dtype::f32, problem{{"n"}, {0}, {}}, gpu_a, nvrtc, no_regimes_device, {});
