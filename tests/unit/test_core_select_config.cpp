@@ -63,10 +63,11 @@ tuned_row row(std::string problem_key, std::string label) {
 }
 tuned_row n_row(std::int64_t n, std::string label) { return row("n=" + std::to_string(n), std::move(label)); }
 
-selection choose(const problem& wanted, const std::vector<tuned_row>& rows, dtype type = dtype::f32) {
-    selection chosen = select_config(toy(), type, wanted, gpu_a, nvrtc, no_regimes_device, rows);
-    EXPECT_EQ(chosen.label, label(toy(), chosen.chosen));
-    EXPECT_TRUE(satisfies_constraints(toy(), chosen.chosen, type)) << chosen.label;
+selection choose(const problem& wanted, const std::vector<tuned_row>& rows, dtype type = dtype::f32,
+                 const kernel_spec& spec = toy()) {
+    selection chosen = select_config(spec, type, wanted, gpu_a, nvrtc, no_regimes_device, rows);
+    EXPECT_EQ(chosen.label, label(spec, chosen.chosen));
+    EXPECT_TRUE(satisfies_constraints(spec, chosen.chosen, type)) << chosen.label;
     return chosen;
 }
 
@@ -484,7 +485,7 @@ const kernel_spec& two_code_toy() {
 
 TEST(CoreSelectConfig, ProblemsOfTheWantedCodeAreBorrowedFromFirstThenTheNearestOfAny) {
     const auto choose_coded = [](std::int64_t n, const std::vector<tuned_row>& rows) {
-        return select_config(two_code_toy(), dtype::f32, n_problem(n), gpu_a, nvrtc, no_regimes_device, rows);
+        return choose(n_problem(n), rows, dtype::f32, two_code_toy());
     };
     // 110 is nearer to 90 than to 1000 but takes the kernel of 1000.
     const std::vector<tuned_row> rows = {n_row(90, "blk128.vec1.plain"), n_row(1000, "blk512.vec4.bulk")};
@@ -514,7 +515,7 @@ const kernel_spec& narrow_toy() {
 
 TEST(CoreSelectConfig, ARowWhoseConfigIsNoCandidateAtTheWantedProblemIsSkippedNotRefused) {
     const auto choose_narrow = [](std::int64_t n, const std::vector<tuned_row>& rows) {
-        return select_config(narrow_toy(), dtype::f32, n_problem(n), gpu_a, nvrtc, no_regimes_device, rows);
+        return choose(n_problem(n), rows, dtype::f32, narrow_toy());
     };
     // 300 is nearest to 1000, whose 512 threads are no candidate for 300 elements: 90's config.
     const std::vector<tuned_row> rows = {n_row(90, "blk128.vec1.plain"), n_row(1000, "blk512.vec4.bulk")};
