@@ -47,15 +47,27 @@ std::vector<tensor_shape> default_one_axis_shapes() {
 }
 
 std::string row_reduction_regimes() {
-    return "inner > 1 ? 12 : (reduce * sizeof(T) <= 256 ? 0 : (reduce * sizeof(T) <= 1024 ? 1 : "
-           "(reduce * sizeof(T) <= 4096 ? 2 : (reduce * sizeof(T) % 16 != 0 ? 11 : "
-           "(reduce * sizeof(T) <= 16384 ? 3 : (reduce * sizeof(T) <= 65536 ? 5 : "
-           "(reduce * sizeof(T) <= max_shared_memory_per_block - 4096 ? 7 : 9))) + (outer < 4 * sm_count ? 1 : 0)))))";
+    const std::string bytes = "reduce * sizeof(T)";
+    // (bytes <= limit ? regime : otherwise), nested: the first limit the row's bytes are within.
+    const auto within = [&](const std::string& limit, int regime, const std::string& otherwise) {
+        return "(" + bytes + " <= " + limit + " ? " + std::to_string(regime) + " : " + otherwise + ")";
+    };
+    const std::string by_count = "(" +
+                                 within("8192", 6, within("16384", 8, within("65536", 10,
+                                        within("max_shared_memory_per_block - 4096", 12, "14")))) +
+                                 " + (outer < 4 * sm_count ? 1 : 0))";
+    const std::string past_4k = "(" + bytes + " % 16 != 0 ? 5 : " + by_count + ")";
+    return "inner > 1 ? 16 : " +
+           within("256", 0, within("512", 1, within("1024", 2, within("2048", 3, within("4096", 4, past_4k)))));
 }
 
 std::vector<tensor_shape> row_reduction_shapes() {
-    return {tensor_shape{{262144, 64}},   tensor_shape{{65536, 200}},    tensor_shape{{65536, 768}},
-            tensor_shape{{16384, 4096}},  tensor_shape{{64, 4096}},      tensor_shape{{4096, 12288}},
+    return {tensor_shape{{262144, 64}},   tensor_shape{{65536, 49}},     tensor_shape{{65536, 96}},
+            tensor_shape{{65536, 97}},    tensor_shape{{65536, 193}},    tensor_shape{{65536, 200}},
+            tensor_shape{{65536, 384}},   tensor_shape{{65536, 385}},    tensor_shape{{65536, 768}},
+            tensor_shape{{65536, 769}},   tensor_shape{{32768, 1536}},   tensor_shape{{32768, 1537}},
+            tensor_shape{{64, 1536}},     tensor_shape{{16384, 4096}},   tensor_shape{{64, 4096}},
+            tensor_shape{{8192, 6144}},   tensor_shape{{64, 6144}},      tensor_shape{{4096, 12288}},
             tensor_shape{{64, 12288}},    tensor_shape{{2048, 36864}},   tensor_shape{{64, 36864}},
             tensor_shape{{4096, 393216}}, tensor_shape{{32, 1048576}},   tensor_shape{{8192, 2049}},
             tensor_shape{{512, 32769}},   tensor_shape{{64, 128, 4096}}};

@@ -66,31 +66,42 @@ std::vector<tensor_shape> default_one_axis_shapes();
 /// The regimes of a row reduction over [outer, reduce, inner], for a spec whose `regimes:` is
 /// the word `rows` (softmax, layer_norm, rms_norm and sum share them: one kernel structure, a
 /// row group of THREADS threads, ROWS rows a block, CLUSTER blocks a row). By the bytes of a row
-/// (reduce * sizeof(T)) in steps of 4, where the winners' row group grows (about 8 16-byte
-/// vectors a thread), then past 4 KiB by the row count, where the winners start to split rows
-/// over clusters, and by alignment:
-///   0 rows of <= 256 bytes: several rows a warp (the H200's winners t4 and t8, 32 rows a block);
-///   1 <= 1 KiB: a quarter warp to a warp a row;
-///   2 <= 4 KiB: a warp a row (32 lanes x 8 16-byte vectors, two of kt_reduce's load batches);
-///   3 <= 16 KiB and 5 <= 64 KiB: a warp to a block a row, several rows a block;
-///   7 rows one block caches in shared memory (up to max_shared_memory_per_block less the
+/// (reduce * sizeof(T)) in steps of 2 up to 4 KiB, where the winners' row group grows with the
+/// row (the H200's: 4 to 8 threads a row for 100 floats, 8 to 16 for 300, a warp for 768), then
+/// past 4 KiB by alignment and by the row count, where the winners start to split rows over
+/// clusters:
+///   0 rows of <= 256 bytes (several rows a warp), 1 <= 512, 2 <= 1 KiB, 3 <= 2 KiB, 4 <= 4 KiB
+///     (a warp a row: 32 lanes x 8 16-byte vectors), whatever their count;
+///   5 rows past 4 KiB whose bytes are no multiple of 16 (4097 floats): another kernel (PATH
+///     peeled: 16-byte steps between a head and a tail of single elements), whatever their count;
+///   6 <= 8 KiB, 8 <= 16 KiB, 10 <= 64 KiB: a warp to a block a row, several rows a block;
+///   12 rows one block caches in shared memory (up to max_shared_memory_per_block less the
 ///     4 KiB of static scratch: 223 KiB on an H200);
-///   9 longer rows, which only a cluster's blocks cache between them;
-///   4, 6, 8, 10: the same rows, fewer than 4 an SM (the H200's winners: clusters of 2 to 16
-///     that spread a row over the idle SMs, where 4 rows an SM or more kept one block a row);
-///   11 rows past 4 KiB whose bytes are no multiple of 16 (4097 floats): another kernel
-///     (PATH peeled: 16-byte steps between a head and a tail of single elements), so their
-///     winners are not the aligned rows';
-///   12 columns (inner > 1): a thread per column, another code path.
+///   14 longer rows, which only a cluster's blocks cache between them;
+///   7, 9, 11, 13, 15: the same rows, fewer than 4 an SM (the H200's winners: clusters of 2 to
+///     16 that spread a row over the idle SMs, where 4 rows an SM or more kept one block a row);
+///   16 columns (inner > 1): a thread per column, another code path.
+/// Why steps of 2: with two regimes from 257 bytes to 4 KiB (ending at 1 and 4 KiB), a rung at
+/// 768 floats served rows of 300, whose winners hold 2 to 4 times fewer threads a row: 3 to 27 %
+/// slower than their own optimum (bench/SWEEP_H200.md, fourteenth session).
 std::string row_reduction_regimes();
 
 /// The ladder of `regimes: rows`, tuned by `kerntune tune --op OP` without --shape before the
 /// spec's own `shapes`: a shape inside every regime above for 2- and 4-byte elements alike on
-/// the H100, H200 and A100 (tests/unit/test_core_regime.cpp checks it), 0.25 to 64 million
-/// elements but for the 4096 x 393216, so that the main job stays within minutes:
-///   262144x64 (0), 65536x200 (1), 65536x768 (2: LLM hidden size), 16384x4096 (3),
-///   64x4096 (4), 4096x12288 (5), 64x12288 (6), 2048x36864 (7), 64x36864 (8),
-///   4096x393216 (9), 32x1048576 (10), 8192x2049 and 512x32769 (11), 64x128x4096 (12).
+/// the H100, H200 and A100, and in every regime of rows up to 4 KiB one of whole 16-byte vectors
+/// and one of an odd length (the peeled code: 16-byte steps between a head and a tail), whose
+/// winners hold more threads a row (the lookup takes a tuned shape of the wanted one's code
+/// first; tests/unit/test_core_regime.cpp checks both), 0.25 to 64 million elements but for the
+/// issue's 4096 x 393216, so that the main job stays within minutes. The short rows sit at the
+/// middle of their regimes in f32 (1.5 times a power of two bytes, odd ones an element past):
+/// regimes (f32, bf16)
+///   262144x64 (0, 0), 65536x49 (0, 0: bf16 under 160 bytes, single elements), 65536x96 (1, 0),
+///   65536x97 (1, 0), 65536x193 (2, 1), 65536x200 (2, 1), 65536x384 (3, 2), 65536x385 (3, 2),
+///   65536x768 (4, 3: LLM hidden size), 65536x769 (4, 3), 32768x1536 (6, 4), 32768x1537 (5, 4),
+///   64x1536 (7, 4), 16384x4096 (8, 6), 64x4096 (9, 7), 8192x6144 (10, 8), 64x6144 (11, 9),
+///   4096x12288 (10, 10), 64x12288 (11, 11), 2048x36864 (12, 12), 64x36864 (13, 13),
+///   4096x393216 (14, 14), 32x1048576 (15, 15), 8192x2049 and 512x32769 (5, 5),
+///   64x128x4096 (16, 16).
 std::vector<tensor_shape> row_reduction_shapes();
 
 } // namespace kerntune

@@ -238,35 +238,44 @@ TEST(BuiltinLadders, ReductionRegimesSwitchWhereTheirCodePathsDo) {
     EXPECT_EQ(softmax.regimes.text(), row_reduction_regimes());
     EXPECT_EQ(regime(softmax, dtype::f32, 65536, 64, 1), 0);    // 256 bytes: several rows a warp
     EXPECT_EQ(regime(softmax, dtype::f32, 65536, 65, 1), 1);
-    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1024, 1), 2);  // 4 KiB: a warp's
-    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1028, 1), 3);
-    EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 2048, 1), 2);  // the element size counts
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4096, 1), 3);    // 16 KiB
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4100, 1), 5);
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16384, 1), 5);   // 64 KiB
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16388, 1), 7);
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 128, 1), 1);   // 512 bytes
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 129, 1), 2);
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 300, 1), 3);   // 1200 bytes
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 512, 1), 3);   // 2 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1024, 1), 4);  // 4 KiB: a warp's
+    EXPECT_EQ(regime(softmax, dtype::f32, 65536, 1028, 1), 6);
+    EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 2048, 1), 4);  // the element size counts
+    EXPECT_EQ(regime(softmax, dtype::bf16, 65536, 300, 1), 2);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 2048, 1), 6);    // 8 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 2052, 1), 8);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4096, 1), 8);    // 16 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 4100, 1), 10);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16384, 1), 10);  // 64 KiB
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 16388, 1), 12);
     // The row cache: 232448 - 4096 bytes of shared memory hold 57088 floats.
-    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57088, 1), 7);
-    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57092, 1), 9);
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57088, 1), 12);
+    EXPECT_EQ(regime(softmax, dtype::f32, 528, 57092, 1), 14);
     // Past 4 KiB, fewer than 4 rows an SM of the H200's 132 is a regime of its own.
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 4096, 1), 4);
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 16384, 1), 6);
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57088, 1), 8);
-    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57092, 1), 10);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 2048, 1), 7);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 4096, 1), 9);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 16384, 1), 11);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57088, 1), 13);
+    EXPECT_EQ(regime(softmax, dtype::f32, 527, 57092, 1), 15);
     EXPECT_EQ(regime(softmax, dtype::f32, 16, 16, 1), 0);  // few short rows: by the bytes alone
+    EXPECT_EQ(regime(softmax, dtype::f32, 16, 1024, 1), 4);
     // Rows past 4 KiB of no whole 16-byte vectors, whatever their count; shorter ones by bytes.
-    EXPECT_EQ(regime(softmax, dtype::f32, 4095, 4097, 1), 11);
-    EXPECT_EQ(regime(softmax, dtype::f32, 16, 1048577, 1), 11);
-    EXPECT_EQ(regime(softmax, dtype::bf16, 4096, 8196, 1), 11);  // 16392 bytes: 8 past a vector
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 1023, 1), 2);
-    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 12);  // columns, whatever their length
-    EXPECT_EQ(regime(softmax, dtype::f32, 1, 1 << 22, 2), 12);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4095, 4097, 1), 5);
+    EXPECT_EQ(regime(softmax, dtype::f32, 16, 1048577, 1), 5);
+    EXPECT_EQ(regime(softmax, dtype::bf16, 4096, 8196, 1), 5);  // 16392 bytes: 8 past a vector
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 1023, 1), 4);
+    EXPECT_EQ(regime(softmax, dtype::f32, 64, 64, 2), 16);  // columns, whatever their length
+    EXPECT_EQ(regime(softmax, dtype::f32, 1, 1 << 22, 2), 16);
     // A GPU without the opt-in to 227 KiB (48 KiB a block) caches shorter rows; an A100 has fewer SMs.
     const regime_device small_shared{{132, 2048, 233472, 49152, 16}, 62914560};
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1, small_shared), 9);
-    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1), 7);
-    EXPECT_EQ(regime(softmax, dtype::f32, 431, 16384, 1, a100), 6);
-    EXPECT_EQ(regime(softmax, dtype::f32, 432, 16384, 1, a100), 5);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1, small_shared), 14);
+    EXPECT_EQ(regime(softmax, dtype::f32, 4096, 32768, 1), 12);
+    EXPECT_EQ(regime(softmax, dtype::f32, 431, 16384, 1, a100), 11);
+    EXPECT_EQ(regime(softmax, dtype::f32, 432, 16384, 1, a100), 10);
     // Every row reduction shares them (one kernel structure): sum and the norms too.
     for (const char* name : {"sum", "mean", "log_softmax", "layer_norm", "rms_norm"})
         EXPECT_EQ(templates.at(name)->regimes.text(), row_reduction_regimes()) << name;
@@ -299,8 +308,35 @@ TEST(BuiltinLadders, RowReductionsTuneTheSharedLadderThenTheirOwnShapes) {
             std::vector<std::int64_t> regimes;
             for (const tensor_shape& shape : row_reduction_shapes())
                 regimes.push_back(regime_of(softmax, type, make_problem(softmax.axes, shape), *device).value_or(-1));
-            EXPECT_EQ(regimes, (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11, 12}))
+            const std::vector<std::int64_t> expected =
+                type == dtype::f32
+                    ? std::vector<std::int64_t>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 6, 5, 7, 8, 9, 10, 11, 10, 11, 12, 13, 14, 15, 5, 5, 16}
+                    : std::vector<std::int64_t>{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 5, 5, 16};
+            EXPECT_EQ(regimes, expected) << to_string(type) << " with " << device->limits.sm_count << " SMs";
+            EXPECT_EQ(std::set<std::int64_t>(regimes.begin(), regimes.end()).size(), 17u)  // every regime, 0 to 16
                 << to_string(type) << " with " << device->limits.sm_count << " SMs";
+        }
+}
+
+TEST(BuiltinLadders, EveryShortRowRegimeHasARungOfWholeVectorsAndAPeeledOne) {
+    // The lookup takes a tuned shape of the wanted one's code first (select_config), and the
+    // peeled code's winners hold more threads a row than the vectors' (on the H200, rows of 127
+    // and 500 took 1.5 to 2.3 times their optimum with a vectors rung's config).
+    const catalog templates;
+    const kernel_spec& sum = *templates.at("sum");  // the norms' PATH is the same expression
+    for (const char* name : {"layer_norm", "rms_norm"})
+        EXPECT_EQ(templates.at(name)->derived.at(0).rule.text(), sum.derived.at(0).rule.text()) << name;
+    for (const regime_device* device : {&h200, &a100})
+        for (dtype type : {dtype::f32, dtype::bf16}) {
+            std::set<std::pair<std::int64_t, std::int64_t>> covered;  // (regime, PATH)
+            for (const tensor_shape& shape : row_reduction_shapes()) {
+                const problem p = make_problem(sum.axes, shape);
+                covered.insert({regime_of(sum, type, p, *device).value_or(-1), derive(sum, type, p)[0]});
+            }
+            for (std::int64_t regime = 0; regime <= 4; ++regime)
+                for (std::int64_t path : {0, 3})  // vectors_path, peeled_path (kt_reduce.cuh)
+                    EXPECT_EQ(covered.count({regime, path}), 1u)
+                        << "regime " << regime << " PATH " << path << " in " << to_string(type);
         }
 }
 
