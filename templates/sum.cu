@@ -5,8 +5,8 @@
 // inner == 1: a row group of THREADS threads sums a row, ROWS groups per block; a cluster of
 // CLUSTER blocks splits a row and adds the blocks' partial sums through distributed shared
 // memory, or with a workspace (SPLIT) a team of the grid's blocks through it (for few, long
-// rows). inner > 1: a thread per (outer, inner) column. PATH (kt_reduce.cuh's row_path) says
-// which of these codes a kernel is compiled with.
+// rows). inner > 1: ROWS threads per (outer, inner) column, THREADS columns a block. PATH
+// (kt_reduce.cuh's row_path) says which of these codes a kernel is compiled with.
 #include "kt_reduce.cuh"
 
 namespace kt {
@@ -39,13 +39,32 @@ __device__ __forceinline__ void sum_rows(const T* __restrict__ x, T* __restrict_
     });
 }
 
-template <typename T, bool MEAN>
+/// inner > 1: a block sums THREADS adjacent columns at a time, its ROWS slices of THREADS
+/// threads each taking every ROWS-th element of them (slice k: elements k, k + ROWS, ...), the
+/// slices' sums added in double through shared memory: a column split over a block's threads as
+/// torch's reduce splits it (block.y), so that more loads are in flight than a thread a column
+/// keeps. The block strides over the column groups past the grid.
+template <typename T, int THREADS, int ROWS, bool MEAN>
 __device__ __forceinline__ void sum_columns(const T* __restrict__ x, T* __restrict__ y, long long outer, long long reduce,
                                             long long inner) {
-    for_my_columns(outer, reduce, inner, [&](long long c, long long offset) {
-        const float s = column_sum<every_term>(x + offset, reduce, inner, as_is{});
-        y[c] = from_float<T>(MEAN ? s * (1.0f / static_cast<float>(reduce)) : s);
-    });
+    __shared__ double slices[ROWS][THREADS];
+    const int lane = threadIdx.x % THREADS, slice = threadIdx.x / THREADS;
+    const long long columns = outer * inner, groups = (columns + THREADS - 1) / THREADS;
+    const long long count = reduce > slice ? (reduce - slice + ROWS - 1) / ROWS : 0;  // the slice's elements of a column
+    for (long long group = blockIdx.x; group < groups; group += gridDim.x) {
+        const long long c = group * THREADS + lane;
+        double s = c < columns ? column_sum<every_term>(x + column_offset(c, reduce, inner) + slice * inner, count, inner * ROWS, as_is{})
+                               : 0.0;
+        if (ROWS > 1) {
+            slices[slice][lane] = s;
+            __syncthreads();
+            if (slice == 0)
+                for (int k = 1; k < ROWS; ++k) s += slices[k][lane];
+            __syncthreads();  // the next group rewrites the slots
+        }
+        if (slice == 0 && c < columns)
+            y[c] = from_float<T>(MEAN ? static_cast<float>(s) * (1.0f / static_cast<float>(reduce)) : static_cast<float>(s));
+    }
 }
 
 template <typename T, int THREADS, int ROWS, int PATH, bool MEAN>
@@ -54,7 +73,7 @@ __device__ __forceinline__ void sum_any(const T* x, T* y, long long outer, long 
     if (takes_rows<PATH>(inner))
         sum_rows<T, THREADS, ROWS, PATH, MEAN>(x, y, outer, reduce, workspace);
     else
-        sum_columns<T, MEAN>(x, y, outer, reduce, inner);
+        sum_columns<T, THREADS, ROWS, MEAN>(x, y, outer, reduce, inner);
 }
 
 template <typename T, int THREADS, int ROWS, int PATH>
