@@ -80,7 +80,7 @@ std::vector<tensor_shape> default_one_axis_shapes();
 ///   14 longer rows, which only a cluster's blocks cache between them;
 ///   7, 9, 11, 13, 15: the same rows, fewer than 4 an SM (the H200's winners: clusters of 2 to
 ///     16 that spread a row over the idle SMs, where 4 rows an SM or more kept one block a row);
-///   16 columns (inner > 1): a thread per column, another code path.
+///   16 columns (inner > 1): another code path (a thread per column; sum and mean: ROWS).
 /// Why steps of 2: with two regimes from 257 bytes to 4 KiB (ending at 1 and 4 KiB), a rung at
 /// 768 floats served rows of 300, whose winners hold 2 to 4 times fewer threads a row: 3 to 27 %
 /// slower than their own optimum (bench/SWEEP_H200.md, fourteenth session).
