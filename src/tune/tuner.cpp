@@ -394,6 +394,10 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     base.fields["min_samples"] = std::to_string(session.options.min_samples);
     base.fields["max_samples"] = std::to_string(session.options.max_samples);
     base.fields["hopeless_factor"] = std::to_string(session.options.hopeless_factor);
+    base.fields["contender_factor"] = std::to_string(session.options.contender_factor);
+    // One seed for the problem's candidates: each is checked on the same random inputs, against
+    // one run of the reference, which the worker keeps for them.
+    base.fields["seed"] = std::to_string(session.seeds() >> 1);
     base.fields["target_noise"] = std::to_string(session.options.target_noise);
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 
@@ -452,7 +456,6 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
         } else {
             try {
                 worker_message request = base;
-                request.fields["seed"] = std::to_string(session.seeds() >> 1);
                 request.fields["best_us"] = std::to_string(best_us);
                 const worker_kernel candidate = kernel_at(space.kernel_of(c, derived_at));
                 add_launch(request, "", candidate, *geometry);

@@ -39,8 +39,11 @@ TEST(TuneEndToEnd, StoresAValidatedWinnerForEachDtypeAndResumes) {
         EXPECT_EQ(static_cast<int>(rows.size()), space);
         for (const measurement& row : rows) {
             EXPECT_EQ(row.status, candidate_status::ok) << row.config << ": " << row.message;
-            // A hopeless candidate stops after one sample (tune_options::hopeless_factor).
-            EXPECT_TRUE(row.samples >= options.min_samples || row.median_us > options.hopeless_factor * stored->median_us)
+            // A candidate stops before min_samples only when it cannot be the winner: a first
+            // sample over hopeless_factor times the best so far, or a fastest over
+            // contender_factor times it (the smaller), and the best so far is no faster than the
+            // winner.
+            EXPECT_TRUE(row.samples >= options.min_samples || row.median_us > options.contender_factor * stored->median_us)
                 << row.config << ": " << row.samples << " samples, " << row.median_us << " us";
             EXPECT_GE(row.median_us, stored->median_us);
         }
