@@ -154,18 +154,23 @@ template <int THREADS> __device__ __forceinline__ float row_sum(double s, row_te
 // written; it halved the blocks per SM and was slower at every shape measured. The online pass
 // over a cached part (max and sum while the copies land) was slower at every shape measured:
 // its rescaling costs more than the pass over shared memory it saves.
+/// A row part read twice from memory: the online pass, then the outputs (softmax_part without
+/// a cache).
+template <typename T, int THREADS, int N, bool LOG>
+__device__ __forceinline__ void softmax_uncached_part(const T* src, T* dst, long long count, bool valid, row_team& team,
+                                                      softmax_stats* scratch, softmax_stats* slots, int parity) {
+    accumulate_exponentials<T, N> online;
+    if (valid) for_my_elements<THREADS, T, N>(src, count, online);
+    const softmax_stats row = team.reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
+                                          combine_stats<T>{}, &slots[parity]);
+    const write_outputs<T, N, LOG> write(row.max, row.sum, dst, false);
+    if (valid) for_my_elements<THREADS, T, N>(src, count, write);
+}
+
 template <typename T, int THREADS, int N, bool PEEL, bool LOG>
 __device__ __forceinline__ void softmax_part(const T* src, T* dst, T* cache, long long count, bool valid,
                                              row_team& team, softmax_stats* scratch, softmax_stats* slots, int parity) {
-    if (!cache) {
-        accumulate_exponentials<T, N> online;
-        if (valid) for_my_elements<THREADS, T, N>(src, count, online);
-        const softmax_stats row = team.reduce(group_reduce<THREADS>(online.stats(), combine_stats<T>{}, scratch),
-                                              combine_stats<T>{}, &slots[parity]);
-        const write_outputs<T, N, LOG> write(row.max, row.sum, dst, false);
-        if (valid) for_my_elements<THREADS, T, N>(src, count, write);
-        return;
-    }
+    if (!cache) return softmax_uncached_part<T, THREADS, N, LOG>(src, dst, count, valid, team, scratch, slots, parity);
     T* const part = cache_part<THREADS, T, N, PEEL>(cache, src, valid ? count : 0);
     float m = max_op::identity();
     if (valid)
@@ -320,7 +325,10 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
     // read it twice took bf16 rows of 128 to 58 registers a thread instead of 40. A held class
     // whose row group is too small for it (over 32 elements a thread, ITEMS 0: a config
     // borrowed from another shape) caches its rows, peeled: the vector code beside it took the
-    // kernel to 120 registers instead of 62. A loop for each code: in one loop, the values each
+    // kernel to 120 registers instead of 62. A vectors kernel called on rows that do not start on
+    // 16 bytes (a view into its storage) reads them element by element and twice, uncached: its
+    // cached code for them doubled the kernel's compile time (NVRTC 13.0, f32: 1.05 s, 0.54 s
+    // without). A loop for each code: in one loop, the values each
     // code keeps across it took held rows to 64 registers a thread instead of 32 to 40 (nvcc
     // 13.0, sm_90).
     constexpr int ITEMS = held_items<THREADS, PATH>();
@@ -348,6 +356,8 @@ __device__ __forceinline__ void softmax_rows(const T* __restrict__ x, T* __restr
                 softmax_part<T, THREADS, 1, true, LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
             else if (vector)
                 softmax_part<T, THREADS, V, peels<PATH>(), LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
+            else if (PATH == vectors_path)  // a row not on 16 bytes: uncached, see above
+                softmax_uncached_part<T, THREADS, 1, LOG>(x + at, y + at, part.count, valid, team, scratch, slots, parity);
             else
                 softmax_part<T, THREADS, 1, peels<PATH>(), LOG>(x + at, y + at, cache, part.count, valid, team, scratch, slots, parity);
             parity ^= 1;
