@@ -412,8 +412,9 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     if (order.empty())
         spdlog::warn("kerntune: no config of {} is a candidate at {} in {} (its problem_constraints)", spec.name,
                      shape.to_string(), to_string(type));
-    const auto first = std::find_if(order.begin(), order.end(),
-                                    [&](std::size_t c) { return space.configs[c] == default_config(spec, type); });
+    const config default_one = default_config(spec, type);
+    const auto first =
+        std::find_if(order.begin(), order.end(), [&](std::size_t c) { return space.configs[c] == default_one; });
     if (first != order.end()) std::rotate(order.begin(), first, first + 1);
     // Configs that differ only in launch parameters this problem does not read (e.g. SPLIT past
     // a row per SM) launch the same kernel with the same geometry: the first one's measurement

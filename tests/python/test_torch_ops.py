@@ -21,6 +21,7 @@ import kerntune.torch as kt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import elementwise_accuracy as accuracy  # noqa: E402  (the named ops' cases and the docs' bounds)
+from softmax_error_ratios import error_ratio, max_error  # noqa: E402  (the reductions' published bound)
 
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 SAME_SIZE_INT = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
@@ -566,22 +567,14 @@ class TorchExpressions(unittest.TestCase):
             kt.elementwise("x * y", x, x.clone().requires_grad_())
 
 
-def max_error(actual, exact):
-    """Largest |actual - exact| over the finite elements, in float64."""
-    return (actual.double() - exact).abs().max().item() if exact.numel() else 0.0
-
-
 def check_error(test, mine, torch_result, exact, dtype):
     """Asserts kerntune's error against the float64 `exact` is at most twice torch's, or twice one
     rounding of the largest output when torch's is smaller: the published bound, a ratio of 2
     (bench/RESULTS.md); returns the ratio."""
     test.assertEqual((mine.shape, mine.dtype), (torch_result.shape, torch_result.dtype))
-    if exact.numel() == 0:
-        return 0.0
-    floor = torch.finfo(dtype).eps * max(exact.abs().max().item(), 1.0)
-    err_mine, err_torch = max_error(mine, exact), max_error(torch_result, exact)
-    test.assertLessEqual(err_mine, 2 * max(err_torch, floor), f"torch's error {err_torch:.3g}")
-    return err_mine / max(err_torch, floor)
+    ratio = error_ratio(mine, torch_result, exact, dtype)
+    test.assertLessEqual(ratio, 2, f"torch's error {max_error(torch_result, exact) if exact.numel() else 0:.3g}")
+    return ratio
 
 
 # Shapes and dims for the reductions: reduce lengths of 1, odd and powers of two, rows of
