@@ -99,6 +99,7 @@ template <typename T> __global__ void negated(const T* x, T* y, long long n) {
     const std::vector<tune_outcome> outcomes = tune(spec, options, db, nullptr);
     ASSERT_EQ(outcomes.size(), 1u);
     EXPECT_EQ(outcomes[0].ok, 3);
+    ASSERT_TRUE(outcomes[0].best.has_value());
     for (const measurement& row : db.measurements(outcomes[0].best->key))
         EXPECT_EQ(row.status, candidate_status::ok) << row.config << ": " << row.message;
 }
