@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -31,17 +32,29 @@
 namespace kerntune {
 namespace {
 
+/// Which (config, derived values) pairs of a space to compile, the derived values as an index
+/// into the space's; empty: all of them.
+using kernel_filter = std::function<bool(const config& candidate, std::size_t derived)>;
+
 /// The whole space of one dtype, compiled with each of some derived values: every config, the
-/// kernel each one runs with each, and the reference (the last expression).
+/// kernel each one runs with each (where the filter kept the pair), and the reference (the last
+/// expression).
 struct compiled_space {
+    static constexpr std::size_t not_compiled = static_cast<std::size_t>(-1);
     std::vector<config> configs;
     std::vector<derived_values> derived;  // the derived values compiled, each for every config
-    std::vector<std::size_t> kernels;     // by config, then derived values: an index into expressions
+    std::vector<std::size_t> kernels;     // by config, then derived values: an index into expressions, or not_compiled
     std::vector<std::string> expressions;
     compiled_set compiled;
     std::size_t reference() const { return expressions.size() - 1; }
     /// The kernel config c runs with the derived values at `d` (an index into `derived`).
-    std::size_t kernel_of(std::size_t c, std::size_t d) const { return kernels[c * derived.size() + d]; }
+    std::size_t kernel_of(std::size_t c, std::size_t d) const {
+        const std::size_t kernel = kernels[c * derived.size() + d];
+        if (kernel == not_compiled)
+            throw error("internal: config " + std::to_string(c) + " was not compiled with derived values " +
+                        std::to_string(d) + " (it is a candidate at none of the tune's problems)");
+        return kernel;
+    }
     /// Where `values` are in `derived`; they were compiled for every problem of the tune.
     std::size_t derived_index(const derived_values& values) const {
         return static_cast<std::size_t>(std::find(derived.begin(), derived.end(), values) - derived.begin());
@@ -49,14 +62,18 @@ struct compiled_space {
 };
 
 compiled_space build_space(const kernel_spec& spec, dtype type, std::vector<derived_values> derived,
-                           const std::string& arch, const program_cache* cache) {
+                           const std::string& arch, const program_cache* cache, const kernel_filter& wanted = {}) {
     compiled_space space;
     space.configs = enumerate_space(spec, type);
     space.derived = std::move(derived);
     std::map<std::string, std::size_t> index_of;
-    for (const config& candidate : space.configs)
-        for (const derived_values& values : space.derived) {
-            const std::string expression = name_expression(spec, candidate, values, type);
+    for (std::size_t c = 0; c < space.configs.size(); ++c)
+        for (std::size_t d = 0; d < space.derived.size(); ++d) {
+            if (wanted && !wanted(space.configs[c], d)) {
+                space.kernels.push_back(compiled_space::not_compiled);
+                continue;
+            }
+            const std::string expression = name_expression(spec, space.configs[c], space.derived[d], type);
             const auto [it, added] = index_of.emplace(expression, space.expressions.size());
             if (added) space.expressions.push_back(expression);
             space.kernels.push_back(it->second);
@@ -260,9 +277,11 @@ void compile_validation(const kernel_spec& spec, const std::vector<dtype>& dtype
 }
 
 /// Compiles for `arch` the space of each of `dtypes` with the derived values of each problem of
-/// `work` in that dtype, and the validation kernels while the spaces compile.
+/// `work` in that dtype, and the validation kernels while the spaces compile. Of each config it
+/// compiles only the kernels of the problems where it is a candidate on one of the arch's GPUs
+/// (`limits`: theirs): a softmax tune at one shape compiled about twice the kernels it measured.
 arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes, const std::vector<work_item>& work,
-                      const std::string& arch, const program_cache* programs) {
+                      const std::string& arch, const std::vector<device_limits>& limits, const program_cache* programs) {
     arch_build build;
     build.arch = arch;
     // It writes build.validation_types and build.validation only, which the loop leaves alone.
@@ -271,12 +290,25 @@ arch_build build_arch(const kernel_spec& spec, const std::vector<dtype>& dtypes,
     try {
         for (dtype type : dtypes) {
             std::vector<derived_values> derived;
+            std::vector<std::vector<problem>> problems_of;  // by derived values: the problems that run them
             for (const work_item& item : work)
                 if (item.type == type) {
                     derived_values values = derive(spec, type, item.shape);
-                    if (std::find(derived.begin(), derived.end(), values) == derived.end()) derived.push_back(std::move(values));
+                    const auto at = std::find(derived.begin(), derived.end(), values);
+                    if (at == derived.end()) {
+                        derived.push_back(std::move(values));
+                        problems_of.push_back({item.shape});
+                    } else {
+                        problems_of[static_cast<std::size_t>(at - derived.begin())].push_back(item.shape);
+                    }
                 }
-            compiled_space space = build_space(spec, type, std::move(derived), arch, programs);
+            const kernel_filter wanted = [&](const config& candidate, std::size_t d) {
+                for (const problem& shape : problems_of[d])
+                    for (const device_limits& gpu : limits)
+                        if (candidate_at(spec, candidate, type, shape, gpu)) return true;
+                return false;
+            };
+            compiled_space space = build_space(spec, type, std::move(derived), arch, programs, wanted);
             spdlog::debug("{} {} space: {} kernels in {} programs ready in {:.3f} s", arch, to_string(type),
                           space.expressions.size(), space.compiled.programs.size(), space.compiled.seconds);
             const compiled_kernel& reference = space.compiled.kernels[space.reference()];
@@ -350,10 +382,25 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     };
     tune_outcome outcome{type, shape};
     outcome.compile_seconds = space.compiled.seconds;
-    // Only rows whose label is a config of this space count: a tampered or foreign row is
+    // The configs that are candidates at this problem (candidate_at: the spec's problem
+    // constraints leave out, e.g., more threads for a row than it has elements, which took
+    // seconds a launch on a million short rows), the default config first, so that a tune cut
+    // short by the budget still has the config the runtime would otherwise use measured.
+    std::vector<std::size_t> order;
+    for (std::size_t c = 0; c < space.configs.size(); ++c)
+        if (candidate_at(spec, space.configs[c], type, shape, session.limits)) order.push_back(c);
+    if (order.empty())
+        spdlog::warn("kerntune: no config of {} is a candidate at {} in {} (its problem_constraints)", spec.name,
+                     shape.to_string(), to_string(type));
+    const config default_one = default_config(spec, type);
+    const auto first =
+        std::find_if(order.begin(), order.end(), [&](std::size_t c) { return space.configs[c] == default_one; });
+    if (first != order.end()) std::rotate(order.begin(), first, first + 1);
+    // Only rows whose label is a candidate here count: a tampered or foreign row, or one of a
+    // config that is no candidate at this problem (whose kernel this tune did not compile), is
     // neither resumed from nor ever a winner.
     std::set<std::string> labels;
-    for (const config& c : space.configs) labels.insert(label(spec, c));
+    for (std::size_t c : order) labels.insert(label(spec, space.configs[c]));
     auto stored_rows = [&] {
         std::vector<measurement> rows = session.db.measurements(key);
         rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const measurement& m) { return !labels.count(m.config); }),
@@ -402,20 +449,6 @@ tune_outcome tune_problem(tune_session& session, dtype type, const problem& shap
     base.fields["max_seconds"] = std::to_string(session.options.max_seconds_per_candidate);
 
     const double bytes = static_cast<double>(bytes_moved(spec, type, shape));
-    // The configs that are candidates at this problem (candidate_at: the spec's problem
-    // constraints leave out, e.g., more threads for a row than it has elements, which took
-    // seconds a launch on a million short rows), the default config first, so that a tune cut
-    // short by the budget still has the config the runtime would otherwise use measured.
-    std::vector<std::size_t> order;
-    for (std::size_t c = 0; c < space.configs.size(); ++c)
-        if (candidate_at(spec, space.configs[c], type, shape, session.limits)) order.push_back(c);
-    if (order.empty())
-        spdlog::warn("kerntune: no config of {} is a candidate at {} in {} (its problem_constraints)", spec.name,
-                     shape.to_string(), to_string(type));
-    const config default_one = default_config(spec, type);
-    const auto first =
-        std::find_if(order.begin(), order.end(), [&](std::size_t c) { return space.configs[c] == default_one; });
-    if (first != order.end()) std::rotate(order.begin(), first, first + 1);
     // Configs that differ only in launch parameters this problem does not read (e.g. SPLIT past
     // a row per SM) launch the same kernel with the same geometry: the first one's measurement
     // is stored for each of the others, saying so, instead of running the same launch again.
@@ -619,7 +652,13 @@ tune_report tune_lanes(const kernel_spec& spec, const tune_options& options, con
             types.push_back(type);
     const program_cache programs = database_program_cache(db);
     std::map<std::string, arch_build> builds;
-    for (const std::string& arch : distinct_arches(groups)) builds.emplace(arch, build_arch(spec, types, work, arch, &programs));
+    for (const std::string& arch : distinct_arches(groups)) {
+        std::vector<device_limits> limits;  // of the arch's GPUs
+        for (const device_group& group : groups)
+            if (group.arch == arch)
+                for (int lane : group.devices) limits.push_back(gpus[static_cast<std::size_t>(lane)].limits());
+        builds.emplace(arch, build_arch(spec, types, work, arch, limits, &programs));
+    }
 
     // Measured once per GPU model and database, so that tuning again pays for no copy benchmark.
     std::vector<device_record> group_records;

@@ -167,6 +167,44 @@ TEST_F(FakeWorker, TheTunerMeasuresOnlyTheCandidatesAtEachProblem) {
     for (const measurement& row : rows) EXPECT_TRUE(contains(row.config, ".l32.")) << row.config;
 }
 
+// A tune compiles a config's kernel only for the problems where it is a candidate: of row_sum's
+// 6 kernels with STEP 1 (rows of odd length), the 3 of 64 lanes are no candidates at rows of 33.
+// A row of a config that is no candidate there (as a tampered database could hold) is neither
+// resumed from nor the winner, whose kernel was not compiled.
+TEST_F(FakeWorker, TheTunerCompilesOnlyTheKernelsOfEachProblemsCandidates) {
+    use_mode("good");
+    kernel_spec spec = load_spec(fs::path(KERNTUNE_TEST_FIXTURE_DIR) / "row_sum.yaml");
+    spec.problem_constraints.push_back({expression::parse("LANES <= max(32, cols)"), 1});
+    tune_options options;
+    options.dtypes = {dtype::f32};
+    options.problems.push_back(make_problem(spec.axes, parse_shape("5x33")));
+    const fs::path path = m_folder / "tune.db";
+    const auto tune_once = [&] {
+        database db = database::open(path, open_mode::read_write);
+        worker_client worker(KERNTUNE_FAKE_WORKER_PATH, 0);
+        return tune(spec, options, worker, db, nullptr).at(0);
+    };
+    const tune_outcome first = tune_once();
+    EXPECT_EQ(first.ok, 6);
+    const std::vector<std::string> compiled = stored_row_sum_kernels(path);
+    EXPECT_EQ(compiled.size(), 3u);
+    for (const std::string& name : compiled) EXPECT_TRUE(contains(name, "Li32ELi1EEEv")) << name;
+
+    ASSERT_TRUE(first.best);
+    measurement foreign;
+    foreign.key = first.best->key;
+    foreign.config = "r1.l64.pad0.s1";
+    foreign.status = candidate_status::ok;
+    foreign.median_us = first.best->median_us / 10;
+    foreign.samples = 7;
+    foreign.gbps = 1;
+    database::open(path, open_mode::read_write).record_measurement(foreign);
+    const tune_outcome again = tune_once();
+    EXPECT_EQ(again.resumed, 6);
+    ASSERT_TRUE(again.best);
+    EXPECT_EQ(again.best->config, first.best->config);
+}
+
 struct malformed_case {
     const char* mode;
     const char* problem;  ///< what the stored message must say after "malformed worker reply: "
